@@ -1,0 +1,45 @@
+"""The exception hierarchy of pycron.
+
+Every error pycron raises on purpose is a `PycronError`. Errors about bad input
+also derive from `ValueError`, so callers that only know the standard library
+still catch them. The CLI maps each class to one exit code (see `pycron.cli`).
+"""
+
+from __future__ import annotations
+
+
+class PycronError(Exception):
+    """Base class of every error pycron raises on purpose."""
+
+
+class CronSyntaxError(PycronError, ValueError):
+    """A cron expression that cannot be read.
+
+    `field` is the 0-based index of the field at fault (None when no single
+    field is), `position` the 0-based column of the offending token in the text
+    as given (None only for an empty expression), `hint` an optional suggestion
+    that is not part of the message itself.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: int | None = None,
+        position: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.position = position
+        self.hint = hint
+
+
+class NoMatchError(PycronError, ValueError):
+    """No firing time exists within 400 years (so none exists at all), or the
+    next one lies beyond the range of `datetime`."""
+
+
+class UnknownTimeZoneError(PycronError, ValueError):
+    """A time zone name that the zone database does not know."""

@@ -1,0 +1,1162 @@
+"""Cron expressions: parse the 5-field crontab syntax and compute firing times.
+
+The semantics are those of the project's cron specification: ranges, steps,
+lists, names, nicknames, the L/W/# extensions, the day-of-month/day-of-week OR
+rule, and the DST rules for aware datetimes.
+
+Everything here is pure: no clock, no files. Each field is expanded once at
+parse time into lookup tables ("the next allowed value at or after k", "the
+last allowed value at or before k"), and the day rules of a month are compiled
+into such tables per month shape (weekday of the 1st, month length: only 28
+shapes exist). `next`/`prev` then carry field by field (month, day, hour,
+minute), so a search never walks minute by minute through time that cannot
+match, and proving that nothing matches within 400 years takes milliseconds.
+
+Aware datetimes are searched on wall time in the schedule's zone and then
+mapped to instants. Days whose UTC offset is constant (all but a few a year)
+map directly; around a transition the gap/fold rules of the spec apply.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Final
+
+from pycron.errors import CronSyntaxError, NoMatchError, UnknownTimeZoneError
+
+FIELD_NAMES: Final = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_MIN_VALUE: Final = (0, 0, 1, 1, 0)
+_MAX_VALUE: Final = (59, 23, 31, 12, 7)
+MINUTE, HOUR, DOM, MONTH, DOW = range(5)
+
+MONTH_NAMES: Final = ("jan", "feb", "mar", "apr", "may", "jun",
+                      "jul", "aug", "sep", "oct", "nov", "dec")  # fmt: skip
+DOW_NAMES: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_NAMES: Final = {
+    MONTH: {name: i + 1 for i, name in enumerate(MONTH_NAMES)},
+    DOW: {name: i for i, name in enumerate(DOW_NAMES)},
+}
+
+NICKNAMES: Final = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+_BLANKS: Final = " \t"
+_DIGITS: Final = frozenset("0123456789")
+_LETTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ONE_MINUTE: Final = timedelta(minutes=1)
+_ONE_HOUR: Final = timedelta(hours=1)
+_ONE_DAY: Final = timedelta(days=1)
+_SEARCH_YEARS: Final = 400  # the Gregorian calendar, weekdays included, repeats every 400 years
+_MAX_YEAR: Final = 9999
+
+
+# --------------------------------------------------------------------------- syntax tree
+
+
+class ItemKind(enum.Enum):
+    """What one comma-separated item of a field says."""
+
+    STAR = "star"  # `*` or `*/n`
+    ANY = "any"  # `?`, the whole field
+    VALUE = "value"  # `5`
+    RANGE = "range"  # `1-5`, `1-5/2`, `5/15` (= 5-MAX/15)
+    LAST_DAY = "last-day"  # `L`, `L-n`            (day-of-month)
+    NEAREST_WEEKDAY = "nearest-weekday"  # `nW`     (day-of-month)
+    LAST_WEEKDAY = "last-weekday"  # `LW`           (day-of-month)
+    LAST_DOW = "last-dow"  # `nL`                   (day-of-week)
+    NTH_DOW = "nth-dow"  # `n#k`                    (day-of-week)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One list item of a field, as written.
+
+    `start`/`end`/`step` describe ranges (a single value has start == end;
+    `*` spans the field). For `L-n` start is n, for `nW` the day, for `nL` the
+    weekday, for `n#k` the weekday with `end` = k. Day-of-week 7 is kept as
+    written; the value sets map it to 0.
+    """
+
+    kind: ItemKind
+    text: str
+    column: int
+    start: int = 0
+    end: int = 0
+    step: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One parsed field: its text, items and the plain values it allows.
+
+    `values` holds the values of the ordinary items (extension items depend on
+    the month and are not in it); `star` is the spec's notion used by the
+    day-of-month/day-of-week rule (text starting with `*`, or `?`).
+    """
+
+    index: int
+    text: str
+    column: int
+    items: tuple[Item, ...]
+    values: frozenset[int]
+
+    @property
+    def name(self) -> str:
+        """The field's name as used in messages (`day-of-month`)."""
+        return FIELD_NAMES[self.index]
+
+    @property
+    def star(self) -> bool:
+        """True if the text starts with `*` or is `?` (spec section 1.4)."""
+        return self.text[0] == "*" or self.text == "?"
+
+
+def _fail(field: int | None, message: str, column: int, hint: str | None = None) -> CronSyntaxError:
+    """Build the error for `message` at `column`, prefixed by the field name."""
+    prefix = f"{FIELD_NAMES[field]}: " if field is not None else ""
+    return CronSyntaxError(
+        f"{prefix}{message} (column {column})", field=field, position=column, hint=hint
+    )
+
+
+def _show(char: str) -> str:
+    """A character as it should appear inside quotes in a message."""
+    return char if char.isprintable() and char not in " \t" else repr(char)[1:-1]
+
+
+def _split_blanks(text: str) -> list[tuple[str, int]]:
+    """Split at runs of spaces and tabs (the only field separators) -> (token, column)."""
+    tokens: list[tuple[str, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in _BLANKS:
+            i += 1
+            continue
+        j = i
+        while j < n and text[j] not in _BLANKS:
+            j += 1
+        tokens.append((text[i:j], i))
+        i = j
+    return tokens
+
+
+def parse_fields(text: str) -> tuple[Field, ...]:
+    """Parse an expression (5 fields or a nickname) into its five fields.
+
+    Raises CronSyntaxError naming the field, the token and its column.
+    """
+    tokens = _split_blanks(text)
+    if not tokens:
+        raise CronSyntaxError(
+            "empty expression: expected 5 fields or a nickname such as @daily",
+            hint="example: '*/15 * * * *' runs every 15 minutes",
+        )
+    if tokens[0][0].startswith("@"):
+        return _parse_nickname(tokens)
+    if len(tokens) != 5:
+        raise _field_count_error(text, tokens)
+    return tuple(_parse_field(i, token, col) for i, (token, col) in enumerate(tokens))
+
+
+def _parse_nickname(tokens: list[tuple[str, int]]) -> tuple[Field, ...]:
+    """Expand `@daily` and friends; reject everything else that starts with `@`."""
+    word, column = tokens[0]
+    if word == "@reboot":
+        raise _fail(
+            None,
+            "'@reboot' is only meaningful in a crontab file and has no next run time",
+            column,
+        )
+    if word not in NICKNAMES:
+        lower = word.lower()
+        if lower in NICKNAMES or lower == "@reboot":
+            raise _fail(None, f"nickname '{word}' must be lower case: use '{lower}'", column)
+        known = ", ".join(NICKNAMES)
+        hint = None
+        if lower == "@every" or lower.startswith("@every"):
+            hint = "'@every DURATION' is a pycron crontab schedule, not a cron expression"
+        elif lower.startswith("@") and len(lower) == 1:
+            hint = "write the nickname without a blank after '@', e.g. '@daily'"
+        raise _fail(None, f"unknown nickname '{word}', expected one of {known}", column, hint)
+    if len(tokens) > 1:
+        extra, extra_column = tokens[1]
+        raise _fail(None, f"unexpected text '{extra}' after '{word}'", extra_column)
+    expansion = NICKNAMES[word]
+    # Columns of a nickname's fields all point at the nickname itself.
+    return tuple(
+        _parse_field(i, token, column) for i, (token, _) in enumerate(_split_blanks(expansion))
+    )
+
+
+def _field_count_error(text: str, tokens: list[tuple[str, int]]) -> CronSyntaxError:
+    """The error for an expression with other than 5 fields."""
+    count = len(tokens)
+    if count < 5:
+        return _fail(
+            None,
+            f"expected 5 fields, got {count}: minute hour day-of-month month day-of-week",
+            len(text.rstrip(_BLANKS)),
+        )
+    for index, (token, column) in enumerate(tokens[:5]):
+        if token[-1] in ",-/":
+            return _fail(
+                index,
+                f"'{token}' is cut short by a blank: fields contain no blanks",
+                column + len(token),
+            )
+    return _fail(
+        None,
+        f"expected 5 fields, got {count}: seconds and year fields are not crontab syntax",
+        tokens[5][1],
+    )
+
+
+def _parse_field(index: int, token: str, column: int) -> Field:
+    """Parse one field's text (a comma-separated list of items)."""
+    if token == "?":
+        if index not in (DOM, DOW):
+            raise _fail(index, "'?' is allowed in day-of-month and day-of-week only", column)
+        item = Item(ItemKind.ANY, token, column, _MIN_VALUE[index], _MAX_VALUE[index])
+        return Field(index, token, column, (item,), _expand(index, (item,)))
+    items: list[Item] = []
+    offset = 0
+    for part in token.split(","):
+        if not part:
+            raise _fail(index, f"empty list item in '{token}'", column + offset)
+        items.append(_parse_item(index, part, column + offset))
+        offset += len(part) + 1
+    return Field(index, token, column, tuple(items), _expand(index, items))
+
+
+def _expand(index: int, items: tuple[Item, ...] | list[Item]) -> frozenset[int]:
+    """The plain values of a field's ordinary items (day-of-week 7 -> 0)."""
+    values: set[int] = set()
+    for item in items:
+        if item.kind in (ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE):
+            values.update(range(item.start, item.end + 1, item.step))
+    if index == DOW and 7 in values:
+        values.discard(7)
+        values.add(0)
+    return frozenset(values)
+
+
+def _parse_item(index: int, text: str, column: int) -> Item:
+    """Parse one list item: `*[/n]`, `a[-b][/n]` or a day-field extension."""
+    if "?" in text:
+        raise _fail(
+            index,
+            f"'?' must stand alone as the whole field, not in '{text}'",
+            column + text.index("?"),
+        )
+    if text[0] == "*":
+        if len(text) == 1:
+            return Item(ItemKind.STAR, text, column, _MIN_VALUE[index], _MAX_VALUE[index])
+        if text[1] != "/":
+            raise _unexpected(index, text, 1, column)
+        step = _read_step(index, text, 2, column)
+        return Item(ItemKind.STAR, text, column, _MIN_VALUE[index], _MAX_VALUE[index], step)
+    if index == DOM:
+        extension = _parse_dom_extension(text, column)
+        if extension is not None:
+            return extension
+    elif index == DOW:
+        extension = _parse_dow_extension(text, column)
+        if extension is not None:
+            return extension
+    start, i = _read_value(index, text, 0, column)
+    end, step, kind = start, 1, ItemKind.VALUE
+    if i < len(text) and text[i] == "-":
+        end, i = _read_value(index, text, i + 1, column)
+        kind = ItemKind.RANGE
+        if index == DOW and end == 0 and start > 0:
+            end = 7  # `5-0`, `sat-sun`: Sunday as 7 (spec S5)
+        if start > end:
+            raise _fail(
+                index,
+                f"reversed range '{text[:i]}', start is after end",
+                column,
+                hint=_reversed_hint(index, start, end),
+            )
+    if i < len(text) and text[i] == "/":
+        step = _read_step(index, text, i + 1, column)
+        if kind is ItemKind.VALUE:
+            end, kind = _MAX_VALUE[index], ItemKind.RANGE  # `a/n` = `a-MAX/n`
+        i = len(text)
+    if i < len(text):
+        raise _unexpected(index, text, i, column)
+    return Item(kind, text, column, start, end, step)
+
+
+def _reversed_hint(index: int, start: int, end: int) -> str:
+    """Suggest the list a user meant by a wrapping range such as `22-2`."""
+    low, high = _MIN_VALUE[index], _MAX_VALUE[index]
+    if index == DOW:
+        high = 6
+    first = f"{start}-{high}" if start < high else f"{start}"
+    second = f"{low}-{end}" if end > low else f"{low}"
+    return f"cron accepts such a range but never runs it; for a wrap-around write {first},{second}"
+
+
+def _read_digits(text: str, i: int) -> int:
+    """Index just past the run of ASCII digits starting at i."""
+    while i < len(text) and text[i] in _DIGITS:
+        i += 1
+    return i
+
+
+def _read_value(index: int, text: str, i: int, column: int) -> tuple[int, int]:
+    """Read a number or a name at text[i:], check its range -> (value, next index)."""
+    low, high = _MIN_VALUE[index], _MAX_VALUE[index]
+    if i >= len(text):
+        raise _fail(index, f"missing value after '{text[i - 1]}' in '{text}'", column + i)
+    j = _read_digits(text, i)
+    if j > i:
+        value = int(text[i:j])
+        if not low <= value <= high:
+            raise _fail(index, f"value {text[i:j]} out of range {low}-{high}", column + i)
+        return value, j
+    j = i
+    while j < len(text) and text[j] in _LETTERS:
+        j += 1
+    if j == i:
+        raise _unexpected(index, text, i, column)
+    return _name_value(index, text[i:j], column + i), j
+
+
+def _name_value(index: int, word: str, column: int) -> int:
+    """The value of a month or weekday name; an error anywhere else."""
+    names = _NAMES.get(index)
+    if names is None:
+        hint = None
+        if word.upper() == "H":
+            hint = "'H' (hashed values) is Jenkins syntax; pick a fixed value"
+        elif word.upper() in ("L", "W", "LW"):
+            hint = "'L' and 'W' belong in day-of-month (L, L-n, nW, LW) or day-of-week (nL)"
+        raise _fail(
+            index,
+            f"unexpected name '{word}', names are allowed in month and day-of-week only",
+            column,
+            hint,
+        )
+    value = names.get(word.lower())
+    if value is None:
+        first, last = next(iter(names)), list(names)[-1]
+        raise _fail(
+            index,
+            f"unknown name '{word}', expected {first}..{last}",
+            column,
+            hint=_did_you_mean(word.lower(), names),
+        )
+    return value
+
+
+def _did_you_mean(word: str, names: dict[str, int]) -> str | None:
+    """Suggest the known name closest to a misspelt one (at most 1 edit away, or a prefix)."""
+    for name in names:
+        if word.startswith(name) or _within_one_edit(word, name):
+            return f"did you mean '{name}'?"
+    return None
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """True if a and b differ by at most one substitution, insertion or deletion."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _read_step(index: int, text: str, i: int, column: int) -> int:
+    """Read the step after a `/`; it must be the rest of the item."""
+    j = _read_digits(text, i)
+    if j == i:
+        if i >= len(text):
+            raise _fail(index, f"missing step after '/' in '{text}'", column + i)
+        if text[i] in _LETTERS:
+            raise _fail(index, f"step '{text[i:]}' in '{text}' must be a number", column + i)
+        raise _unexpected(index, text, i, column)
+    if j < len(text):
+        raise _unexpected(index, text, j, column)
+    step = int(text[i:j])
+    if step == 0:
+        raise _fail(index, f"step 0 in '{text}', step must be 1 or more", column + i)
+    return step
+
+
+def _unexpected(index: int, text: str, i: int, column: int) -> CronSyntaxError:
+    """The error for a character that cannot stand at text[i]."""
+    char = text[i]
+    hint = None
+    if char == "~":
+        hint = "random values ('~') are read in crontab files only; pick a fixed value"
+    elif char in "LlWw#":
+        hint = "L, W and # stand only in the day fields, on a single day, without range or step"
+    elif char in "+-" and i == 0:
+        hint = "values are plain digits, without a sign"
+    elif char.isdigit():
+        hint = "only the ASCII digits 0-9 are numbers"
+    return _fail(index, f"unexpected '{_show(char)}' in '{text}'", column + i, hint)
+
+
+def _parse_dom_extension(text: str, column: int) -> Item | None:
+    """`L`, `L-n`, `LW`, `nW` in day-of-month; None for an ordinary item."""
+    upper = text.upper()
+    if upper == "L":
+        return Item(ItemKind.LAST_DAY, text, column, 0)
+    if upper == "LW":
+        return Item(ItemKind.LAST_WEEKDAY, text, column)
+    if upper[0] == "L":
+        if len(text) > 2 and text[1] == "-" and _read_digits(text, 2) == len(text):
+            offset = int(text[2:])
+            if offset > 30:
+                raise _fail(
+                    DOM, f"offset {text[2:]} in '{text}' out of range 0-30", column + 2
+                )
+            return Item(ItemKind.LAST_DAY, text, column, offset)
+        if len(text) == 2 and text[1] == "-":
+            raise _fail(DOM, f"missing offset after 'L-' in '{text}'", column + 2)
+        raise _fail(
+            DOM,
+            f"'{text}': L takes no range or step; write L, L-n or LW",
+            column,
+        )
+    if upper[-1] == "W" and len(text) > 1:
+        digits_end = _read_digits(text, 0)
+        if digits_end == len(text) - 1 and digits_end > 0:
+            day = int(text[:digits_end])
+            if not 1 <= day <= 31:
+                raise _fail(DOM, f"value {text[:digits_end]} in '{text}' out of range 1-31", column)
+            return Item(ItemKind.NEAREST_WEEKDAY, text, column, day)
+        raise _fail(DOM, f"'{text}': W applies to a single day, such as 15W", column)
+    if "#" in text:
+        raise _fail(
+            DOM,
+            f"'{text}': n#k (k-th weekday) belongs in day-of-week",
+            column + text.index("#"),
+        )
+    if upper[-1] == "L":
+        raise _fail(
+            DOM,
+            f"'{text}': nL (last weekday n) belongs in day-of-week; L alone is the last day",
+            column,
+        )
+    return None
+
+
+def _parse_dow_extension(text: str, column: int) -> Item | None:
+    """`nL` and `n#k` in day-of-week; None for an ordinary item."""
+    upper = text.upper()
+    if "#" in text:
+        sharp = text.index("#")
+        weekday, end = _read_value(DOW, text, 0, column)
+        if end != sharp:
+            raise _fail(DOW, f"'{text}': # takes a single weekday, such as 1#2", column + end)
+        k_end = _read_digits(text, sharp + 1)
+        if k_end == sharp + 1:
+            raise _fail(DOW, f"missing occurrence after '#' in '{text}'", column + sharp + 1)
+        if k_end < len(text):
+            raise _fail(DOW, f"'{text}': # takes no range or step", column + k_end)
+        k = int(text[sharp + 1 :])
+        if not 1 <= k <= 5:
+            raise _fail(
+                DOW,
+                f"occurrence {text[sharp + 1:]} in '{text}' out of range 1-5",
+                column + sharp + 1,
+            )
+        return Item(ItemKind.NTH_DOW, text, column, weekday % 7, k)
+    if "L" in upper:
+        if upper == "L":
+            raise _fail(
+                DOW,
+                "bare 'L' in day-of-week: write nL for the last weekday n of the month",
+                column,
+                hint="6L is the last Saturday; L alone belongs in day-of-month",
+            )
+        if upper[-1] == "L":
+            weekday, end = _read_value(DOW, text, 0, column)
+            if end == len(text) - 1:
+                return Item(ItemKind.LAST_DOW, text, column, weekday % 7)
+        raise _fail(
+            DOW, f"'{text}': L takes a single weekday, such as 5L, without range or step", column
+        )
+    if upper[-1] == "W" and _read_digits(text, 0) == len(text) - 1:
+        raise _fail(DOW, f"'{text}': nW (nearest weekday) belongs in day-of-month", column)
+    return None
+
+
+# --------------------------------------------------------------------------- lookup tables
+
+
+def _next_table(values: frozenset[int], size: int) -> tuple[int, ...]:
+    """t[k] = smallest value >= k, or -1; t[size] = -1 so an overflowed cursor misses."""
+    table = [-1] * (size + 1)
+    following = -1
+    for k in range(size - 1, -1, -1):
+        if k in values:
+            following = k
+        table[k] = following
+    return tuple(table)
+
+
+def _prev_table(values: frozenset[int], size: int) -> tuple[int, ...]:
+    """t[k] = largest value <= k, or -1; t[-1] (= t[size]) = -1 for an underflowed cursor."""
+    table = [-1] * (size + 1)
+    preceding = -1
+    for k in range(size):
+        if k in values:
+            preceding = k
+        table[k] = preceding
+    return tuple(table)
+
+
+_MONTH_LENGTHS: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_SHAPES: dict[int, int] = {}  # y*16+m -> month shape (memo shared by all expressions)
+
+
+def _month_shape(year: int, month: int) -> int:
+    """The month's shape: 4 * weekday of its 1st (0 = Sunday) + (length - 28)."""
+    key = year * 16 + month
+    shape = _SHAPES.get(key)
+    if shape is None:
+        length = _MONTH_LENGTHS[month]
+        if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+            length = 29
+        shape = (date(year, month, 1).toordinal() % 7) * 4 + length - 28
+        if len(_SHAPES) > 100_000:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape
+
+
+def _nearest_weekday(day: int, first_weekday: int, length: int) -> int:
+    """Spec X1: the Mon-Fri day nearest to `day`, never leaving the month; 0 if none."""
+    if day > length:
+        return 0
+    weekday = (first_weekday + day - 1) % 7
+    if weekday == 6:  # Saturday
+        return 3 if day == 1 else day - 1
+    if weekday == 0:  # Sunday
+        return day - 2 if day == length else day + 1
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class _DayRule:
+    """The two day fields compiled: plain bitmasks plus the month-dependent items."""
+
+    dom_mask: int  # bit d set: day d (1..31)
+    dom_last: frozenset[int]  # L-n offsets
+    dom_nearest: frozenset[int]  # nW days
+    dom_last_weekday: bool  # LW
+    dow_mask: int  # bit w set: weekday w (0 = Sunday)
+    dow_last: frozenset[int]  # nL weekdays
+    dow_nth: frozenset[tuple[int, int]]  # (weekday, k) of n#k
+    both: bool  # AND the fields (one is a star) rather than OR them
+
+    @classmethod
+    def compile(cls, dom: Field, dow: Field) -> _DayRule:
+        """Gather the day fields' items into masks and extension sets."""
+        dom_mask = sum(1 << d for d in dom.values)
+        dow_mask = sum(1 << w for w in dow.values)
+        return cls(
+            dom_mask=dom_mask,
+            dom_last=frozenset(i.start for i in dom.items if i.kind is ItemKind.LAST_DAY),
+            dom_nearest=frozenset(
+                i.start for i in dom.items if i.kind is ItemKind.NEAREST_WEEKDAY
+            ),
+            dom_last_weekday=any(i.kind is ItemKind.LAST_WEEKDAY for i in dom.items),
+            dow_mask=dow_mask,
+            dow_last=frozenset(i.start for i in dow.items if i.kind is ItemKind.LAST_DOW),
+            dow_nth=frozenset(
+                (i.start, i.end) for i in dow.items if i.kind is ItemKind.NTH_DOW
+            ),
+            both=dom.star or dow.star,
+        )
+
+    def days(self, shape: int) -> int:
+        """Bitmask of the matching days (bit d = day d) of a month of this shape."""
+        first_weekday, length = divmod(shape, 4)
+        length += 28
+        dom = self.dom_mask & ((1 << (length + 1)) - 2)
+        for offset in self.dom_last:
+            if length - offset >= 1:
+                dom |= 1 << (length - offset)
+        for day in self.dom_nearest:
+            dom |= 1 << _nearest_weekday(day, first_weekday, length)
+        if self.dom_last_weekday:
+            dom |= 1 << _nearest_weekday(length, first_weekday, length)
+        dom &= ~1  # bit 0 marks "no such day" from _nearest_weekday
+        dow = 0
+        for day in range(1, length + 1):
+            if self.dow_mask >> ((first_weekday + day - 1) % 7) & 1:
+                dow |= 1 << day
+        for weekday in self.dow_last:
+            dow |= 1 << (length - (first_weekday + length - 1 - weekday) % 7)
+        for weekday, k in self.dow_nth:
+            day = 1 + (weekday - first_weekday) % 7 + 7 * (k - 1)
+            if day <= length:
+                dow |= 1 << day
+        return dom & dow if self.both else dom | dow
+
+
+def _day_tables(mask: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Next/prev lookup tables over days 0..32 for a day bitmask."""
+    days = frozenset(d for d in range(1, 32) if mask >> d & 1)
+    return _next_table(days, 32), _prev_table(days, 32)
+
+
+# --------------------------------------------------------------------------- time zones
+
+
+class _Zone:
+    """A schedule zone: which days have one constant UTC offset, and the gap/fold
+    geometry of the others. Memoised per tzinfo object."""
+
+    __slots__ = ("_days", "tz")
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self._days: dict[int, timedelta | None] = {}
+
+    def day_offset(self, year: int, month: int, day: int) -> timedelta | None:
+        """The day's UTC offset if it is the same all day long (no transition), else None."""
+        key = year * 512 + month * 32 + day
+        try:
+            return self._days[key]
+        except KeyError:
+            pass
+        start = datetime(year, month, day, tzinfo=self.tz)
+        offset = start.utcoffset()
+        probes = [start.replace(fold=1)]
+        if (year, month, day) != (_MAX_YEAR, 12, 31):
+            following = start + _ONE_DAY
+            probes += [following, following.replace(fold=1)]
+        result = offset if all(p.utcoffset() == offset for p in probes) else None
+        if len(self._days) > 10_000:
+            self._days.clear()
+        self._days[key] = result
+        return result
+
+    def to_local(self, moment: datetime) -> datetime:
+        """The same instant as a valid wall time in this zone (fold set right).
+
+        A naive input is wall time in the zone with fold=0 (spec 2.1): a
+        repeated time means its first occurrence, a missing one takes the
+        offset in force before the gap.
+        """
+        tz = self.tz
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        elif moment.tzinfo is not tz:
+            return moment.astimezone(tz)
+        if self.day_offset(moment.year, moment.month, moment.day) is not None:
+            return moment.replace(fold=0) if moment.fold else moment
+        return self.from_utc(moment.replace(tzinfo=None) - _offset(moment))
+
+    def from_utc(self, utc: datetime) -> datetime:
+        """The wall time in this zone of a naive UTC datetime."""
+        return self.tz.fromutc(utc.replace(tzinfo=self.tz))
+
+    def offsets(self, wall: datetime) -> tuple[timedelta, timedelta]:
+        """UTC offsets of a naive wall time read with fold=0 and with fold=1.
+
+        Equal: the time exists once; first larger: it is repeated (fold);
+        first smaller: it does not exist (gap).
+        """
+        local = wall.replace(tzinfo=self.tz)
+        return _offset(local), _offset(local.replace(fold=1))
+
+    def transition(self, before: datetime, after: datetime) -> datetime:
+        """The first UTC instant (naive, whole seconds) in (before, after] whose
+        offset is the offset at `after`; `before` must have another offset."""
+        target = _offset(self.from_utc(after))
+        low, high = 0, int((after - before).total_seconds())
+        while high - low > 1:
+            middle = (low + high) // 2
+            if _offset(self.from_utc(before + timedelta(seconds=middle))) == target:
+                high = middle
+            else:
+                low = middle
+        return before + timedelta(seconds=high)
+
+    def fold_region(self, wall: datetime) -> tuple[datetime, datetime] | None:
+        """Wall-time bounds [start, end) of the repeated interval holding `wall`, if any."""
+        first, second = self.offsets(wall)
+        if first <= second:
+            return None
+        moment = self.transition(wall - first, wall - second)
+        return moment + second, moment + first
+
+    def gap(self, wall: datetime) -> tuple[datetime, datetime] | None:
+        """For a wall time inside a gap: (the aware instant the gap ends, the gap's
+        first wall time); None if the wall time exists."""
+        first, second = self.offsets(wall)
+        if first >= second:
+            return None
+        moment = self.transition(wall - second, wall - first)
+        return self.from_utc(moment), moment + first
+
+
+def _offset(moment: datetime) -> timedelta:
+    """utcoffset() of an aware datetime; a tzinfo answering None is a usage error."""
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError(f"time zone {moment.tzinfo!r} gives no UTC offset for {moment}")
+    return offset
+
+
+def _instant(moment: datetime) -> datetime:
+    """An aware datetime as naive UTC: compares instants even within one tzinfo,
+    where Python compares wall times and ignores fold."""
+    return moment.replace(tzinfo=None) - _offset(moment)
+
+
+class _FixedZone(_Zone):
+    """A zone without transitions (UTC, fixed offsets): every day is simple."""
+
+    __slots__ = ("_offset",)
+
+    def __init__(self, tz: tzinfo) -> None:
+        super().__init__(tz)
+        self._offset = _offset(datetime(2000, 1, 1, tzinfo=tz))
+
+    def day_offset(self, year: int, month: int, day: int) -> timedelta | None:
+        return self._offset
+
+
+_ZONES: dict[tzinfo, _Zone] = {}
+
+
+def _zone_for(tz: tzinfo) -> _Zone:
+    """The memoised _Zone of a tzinfo."""
+    zone = _ZONES.get(tz)
+    if zone is None:
+        zone = _FixedZone(tz) if isinstance(tz, timezone) else _Zone(tz)
+        if len(_ZONES) > 1000:
+            _ZONES.clear()
+        _ZONES[tz] = zone
+    return zone
+
+
+def resolve_tz(tz: str | tzinfo | None) -> tzinfo | None:
+    """A tzinfo from an IANA name (zoneinfo is imported only when a name is used)."""
+    if tz is None or isinstance(tz, tzinfo):
+        return tz
+    if not isinstance(tz, str):
+        raise TypeError(f"tz must be None, an IANA zone name or a tzinfo, not {type(tz).__name__}")
+    import zoneinfo  # noqa: PLC0415 - deferred: start-up time of `pycron next` matters
+
+    try:
+        return zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise UnknownTimeZoneError(
+            f"unknown time zone {tz!r}: use an IANA name such as 'Europe/London' or 'UTC'"
+        ) from exc
+
+
+# --------------------------------------------------------------------------- the expression
+
+_Wall = tuple[int, int, int, int, int]  # year, month, day, hour, minute
+
+
+class CronExpression:
+    """A parsed cron expression with an optional schedule time zone.
+
+    `next(after)`/`prev(before)` give the first firing strictly after / the
+    last strictly before a datetime, `matches(dt)` tests one minute,
+    `iter(after)` yields successive firings. Naive inputs without `tz` use
+    plain wall-clock arithmetic; otherwise the zone's DST rules apply (see the
+    module docstring). Instances are immutable and safe to share.
+    """
+
+    __slots__ = (
+        "_day_rule",
+        "_first_month",
+        "_last_month",
+        "_months",
+        "_next_hour",
+        "_next_minute",
+        "_next_month",
+        "_prev_hour",
+        "_prev_minute",
+        "_prev_month",
+        "_shape_tables",
+        "_zone",
+        "fields",
+        "text",
+        "tz",
+        "wildcard",
+    )
+
+    def __init__(self, text: str, tz: str | tzinfo | None = None) -> None:
+        self.text = text
+        self.fields = parse_fields(text)
+        self.tz = resolve_tz(tz)
+        self._zone = _zone_for(self.tz) if self.tz is not None else None
+        minute, hour, dom, month, dow = self.fields
+        # Spec 2.3: a job is "wildcard" when its minute or hour text starts with `*`.
+        self.wildcard = minute.text[0] == "*" or hour.text[0] == "*"
+        self._next_minute = _next_table(minute.values, 60)
+        self._prev_minute = _prev_table(minute.values, 60)
+        self._next_hour = _next_table(hour.values, 24)
+        self._prev_hour = _prev_table(hour.values, 24)
+        self._next_month = _next_table(month.values, 13)
+        self._prev_month = _prev_table(month.values, 13)
+        self._first_month = min(month.values)
+        self._last_month = max(month.values)
+        self._day_rule = _DayRule.compile(dom, dow)
+        self._shape_tables: list[tuple[tuple[int, ...], tuple[int, ...]] | None] = [None] * 28
+        self._months: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def __repr__(self) -> str:
+        if self.tz is None:
+            return f"CronExpression({self.text!r})"
+        return f"CronExpression({self.text!r}, tz={str(self.tz)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CronExpression):
+            return NotImplemented
+        return self.text == other.text and self.tz == other.tz
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.tz))
+
+    # ----------------------------------------------------------------- public API
+
+    def next(self, after: datetime) -> datetime:
+        """The first firing instant strictly after `after`."""
+        zone = self._zone_of(after)
+        if zone is None:
+            found = self._next_wall(
+                after.year, after.month, after.day, after.hour, after.minute + 1
+            )
+            return datetime(*found)
+        return self._next_zoned(after, zone)
+
+    def prev(self, before: datetime) -> datetime:
+        """The last firing instant strictly before `before`."""
+        zone = self._zone_of(before)
+        if zone is None:
+            minute = before.minute
+            if not (before.second or before.microsecond):
+                minute -= 1
+            found = self._prev_wall(before.year, before.month, before.day, before.hour, minute)
+            return datetime(*found)
+        return self._prev_zoned(before, zone)
+
+    def matches(self, moment: datetime) -> bool:
+        """True if the minute holding `moment` is a firing instant."""
+        zone = self._zone_of(moment)
+        if zone is None:
+            return self._wall_matches(moment)
+        local = zone.to_local(moment).replace(second=0, microsecond=0)
+        if zone.day_offset(local.year, local.month, local.day) is not None:
+            return self._wall_matches(local)
+        following = zone.from_utc(local.replace(tzinfo=None) - _offset(local) + _ONE_MINUTE)
+        try:
+            return _instant(self._prev_zoned(following, zone)) == _instant(local)
+        except NoMatchError:
+            return False
+
+    def iter(self, after: datetime) -> Iterator[datetime]:
+        """Successive firing instants after `after` (each one `next` of the previous)."""
+        zone = self._zone_of(after)
+        if zone is None:
+            return self._iter_naive(after)
+        return self._iter_zoned(after, zone)
+
+    # ----------------------------------------------------------------- wall-time search
+
+    def _zone_of(self, moment: datetime) -> _Zone | None:
+        """The zone to evaluate `moment` in: the expression's, the input's, or None (naive)."""
+        if self._zone is not None:
+            return self._zone
+        tz = moment.tzinfo
+        return None if tz is None else _zone_for(tz)
+
+    def _days_of(self, year: int, month: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Next/prev day tables of one calendar month (memoised per month and shape)."""
+        key = year * 16 + month
+        tables = self._months.get(key)
+        if tables is None:
+            shape = _month_shape(year, month)
+            tables = self._shape_tables[shape]
+            if tables is None:
+                tables = _day_tables(self._day_rule.days(shape))
+                self._shape_tables[shape] = tables
+            if len(self._months) > 5000:
+                self._months.clear()
+            self._months[key] = tables
+        return tables
+
+    def _next_wall(self, year: int, month: int, day: int, hour: int, minute: int) -> _Wall:
+        """The first matching wall minute at or after the given one.
+
+        Fields may overflow by one (minute 60, hour 24, day 32, month 13): the
+        carry moves to the next larger field.
+        """
+        next_minute, next_hour, next_month = self._next_minute, self._next_hour, self._next_month
+        limit = min(year + _SEARCH_YEARS, _MAX_YEAR)
+        start = year
+        while True:
+            found = next_month[month]
+            if found != month:
+                if found < 0:
+                    year += 1
+                    if year > limit:
+                        raise self._no_match("after", start)
+                    found = self._first_month
+                month, day, hour, minute = found, 1, 0, 0
+            found = self._days_of(year, month)[0][day]
+            if found != day:
+                if found < 0:
+                    month, day, hour, minute = month + 1, 1, 0, 0
+                    continue
+                day, hour, minute = found, 0, 0
+            found = next_hour[hour]
+            if found != hour:
+                if found < 0:
+                    day, hour, minute = day + 1, 0, 0
+                    continue
+                hour, minute = found, 0
+            found = next_minute[minute]
+            if found < 0:
+                hour, minute = hour + 1, 0
+                continue
+            return year, month, day, hour, found
+
+    def _prev_wall(self, year: int, month: int, day: int, hour: int, minute: int) -> _Wall:
+        """The last matching wall minute at or before the given one (fields may be -1)."""
+        prev_minute, prev_hour, prev_month = self._prev_minute, self._prev_hour, self._prev_month
+        limit = max(year - _SEARCH_YEARS, 1)
+        start = year
+        while True:
+            found = prev_month[month]
+            if found != month:
+                if found < 0:
+                    year -= 1
+                    if year < limit:
+                        raise self._no_match("before", start)
+                    found = self._last_month
+                month, day, hour, minute = found, 31, 23, 59
+            found = self._days_of(year, month)[1][day]
+            if found != day:
+                if found < 0:
+                    month, day, hour, minute = month - 1, 31, 23, 59
+                    continue
+                day, hour, minute = found, 23, 59
+            found = prev_hour[hour]
+            if found != hour:
+                if found < 0:
+                    day, hour, minute = day - 1, 23, 59
+                    continue
+                hour, minute = found, 59
+            found = prev_minute[minute]
+            if found < 0:
+                hour, minute = hour - 1, 59
+                continue
+            return year, month, day, hour, found
+
+    def _no_match(self, direction: str, year: int) -> NoMatchError:
+        """The error for a search that ran out of years."""
+        if abs(year - (_MAX_YEAR if direction == "after" else 1)) < _SEARCH_YEARS:
+            return NoMatchError(
+                f"'{self.text}' has no firing time {direction} {year} "
+                f"within the years 1-{_MAX_YEAR} that datetime can represent"
+            )
+        return NoMatchError(
+            f"'{self.text}' never runs: no firing time within {_SEARCH_YEARS} years "
+            f"{direction} {year}, and the calendar repeats every {_SEARCH_YEARS} years"
+        )
+
+    def _wall_matches(self, moment: datetime) -> bool:
+        """True if the wall-clock minute of `moment` satisfies every field."""
+        minute, hour, day = moment.minute, moment.hour, moment.day
+        return (
+            self._next_minute[minute] == minute
+            and self._next_hour[hour] == hour
+            and self._next_month[moment.month] == moment.month
+            and self._days_of(moment.year, moment.month)[0][day] == day
+        )
+
+    def _wall_from(self, wall: datetime) -> datetime:
+        """The first matching wall minute at or after a naive wall time."""
+        return datetime(*self._next_wall(wall.year, wall.month, wall.day, wall.hour, wall.minute))
+
+    def _wall_upto(self, wall: datetime) -> datetime:
+        """The last matching wall minute at or before a naive wall time."""
+        return datetime(*self._prev_wall(wall.year, wall.month, wall.day, wall.hour, wall.minute))
+
+    def _iter_naive(self, after: datetime) -> Iterator[datetime]:
+        """Naive iteration: carry on from the last result's fields."""
+        next_minute = self._next_minute
+        year, month, day, hour, minute = self._next_wall(
+            after.year, after.month, after.day, after.hour, after.minute + 1
+        )
+        while True:
+            yield datetime(year, month, day, hour, minute)
+            following = next_minute[minute + 1]
+            if following >= 0:  # same hour: month, day and hour are known to match
+                minute = following
+            else:
+                year, month, day, hour, minute = self._next_wall(year, month, day, hour + 1, 0)
+
+    # ----------------------------------------------------------------- zoned search
+
+    def _next_zoned(self, after: datetime, zone: _Zone) -> datetime:
+        """next() on the instants of `zone` (spec 2.3)."""
+        local = zone.to_local(after)
+        year, month, day, hour, minute = (
+            local.year,
+            local.month,
+            local.day,
+            local.hour,
+            local.minute,
+        )
+        if zone.day_offset(year, month, day) is not None:
+            found = self._next_wall(year, month, day, hour, minute + 1)
+            if zone.day_offset(found[0], found[1], found[2]) is not None:
+                return datetime(*found, tzinfo=zone.tz)
+            return self._settle_next(datetime(*found), zone)
+        wall = datetime(year, month, day, hour, minute)
+        region = zone.fold_region(wall)
+        if region is None:
+            return self._settle_next(self._wall_from(wall + _ONE_MINUTE), zone)
+        start, end = region
+        if local.fold == 0:
+            candidate = self._wall_from(wall + _ONE_MINUTE)
+            if candidate < end:
+                return candidate.replace(tzinfo=zone.tz)
+        if self.wildcard:
+            candidate = self._wall_from(start if local.fold == 0 else wall + _ONE_MINUTE)
+            if candidate < end:
+                return candidate.replace(tzinfo=zone.tz, fold=1)
+        return self._settle_next(self._wall_from(end), zone)
+
+    def _settle_next(self, wall: datetime, zone: _Zone) -> datetime:
+        """The first firing instant of matching wall minutes from `wall` on, given
+        that their first occurrences all lie after the reference instant."""
+        while True:
+            if zone.day_offset(wall.year, wall.month, wall.day) is not None:
+                return wall.replace(tzinfo=zone.tz)
+            gap = zone.gap(wall)
+            if gap is None:  # exists once, or repeated: the first occurrence comes first
+                return wall.replace(tzinfo=zone.tz)
+            gap_end, _ = gap
+            if not self.wildcard:
+                return gap_end
+            wall = self._wall_from(gap_end.replace(tzinfo=None))
+
+    def _prev_zoned(self, before: datetime, zone: _Zone) -> datetime:
+        """prev() on the instants of `zone` (spec 2.3), the mirror of _next_zoned."""
+        local = zone.to_local(before)
+        wall = datetime(local.year, local.month, local.day, local.hour, local.minute)
+        upper = wall if local.second or local.microsecond else wall - _ONE_MINUTE
+        if zone.day_offset(wall.year, wall.month, wall.day) is not None:
+            return self._settle_prev(self._wall_upto(upper), zone, local)
+        region = zone.fold_region(wall)
+        if region is None:
+            return self._settle_prev(self._wall_upto(upper), zone, local)
+        start, end = region
+        if local.fold == 1:
+            if self.wildcard:
+                candidate = self._wall_upto(upper)
+                if candidate >= start:
+                    return candidate.replace(tzinfo=zone.tz, fold=1)
+            upper = end - _ONE_MINUTE
+        candidate = self._wall_upto(upper)
+        if candidate >= start:
+            return candidate.replace(tzinfo=zone.tz)
+        return self._settle_prev(candidate, zone, local)
+
+    def _settle_prev(self, wall: datetime, zone: _Zone, local: datetime) -> datetime:
+        """The last firing instant before `local` of matching wall minutes up to
+        `wall`, given that no repeated interval holds `local`'s wall time."""
+        while True:
+            if zone.day_offset(wall.year, wall.month, wall.day) is not None:
+                return wall.replace(tzinfo=zone.tz)
+            first, second = zone.offsets(wall)
+            if first == second:
+                return wall.replace(tzinfo=zone.tz)
+            if first > second:  # repeated: a wildcard job's last firing is the second pass
+                return wall.replace(tzinfo=zone.tz, fold=int(self.wildcard))
+            gap = zone.gap(wall)
+            assert gap is not None  # offsets differ with the smaller first: a gap
+            gap_end, gap_start = gap
+            if not self.wildcard and _instant(gap_end) < _instant(local):
+                return gap_end
+            wall = self._wall_upto(gap_start - _ONE_MINUTE)
+
+    def _iter_zoned(self, after: datetime, zone: _Zone) -> Iterator[datetime]:
+        """Zoned iteration; within an hour of a transition-free day, carry minutes only."""
+        next_minute, tz = self._next_minute, zone.tz
+        current = self._next_zoned(after, zone)
+        while True:
+            yield current
+            following = next_minute[current.minute + 1]
+            if following >= 0 and zone.day_offset(
+                current.year, current.month, current.day
+            ) is not None:
+                current = datetime(
+                    current.year, current.month, current.day, current.hour, following, tzinfo=tz
+                )
+            else:
+                current = self._next_zoned(current, zone)
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A change of UTC offset: a gap (clocks go forward) or a fold (they go back).
+
+    `wall_start`/`wall_end` bound the missing or repeated wall times [start, end).
+    """
+
+    instant: datetime  # aware, in the zone, at the first moment of the new offset
+    offset_before: timedelta
+    offset_after: timedelta
+    wall_start: datetime
+    wall_end: datetime
+
+    @property
+    def is_gap(self) -> bool:
+        """True if wall times are skipped (spring forward), False if repeated."""
+        return self.offset_after > self.offset_before
+
+
+def zone_transitions(tz: str | tzinfo, start: datetime, end: datetime) -> list[Transition]:
+    """The offset transitions of a zone between two instants (naive: wall time in the zone).
+
+    Probes the offset hourly in UTC (no zone changes its offset twice within an
+    hour) and pins each change down to the second.
+    """
+    resolved = resolve_tz(tz)
+    if resolved is None:
+        raise TypeError("zone_transitions needs a time zone")
+    zone = _zone_for(resolved)
+    probe, last = _instant(zone.to_local(start)), _instant(zone.to_local(end))
+    offset = _offset(zone.from_utc(probe))
+    found: list[Transition] = []
+    while probe < last:
+        probe += _ONE_HOUR
+        new_offset = _offset(zone.from_utc(probe))
+        if new_offset != offset:
+            moment = zone.transition(probe - _ONE_HOUR, probe)
+            low, high = sorted((moment + offset, moment + new_offset))
+            found.append(Transition(zone.from_utc(moment), offset, new_offset, low, high))
+            offset = new_offset
+    return found
