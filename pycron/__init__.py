@@ -8,6 +8,7 @@ from pycron.errors import (
     NoMatchError,
     PycronError,
     UnknownTimeZoneError,
+    UsageError,
 )
 from pycron.expr import CronExpression
 
@@ -19,5 +20,6 @@ __all__ = [
     "NoMatchError",
     "PycronError",
     "UnknownTimeZoneError",
+    "UsageError",
     "__version__",
 ]

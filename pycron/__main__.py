@@ -1,5 +1,5 @@
-"""`python -m pycron` runs the command-line interface."""
+"""`python -m pycron` runs the `pycron` command."""
 
-from pycron.cli import main
+from pycron.launch import main
 
 main()

@@ -18,7 +18,8 @@ class CronSyntaxError(PycronError, ValueError):
     `field` is the 0-based index of the field at fault (None when no single
     field is), `position` the 0-based column of the offending token in the text
     as given (None only for an empty expression), `hint` an optional suggestion
-    that is not part of the message itself.
+    that is not part of the message itself, `text` the expression, so that a
+    caller can point at the column.
     """
 
     def __init__(
@@ -28,12 +29,14 @@ class CronSyntaxError(PycronError, ValueError):
         field: int | None = None,
         position: int | None = None,
         hint: str | None = None,
+        text: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.position = position
         self.hint = hint
+        self.text = text
 
 
 class NoMatchError(PycronError, ValueError):
@@ -43,3 +46,7 @@ class NoMatchError(PycronError, ValueError):
 
 class UnknownTimeZoneError(PycronError, ValueError):
     """A time zone name that the zone database does not know."""
+
+
+class UsageError(PycronError, ValueError):
+    """A command-line value that cannot be used (a bad date, count or option)."""

@@ -19,13 +19,16 @@ map directly; around a transition the gap/fold rules of the spec apply.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Final
 
 from pycron.errors import CronSyntaxError, NoMatchError, UnknownTimeZoneError
+
+# `pycron next` runs in shell loops, so this module imports nothing at run time
+# beyond datetime: typing, enum and dataclasses alone would double its start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Final
 
 FIELD_NAMES: Final = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _MIN_VALUE: Final = (0, 0, 1, 1, 0)
@@ -63,8 +66,8 @@ _MAX_YEAR: Final = 9999
 # --------------------------------------------------------------------------- syntax tree
 
 
-class ItemKind(enum.Enum):
-    """What one comma-separated item of a field says."""
+class ItemKind:
+    """What one comma-separated item of a field says (plain string constants)."""
 
     STAR = "star"  # `*` or `*/n`
     ANY = "any"  # `?`, the whole field
@@ -77,8 +80,30 @@ class ItemKind(enum.Enum):
     NTH_DOW = "nth-dow"  # `n#k`                    (day-of-week)
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class _Record:
+    """Base of the small immutable value classes here: equality, hash and repr
+    from `__slots__` (a light stand-in for frozen dataclasses)."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        pairs = ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._values(), strict=True))
+        return f"{type(self).__name__}({pairs})"
+
+
+class Item(_Record):
     """One list item of a field, as written.
 
     `start`/`end`/`step` describe ranges (a single value has start == end;
@@ -87,16 +112,20 @@ class Item:
     written; the value sets map it to 0.
     """
 
-    kind: ItemKind
-    text: str
-    column: int
-    start: int = 0
-    end: int = 0
-    step: int = 1
+    __slots__ = ("column", "end", "kind", "start", "step", "text")
+
+    def __init__(
+        self, kind: str, text: str, column: int, start: int = 0, end: int = 0, step: int = 1
+    ) -> None:
+        self.kind = kind
+        self.text = text
+        self.column = column
+        self.start = start
+        self.end = end
+        self.step = step
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(_Record):
     """One parsed field: its text, items and the plain values it allows.
 
     `values` holds the values of the ordinary items (extension items depend on
@@ -104,11 +133,16 @@ class Field:
     day-of-month/day-of-week rule (text starting with `*`, or `?`).
     """
 
-    index: int
-    text: str
-    column: int
-    items: tuple[Item, ...]
-    values: frozenset[int]
+    __slots__ = ("column", "index", "items", "text", "values")
+
+    def __init__(
+        self, index: int, text: str, column: int, items: tuple[Item, ...], values: frozenset[int]
+    ) -> None:
+        self.index = index
+        self.text = text
+        self.column = column
+        self.items = items
+        self.values = values
 
     @property
     def name(self) -> str:
@@ -119,6 +153,9 @@ class Field:
     def star(self) -> bool:
         """True if the text starts with `*` or is `?` (spec section 1.4)."""
         return self.text[0] == "*" or self.text == "?"
+
+
+_ORDINARY: Final = frozenset((ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE))
 
 
 def _fail(field: int | None, message: str, column: int, hint: str | None = None) -> CronSyntaxError:
@@ -155,6 +192,15 @@ def parse_fields(text: str) -> tuple[Field, ...]:
 
     Raises CronSyntaxError naming the field, the token and its column.
     """
+    try:
+        return _parse_fields(text)
+    except CronSyntaxError as exc:
+        exc.text = text
+        raise
+
+
+def _parse_fields(text: str) -> tuple[Field, ...]:
+    """parse_fields without attaching the text to errors."""
     tokens = _split_blanks(text)
     if not tokens:
         raise CronSyntaxError(
@@ -242,7 +288,7 @@ def _expand(index: int, items: tuple[Item, ...] | list[Item]) -> frozenset[int]:
     """The plain values of a field's ordinary items (day-of-week 7 -> 0)."""
     values: set[int] = set()
     for item in items:
-        if item.kind in (ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE):
+        if item.kind in _ORDINARY:
             values.update(range(item.start, item.end + 1, item.step))
     if index == DOW and 7 in values:
         values.discard(7)
@@ -289,7 +335,7 @@ def _parse_item(index: int, text: str, column: int) -> Item:
             )
     if i < len(text) and text[i] == "/":
         step = _read_step(index, text, i + 1, column)
-        if kind is ItemKind.VALUE:
+        if kind == ItemKind.VALUE:
             end, kind = _MAX_VALUE[index], ItemKind.RANGE  # `a/n` = `a-MAX/n`
         i = len(text)
     if i < len(text):
@@ -421,9 +467,7 @@ def _parse_dom_extension(text: str, column: int) -> Item | None:
         if len(text) > 2 and text[1] == "-" and _read_digits(text, 2) == len(text):
             offset = int(text[2:])
             if offset > 30:
-                raise _fail(
-                    DOM, f"offset {text[2:]} in '{text}' out of range 0-30", column + 2
-                )
+                raise _fail(DOM, f"offset {text[2:]} in '{text}' out of range 0-30", column + 2)
             return Item(ItemKind.LAST_DAY, text, column, offset)
         if len(text) == 2 and text[1] == "-":
             raise _fail(DOM, f"missing offset after 'L-' in '{text}'", column + 2)
@@ -472,7 +516,7 @@ def _parse_dow_extension(text: str, column: int) -> Item | None:
         if not 1 <= k <= 5:
             raise _fail(
                 DOW,
-                f"occurrence {text[sharp + 1:]} in '{text}' out of range 1-5",
+                f"occurrence {text[sharp + 1 :]} in '{text}' out of range 1-5",
                 column + sharp + 1,
             )
         return Item(ItemKind.NTH_DOW, text, column, weekday % 7, k)
@@ -552,38 +596,34 @@ def _nearest_weekday(day: int, first_weekday: int, length: int) -> int:
     return day
 
 
-@dataclass(frozen=True, slots=True)
 class _DayRule:
     """The two day fields compiled: plain bitmasks plus the month-dependent items."""
 
-    dom_mask: int  # bit d set: day d (1..31)
-    dom_last: frozenset[int]  # L-n offsets
-    dom_nearest: frozenset[int]  # nW days
-    dom_last_weekday: bool  # LW
-    dow_mask: int  # bit w set: weekday w (0 = Sunday)
-    dow_last: frozenset[int]  # nL weekdays
-    dow_nth: frozenset[tuple[int, int]]  # (weekday, k) of n#k
-    both: bool  # AND the fields (one is a star) rather than OR them
+    __slots__ = (
+        "both",
+        "dom_last",
+        "dom_last_weekday",
+        "dom_mask",
+        "dom_nearest",
+        "dow_last",
+        "dow_mask",
+        "dow_nth",
+    )
 
-    @classmethod
-    def compile(cls, dom: Field, dow: Field) -> _DayRule:
-        """Gather the day fields' items into masks and extension sets."""
-        dom_mask = sum(1 << d for d in dom.values)
-        dow_mask = sum(1 << w for w in dow.values)
-        return cls(
-            dom_mask=dom_mask,
-            dom_last=frozenset(i.start for i in dom.items if i.kind is ItemKind.LAST_DAY),
-            dom_nearest=frozenset(
-                i.start for i in dom.items if i.kind is ItemKind.NEAREST_WEEKDAY
-            ),
-            dom_last_weekday=any(i.kind is ItemKind.LAST_WEEKDAY for i in dom.items),
-            dow_mask=dow_mask,
-            dow_last=frozenset(i.start for i in dow.items if i.kind is ItemKind.LAST_DOW),
-            dow_nth=frozenset(
-                (i.start, i.end) for i in dow.items if i.kind is ItemKind.NTH_DOW
-            ),
-            both=dom.star or dow.star,
+    def __init__(self, dom: Field, dow: Field) -> None:
+        def starts(field: Field, kind: str) -> frozenset[int]:
+            return frozenset(i.start for i in field.items if i.kind == kind)
+
+        self.dom_mask = sum(1 << d for d in dom.values)  # bit d: day d (1..31)
+        self.dom_last = starts(dom, ItemKind.LAST_DAY)  # L-n offsets
+        self.dom_nearest = starts(dom, ItemKind.NEAREST_WEEKDAY)  # nW days
+        self.dom_last_weekday = any(i.kind == ItemKind.LAST_WEEKDAY for i in dom.items)  # LW
+        self.dow_mask = sum(1 << w for w in dow.values)  # bit w: weekday w (0 = Sunday)
+        self.dow_last = starts(dow, ItemKind.LAST_DOW)  # nL weekdays
+        self.dow_nth = frozenset(  # (weekday, k) of n#k
+            (i.start, i.end) for i in dow.items if i.kind == ItemKind.NTH_DOW
         )
+        self.both = dom.star or dow.star  # AND the fields (one is a star) rather than OR them
 
     def days(self, shape: int) -> int:
         """Bitmask of the matching days (bit d = day d) of a month of this shape."""
@@ -624,30 +664,49 @@ class _Zone:
     """A schedule zone: which days have one constant UTC offset, and the gap/fold
     geometry of the others. Memoised per tzinfo object."""
 
-    __slots__ = ("_days", "tz")
+    __slots__ = ("_days", "_midnights", "tz")
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         self._days: dict[int, timedelta | None] = {}
+        self._midnights: dict[int, timedelta] = {}
 
     def day_offset(self, year: int, month: int, day: int) -> timedelta | None:
-        """The day's UTC offset if it is the same all day long (no transition), else None."""
+        """The day's UTC offset if it is the same all day long (no transition), else None.
+
+        A day holds a transition exactly when the offsets of its midnight and
+        the next one differ, both read with fold=0: a gap or fold that starts
+        at midnight shows too, as fold=0 reads a missing or repeated midnight
+        with the old offset. (No zone has two transitions within one day that
+        cancel out.)
+        """
         key = year * 512 + month * 32 + day
-        try:
-            return self._days[key]
-        except KeyError:
-            pass
-        start = datetime(year, month, day, tzinfo=self.tz)
-        offset = start.utcoffset()
-        probes = [start.replace(fold=1)]
-        if (year, month, day) != (_MAX_YEAR, 12, 31):
-            following = start + _ONE_DAY
-            probes += [following, following.replace(fold=1)]
-        result = offset if all(p.utcoffset() == offset for p in probes) else None
-        if len(self._days) > 10_000:
-            self._days.clear()
-        self._days[key] = result
+        days = self._days
+        if key in days:
+            return days[key]
+        offset = self._midnight(year, month, day)
+        if day < 28:
+            following = self._midnight(year, month, day + 1)
+        elif (year, month, day) == (_MAX_YEAR, 12, 31):
+            following = offset
+        else:
+            tomorrow = date(year, month, day) + _ONE_DAY
+            following = self._midnight(tomorrow.year, tomorrow.month, tomorrow.day)
+        result = offset if offset == following else None
+        if len(days) > 20_000:
+            days.clear()
+            self._midnights.clear()
+        days[key] = result
         return result
+
+    def _midnight(self, year: int, month: int, day: int) -> timedelta:
+        """The UTC offset of a day's midnight read with fold=0 (memoised)."""
+        key = year * 512 + month * 32 + day
+        offset = self._midnights.get(key)
+        if offset is None:
+            offset = _offset(datetime(year, month, day, tzinfo=self.tz))
+            self._midnights[key] = offset
+        return offset
 
     def to_local(self, moment: datetime) -> datetime:
         """The same instant as a valid wall time in this zone (fold set right).
@@ -816,7 +875,7 @@ class CronExpression:
         self._prev_month = _prev_table(month.values, 13)
         self._first_month = min(month.values)
         self._last_month = max(month.values)
-        self._day_rule = _DayRule.compile(dom, dow)
+        self._day_rule = _DayRule(dom, dow)
         self._shape_tables: list[tuple[tuple[int, ...], tuple[int, ...]] | None] = [None] * 28
         self._months: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
@@ -1026,10 +1085,7 @@ class CronExpression:
             local.minute,
         )
         if zone.day_offset(year, month, day) is not None:
-            found = self._next_wall(year, month, day, hour, minute + 1)
-            if zone.day_offset(found[0], found[1], found[2]) is not None:
-                return datetime(*found, tzinfo=zone.tz)
-            return self._settle_next(datetime(*found), zone)
+            return self._next_on_wall(year, month, day, hour, minute + 1, zone)
         wall = datetime(year, month, day, hour, minute)
         region = zone.fold_region(wall)
         if region is None:
@@ -1100,37 +1156,57 @@ class CronExpression:
             wall = self._wall_upto(gap_start - _ONE_MINUTE)
 
     def _iter_zoned(self, after: datetime, zone: _Zone) -> Iterator[datetime]:
-        """Zoned iteration; within an hour of a transition-free day, carry minutes only."""
-        next_minute, tz = self._next_minute, zone.tz
+        """Zoned iteration: on transition-free days, carry on from the last result's
+        wall fields (minutes alone within an hour); around transitions, next()."""
+        next_minute, tz, day_offset = self._next_minute, zone.tz, zone.day_offset
         current = self._next_zoned(after, zone)
         while True:
             yield current
-            following = next_minute[current.minute + 1]
-            if following >= 0 and zone.day_offset(
-                current.year, current.month, current.day
-            ) is not None:
-                current = datetime(
-                    current.year, current.month, current.day, current.hour, following, tzinfo=tz
-                )
-            else:
+            year, month, day, hour = current.year, current.month, current.day, current.hour
+            if day_offset(year, month, day) is None:
                 current = self._next_zoned(current, zone)
+                continue
+            minute = next_minute[current.minute + 1]
+            if minute >= 0:  # same hour of a simple day: only the minute moves
+                current = datetime(year, month, day, hour, minute, tzinfo=tz)
+            else:
+                current = self._next_on_wall(year, month, day, hour + 1, 0, zone)
+
+    def _next_on_wall(
+        self, year: int, month: int, day: int, hour: int, minute: int, zone: _Zone
+    ) -> datetime:
+        """The first firing at or after a wall minute that follows a transition-free moment."""
+        found = self._next_wall(year, month, day, hour, minute)
+        if zone.day_offset(found[0], found[1], found[2]) is not None:
+            return datetime(*found, tzinfo=zone.tz)
+        return self._settle_next(datetime(*found), zone)
 
 
 # --------------------------------------------------------------------------- transitions
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(_Record):
     """A change of UTC offset: a gap (clocks go forward) or a fold (they go back).
 
+    `instant` is aware, in the zone, at the first moment of the new offset;
     `wall_start`/`wall_end` bound the missing or repeated wall times [start, end).
     """
 
-    instant: datetime  # aware, in the zone, at the first moment of the new offset
-    offset_before: timedelta
-    offset_after: timedelta
-    wall_start: datetime
-    wall_end: datetime
+    __slots__ = ("instant", "offset_after", "offset_before", "wall_end", "wall_start")
+
+    def __init__(
+        self,
+        instant: datetime,
+        offset_before: timedelta,
+        offset_after: timedelta,
+        wall_start: datetime,
+        wall_end: datetime,
+    ) -> None:
+        self.instant = instant
+        self.offset_before = offset_before
+        self.offset_after = offset_after
+        self.wall_start = wall_start
+        self.wall_end = wall_end
 
     @property
     def is_gap(self) -> bool:
