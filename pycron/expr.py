@@ -1003,7 +1003,7 @@ class CronExpression:
         start = year
         while True:
             found = prev_month[month]
-            if found != month:
+            if found != month or found < 0:  # a cursor of -1 "finds" the -1 sentinel
                 if found < 0:
                     year -= 1
                     if year < limit:
@@ -1011,13 +1011,13 @@ class CronExpression:
                     found = self._last_month
                 month, day, hour, minute = found, 31, 23, 59
             found = self._days_of(year, month)[1][day]
-            if found != day:
+            if found != day or found < 0:
                 if found < 0:
                     month, day, hour, minute = month - 1, 31, 23, 59
                     continue
                 day, hour, minute = found, 23, 59
             found = prev_hour[hour]
-            if found != hour:
+            if found != hour or found < 0:
                 if found < 0:
                     day, hour, minute = day - 1, 23, 59
                     continue
