@@ -221,7 +221,8 @@ def _peer_cell(
     try:
         theirs = answers(scenario, prepared)
     except Exception as error:  # any failure of a peer is reported, not fatal
-        return Cell(scenario, case, peer.name, DIFFERS, f"raised {type(error).__name__}: {error}")
+        reason = f"raised {type(error).__name__}" + (f": {error}" if str(error) else "")
+        return Cell(scenario, case, peer.name, DIFFERS, reason)
     difference = first_difference(scenario, reference, theirs, peer.name)
     if difference is not None:
         return Cell(scenario, case, peer.name, DIFFERS, difference)

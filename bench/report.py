@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from corpus import Case
-from measure import OK, SKIPPED, Cell, Scenario
+from measure import OK, SKIPPED, UNSUPPORTED, Cell, Scenario
 from process import ProcessResult
 
 PER_EXPRESSION_PEER = "cronsim"
@@ -238,18 +238,32 @@ def slowest(index: CellIndex, scenario: Scenario, cases: Sequence[Case], count: 
 
 
 def exclusions(cells: Sequence[Cell]) -> str:
-    """Every cell left out of the medians, with the reason."""
+    """Every cell left out of the medians, with the reason. A peer rejects an
+    expression whatever the scenario, so "n/a" is listed once per expression;
+    "differs" and pycron's own errors are listed per scenario."""
+    rejected: dict[tuple[str, str], str] = {}
     lines = []
     for cell in cells:
-        if cell.status not in (OK, SKIPPED):
+        if cell.status == UNSUPPORTED:
+            rejected.setdefault((cell.library, cell.case.text), cell.detail)
+        elif cell.status not in (OK, SKIPPED):
             lines.append(
                 f"  {cell.library:<9} {cell.status:<8} {cell.scenario.key:<17} "
                 f"'{cell.case.text}': {cell.detail}"
             )
-    if not lines:
+    head = "Left out of the medians and ratios (n/a: the peer rejects the expression, in every"
+    head += (
+        " scenario;\n  differs: the peer's answer is not pycron's, on some start of that scenario):"
+    )
+    if not rejected and not lines:
         return "Left out of the medians: nothing (every peer supports and agrees on every cell)."
-    head = "Left out of the medians (n/a = peer rejects the expression, differs = other answer):"
-    return "\n".join([head, *lines])
+    if not lines:
+        lines.append("  (no peer answered differently from pycron on any start)")
+    unsupported = [
+        f"  {library:<9} n/a      {'':<17} '{text}': {detail}"
+        for (library, text), detail in sorted(rejected.items(), key=lambda item: item[0][0])
+    ]
+    return "\n".join([head, *unsupported, *lines])
 
 
 def targets_block(verdicts: Sequence[Verdict], caveat: str) -> str:

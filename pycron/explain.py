@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime, timedelta, tzinfo
+from itertools import pairwise
 
 from pycron.errors import NoMatchError
 from pycron.expr import CronExpression, Field, ItemKind, Transition, zone_transitions
@@ -132,7 +133,7 @@ def _progression(values: Sequence[int], cycle: int) -> tuple[int, int, int, bool
     if len(values) < 2:
         return None
     step = values[1] - values[0]
-    if step < 2 or any(b - a != step for a, b in zip(values, values[1:])):
+    if step < 2 or any(b - a != step for a, b in pairwise(values)):
         return None
     uniform = values[-1] + step == values[0] + cycle
     if len(values) < 3 and not uniform:
@@ -184,7 +185,7 @@ def _hour_phrase(hours: Sequence[int], periodic: bool) -> str:
     and the minutes already read as a rhythm)."""
     if len(hours) == len(_ALL_HOURS):
         return "" if periodic else "past every hour"
-    progression = _progression(hours, 24)
+    progression = _progression(hours, 24) if len(hours) >= 3 else None
     if progression is not None:
         first, last, step, uniform = progression
         text = f"every {_ordinal(step)} hour"
@@ -230,7 +231,7 @@ def _day_of_month_extensions(field: Field) -> list[str]:
             elif item.start == 1:
                 term = "the day before the last day"
             else:
-                term = f"{item.start} days before the last day"
+                term = f"the {_ordinal(item.start)} day before the last day"
         elif item.kind == ItemKind.NEAREST_WEEKDAY:
             term = f"the weekday nearest day {item.start}"
         elif item.kind == ItemKind.LAST_WEEKDAY:
@@ -264,10 +265,7 @@ def _numbered_days(days: Sequence[int], alone: bool) -> list[str]:
     if alone:
         noun = "day" if len(days) == 1 else "days"
         return [f"{noun} {_join(_pieces(days, str))}"]
-    return [
-        f"day {first}" if first == last else f"days {first} through {last}"
-        for first, last in _runs(days)
-    ]
+    return [f"days {piece}" if " " in piece else f"day {piece}" for piece in _pieces(days, str)]
 
 
 def _day_of_month_phrase(field: Field) -> str:
@@ -424,6 +422,8 @@ def _zone_name(tz: tzinfo) -> str:
 def _abbreviation(moment: datetime) -> str:
     """The zone abbreviation of an aware time (`EDT`), else its UTC offset."""
     name = moment.tzname()
+    if name and name[0] in "+-":  # zoneinfo's numeric names (`-02`) read better as UTC-02
+        return f"UTC{name}"
     if name:
         return name
     offset = moment.utcoffset() or timedelta(0)
@@ -454,8 +454,13 @@ def _clock(moment: datetime, with_date: bool) -> str:
     return moment.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
 
 
-def _times_subject(hits: Sequence[datetime], with_date: bool) -> tuple[str, bool]:
-    """The matched wall times as a sentence subject, and whether it is plural."""
+def _times_subject(hits: Sequence[datetime]) -> tuple[str, bool]:
+    """The matched wall times as a sentence subject, and whether it is plural.
+
+    The note starts with the date of the first one, so times carry their own
+    date only when they fall on several dates.
+    """
+    with_date = hits[0].date() != hits[-1].date()
     if len(hits) > _MAX_LISTED_TIMES:
         first, last = _clock(hits[0], with_date), _clock(hits[-1], with_date)
         return f"the {len(hits)} run times from {first} to {last}", True
@@ -469,7 +474,7 @@ def _gap_note(
     assert expr.tz is not None
     start, end = transition.wall_start, transition.wall_end
     with_date = start.date() != end.date()
-    subject, plural = _times_subject(hits, with_date)
+    subject, plural = _times_subject(hits)
     verb = "do" if plural else "does"
     head = (
         f"{hits[0]:%Y-%m-%d}: {subject} {verb} not exist in {_zone_name(expr.tz)} "
@@ -478,7 +483,7 @@ def _gap_note(
     if expr.wildcard:
         if plural:
             return f"{head}; these {len(hits)} runs are skipped"
-        return f"{head}; the {_clock(hits[0], with_date)} run is skipped"
+        return f"{head}; the {subject} run is skipped"
     resumed = f"{_clock(end, with_date)} {_abbreviation(transition.instant)}"
     if _wall_hits(naive, end, end + timedelta(minutes=1)):
         return (
@@ -493,7 +498,7 @@ def _fold_note(expr: CronExpression, transition: Transition, hits: list[datetime
     assert expr.tz is not None
     start, end = transition.wall_start, transition.wall_end
     with_date = start.date() != end.date()
-    subject, plural = _times_subject(hits, with_date)
+    subject, plural = _times_subject(hits)
     first_pass = _abbreviation(hits[0].replace(tzinfo=expr.tz, fold=0))
     second_pass = _abbreviation(hits[0].replace(tzinfo=expr.tz, fold=1))
     head = (
@@ -508,7 +513,7 @@ def _fold_note(expr: CronExpression, transition: Transition, hits: list[datetime
             f"{head}; the job runs once at each, in the first pass ({first_pass}), "
             f"not again in the second ({second_pass})"
         )
-    return f"{head}; the job runs once, at the first {_clock(hits[0], with_date)} ({first_pass})"
+    return f"{head}; the job runs once, at the first {subject} ({first_pass})"
 
 
 def dst_notes(expr: CronExpression, start: datetime, months: int = 12) -> list[str]:

@@ -407,21 +407,29 @@ def _name_value(index: int, word: str, column: int) -> int:
 
 
 def _did_you_mean(word: str, names: dict[str, int]) -> str | None:
-    """Suggest the known name closest to a misspelt one (at most 1 edit away, or a prefix)."""
+    """Suggest the known name a misspelt or spelt-out one most likely meant:
+    the name it starts with (`sunday`), else the closest within 2 edits,
+    preferring one with the same first letter (`mnd` -> `mon`)."""
     for name in names:
-        if word.startswith(name) or _within_one_edit(word, name):
+        if word.startswith(name):
             return f"did you mean '{name}'?"
-    return None
+    distance, _, best = min(
+        (_edit_distance(word, name), name[0] != word[:1], name) for name in names
+    )
+    return f"did you mean '{best}'?" if distance <= 2 else None
 
 
-def _within_one_edit(a: str, b: str) -> bool:
-    """True if a and b differ by at most one substitution, insertion or deletion."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
 
 
 def _read_step(index: int, text: str, i: int, column: int) -> int:
@@ -529,7 +537,8 @@ def _parse_dow_extension(text: str, column: int) -> Item | None:
                 hint="6L is the last Saturday; L alone belongs in day-of-month",
             )
         if upper[-1] == "L":
-            weekday, end = _read_value(DOW, text, 0, column)
+            # Read the weekday without the L: a name would swallow it (`friL`).
+            weekday, end = _read_value(DOW, text[:-1], 0, column)
             if end == len(text) - 1:
                 return Item(ItemKind.LAST_DOW, text, column, weekday % 7)
         raise _fail(
@@ -921,13 +930,21 @@ class CronExpression:
         if zone is None:
             return self._wall_matches(moment)
         local = zone.to_local(moment).replace(second=0, microsecond=0)
-        if zone.day_offset(local.year, local.month, local.day) is not None:
+        if zone.day_offset(local.year, local.month, local.day) is not None and not (
+            local.hour == local.minute == 0 and self._after_gap(local, zone)
+        ):
             return self._wall_matches(local)
         following = zone.from_utc(local.replace(tzinfo=None) - _offset(local) + _ONE_MINUTE)
         try:
             return _instant(self._prev_zoned(following, zone)) == _instant(local)
         except NoMatchError:
             return False
+
+    def _after_gap(self, midnight: datetime, zone: _Zone) -> bool:
+        """True if the day before this midnight holds a transition (which may be
+        a gap ending at the midnight, a firing instant of its own)."""
+        previous = midnight.date() - _ONE_DAY
+        return zone.day_offset(previous.year, previous.month, previous.day) is None
 
     def iter(self, after: datetime) -> Iterator[datetime]:
         """Successive firing instants after `after` (each one `next` of the previous)."""
@@ -1167,10 +1184,13 @@ class CronExpression:
                 current = self._next_zoned(current, zone)
                 continue
             minute = next_minute[current.minute + 1]
-            if minute >= 0:  # same hour of a simple day: only the minute moves
+            if minute >= 0 and (hour or current.minute or self._wall_matches(current)):
+                # Same hour of a simple day, whose wall time matched: only the
+                # minute moves. (A firing at the end of a gap need not match; on
+                # a simple day it can only be at midnight, hence the test.)
                 current = datetime(year, month, day, hour, minute, tzinfo=tz)
             else:
-                current = self._next_on_wall(year, month, day, hour + 1, 0, zone)
+                current = self._next_on_wall(year, month, day, hour, current.minute + 1, zone)
 
     def _next_on_wall(
         self, year: int, month: int, day: int, hour: int, minute: int, zone: _Zone

@@ -64,6 +64,23 @@ def test_confined_imports_stay_in_their_layer(module: str) -> None:
     assert not misplaced, f"{module} imports {sorted(misplaced)}"
 
 
+def _run_without_site(script: str) -> subprocess.CompletedProcess[str]:
+    """Run a script with only the standard library and this checkout importable
+    (-S: no site-packages, so no editable-install hooks add imports of their own)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(PACKAGE.parent)!r})\n" + script,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+
 def test_next_starts_without_heavy_imports() -> None:
     """`pycron next` in a pipeline loads neither click, rich, tabulate, filelock nor zoneinfo."""
     script = (
@@ -75,9 +92,7 @@ def test_next_starts_without_heavy_imports() -> None:
         "    pass\n"
         "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
-    )
+    done = _run_without_site(script)
     assert done.stdout == "2026-01-01T00:05:00\n2026-01-01T00:10:00\n"
     loaded = set(done.stderr.split())
     heavy = {"click", "rich", "tabulate", "filelock", "zoneinfo", "typing", "json", "enum"}
@@ -94,8 +109,6 @@ def test_a_zone_loads_zoneinfo_only_then() -> None:
         "    pass\n"
         "print('zoneinfo' in sys.modules, 'click' in sys.modules, file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
-    )
+    done = _run_without_site(script)
     assert done.stdout == "2026-01-02T00:00:00+00:00\n"
     assert done.stderr.split() == ["True", "False"]
