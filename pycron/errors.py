@@ -7,6 +7,10 @@ still catch them. The CLI maps each class to one exit code (see `pycron.cli`).
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 class PycronError(Exception):
     """Base class of every error pycron raises on purpose."""
@@ -50,3 +54,22 @@ class UnknownTimeZoneError(PycronError, ValueError):
 
 class UsageError(PycronError, ValueError):
     """A command-line value that cannot be used (a bad date, count or option)."""
+
+
+class CrontabError(PycronError):
+    """A crontab with errors where none may be (install, import, check).
+
+    `findings` holds the crontab findings (errors and any warnings) behind it.
+    """
+
+    def __init__(self, message: str, findings: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.findings = tuple(findings)
+
+
+class JobNotFoundError(PycronError, LookupError):
+    """A job id that is not in the crontab."""
+
+
+class ConcurrentEditError(PycronError):
+    """The crontab changed on disk while a copy of it was being edited."""

@@ -19,7 +19,10 @@ import sys
 from datetime import datetime
 
 from pycron.errors import (
+    ConcurrentEditError,
     CronSyntaxError,
+    CrontabError,
+    JobNotFoundError,
     NoMatchError,
     PycronError,
     UnknownTimeZoneError,
@@ -41,7 +44,10 @@ EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (CronSyntaxError, EXIT_USAGE),
     (UnknownTimeZoneError, EXIT_USAGE),
     (UsageError, EXIT_USAGE),
+    (CrontabError, EXIT_USAGE),
     (NoMatchError, EXIT_FAILURE),
+    (JobNotFoundError, EXIT_FAILURE),
+    (ConcurrentEditError, EXIT_FAILURE),
     (PycronError, EXIT_FAILURE),
 )
 

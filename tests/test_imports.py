@@ -12,7 +12,18 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "pycron"
 
 # A module may import only modules to its left (design.md, "Dependency direction").
-ORDER = ["errors", "expr", "explain", "crontab", "runner", "history", "daemon", "launch", "cli"]
+ORDER = [
+    "errors",
+    "expr",
+    "explain",
+    "crontab",
+    "lint",
+    "runner",
+    "history",
+    "daemon",
+    "launch",
+    "cli",
+]
 # The process entry point hands every command but `next` to the click interface.
 ALLOWED_UPWARD = {("launch", "cli")}
 # Third-party and process modules each belong to one layer.

@@ -1,0 +1,974 @@
+"""Crontab files: a lossless text model, its parser, edits, and safe installs.
+
+`parse(text)` reads a crontab as cronie does (the project's cron spec,
+section 3) into a `Crontab`: one value per physical line, each keeping its
+exact text, so `render()` gives back the same bytes and an edit changes only
+the lines it touches. Errors never stop the reader: each bad line becomes an
+`Invalid` line with its findings and the good lines around it are kept.
+
+pycron's own per-job settings live in comment lines (`# pycron: name=backup
+timeout=30m ...`) directly above a job, so the file stays a valid crontab
+for plain cron. Disabling a job comments it out behind a marker that plain
+cron ignores and pycron can strip to restore the line exactly.
+
+Everything above `CrontabFile` is pure. `CrontabFile` is the thin I/O shell:
+locked read, validated atomic install with a backup.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import re
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from pycron.errors import (
+    ConcurrentEditError,
+    CronSyntaxError,
+    CrontabError,
+    JobNotFoundError,
+    UnknownTimeZoneError,
+)
+from pycron.expr import CronExpression, resolve_tz
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from datetime import tzinfo
+
+MAX_LINE_BYTES = 131_071  # cronie silently cuts longer lines; pycron refuses them
+DISABLED_MARK = "#pycron-disabled# "
+OPTION_PREFIX = "pycron:"
+_BLANKS = " \t"
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+_DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class Severity(enum.Enum):
+    """How bad a finding is: errors reject a line, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Finding(NamedTuple):
+    """One error or warning about a crontab line, in a compiler's terms.
+
+    `line` is 1-based (0 for the file as a whole), `column` 0-based from the
+    start of the physical line; `code` is a stable identifier for warnings.
+    """
+
+    path: str
+    line: int
+    column: int
+    severity: Severity
+    code: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.path}:{self.line}:{self.column + 1}: {self.severity.value}: {self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+    @property
+    def is_error(self) -> bool:
+        """True for errors (the line is rejected)."""
+        return self.severity is Severity.ERROR
+
+
+def invalid_crontab(findings: Iterable[Finding]) -> CrontabError:
+    """The error for a crontab text with errors, listing each of them."""
+    collected = list(findings)
+    errors = [f for f in collected if f.is_error]
+    return CrontabError("\n".join(str(f) for f in errors) or "invalid crontab", collected)
+
+
+class _LineError(Exception):
+    """Internal: a job or option line cannot be read (column, message, hint)."""
+
+    def __init__(self, column: int, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+        self.hint = hint
+
+
+# --------------------------------------------------------------------------- durations
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read `90s`, `5m`, `1h30m`, `2d` (units d, h, m, s in that order)."""
+    match = _DURATION_PATTERN.fullmatch(text)
+    if not text or match is None:
+        raise ValueError(f"bad duration {text!r}: write it like 90s, 5m, 1h30m or 2d")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of parse_duration, in the shortest form (`1h30m`, `0s`)."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+# --------------------------------------------------------------------------- options
+
+
+class Overlap(enum.Enum):
+    """What a run does when the previous run of its job (or lock) still runs."""
+
+    SKIP = "skip"  # record the run as skipped
+    QUEUE = "queue"  # wait for the lock
+    ALLOW = "allow"  # run side by side
+    REPLACE = "replace"  # terminate the running one first
+
+
+class CatchUp(enum.Enum):
+    """Which runs missed while the daemon was down are made up for."""
+
+    NONE = "none"
+    LATEST = "latest"
+    ALL = "all"
+
+
+class Options(NamedTuple):
+    """A job's pycron settings; `given` holds the option text as written."""
+
+    name: str | None = None
+    timeout: timedelta | None = None
+    kill_grace: timedelta = timedelta(seconds=10)
+    retries: int = 0
+    retry_delay: timedelta = timedelta(seconds=30)
+    overlap: Overlap = Overlap.SKIP
+    lock: str | None = None
+    cwd: str | None = None
+    catch_up: CatchUp | None = None  # None: the daemon's default for the schedule
+    catch_up_window: timedelta = timedelta(hours=24)
+    enabled: bool = True
+    given: tuple[tuple[str, str], ...] = ()
+
+
+def _option_name(value: str) -> dict[str, Any]:
+    if not _NAME_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"bad name {value!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "not starting with '.' or '-'"
+        )
+    return {"name": value}
+
+
+def _option_lock(value: str) -> dict[str, Any]:
+    if not _NAME_PATTERN.fullmatch(value):
+        raise ValueError(f"bad lock name {value!r}: use letters, digits, '.', '_' or '-'")
+    return {"lock": value}
+
+
+def _option_duration(key: str, *, positive: bool) -> Callable[[str], dict[str, Any]]:
+    def read(value: str) -> dict[str, Any]:
+        duration = parse_duration(value)
+        if positive and not duration:
+            raise ValueError(f"{key} must be longer than 0s")
+        return {key.replace("-", "_"): duration}
+
+    return read
+
+
+def _option_retries(value: str) -> dict[str, Any]:
+    if not (value.isascii() and value.isdigit()) or int(value) > 100:
+        raise ValueError(f"bad retries {value!r}: a whole number from 0 to 100")
+    return {"retries": int(value)}
+
+
+def _option_choice(
+    key: str, kind: type[Overlap] | type[CatchUp]
+) -> Callable[[str], dict[str, Any]]:
+    def read(value: str) -> dict[str, Any]:
+        word, _, window = value.partition(":") if kind is CatchUp else (value, "", "")
+        choices = [member.value for member in kind]
+        if word not in choices:
+            raise ValueError(f"bad {key} {value!r}: one of {', '.join(choices)}")
+        result: dict[str, Any] = {key.replace("-", "_"): kind(word)}
+        if window:
+            if word != CatchUp.ALL.value:
+                raise ValueError("only catch-up=all takes a window, as in all:12h")
+            result["catch_up_window"] = parse_duration(window)
+        return result
+
+    return read
+
+
+def _option_cwd(value: str) -> dict[str, Any]:
+    if not value:
+        raise ValueError("cwd needs a directory")
+    return {"cwd": value}
+
+
+def _option_enabled(value: str) -> dict[str, Any]:
+    if value not in ("true", "false"):
+        raise ValueError(f"bad enabled {value!r}: true or false")
+    return {"enabled": value == "true"}
+
+
+OPTION_READERS: Mapping[str, Callable[[str], dict[str, Any]]] = {
+    "name": _option_name,
+    "timeout": _option_duration("timeout", positive=True),
+    "kill-grace": _option_duration("kill-grace", positive=False),
+    "retries": _option_retries,
+    "retry-delay": _option_duration("retry-delay", positive=False),
+    "overlap": _option_choice("overlap", Overlap),
+    "lock": _option_lock,
+    "cwd": _option_cwd,
+    "catch-up": _option_choice("catch-up", CatchUp),
+    "enabled": _option_enabled,
+}
+
+
+def _option_items(text: str, column: int) -> Iterator[tuple[str, str, int, int]]:
+    """Split `key=value key="a b"` into (key, value, key column, value column)."""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] in _BLANKS:
+            i += 1
+            continue
+        start = i
+        while i < n and text[i] not in _BLANKS + "=":
+            i += 1
+        key = text[start:i]
+        if i >= n or text[i] != "=":
+            raise _LineError(column + start, f"option {key!r} needs a value: write {key}=VALUE")
+        i += 1
+        value_start = i
+        if i < n and text[i] == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise _LineError(column + i, "unterminated quoted option value")
+            value, i = text[i + 1 : end], end + 1
+        else:
+            while i < n and text[i] not in _BLANKS:
+                i += 1
+            value = text[value_start:i]
+        yield key, value, column + start, column + value_start
+
+
+def _read_options(text: str, column: int) -> tuple[tuple[str, str, int, int], ...]:
+    """Check every `key=value` of an options comment; errors carry the column."""
+    items = tuple(_option_items(text, column))
+    seen: set[str] = set()
+    for key, value, key_column, value_column in items:
+        reader = OPTION_READERS.get(key)
+        if reader is None:
+            known = ", ".join(OPTION_READERS)
+            raise _LineError(key_column, f"unknown option {key!r}", f"options are: {known}")
+        if key in seen:
+            raise _LineError(key_column, f"option {key!r} is given twice")
+        seen.add(key)
+        try:
+            reader(value)
+        except ValueError as exc:
+            raise _LineError(value_column, str(exc)) from None
+    return items
+
+
+def build_options(given: Iterable[tuple[str, str]]) -> Options:
+    """Options from checked `(key, value)` pairs (see OPTION_READERS)."""
+    pairs = tuple(given)
+    values: dict[str, Any] = {}
+    for key, value in pairs:
+        values.update(OPTION_READERS[key](value))
+    return Options()._replace(**values, given=pairs)
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+class Reboot(NamedTuple):
+    """`@reboot`: once when the daemon first starts after boot."""
+
+    text: str = "@reboot"
+
+
+class Every(NamedTuple):
+    """`@every 90s`: a fixed interval, anchored at daemon start (pycron only)."""
+
+    text: str
+    interval: timedelta
+
+
+class At(NamedTuple):
+    """`@at 2026-12-24T18:00`: one run at one time (pycron only)."""
+
+    text: str
+    when: datetime
+
+
+class Cron(NamedTuple):
+    """A 5-field expression or nickname; `random` if `~` values were picked."""
+
+    text: str
+    expression: CronExpression
+    random: bool = False
+
+
+Schedule = Cron | Reboot | Every | At
+
+
+# --------------------------------------------------------------------------- lines
+
+
+class Line(NamedTuple):
+    """One physical line: its exact text (without the LF) and what it is.
+
+    `kind` is blank, comment, option, env, job or invalid. Kind-specific data
+    sits in `env` (name, value), `job` (an Entry), `options` (the checked
+    key/value pairs of an option line) and `findings` (errors of an invalid
+    line). `ending` is "\\n", or "" for a last line without LF.
+    """
+
+    number: int
+    text: str
+    ending: str
+    kind: str
+    env: tuple[str, str] | None = None
+    job: Entry | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+class Entry(NamedTuple):
+    """A job: its schedule, command, environment and options.
+
+    `env` holds the assignments of the file in force at the job's line (cron's
+    defaults are added by the runner). `command` and `stdin` follow the `%`
+    rule. `schedule_column` is where the schedule starts in the line.
+    """
+
+    id: str
+    line: int
+    schedule: Schedule
+    command: str
+    stdin: str | None
+    env: tuple[tuple[str, str], ...]
+    options: Options
+    user: str | None = None
+    enabled: bool = True
+    no_log: bool = False
+    mail_on_error_only: bool = False
+    schedule_column: int = 0
+
+    @property
+    def env_dict(self) -> dict[str, str]:
+        """The file's assignments for this job as a dict (later ones win)."""
+        return dict(self.env)
+
+    @property
+    def schedule_text(self) -> str:
+        """The schedule as written (a leading `-` stripped)."""
+        return self.schedule.text
+
+
+class Crontab(NamedTuple):
+    """A parsed crontab: every physical line, in order."""
+
+    lines: tuple[Line, ...]
+    path: str = "crontab"
+    system: bool = False
+
+    def render(self) -> str:
+        """The file's text, byte for byte as read (plus any edits)."""
+        return "".join(line.text + line.ending for line in self.lines)
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """Every job, enabled or not, in file order."""
+        return tuple(line.job for line in self.lines if line.job is not None)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The errors of every invalid line."""
+        return tuple(f for line in self.lines for f in line.findings)
+
+    def find(self, job_id: str) -> Entry:
+        """The job with this id; KeyError with the known ids otherwise."""
+        for entry in self.entries:
+            if entry.id == job_id:
+                return entry
+        known = ", ".join(e.id for e in self.entries) or "none"
+        raise JobNotFoundError(f"no job {job_id!r} in {self.path} (jobs: {known})")
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse(
+    text: str, path: str | None = None, *, system: bool = False
+) -> tuple[Crontab, list[Finding]]:
+    """Read a crontab; returns the model and the errors of its bad lines.
+
+    Bad lines stay in the model as `invalid` lines, so nothing is lost and
+    the good jobs are all there. `system` reads the format of /etc/crontab
+    and /etc/cron.d (a user column after the schedule).
+    """
+    reader = _Reader(path or "crontab", system)
+    lines = tuple(reader.read(text))
+    crontab = Crontab(lines, reader.path, system)
+    return crontab, [f for line in lines for f in line.findings]
+
+
+class _Reader:
+    """The state of one pass over a file: env in force, pending options, ids."""
+
+    def __init__(self, path: str, system: bool) -> None:
+        self.path = path
+        self.system = system
+        self.env: dict[str, str] = {}
+        self.tz: tzinfo | None = None
+        self.tz_error: str | None = None
+        self.pending: list[Line] = []  # option lines waiting for their job
+        self.ids: dict[str, int] = {}
+
+    def read(self, text: str) -> Iterator[Line]:
+        """Classify every physical line (split at LF, as cron does)."""
+        physical = text.split("\n")
+        last = physical.pop() if physical else ""
+        numbered = [(i + 1, raw, "\n") for i, raw in enumerate(physical)]
+        if last:
+            numbered.append((len(physical) + 1, last, ""))
+        for number, raw, ending in numbered:
+            line = self._line(number, raw, ending)
+            if line.kind == "option":
+                self.pending.append(line)
+                continue
+            yield from self._flush_pending(line)
+            yield line
+        yield from self._flush_pending(None)
+
+    def _flush_pending(self, following: Line | None) -> Iterator[Line]:
+        """Option lines bind to the job right after them; otherwise they are errors."""
+        pending, self.pending = self.pending, []
+        binds = following is not None and following.kind in ("job", "invalid")
+        for line in pending:
+            if binds:
+                yield line
+            else:
+                yield self._invalid(
+                    line, 0, "this pycron options comment binds to nothing: "
+                    "put it directly above the job it configures",
+                )  # fmt: skip
+
+    def _invalid(self, line: Line, column: int, message: str, hint: str | None = None) -> Line:
+        finding = Finding(self.path, line.number, column, Severity.ERROR, "syntax", message, hint)
+        return line._replace(kind="invalid", job=None, env=None, findings=(finding,))
+
+    def _line(self, number: int, raw: str, ending: str) -> Line:
+        line = Line(number, raw, ending, "invalid")
+        if "\0" in raw:
+            return self._invalid(line, raw.index("\0"), "NUL byte in line: cron would split "
+                                 "the line here; remove it")  # fmt: skip
+        if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
+            return self._invalid(
+                line, 0, f"line longer than {MAX_LINE_BYTES} bytes: cron cuts it silently",
+                "move the long command into a script",
+            )  # fmt: skip
+        if number == 1 and raw.startswith("\ufeff"):
+            return self._invalid(line, 0, "the file starts with a UTF-8 byte order mark, which "
+                                 "cron does not skip", "save the file without BOM")  # fmt: skip
+        body = raw.lstrip(_BLANKS)
+        indent = len(raw) - len(body)
+        if not body:
+            return line._replace(kind="blank")
+        if not body.strip(_BLANKS + "\r"):
+            return self._invalid(line, indent + body.index("\r"), "a line with only a carriage "
+                                 "return is not blank to cron", "save the file with LF line "
+                                 "endings")  # fmt: skip
+        if raw.startswith(DISABLED_MARK):
+            return self._job(line, raw[len(DISABLED_MARK) :], len(DISABLED_MARK), enabled=False)
+        if body[0] == "#":
+            return self._comment(line, body, indent)
+        assignment = parse_assignment(body)
+        if assignment is not None:
+            return self._assign(line, *assignment)
+        return self._job(line, raw, 0, enabled=True)
+
+    def _comment(self, line: Line, body: str, indent: int) -> Line:
+        after_hash = body[1:].lstrip(_BLANKS)
+        if not after_hash.startswith(OPTION_PREFIX):
+            return line._replace(kind="comment")
+        column = indent + len(body) - len(after_hash) + len(OPTION_PREFIX)
+        try:
+            items = _read_options(after_hash[len(OPTION_PREFIX) :], column)
+        except _LineError as exc:
+            return self._invalid(line, exc.column, exc.message, exc.hint)
+        return line._replace(kind="option", options=tuple((k, v) for k, v, _, _ in items))
+
+    def _assign(self, line: Line, name: str, value: str) -> Line:
+        self.env[name] = value
+        if name == "CRON_TZ":
+            self.tz, self.tz_error = None, None
+            if value:
+                try:
+                    self.tz = resolve_tz(value)
+                except UnknownTimeZoneError:
+                    self.tz_error = f"unknown CRON_TZ {value!r} (line {line.number})"
+                    column = len(line.text) - len(line.text.lstrip(_BLANKS))
+                    return self._invalid(
+                        line, column, f"unknown time zone {value!r} in CRON_TZ: "
+                        "the jobs below it cannot run", "use an IANA name such as Europe/Berlin",
+                    )  # fmt: skip
+        return line._replace(kind="env", env=(name, value))
+
+    def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
+        try:
+            entry = self._entry(line.number, text, offset, enabled)
+        except _LineError as exc:
+            return self._invalid(line, exc.column, exc.message, exc.hint)
+        if self.tz_error:
+            return self._invalid(line, entry.schedule_column, f"{self.tz_error}: job not run")
+        return line._replace(kind="job", job=entry)
+
+    def _entry(self, number: int, text: str, offset: int, enabled: bool) -> Entry:
+        """Read a job line (after an optional disable mark at `offset`)."""
+        position = offset + len(text) - len(text.lstrip(_BLANKS))
+        text = text.lstrip(_BLANKS)
+        no_log = text.startswith("-")
+        if no_log:
+            text, position = text[1:], position + 1
+            if text[:1] in _BLANKS + "-" or not text:
+                raise _LineError(
+                    position, "'-' (do not log) must be followed directly by the schedule"
+                )
+        schedule, rest, rest_column = _read_schedule(text, position, self.tz)
+        user = None
+        if self.system:
+            user, rest, rest_column = _read_user(rest, rest_column)
+        command_text = rest
+        mail_on_error_only = False
+        if command_text.startswith("-"):
+            command_text, rest_column = _read_dash_option(command_text, rest_column)
+            mail_on_error_only = True
+        if not command_text.strip(_BLANKS):
+            raise _LineError(rest_column, "missing command after the schedule",
+                             "cron rejects a job without a command")  # fmt: skip
+        if self.system is False and isinstance(schedule, Cron) and command_text[0] == "*":
+            raise _LineError(rest_column, "a sixth field starting with '*': crontab schedules "
+                             "have 5 fields (no seconds or years)")  # fmt: skip
+        command, stdin = split_percent(command_text)
+        options = build_options((k, v) for option in self.pending for k, v in option.options)
+        return Entry(
+            id=self._unique_id(options.name, schedule.text, command_text, number, position),
+            line=number,
+            schedule=schedule,
+            command=command,
+            stdin=stdin,
+            env=tuple(self.env.items()),
+            options=options,
+            user=user,
+            enabled=enabled and options.enabled,
+            no_log=no_log,
+            mail_on_error_only=mail_on_error_only,
+            schedule_column=position,
+        )
+
+    def _unique_id(
+        self, name: str | None, schedule: str, command: str, number: int, column: int
+    ) -> str:
+        """The job's id: its name, else a hash of schedule and command; a
+        repeated unnamed job gets -2, -3, ... in file order."""
+        if name is not None:
+            if name in self.ids:
+                raise _LineError(column, f"job name {name!r} is already used on line "
+                                 f"{self.ids[name]}: names must be unique")  # fmt: skip
+            self.ids[name] = number
+            return name
+        base = hashlib.sha256(f"{schedule}\0{command}".encode("utf-8", "surrogateescape"))
+        job_id = candidate = base.hexdigest()[:10]
+        count = 1
+        while candidate in self.ids:
+            count += 1
+            candidate = f"{job_id}-{count}"
+        self.ids[candidate] = number
+        return candidate
+
+
+def parse_assignment(body: str) -> tuple[str, str] | None:
+    """An environment assignment (`NAME=value`, cron's quoting rules), or None
+    if the line is not one (and is then a job line)."""
+    if body[0] in "'\"":
+        end = body.find(body[0], 1)
+        if end < 0:
+            return None
+        name, rest = body[1:end], body[end + 1 :]
+        if "=" in name:
+            return None
+    else:
+        end = 0
+        while end < len(body) and body[end] not in _BLANKS + "=":
+            end += 1
+        name, rest = body[:end], body[end:]
+    rest = rest.lstrip(_BLANKS)
+    if not rest.startswith("="):
+        return None
+    rest = rest[1:].lstrip(_BLANKS)
+    if rest[:1] in ("'", '"'):
+        end = rest.find(rest[0], 1)
+        if end < 0 or rest[end + 1 :].strip(_BLANKS):
+            return None
+        return name, rest[1:end]
+    return name, rest.rstrip(_BLANKS + "\r")
+
+
+def split_percent(text: str) -> tuple[str, str | None]:
+    """Apply cron's `%` rule: (command, stdin or None).
+
+    The first unescaped `%` ends the command; the rest is stdin, with each
+    further unescaped `%` a newline and a final newline added. A backslash
+    takes the next character as it is: `\\%` becomes `%` in both parts, any
+    other pair stays as written (so in `\\\\%` the `%` still splits).
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            following = text[i + 1]
+            current.append("%" if following == "%" else char + following)
+            i += 2
+            continue
+        if char == "%":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    parts.append("".join(current))
+    if len(parts) == 1:
+        return parts[0], None
+    return parts[0], "\n".join(parts[1:]) + "\n"
+
+
+def _read_schedule(text: str, column: int, tz: tzinfo | None) -> tuple[Schedule, str, int]:
+    """Read the schedule at the start of `text` -> (schedule, rest after blanks, rest column)."""
+    if text.startswith("@"):
+        word_end = _token_end(text, 0)
+        word = text[:word_end]
+        if word == "@reboot":
+            return (Reboot(), *_skip_blanks(text, word_end, column))
+        if word in ("@every", "@at"):
+            value_start = _skip_blanks(text, word_end, column)[1] - column
+            value_end = _token_end(text, value_start)
+            value = text[value_start:value_end]
+            schedule = _pycron_schedule(word, value, column + value_start, tz)
+            return (schedule, *_skip_blanks(text, value_end, column))
+        return (_cron(word, column, tz), *_skip_blanks(text, word_end, column))
+    end = 0
+    for _ in range(5):
+        end = _token_end(text, len(text) - len(text[end:].lstrip(_BLANKS)))
+    fields = text[:end]
+    rest, rest_column = _skip_blanks(text, end, column)
+    if "~" in fields:
+        return (_random_cron(fields, column, tz), rest, rest_column)
+    return (_cron(fields, column, tz), rest, rest_column)
+
+
+def _token_end(text: str, start: int) -> int:
+    end = start
+    while end < len(text) and text[end] not in _BLANKS:
+        end += 1
+    return end
+
+
+def _skip_blanks(text: str, start: int, column: int) -> tuple[str, int]:
+    rest = text[start:].lstrip(_BLANKS)
+    return rest, column + len(text) - len(rest)
+
+
+def _cron(text: str, column: int, tz: tzinfo | None) -> Cron:
+    """A Cron schedule; syntax errors are moved to the line's columns."""
+    try:
+        return Cron(" ".join(text.split()), CronExpression(text, tz))
+    except CronSyntaxError as exc:
+        message = exc.message
+        if exc.position is not None:
+            message = message.removesuffix(f"(column {exc.position})").rstrip()
+        where = column + (exc.position if exc.position is not None else len(text))
+        if text.endswith("\r"):
+            message += " (the line ends with a carriage return: save the file with LF endings)"
+        raise _LineError(where, message, exc.hint) from None
+
+
+def _random_cron(fields: str, column: int, tz: tzinfo | None) -> Cron:
+    """Substitute cronie's `~` random values, picked from a hash of the fields
+    so that a reload or restart never moves the job.
+
+    The other fields are checked first with each random field blanked to `*`
+    (same length), so their errors keep their columns.
+    """
+    tokens = fields.split()
+    if len(tokens) != 5:
+        return _cron(fields, column, tz)
+    digest = hashlib.sha256(fields.encode("utf-8", "surrogateescape")).digest()
+    blanked, chosen = fields, []
+    search = 0
+    for index, token in enumerate(tokens):
+        start = fields.index(token, search)
+        search = start + len(token)
+        if "~" not in token:
+            chosen.append(token)
+            continue
+        blanked = blanked[:start] + "*".ljust(len(token)) + blanked[search:]
+        chosen.append(str(_pick_random(token, index, column + start, digest[index])))
+    _cron(blanked, column, tz)
+    return Cron(" ".join(tokens), CronExpression(" ".join(chosen), tz), random=True)
+
+
+def _pick_random(token: str, index: int, column: int, seed: int) -> int:
+    """The value of a `lo~hi` field (either bound may be left out)."""
+    low, high = _FIELD_BOUNDS[index]
+    if index == 4:
+        high = 6  # Sunday once
+    start, _, end = token.partition("~")
+    if not all(part.isascii() and part.isdigit() for part in (start, end) if part) or "~" in end:
+        raise _LineError(column, f"bad random range {token!r}: write lo~hi, ~hi, lo~ or ~ "
+                         "with plain numbers")  # fmt: skip
+    lo = int(start) if start else low
+    hi = int(end) if end else high
+    if not low <= lo <= hi <= high:
+        raise _LineError(column, f"bad random range {token!r}: need {low} <= lo <= hi <= {high}")
+    return lo + seed % (hi - lo + 1)
+
+
+def _pycron_schedule(word: str, value: str, column: int, tz: tzinfo | None) -> Every | At:
+    """`@every DURATION` or `@at ISO-DATETIME`."""
+    if word == "@every":
+        try:
+            interval = parse_duration(value)
+        except ValueError as exc:
+            raise _LineError(column, f"@every: {exc}") from None
+        if not interval:
+            raise _LineError(column, "@every needs an interval longer than 0s")
+        return Every(f"@every {value}", interval)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise _LineError(column, f"@at: cannot read {value!r} as an ISO 8601 date and time",
+                         "e.g. @at 2026-12-24T18:00") from None  # fmt: skip
+    if when.tzinfo is None and tz is not None:
+        when = when.replace(tzinfo=tz)
+    return At(f"@at {value}", when)
+
+
+def _read_user(rest: str, column: int) -> tuple[str, str, int]:
+    """The user column of the system format -> (user, rest, rest column)."""
+    end = _token_end(rest, 0)
+    if end == 0:
+        raise _LineError(column, "missing user after the schedule (system crontab format)")
+    return (rest[:end], *_skip_blanks(rest, end, column))
+
+
+def _read_dash_option(text: str, column: int) -> tuple[str, int]:
+    """cronie's `-n` before the command (mail only on failure); others are errors."""
+    end = _token_end(text, 0)
+    rest, rest_column = _skip_blanks(text, end, column)
+    if text[:end] != "-n" or not rest or rest.startswith("-"):
+        raise _LineError(column, f"bad option {text[:end]!r} before the command: cron knows "
+                         "only '-n' followed by a command")  # fmt: skip
+    return rest, rest_column
+
+
+# --------------------------------------------------------------------------- edits
+
+
+def _reparse(crontab: Crontab, text: str) -> Crontab:
+    return parse(text, crontab.path, system=crontab.system)[0]
+
+
+def _options_above(crontab: Crontab, index: int) -> int:
+    """Index of the first option line directly above line `index`."""
+    start = index
+    while start > 0 and crontab.lines[start - 1].kind == "option":
+        start -= 1
+    return start
+
+
+def _job_index(crontab: Crontab, job_id: str) -> int:
+    entry = crontab.find(job_id)
+    return next(i for i, line in enumerate(crontab.lines) if line.job is entry)
+
+
+def _replace_lines(crontab: Crontab, start: int, stop: int, texts: Iterable[str]) -> Crontab:
+    """A new Crontab with lines [start, stop) replaced by `texts` (each given its LF)."""
+    before = [line.text + line.ending for line in crontab.lines[:start]]
+    after = [line.text + line.ending for line in crontab.lines[stop:]]
+    return _reparse(crontab, "".join([*before, *(t + "\n" for t in texts), *after]))
+
+
+def add_lines(crontab: Crontab, texts: Iterable[str]) -> Crontab:
+    """Append lines at the end (a last line without LF first gets its LF)."""
+    body = crontab.render()
+    if body and not body.endswith("\n"):
+        body += "\n"
+    return _reparse(crontab, body + "".join(t + "\n" for t in texts))
+
+
+def remove_job(crontab: Crontab, job_id: str) -> Crontab:
+    """Remove a job's line and the options comment bound to it."""
+    index = _job_index(crontab, job_id)
+    return _replace_lines(crontab, _options_above(crontab, index), index + 1, [])
+
+
+def disable_job(crontab: Crontab, job_id: str) -> Crontab:
+    """Comment a job out behind DISABLED_MARK (plain cron then ignores it too)."""
+    index = _job_index(crontab, job_id)
+    line = crontab.lines[index]
+    if line.text.startswith(DISABLED_MARK):
+        return crontab
+    return _replace_lines(crontab, index, index + 1, [DISABLED_MARK + line.text])
+
+
+def enable_job(crontab: Crontab, job_id: str) -> Crontab:
+    """Undo disable_job: the line comes back exactly as it was."""
+    index = _job_index(crontab, job_id)
+    line = crontab.lines[index]
+    if not line.text.startswith(DISABLED_MARK):
+        return crontab
+    return _replace_lines(crontab, index, index + 1, [line.text[len(DISABLED_MARK) :]])
+
+
+def job_lines(line: str, options: Mapping[str, str]) -> list[str]:
+    """A job line preceded by the `# pycron:` comment of its options, if any."""
+    if not options:
+        return [line]
+    items = " ".join(
+        f'{key}="{value}"' if any(c in value for c in _BLANKS) else f"{key}={value}"
+        for key, value in options.items()
+    )
+    return [f"# {OPTION_PREFIX} {items}", line]
+
+
+# --------------------------------------------------------------------------- the file
+
+
+class CrontabFile:
+    """A crontab on disk: locked reads, validated atomic installs.
+
+    Every change goes through `update`: take the lock (a sibling `.lock`
+    file, never the crontab itself), read, apply a pure edit, render,
+    re-parse to validate, write a temporary file in the same directory,
+    fsync, keep the previous version as `<name>.bak`, and `os.replace`.
+    A result with errors is never installed. Mode and owner are kept.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, system: bool = False) -> None:
+        self.path = Path(path)
+        self.system = system
+
+    @property
+    def lock_path(self) -> Path:
+        """The sibling lock file."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def backup_path(self) -> Path:
+        """Where the previous version is kept."""
+        return self.path.with_name(self.path.name + ".bak")
+
+    def read_text(self) -> str:
+        """The file's text ('' if it does not exist yet)."""
+        try:
+            return self.path.read_bytes().decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            return ""
+
+    def load(self) -> tuple[Crontab, list[Finding]]:
+        """Parse the file as it is now."""
+        return parse(self.read_text(), str(self.path), system=self.system)
+
+    def update(self, edit: Callable[[Crontab], Crontab]) -> Crontab:
+        """Apply `edit` under the lock and install the result if it is valid."""
+        from filelock import FileLock  # noqa: PLC0415 - only editing commands need it
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.lock_path)):
+            current, _ = self.load()
+            changed = edit(current)
+            text = changed.render()
+            checked, errors = parse(text, str(self.path), system=self.system)
+            if errors:
+                raise invalid_crontab(errors)
+            if text != current.render():
+                self._install(text)
+            return checked
+
+    def install_text(self, text: str, expected: str | None = None) -> Crontab:
+        """Install a whole new text; with `expected`, only if the file still holds it."""
+
+        def replace(current: Crontab) -> Crontab:
+            if expected is not None and current.render() != expected:
+                raise ConcurrentEditError(
+                    f"{self.path} changed while it was being edited; your version was not installed"
+                )
+            return parse(text, str(self.path), system=self.system)[0]
+
+        return self.update(replace)
+
+    def _install(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogateescape")
+        try:
+            status: os.stat_result | None = self.path.stat()
+        except FileNotFoundError:
+            status = None
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            if status is not None:
+                os.chmod(temporary, status.st_mode & 0o7777)
+                if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (
+                    os.getuid(),
+                    os.getgid(),
+                ):
+                    os.chown(temporary, status.st_uid, status.st_gid)
+                self._backup()
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        _fsync_directory(self.path.parent)
+
+    def _backup(self) -> None:
+        """Copy the current file to the backup path (atomically, via its own temp file)."""
+        data = self.path.read_bytes()
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{self.backup_path.name}.", dir=self.path.parent
+        )
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, self.backup_path)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename durable (where the platform allows opening a directory)."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

@@ -1,0 +1,390 @@
+"""The crontab model: parsing, byte-exact rendering, edits, and the file shell."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pycron.crontab import (
+    DISABLED_MARK,
+    At,
+    CatchUp,
+    Cron,
+    CrontabFile,
+    Every,
+    Overlap,
+    Reboot,
+    add_lines,
+    disable_job,
+    enable_job,
+    parse,
+    parse_assignment,
+    parse_duration,
+    remove_job,
+    split_percent,
+)
+from pycron.errors import ConcurrentEditError, CrontabError, JobNotFoundError
+
+SAMPLE = (
+    "# nightly jobs\n"
+    "SHELL=/bin/bash\n"
+    "MAILTO=''\n"
+    "\n"
+    "# pycron: name=backup timeout=30m retries=2 overlap=queue catch-up=all:12h\n"
+    "30 2 * * *\t/usr/local/bin/backup   # keeps this comment text\n"
+    "*/5 * * * * date +\\%F >> /tmp/dates\n"
+    "@every 90s echo tick\n"
+    "@reboot echo up\n"
+)
+
+
+def test_a_sample_reads_as_cron_reads_it() -> None:
+    crontab, errors = parse(SAMPLE, "jobs")
+    assert errors == []
+    backup, dates, tick, boot = crontab.entries
+    assert backup.id == "backup"
+    assert backup.command == "/usr/local/bin/backup   # keeps this comment text"
+    assert backup.env_dict == {"SHELL": "/bin/bash", "MAILTO": ""}
+    assert backup.options.timeout == timedelta(minutes=30)
+    assert backup.options.retries == 2
+    assert backup.options.overlap is Overlap.QUEUE
+    assert backup.options.catch_up is CatchUp.ALL
+    assert backup.options.catch_up_window == timedelta(hours=12)
+    assert isinstance(backup.schedule, Cron)
+    assert backup.schedule.text == "30 2 * * *"
+    assert dates.command == "date +%F >> /tmp/dates"
+    assert dates.stdin is None
+    assert isinstance(tick.schedule, Every)
+    assert tick.schedule.interval == timedelta(seconds=90)
+    assert isinstance(boot.schedule, Reboot)
+    assert [line.kind for line in crontab.lines] == [
+        "comment", "env", "env", "blank", "option", "job", "job", "job", "job",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(SAMPLE, id="sample"),
+        pytest.param("0 * * * * x", id="no-final-newline"),
+        pytest.param("A=1\r\n0 * * * * x\r\n", id="crlf"),
+        pytest.param("\n\n\n", id="blank-lines"),
+        pytest.param("61 * * * * bad\n0 * * * * good\n", id="with-errors"),
+        pytest.param("\ufeff0 * * * * x\n", id="bom"),
+        pytest.param("0 * * * * a\0b\n", id="nul"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_render_gives_back_the_same_text(text: str) -> None:
+    assert parse(text)[0].render() == text
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=300))
+def test_any_text_parses_without_crashing_and_round_trips(text: str) -> None:
+    crontab, errors = parse(text)
+    assert crontab.render() == text
+    assert all(error.line >= 1 for error in errors)
+
+
+JOB_LINE = "17 3 * * * /usr/bin/good-job"
+
+
+@given(
+    noise=st.text(alphabet=" \t*/,-0123456789@#%=\"'abcLW?~\r", max_size=40),
+    where=st.integers(min_value=0, max_value=2),
+)
+def test_a_bad_line_never_drops_a_good_one(noise: str, where: int) -> None:
+    lines = ["A=1", JOB_LINE, "B=2"]
+    lines.insert(where, noise.replace("\n", ""))
+    crontab, _ = parse("\n".join(lines) + "\n")
+    assert any(e.command == "/usr/bin/good-job" for e in crontab.entries)
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "stdin"),
+    [
+        # The spec's table, section 3 ("Command, % and \%").
+        ("date +%Y-%m-%d", "date +", "Y-\nm-\nd\n"),
+        ("date +\\%Y-\\%m-\\%d", "date +%Y-%m-%d", None),
+        ("echo 100%", "echo 100", "\n"),
+        ("mail -s hi joe%Hello,%%bye", "mail -s hi joe", "Hello,\n\nbye\n"),
+        ("cat%a\\%b%c", "cat", "a%b\nc\n"),
+        ("echo \\\\%x", "echo \\\\", "x\n"),
+        ("%only", "", "only\n"),
+    ],
+)
+def test_percent_rule(text: str, command: str, stdin: str | None) -> None:
+    assert split_percent(text) == (command, stdin)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # The spec's examples, section 3 ("Environment assignments").
+        ("A = hello world  ", ("A", "hello world")),
+        ('A="  x  "', ("A", "  x  ")),
+        ('"A B"=1', ("A B", "1")),
+        ("A=1=2", ("A", "1=2")),
+        ("PATH=$HOME/bin:$PATH", ("PATH", "$HOME/bin:$PATH")),
+        ("A=", ("A", "")),
+        ('A=""', ("A", "")),
+        ("5=x", ("5", "x")),
+        ("=x", ("", "x")),
+        ("A=1 # x", ("A", "1 # x")),
+        ("A=x\r", ("A", "x")),
+        ('A="open', None),
+        ('A="x" y', None),
+        ("A B=c", None),
+        ("FOO", None),
+        ("0 5 * * * FOO=bar cmd", None),
+    ],
+)
+def test_assignments(line: str, expected: tuple[str, str] | None) -> None:
+    assert parse_assignment(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("1d2h3m4s", 93784), ("0s", 0)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5", "5x", "1m1h", "-5m", "1.5h", "m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="bad duration"):
+        parse_duration(text)
+
+
+ERROR_CASES = [
+    # (line, column of the error, words of the message)
+    ("0 24 * * * x", 2, "hour: value 24 out of range 0-23"),
+    ("* * * * *", 9, "missing command"),
+    ("@daily", 6, "missing command"),
+    ("* * * * * * cmd", 10, "sixth field"),
+    ("@Daily x", 0, "must be lower case"),
+    ("@every 0s x", 7, "longer than 0s"),
+    ("@every 5x x", 7, "bad duration"),
+    ("@at tomorrow x", 4, "ISO 8601"),
+    ("--5 * * * * x", 1, "'-' (do not log)"),
+    ("0 0 * * * -x cmd", 10, "bad option"),
+    ("0 0 * * * -n", 10, "bad option"),
+    ("0 0 * * * -n -n cmd", 10, "bad option"),
+    ("20~10 * * * * x", 0, "bad random range"),
+    ("0 0 * * * a\0b", 11, "NUL"),
+    ("\r", 0, "carriage return"),
+]
+
+
+@pytest.mark.parametrize(("line", "column", "words"), ERROR_CASES)
+def test_errors_say_where_and_what(line: str, column: int, words: str) -> None:
+    crontab, errors = parse(line + "\n", "tab")
+    (error,) = errors
+    assert (error.path, error.line, error.column) == ("tab", 1, column)
+    assert words in error.message
+    assert crontab.lines[0].kind == "invalid"
+
+
+def test_all_errors_of_a_file_are_collected() -> None:
+    text = "61 * * * * a\n0 * * * * ok\n0 24 * * * b\n# pycron: bogus=1\n0 0 * * * c\n"
+    crontab, errors = parse(text)
+    assert [e.line for e in errors] == [1, 3, 4]
+    assert [e.command for e in crontab.entries] == ["ok", "c"]
+
+
+def test_options_comment_must_bind_to_a_job() -> None:
+    _, errors = parse("# pycron: name=x\n\n0 0 * * * job\n")
+    assert [(e.line, "binds to nothing" in e.message) for e in errors] == [(1, True)]
+
+
+def test_duplicate_names_are_errors_and_unnamed_twins_get_distinct_ids() -> None:
+    text = (
+        "# pycron: name=a\n0 * * * * x\n# pycron: name=a\n0 * * * * y\n1 * * * * z\n1 * * * * z\n"
+    )
+    crontab, errors = parse(text)
+    assert [(e.line, "already used on line 2" in e.message) for e in errors] == [(4, True)]
+    first, second = (e.id for e in crontab.entries if e.command == "z")
+    assert first != second
+    assert second == f"{first}-2"
+
+
+def test_unnamed_ids_are_stable_and_safe_in_file_names() -> None:
+    ids = {parse("0 * * * * ../../etc/passwd\n")[0].entries[0].id for _ in range(3)}
+    (job_id,) = ids
+    assert job_id.isalnum()
+
+
+def test_random_values_are_picked_once_per_line() -> None:
+    line = "~ 2~4 * * * job\n"
+    picks = {parse(line)[0].entries[0].schedule for _ in range(3)}
+    (schedule,) = picks
+    assert isinstance(schedule, Cron)
+    assert schedule.random
+    minute, hour, *_ = schedule.expression.fields
+    assert len(minute.values) == 1
+    assert hour.values <= {2, 3, 4}
+    assert len(hour.values) == 1
+
+
+def test_errors_after_a_random_field_keep_their_columns() -> None:
+    (error,) = parse("~ 24 * * * x\n")[1]
+    assert error.column == 2
+
+
+def test_cron_tz_zones_the_jobs_below_it() -> None:
+    crontab, errors = parse("0 9 * * * a\nCRON_TZ=Asia/Tokyo\n0 9 * * * b\nCRON_TZ=\n0 9 * * * c\n")
+    assert errors == []
+    zones = [e.schedule.expression.tz for e in crontab.entries if isinstance(e.schedule, Cron)]
+    assert [str(z) if z else None for z in zones] == [None, "Asia/Tokyo", None]
+
+
+def test_unknown_cron_tz_stops_its_jobs() -> None:
+    _, errors = parse("CRON_TZ=Mars/Olympus\n0 9 * * * a\n")
+    assert [e.line for e in errors] == [1, 2]
+
+
+def test_at_takes_the_zone_of_cron_tz() -> None:
+    crontab, _ = parse("CRON_TZ=Europe/Paris\n@at 2026-12-24T18:00 x\n")
+    (entry,) = crontab.entries
+    assert isinstance(entry.schedule, At)
+    assert entry.schedule.when.utcoffset() == timedelta(hours=1)
+
+
+def test_system_format_reads_a_user_column() -> None:
+    crontab, errors = parse("17 * * * * root cd / && run-parts /etc/cron.hourly\n", system=True)
+    assert errors == []
+    (entry,) = crontab.entries
+    assert (entry.user, entry.command) == ("root", "cd / && run-parts /etc/cron.hourly")
+
+
+def test_dash_prefix_and_dash_n() -> None:
+    crontab, errors = parse("-1 * * * * quiet\n0 0 * * * -n  mailer\n")
+    assert errors == []
+    quiet, mailer = crontab.entries
+    assert quiet.no_log
+    assert quiet.schedule.text == "1 * * * *"
+    assert mailer.mail_on_error_only
+    assert mailer.command == "mailer"
+
+
+# --------------------------------------------------------------------------- edits
+
+EDITABLE = "# top\nA=1\n# pycron: name=one\n0 1 * * * one\n\n0 2 * * * two   \n# end"
+
+
+def _named(text: str, name: str) -> str:
+    crontab = parse(text)[0]
+    return next(e.id for e in crontab.entries if e.command.startswith(name))
+
+
+def test_add_touches_only_the_end() -> None:
+    crontab = parse(EDITABLE)[0]
+    added = add_lines(crontab, ["0 3 * * * three"])
+    assert added.render() == EDITABLE + "\n0 3 * * * three\n"
+
+
+def test_remove_takes_the_options_comment_along() -> None:
+    removed = remove_job(parse(EDITABLE)[0], "one")
+    assert removed.render() == "# top\nA=1\n\n0 2 * * * two   \n# end"
+
+
+def test_disable_then_enable_restores_the_exact_line() -> None:
+    crontab = parse(EDITABLE)[0]
+    job_id = _named(EDITABLE, "two")
+    disabled = disable_job(crontab, job_id)
+    assert disabled.render() == EDITABLE.replace("0 2 * * * two", DISABLED_MARK + "0 2 * * * two")
+    (entry,) = (e for e in disabled.entries if e.id == job_id)
+    assert not entry.enabled
+    assert enable_job(disabled, job_id).render() == EDITABLE
+
+
+def test_unknown_id_is_a_clear_error() -> None:
+    with pytest.raises(JobNotFoundError, match="no job 'nope'.*one"):
+        remove_job(parse(EDITABLE)[0], "nope")
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def test_update_installs_atomically_with_a_backup_and_keeps_the_mode(tmp_path: Path) -> None:
+    path = tmp_path / "crontab"
+    path.write_text(EDITABLE)
+    path.chmod(0o600)
+    CrontabFile(path).update(lambda c: add_lines(c, ["0 3 * * * three"]))
+    assert path.read_text().endswith("0 3 * * * three\n")
+    assert (tmp_path / "crontab.bak").read_text() == EDITABLE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crontab", "crontab.bak", "crontab.lock"]
+
+
+def test_an_invalid_result_is_never_installed(tmp_path: Path) -> None:
+    path = tmp_path / "crontab"
+    path.write_text(EDITABLE)
+    with pytest.raises(CrontabError, match="hour: value 25"):
+        CrontabFile(path).update(lambda c: add_lines(c, ["0 25 * * * bad"]))
+    assert path.read_text() == EDITABLE
+    assert not (tmp_path / "crontab.bak").exists()
+
+
+def test_install_refuses_when_the_file_changed_meanwhile(tmp_path: Path) -> None:
+    path = tmp_path / "crontab"
+    path.write_text("0 1 * * * one\n")
+    file = CrontabFile(path)
+    original = file.read_text()
+    path.write_text("0 1 * * * changed\n")
+    with pytest.raises(ConcurrentEditError):
+        file.install_text("0 1 * * * mine\n", expected=original)
+    assert path.read_text() == "0 1 * * * changed\n"
+
+
+def test_a_missing_file_is_an_empty_crontab(tmp_path: Path) -> None:
+    file = CrontabFile(tmp_path / "sub" / "crontab")
+    assert file.load()[0].entries == ()
+    file.update(lambda c: add_lines(c, ["@daily x"]))
+    assert file.read_text() == "@daily x\n"
+
+
+def test_fifty_concurrent_adds_all_land_and_readers_see_whole_files(tmp_path: Path) -> None:
+    path = tmp_path / "crontab"
+    path.write_text("# start\n")
+    env = {**os.environ, "PYCRON_CRONTAB": str(path)}
+    adds = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pycron", "add", f"{n % 60} * * * * echo job-{n}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(50)
+    ]
+    seen = []
+    try:
+        while any(p.poll() is None for p in adds):
+            crontab, errors = parse(path.read_text())
+            assert errors == []
+            seen.append(len(crontab.entries))
+            time.sleep(0.005)
+    finally:
+        for process in adds:
+            process.wait(timeout=120)
+    assert all(p.returncode == 0 for p in adds), [p.stderr.read() for p in adds if p.stderr]
+    final, errors = parse(path.read_text())
+    assert errors == []
+    assert sorted(e.command for e in final.entries) == sorted(f"echo job-{n}" for n in range(50))
+    assert seen == sorted(seen)
+
+
+def test_at_schedules_keep_naive_times_naive() -> None:
+    (entry,) = parse("@at 2026-12-24T18:00 x\n")[0].entries
+    assert isinstance(entry.schedule, At)
+    assert entry.schedule.when == datetime(2026, 12, 24, 18, 0)
