@@ -155,6 +155,10 @@ class Field(_Record):
         return self.text[0] == "*" or self.text == "?"
 
 
+_FULL: Final = tuple(
+    frozenset(range(low, 7 if i == 4 else high + 1))
+    for i, (low, high) in enumerate(zip(_MIN_VALUE, _MAX_VALUE, strict=True))
+)
 _ORDINARY: Final = frozenset((ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE))
 
 
@@ -269,6 +273,16 @@ def _field_count_error(text: str, tokens: list[tuple[str, int]]) -> CronSyntaxEr
 
 def _parse_field(index: int, token: str, column: int) -> Field:
     """Parse one field's text (a comma-separated list of items)."""
+    if token == "*":  # the commonest fields first, without the general machinery
+        item = Item(ItemKind.STAR, token, column, _MIN_VALUE[index], _MAX_VALUE[index])
+        return Field(index, token, column, (item,), _FULL[index])
+    if token.isdigit() and token.isascii() and len(token) < 3:
+        value = int(token)
+        if _MIN_VALUE[index] <= value <= _MAX_VALUE[index]:
+            item = Item(ItemKind.VALUE, token, column, value, value)
+            return Field(
+                index, token, column, (item,), frozenset((value % 7 if index == DOW else value,))
+            )
     if token == "?":
         if index not in (DOM, DOW):
             raise _fail(index, "'?' is allowed in day-of-month and day-of-week only", column)
@@ -552,26 +566,39 @@ def _parse_dow_extension(text: str, column: int) -> Item | None:
 # --------------------------------------------------------------------------- lookup tables
 
 
+_TABLES: dict[tuple[bool, frozenset[int], int], tuple[int, ...]] = {}
+
+
 def _next_table(values: frozenset[int], size: int) -> tuple[int, ...]:
     """t[k] = smallest value >= k, or -1; t[size] = -1 so an overflowed cursor misses."""
-    table = [-1] * (size + 1)
-    following = -1
-    for k in range(size - 1, -1, -1):
-        if k in values:
-            following = k
-        table[k] = following
-    return tuple(table)
+    key = (True, values, size)
+    table = _TABLES.get(key)
+    if table is None:
+        cells = [-1] * (size + 1)
+        following = -1
+        for k in range(size - 1, -1, -1):
+            if k in values:
+                following = k
+            cells[k] = following
+        table = _TABLES[key] = tuple(cells)
+    return table
 
 
 def _prev_table(values: frozenset[int], size: int) -> tuple[int, ...]:
     """t[k] = largest value <= k, or -1; t[-1] (= t[size]) = -1 for an underflowed cursor."""
-    table = [-1] * (size + 1)
-    preceding = -1
-    for k in range(size):
-        if k in values:
-            preceding = k
-        table[k] = preceding
-    return tuple(table)
+    key = (False, values, size)
+    table = _TABLES.get(key)
+    if table is None:
+        cells = [-1] * (size + 1)
+        preceding = -1
+        for k in range(size):
+            if k in values:
+                preceding = k
+            cells[k] = preceding
+        if len(_TABLES) > 4096:
+            _TABLES.clear()
+        table = _TABLES[key] = tuple(cells)
+    return table
 
 
 _MONTH_LENGTHS: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -623,11 +650,11 @@ class _DayRule:
         def starts(field: Field, kind: str) -> frozenset[int]:
             return frozenset(i.start for i in field.items if i.kind == kind)
 
-        self.dom_mask = sum(1 << d for d in dom.values)  # bit d: day d (1..31)
+        self.dom_mask = _mask(dom.values)  # bit d: day d (1..31)
         self.dom_last = starts(dom, ItemKind.LAST_DAY)  # L-n offsets
         self.dom_nearest = starts(dom, ItemKind.NEAREST_WEEKDAY)  # nW days
         self.dom_last_weekday = any(i.kind == ItemKind.LAST_WEEKDAY for i in dom.items)  # LW
-        self.dow_mask = sum(1 << w for w in dow.values)  # bit w: weekday w (0 = Sunday)
+        self.dow_mask = _mask(dow.values)  # bit w: weekday w (0 = Sunday)
         self.dow_last = starts(dow, ItemKind.LAST_DOW)  # nL weekdays
         self.dow_nth = frozenset(  # (weekday, k) of n#k
             (i.start, i.end) for i in dow.items if i.kind == ItemKind.NTH_DOW
@@ -647,10 +674,11 @@ class _DayRule:
         if self.dom_last_weekday:
             dom |= 1 << _nearest_weekday(length, first_weekday, length)
         dom &= ~1  # bit 0 marks "no such day" from _nearest_weekday
-        dow = 0
-        for day in range(1, length + 1):
+        week = 0  # days 1-7 whose weekday is listed, then repeated for the other weeks
+        for day in range(1, 8):
             if self.dow_mask >> ((first_weekday + day - 1) % 7) & 1:
-                dow |= 1 << day
+                week |= 1 << day
+        dow = (week | week << 7 | week << 14 | week << 21 | week << 28) & ((1 << (length + 1)) - 2)
         for weekday in self.dow_last:
             dow |= 1 << (length - (first_weekday + length - 1 - weekday) % 7)
         for weekday, k in self.dow_nth:
@@ -660,10 +688,27 @@ class _DayRule:
         return dom & dow if self.both else dom | dow
 
 
+def _mask(values: frozenset[int]) -> int:
+    """The bitmask of a set of small integers (bit v set for each value v)."""
+    mask = 0
+    for value in values:
+        mask |= 1 << value
+    return mask
+
+
+_DAY_TABLES: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+
 def _day_tables(mask: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Next/prev lookup tables over days 0..32 for a day bitmask."""
-    days = frozenset(d for d in range(1, 32) if mask >> d & 1)
-    return _next_table(days, 32), _prev_table(days, 32)
+    """Next/prev lookup tables over days 0..32 for a day bitmask (memoised)."""
+    tables = _DAY_TABLES.get(mask)
+    if tables is None:
+        days = frozenset(d for d in range(1, 32) if mask >> d & 1)
+        tables = _next_table(days, 32), _prev_table(days, 32)
+        if len(_DAY_TABLES) > 4096:
+            _DAY_TABLES.clear()
+        _DAY_TABLES[mask] = tables
+    return tables
 
 
 # --------------------------------------------------------------------------- time zones
