@@ -33,7 +33,7 @@ from pycron.errors import (
     JobNotFoundError,
     UnknownTimeZoneError,
 )
-from pycron.expr import CronExpression, resolve_tz
+from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -436,6 +436,7 @@ class _Reader:
         self.tz: tzinfo | None = None
         self.tz_error: str | None = None
         self.pending: list[Line] = []  # option lines waiting for their job
+        self.broken_options: set[int] = set()  # numbers of option lines with errors
         self.ids: dict[str, int] = {}
 
     def read(self, text: str) -> Iterator[Line]:
@@ -447,7 +448,7 @@ class _Reader:
             numbered.append((len(physical) + 1, last, ""))
         for number, raw, ending in numbered:
             line = self._line(number, raw, ending)
-            if line.kind == "option":
+            if line.kind == "option" or number in self.broken_options:
                 self.pending.append(line)
                 continue
             yield from self._flush_pending(line)
@@ -459,7 +460,7 @@ class _Reader:
         pending, self.pending = self.pending, []
         binds = following is not None and following.kind in ("job", "invalid")
         for line in pending:
-            if binds:
+            if binds or line.kind == "invalid":
                 yield line
             else:
                 yield self._invalid(
@@ -482,15 +483,15 @@ class _Reader:
                 "move the long command into a script",
             )  # fmt: skip
         if number == 1 and raw.startswith("\ufeff"):
-            return self._invalid(line, 0, "the file starts with a UTF-8 byte order mark, which "
-                                 "cron does not skip", "save the file without BOM")  # fmt: skip
+            return self._invalid(line, 0, "the file starts with a UTF-8 byte order mark (BOM), "
+                                 "which cron does not skip", "save the file without BOM")  # fmt: skip
         body = raw.lstrip(_BLANKS)
         indent = len(raw) - len(body)
         if not body:
             return line._replace(kind="blank")
         if not body.strip(_BLANKS + "\r"):
             return self._invalid(line, indent + body.index("\r"), "a line with only a carriage "
-                                 "return is not blank to cron", "save the file with LF line "
+                                 "return (CR) is not blank to cron", "save the file with LF line "
                                  "endings")  # fmt: skip
         if raw.startswith(DISABLED_MARK):
             return self._job(line, raw[len(DISABLED_MARK) :], len(DISABLED_MARK), enabled=False)
@@ -508,7 +509,16 @@ class _Reader:
         column = indent + len(body) - len(after_hash) + len(OPTION_PREFIX)
         try:
             items = _read_options(after_hash[len(OPTION_PREFIX) :], column)
+            above = {key for option in self.pending for key, _ in option.options}
+            for key, value, key_column, value_column in items:
+                if key in above:
+                    raise _LineError(key_column, f"option {key!r} is already given in the "
+                                     "pycron comment above")  # fmt: skip
+                if key == "name" and value in self.ids:
+                    raise _LineError(value_column, f"job name {value!r} is already used on "
+                                     f"line {self.ids[value]}: names must be unique")  # fmt: skip
         except _LineError as exc:
+            self.broken_options.add(line.number)
             return self._invalid(line, exc.column, exc.message, exc.hint)
         return line._replace(kind="option", options=tuple((k, v) for k, v, _, _ in items))
 
@@ -529,12 +539,16 @@ class _Reader:
         return line._replace(kind="env", env=(name, value))
 
     def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
+        broken = [option.number for option in self.pending if option.kind == "invalid"]
+        if broken:
+            return self._invalid(line, 0, f"not loaded: its pycron options comment (line "
+                                 f"{broken[0]}) has errors")  # fmt: skip
         try:
             entry = self._entry(line.number, text, offset, enabled)
         except _LineError as exc:
             return self._invalid(line, exc.column, exc.message, exc.hint)
         if self.tz_error:
-            return self._invalid(line, entry.schedule_column, f"{self.tz_error}: job not run")
+            return self._invalid(line, entry.schedule_column, f"not loaded: {self.tz_error}")
         return line._replace(kind="job", job=entry)
 
     def _entry(self, number: int, text: str, offset: int, enabled: bool) -> Entry:
@@ -544,7 +558,7 @@ class _Reader:
         no_log = text.startswith("-")
         if no_log:
             text, position = text[1:], position + 1
-            if text[:1] in _BLANKS + "-" or not text:
+            if text[:1] in _BLANKS or not text:
                 raise _LineError(
                     position, "'-' (do not log) must be followed directly by the schedule"
                 )
@@ -632,7 +646,8 @@ def split_percent(text: str) -> tuple[str, str | None]:
     """Apply cron's `%` rule: (command, stdin or None).
 
     The first unescaped `%` ends the command; the rest is stdin, with each
-    further unescaped `%` a newline and a final newline added. A backslash
+    further unescaped `%` a newline, ended by a newline if it is not empty and
+    has none (as cronie writes it). A backslash
     takes the next character as it is: `\\%` becomes `%` in both parts, any
     other pair stays as written (so in `\\\\%` the `%` still splits).
     """
@@ -655,7 +670,8 @@ def split_percent(text: str) -> tuple[str, str | None]:
     parts.append("".join(current))
     if len(parts) == 1:
         return parts[0], None
-    return parts[0], "\n".join(parts[1:]) + "\n"
+    stdin = "\n".join(parts[1:])
+    return parts[0], stdin + "\n" if stdin and not stdin.endswith("\n") else stdin
 
 
 def _read_schedule(text: str, column: int, tz: tzinfo | None) -> tuple[Schedule, str, int]:
@@ -704,7 +720,7 @@ def _cron(text: str, column: int, tz: tzinfo | None) -> Cron:
             message = message.removesuffix(f"(column {exc.position})").rstrip()
         where = column + (exc.position if exc.position is not None else len(text))
         if text.endswith("\r"):
-            message += " (the line ends with a carriage return: save the file with LF endings)"
+            message += " (the line ends with a carriage return, CR: save the file with LF endings)"
         raise _LineError(where, message, exc.hint) from None
 
 
@@ -739,13 +755,15 @@ def _pick_random(token: str, index: int, column: int, seed: int) -> int:
     if index == 4:
         high = 6  # Sunday once
     start, _, end = token.partition("~")
+    field = FIELD_NAMES[index]
     if not all(part.isascii() and part.isdigit() for part in (start, end) if part) or "~" in end:
-        raise _LineError(column, f"bad random range {token!r}: write lo~hi, ~hi, lo~ or ~ "
-                         "with plain numbers")  # fmt: skip
+        raise _LineError(column, f"{field}: bad random range {token!r}: write lo~hi, ~hi, lo~ "
+                         "or ~ with plain numbers")  # fmt: skip
     lo = int(start) if start else low
     hi = int(end) if end else high
     if not low <= lo <= hi <= high:
-        raise _LineError(column, f"bad random range {token!r}: need {low} <= lo <= hi <= {high}")
+        raise _LineError(column, f"{field}: bad random range {token!r}: need {low} <= lo <= hi "
+                         f"<= {high}")  # fmt: skip
     return lo + seed % (hi - lo + 1)
 
 

@@ -115,7 +115,8 @@ def test_a_bad_line_never_drops_a_good_one(noise: str, where: int) -> None:
         # The spec's table, section 3 ("Command, % and \%").
         ("date +%Y-%m-%d", "date +", "Y-\nm-\nd\n"),
         ("date +\\%Y-\\%m-\\%d", "date +%Y-%m-%d", None),
-        ("echo 100%", "echo 100", "\n"),
+        ("echo 100%", "echo 100", ""),
+        ("cat%%", "cat", "\n"),
         ("mail -s hi joe%Hello,%%bye", "mail -s hi joe", "Hello,\n\nbye\n"),
         ("cat%a\\%b%c", "cat", "a%b\nc\n"),
         ("echo \\\\%x", "echo \\\\", "x\n"),
@@ -176,7 +177,8 @@ ERROR_CASES = [
     ("@every 0s x", 7, "longer than 0s"),
     ("@every 5x x", 7, "bad duration"),
     ("@at tomorrow x", 4, "ISO 8601"),
-    ("--5 * * * * x", 1, "'-' (do not log)"),
+    ("--5 * * * * x", 1, "minute: unexpected '-'"),
+    ("- 5 * * * * x", 1, "'-' (do not log)"),
     ("0 0 * * * -x cmd", 10, "bad option"),
     ("0 0 * * * -n", 10, "bad option"),
     ("0 0 * * * -n -n cmd", 10, "bad option"),
@@ -198,8 +200,9 @@ def test_errors_say_where_and_what(line: str, column: int, words: str) -> None:
 def test_all_errors_of_a_file_are_collected() -> None:
     text = "61 * * * * a\n0 * * * * ok\n0 24 * * * b\n# pycron: bogus=1\n0 0 * * * c\n"
     crontab, errors = parse(text)
-    assert [e.line for e in errors] == [1, 3, 4]
-    assert [e.command for e in crontab.entries] == ["ok", "c"]
+    assert [e.line for e in errors] == [1, 3, 4, 5]
+    assert "not loaded" in errors[3].message  # a typo in its options must not run it bare
+    assert [e.command for e in crontab.entries] == ["ok"]
 
 
 def test_options_comment_must_bind_to_a_job() -> None:
@@ -212,7 +215,8 @@ def test_duplicate_names_are_errors_and_unnamed_twins_get_distinct_ids() -> None
         "# pycron: name=a\n0 * * * * x\n# pycron: name=a\n0 * * * * y\n1 * * * * z\n1 * * * * z\n"
     )
     crontab, errors = parse(text)
-    assert [(e.line, "already used on line 2" in e.message) for e in errors] == [(4, True)]
+    assert [(e.line, e.column) for e in errors] == [(3, 15), (4, 0)]
+    assert "already used on line 2" in errors[0].message
     first, second = (e.id for e in crontab.entries if e.command == "z")
     assert first != second
     assert second == f"{first}-2"

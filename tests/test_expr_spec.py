@@ -529,6 +529,24 @@ def test_results_are_in_the_requested_zone() -> None:
     assert cron.matches(datetime(2026, 1, 1, 23, 0, 30, tzinfo=tokyo))
 
 
+def test_result_tzinfo_is_the_very_object_given() -> None:
+    """Equal fixed-offset zones may differ in name: the result carries the caller's object."""
+    eastern = timezone(timedelta(hours=-5), "EST")
+    elsewhere = timezone(timedelta(hours=-5), "Elsewhere")
+    cron = CronExpression("30 2 * * *")
+    for tz in (eastern, elsewhere):
+        result = cron.next(datetime(2026, 3, 8, tzinfo=tz))
+        assert result.tzinfo is tz
+        assert result.tzname() == tz.tzname(None)
+    for tz in (eastern, elsewhere):
+        zoned = CronExpression("30 2 * * *", tz=tz)
+        assert zoned.tz is tz
+        result = zoned.next(datetime(2026, 3, 8))
+        assert result.tzinfo is tz
+        assert result.tzname() == tz.tzname(None)
+        assert zoned.prev(datetime(2026, 3, 8, 12)).tzinfo is tz
+
+
 def test_results_carry_no_seconds() -> None:
     for expr, zone in [("*/15 * * * *", None), ("*/15 * * * *", NEW_YORK), ("@daily", LONDON)]:
         cron = CronExpression(expr, tz=zone)
@@ -573,9 +591,10 @@ def test_unsatisfiable_expressions_parse_and_raise_no_match(expr: str, zone: str
     assert not cron.matches(datetime(2026, 2, 28, 0, 0))
 
 
+@pytest.mark.parametrize("zone", [None, NEW_YORK])
 @pytest.mark.parametrize("expr", NEVER)
-def test_iter_raises_no_match_only_when_an_item_is_requested(expr: str) -> None:
-    items = CronExpression(expr).iter(datetime(2026, 1, 1))
+def test_iter_raises_no_match_only_when_an_item_is_requested(expr: str, zone: str | None) -> None:
+    items = CronExpression(expr, tz=zone).iter(datetime(2026, 1, 1))
     with pytest.raises(NoMatchError):
         next(items)
 
@@ -595,6 +614,43 @@ def test_results_beyond_the_datetime_range_raise_no_match() -> None:
         CronExpression("* * * * *").next(datetime(9999, 12, 31, 23, 59))
     with pytest.raises(NoMatchError):
         CronExpression("* * * * *").prev(datetime(1, 1, 1, 0, 0))
+    in_utc = CronExpression("* * * * *", tz=UTC)
+    with pytest.raises(NoMatchError):
+        in_utc.next(datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    last = in_utc.next(datetime(9999, 12, 31, 23, 57, 30, tzinfo=UTC))
+    assert last == datetime(9999, 12, 31, 23, 58, tzinfo=UTC)
+
+
+def test_one_expression_object_serves_several_zones() -> None:
+    """Without tz, each input brings its own zone; nothing learnt for one leaks into another."""
+    shared = CronExpression("30 2 * * *")
+    calls = [
+        (naive("2026-03-08 00:00"), "2026-03-08 02:30"),
+        (in_zone("2026-03-08 00:00-05:00", NEW_YORK), "2026-03-08 03:00-04:00"),
+        (in_zone("2026-03-08 00:00+00:00", LONDON), "2026-03-08 02:30+00:00"),
+        (in_zone("2026-03-29 00:00+00:00", LONDON), "2026-03-29 02:30+01:00"),
+        (in_zone("2026-03-08 00:00-05:00", "Asia/Tokyo"), "2026-03-09 02:30+09:00"),
+        (naive("2026-03-08 00:00"), "2026-03-08 02:30"),
+        (in_zone("2026-03-08 00:00-05:00", NEW_YORK), "2026-03-08 03:00-04:00"),
+        (fixed("2026-03-08 00:00-05:00"), "2026-03-08 02:30-05:00"),
+    ]
+    for start, expected in calls:
+        result = shared.next(start)
+        assert_moment(result, expected)
+        assert result.tzinfo == start.tzinfo
+    assert shared.matches(in_zone("2026-03-08 03:00-04:00", NEW_YORK))
+    assert not shared.matches(naive("2026-03-08 03:00"))
+    assert shared.matches(naive("2026-03-08 02:30"))
+
+
+def test_fold_of_an_input_without_tz() -> None:
+    tz = ZoneInfo(NEW_YORK)
+    cron = CronExpression("*/30 * * * *")
+    second_pass = datetime(2026, 11, 1, 1, 30, tzinfo=tz, fold=1)
+    assert_moment(cron.next(second_pass), "2026-11-01 02:00-05:00", tz)
+    assert_moment(cron.prev(second_pass), "2026-11-01 01:00-05:00", tz)
+    assert cron.matches(second_pass)
+    assert not CronExpression("30 1 * * *").matches(second_pass)
 
 
 def test_long_searches_find_the_rare_monday_february_29() -> None:
@@ -756,6 +812,10 @@ WEEKDAY_FIELDS = [
     ("mon-fri", {1, 2, 3, 4, 5}),
     ("sun", {0}),
     ("6-7", {6, 0}),
+    ("*/7", {0}),
+    ("*/3", {0, 3, 6}),
+    ("0-0", {0}),
+    ("1-0", ALL_WEEKDAYS),
 ]
 
 

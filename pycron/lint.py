@@ -1,0 +1,1045 @@
+"""Lint: the warnings of `pycron check` (the project's cron spec, section 4).
+
+`lint(crontab, now)` looks at a parsed crontab for lines that cron reads
+differently from what their author probably meant, or that other crons
+(cronie, Debian's cron) read differently from pycron. Errors are not repeated
+here: the parser has already put them in `crontab.findings`.
+
+Each warning has a stable code and points at the token concerned. There is
+one small check function per code, listed in the tables at the bottom of the
+module (file-wide checks, assignment checks, job checks); adding a check is
+adding a row. Disabled jobs are not linted: cron does not see them either.
+
+Pure like the rest of the core: time comes in as `now` (the "next 12 months"
+of the `dst` and `rare` checks), the zone of the daemon as `local_tz`, the
+known users as `users`, and "does this command exist in this PATH" as the
+`which` callable, so nothing here reads the clock, files or processes.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator
+from datetime import datetime, timedelta, tzinfo
+from typing import Final, NamedTuple
+
+from pycron.crontab import (
+    DISABLED_MARK,
+    At,
+    Cron,
+    Crontab,
+    Entry,
+    Every,
+    Finding,
+    Line,
+    Reboot,
+    Severity,
+)
+from pycron.errors import NoMatchError
+from pycron.explain import dst_notes
+from pycron.expr import (
+    DOM,
+    DOW,
+    HOUR,
+    MINUTE,
+    MONTH,
+    CronExpression,
+    Field,
+    Item,
+    ItemKind,
+    Transition,
+    zone_transitions,
+)
+
+CRONIE_PATH: Final = "/usr/bin:/bin:/usr/sbin:/sbin"  # cronie's PATH for jobs
+DEBIAN_PATH: Final = "/usr/bin:/bin"  # Debian's
+MAX_DEBIAN_COMMAND: Final = 998  # Debian's cron refuses a file with a longer command
+MAX_CRONIE_ASSIGNMENTS: Final = 1000  # cronie refuses a file with more
+MAX_CRONIE_JOBS: Final = 10_000
+
+_BLANKS: Final = " \t"
+_ONE_MINUTE: Final = timedelta(minutes=1)
+_DST_WINDOW: Final = timedelta(days=370)  # covers dst_notes' 12 calendar months
+_ALL_HOURS: Final = frozenset(range(24))
+_ORDINARY: Final = frozenset((ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE))
+_FIELD_MAX: Final = (59, 23, 31, 12, 7)
+# The cycle a step restarts in; day-of-month has none (months differ in length).
+_CYCLES: Final = {MINUTE: 60, HOUR: 24, MONTH: 12, DOW: 7}
+_CYCLE_NAMES: Final = {MINUTE: "hour", HOUR: "day", MONTH: "year", DOW: "week"}
+_UNITS: Final = {MINUTE: "minute", HOUR: "hour", MONTH: "month", DOW: "day"}
+_MONTH_NAMES: Final = ("January", "February", "March", "April", "May", "June", "July",
+                       "August", "September", "October", "November", "December")  # fmt: skip
+_WEEKDAY_NAMES: Final = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                         "Saturday")  # fmt: skip
+_OCCURRENCES: Final = ("first", "second", "third", "fourth", "fifth")
+# A command token that looks like a schedule field: `2024`, `1-5`, `0,30`, `?`, `15W`, `1#2`.
+_FIELD_LIKE: Final = re.compile(r"[0-9?][0-9?,/#LWlw-]*")
+# Where the first word of a command ends for the shell.
+_WORD_END: Final = re.compile(r"[ \t;|&<>()]")
+# First words that are no program to look up in PATH: shell keywords and builtins.
+_SHELL_WORDS: Final = frozenset(
+    "! . : [ [[ { alias bg break builtin case cd command continue declare echo eval exec exit "
+    "export false fc fg for function getopts hash if jobs kill let local printf pwd read "
+    "readonly return select set shift source test time times trap true type typeset ulimit "
+    "umask unalias unset until wait while".split()
+)
+
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def lint(
+    crontab: Crontab,
+    now: datetime,
+    *,
+    which: Callable[[str, str], bool] | None = None,
+    users: Collection[str] | None = None,
+    local_tz: tzinfo | None = None,
+) -> list[Finding]:
+    """The warnings of spec section 4 for a parsed crontab, in line order.
+
+    `now` starts the 12 months the `dst` and `rare` checks look at (aware, or
+    naive wall time). `which(word, path)` tells whether a command word exists
+    in a PATH; without it, `relative-command` only flags relative paths.
+    `users` are the known user names: in a system crontab a user outside them
+    is flagged (not checked when None); in a user crontab a command starting
+    with one of them is (default: `root`). `local_tz` is the daemon's zone,
+    so that jobs without CRON_TZ get the `dst` check too.
+    """
+    context = _Context(crontab, now, which, users, local_tz, {})
+    hits: list[tuple[str, _Hit]] = []
+    for code, file_check in FILE_CHECKS:
+        hits.extend((code, hit) for hit in file_check(context))
+    for env in _assignments(crontab):
+        for code, env_check in ENV_CHECKS:
+            hits.extend((code, hit) for hit in env_check(env, context))
+    for job in _jobs(crontab):
+        for code, job_check in JOB_CHECKS:
+            hits.extend((code, hit) for hit in job_check(job, context))
+    hits.sort(key=lambda found: (found[1].line, found[1].column))  # stable: table order
+    return [
+        Finding(crontab.path, hit.line, hit.column, Severity.WARNING, code, hit.message, hit.hint)
+        for code, hit in hits
+    ]
+
+
+# --------------------------------------------------------------------------- views
+
+
+class _Hit(NamedTuple):
+    """One warning before it becomes a Finding (the code comes from the table)."""
+
+    line: int
+    column: int
+    message: str
+    hint: str | None = None
+
+
+class _Context(NamedTuple):
+    """What every check may use besides its line."""
+
+    crontab: Crontab
+    now: datetime
+    which: Callable[[str, str], bool] | None
+    users: Collection[str] | None
+    local_tz: tzinfo | None
+    transitions: dict[tzinfo, list[Transition]]  # per zone, filled on demand
+
+
+class _Columns(NamedTuple):
+    """Where the parts of a job line start (0-based, in the physical line)."""
+
+    tokens: tuple[tuple[str, int], ...]  # the schedule's tokens as written, with columns
+    fields: tuple[int, ...]  # the 5 fields of a Cron schedule (a nickname: 5 x its column)
+    user: int | None  # system format
+    option: int | None  # `-n`
+    command: int
+
+
+class _Job(NamedTuple):
+    """An enabled job line with the columns of its parts."""
+
+    line: Line
+    entry: Entry
+    columns: _Columns
+
+    @property
+    def number(self) -> int:
+        return self.line.number
+
+    @property
+    def command_text(self) -> str:
+        """The command as written (before the `%` rule)."""
+        return self.line.text[self.columns.command :]
+
+    @property
+    def path(self) -> str:
+        """The PATH the job runs with."""
+        return self.entry.env_dict.get("PATH", CRONIE_PATH)
+
+    def at(self, column: int, message: str, hint: str | None = None) -> _Hit:
+        return _Hit(self.line.number, column, message, hint)
+
+    def item_column(self, field: Field, item: Item) -> int:
+        """An item's column in the line (the expression may be a nickname's
+        expansion or hold substituted random values)."""
+        return self.columns.fields[field.index] + item.column - field.column
+
+
+class _Env(NamedTuple):
+    """An assignment line with the columns of its parts and the values set above it."""
+
+    line: Line
+    name: str
+    value: str
+    name_column: int
+    value_column: int  # the opening quote of a quoted value
+    quoted: bool
+    before: dict[str, str]
+
+    def at(self, column: int, message: str, hint: str | None = None) -> _Hit:
+        return _Hit(self.line.number, column, message, hint)
+
+
+def _skip_blanks(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _BLANKS:
+        i += 1
+    return i
+
+
+def _token_end(text: str, i: int) -> int:
+    while i < len(text) and text[i] not in _BLANKS:
+        i += 1
+    return i
+
+
+def _columns(text: str, entry: Entry, system: bool) -> _Columns:
+    """Find the columns of a job line's parts again (the Entry keeps only the schedule's)."""
+    schedule = entry.schedule
+    if isinstance(schedule, Every | At):
+        count = 2
+    elif isinstance(schedule, Reboot) or schedule.text.startswith("@"):
+        count = 1
+    else:
+        count = 5
+    tokens: list[tuple[str, int]] = []
+    i = entry.schedule_column
+    for _ in range(count):
+        start = _skip_blanks(text, i)
+        i = _token_end(text, start)
+        tokens.append((text[start:i], start))
+    fields = tuple(c for _, c in tokens) if count == 5 else (tokens[0][1],) * 5
+    i = _skip_blanks(text, i)
+    user = option = None
+    if system:
+        user, i = i, _skip_blanks(text, _token_end(text, i))
+    if entry.mail_on_error_only:
+        option, i = i, _skip_blanks(text, _token_end(text, i))
+    return _Columns(tuple(tokens), fields, user, option, i)
+
+
+def _jobs(crontab: Crontab) -> Iterator[_Job]:
+    for line in crontab.lines:
+        if line.job is not None and line.job.enabled:
+            yield _Job(line, line.job, _columns(line.text, line.job, crontab.system))
+
+
+def _assignments(crontab: Crontab) -> Iterator[_Env]:
+    before: dict[str, str] = {}
+    for line in crontab.lines:
+        if line.env is None:
+            continue
+        text = line.text
+        name_column = i = _skip_blanks(text, 0)
+        if text[i] in "'\"":
+            i = text.index(text[i], i + 1) + 1
+        else:
+            while i < len(text) and text[i] not in _BLANKS + "=":
+                i += 1
+        value_column = _skip_blanks(text, _skip_blanks(text, i) + 1)
+        quoted = text[value_column : value_column + 1] in ("'", '"')
+        name, value = line.env
+        yield _Env(line, name, value, name_column, value_column, quoted, dict(before))
+        before[name] = value
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _join(words: Iterable[str], conjunction: str = "and") -> str:
+    """English list: `a`, `a and b`, `a, b and c`."""
+    items = list(words)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _first_word(command: str) -> str:
+    """The first word of a shell command, up to a blank or an operator."""
+    text = command.lstrip(_BLANKS)
+    match = _WORD_END.search(text)
+    return text[: match.start()] if match else text.rstrip("\r")
+
+
+def _naive(expr: CronExpression) -> CronExpression:
+    return CronExpression(expr.text) if expr.tz is not None else expr
+
+
+def _naive_now(now: datetime) -> datetime:
+    return now.replace(tzinfo=None)
+
+
+def _day_culprit(job: _Job, expr: CronExpression) -> int:
+    """The column to blame for the days a job runs on: day-of-month unless it is a star."""
+    dom, dow = expr.fields[DOM], expr.fields[DOW]
+    return job.columns.fields[DOW if dom.star and not dow.star else DOM]
+
+
+# --------------------------------------------------------------------------- file checks
+
+
+def _no_final_newline(context: _Context) -> Iterator[_Hit]:
+    lines = context.crontab.lines
+    if not lines or lines[-1].ending:
+        return
+    last = lines[-1]
+    what = "cronie drops this job" if last.kind == "job" else "cronie drops this line"
+    yield _Hit(
+        last.number,
+        len(last.text),
+        f"the last line has no newline at its end: {what} and Debian's cron ignores the "
+        "whole file (pycron reads it)",
+        "end the file with a newline",
+    )
+
+
+def _crlf(context: _Context) -> Iterator[_Hit]:
+    for line in context.crontab.lines:
+        if line.text.endswith("\r") and line.ending == "\n":
+            yield _Hit(
+                line.number,
+                len(line.text) - 1,
+                "the file has Windows line endings (CR LF): cron keeps the CR at the end of "
+                "each command, so the last word of each command ends with a CR",
+                "save the file with LF line endings (dos2unix)",
+            )
+            return
+
+
+def _file_limits(context: _Context) -> Iterator[_Hit]:
+    """cronie refuses a file with over 1,000 assignments or 10,000 jobs."""
+    assignments = jobs = 0
+    for line in context.crontab.lines:
+        if line.env is not None:
+            assignments += 1
+            if assignments == MAX_CRONIE_ASSIGNMENTS + 1:
+                yield _Hit(line.number, 0, f"more than {MAX_CRONIE_ASSIGNMENTS} assignments: "
+                           "cronie refuses the whole file")  # fmt: skip
+        elif line.job is not None and not line.text.startswith(DISABLED_MARK):
+            jobs += 1
+            if jobs == MAX_CRONIE_JOBS + 1:
+                yield _Hit(line.number, 0, f"more than {MAX_CRONIE_JOBS} jobs: "
+                           "cronie refuses the whole file", "split the file")  # fmt: skip
+
+
+def _duplicate_jobs(context: _Context) -> Iterator[_Hit]:
+    """Unnamed jobs with the same schedule and command share an id but for a -2 suffix."""
+    seen: dict[tuple[str, str, str | None], int] = {}
+    for line in context.crontab.lines:
+        entry = line.job
+        if entry is None or entry.options.name is not None:
+            continue
+        key = (entry.schedule.text, entry.command, entry.stdin)
+        first = seen.setdefault(key, line.number)
+        if first != line.number and entry.enabled:
+            yield _Hit(
+                line.number,
+                entry.schedule_column,
+                f"the same schedule and command as line {first}: this job's id is "
+                f"{entry.id!r}, which changes when the lines move",
+                "give one a name: put '# pycron: name=...' on the line above it",
+            )
+
+
+# --------------------------------------------------------------------------- assignment checks
+
+
+def _env_expansion(env: _Env, context: _Context) -> Iterator[_Hit]:
+    value = env.value
+    if "$" not in value and not value.startswith("~"):
+        return
+    symbol = "~" if value.startswith("~") else "$"
+    column = env.value_column + int(env.quoted) + value.index(symbol)
+    yield env.at(
+        column,
+        f"cron does not expand {symbol!r} in assignments: {env.name or 'the variable'} is "
+        f"set to the text {value!r}",
+        _expanded_hint(env),
+    )
+
+
+def _expanded_hint(env: _Env) -> str:
+    """A rewrite with what is known: PATH and HOME set above, else cronie's PATH."""
+    known = {"PATH": env.before.get("PATH", CRONIE_PATH)}
+    if "HOME" in env.before:
+        known["HOME"] = env.before["HOME"]
+    value = env.value
+    if value.startswith("~") and "HOME" in known:
+        value = known["HOME"] + value[1:]
+    for name, replacement in known.items():
+        value = value.replace(f"${{{name}}}", replacement).replace(f"${name}", replacement)
+    if "$" in value or value.startswith("~"):
+        return "write the value out in full"
+    return f"write the value out in full: {env.name}={value}"
+
+
+def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
+    name = env.name
+    if not name:
+        yield env.at(env.name_column, "assignment with an empty name: cron sets a variable "
+                     "without a name, pycron exports nothing")  # fmt: skip
+    if not env.value and not env.quoted:
+        yield env.at(env.value_column, f"empty unquoted value: Debian's cron rejects "
+                     f"'{name}=' (cronie sets it empty)", f'write {name}=""')  # fmt: skip
+    if name == "TZ":
+        yield env.at(
+            env.name_column,
+            "TZ sets the time zone of the jobs' environment, not of their schedule",
+            f"for the schedule write CRON_TZ={env.value}" if env.value else None,
+        )
+    elif name == "CRON_TZ":
+        yield env.at(env.name_column, "Debian's cron ignores CRON_TZ: there the jobs below run "
+                     "in the daemon's time zone")  # fmt: skip
+    elif name == "RANDOM_DELAY":
+        yield env.at(env.name_column, "RANDOM_DELAY delays each job by up to that many minutes "
+                     "in cronie only: pycron exports it and does not delay, Debian ignores it")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- command checks
+
+
+def _pycron_only(job: _Job, context: _Context) -> Iterator[_Hit]:
+    schedule = job.entry.schedule
+    if isinstance(schedule, Every):
+        yield job.at(
+            job.entry.schedule_column,
+            f"'{schedule.text}' is a pycron schedule: cron rejects the line (bad time specifier)",
+            _every_hint(schedule.interval),
+        )
+    elif isinstance(schedule, At):
+        when = schedule.when
+        yield job.at(
+            job.entry.schedule_column,
+            f"'{schedule.text}' is a pycron schedule: cron rejects the line and has no "
+            "one-off schedule",
+            f"'{when.minute} {when.hour} {when.day} {when.month} *' runs on that date "
+            "every year; or use at(1)",
+        )
+
+
+def _every_hint(interval: timedelta) -> str | None:
+    """The cron schedule closest to `@every` (on the clock, not from the daemon's start)."""
+    seconds = int(interval.total_seconds())
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds % 60 or not seconds:
+        return None
+    if minutes < 60 and 60 % minutes == 0:
+        rewrite = "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    elif seconds % 3600 == 0 and hours < 24 and 24 % hours == 0:
+        rewrite = "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    elif seconds == 86400:
+        rewrite = "@daily"
+    else:
+        return None
+    return f"the closest cron schedule is '{rewrite}' (on the clock, not from the daemon's start)"
+
+
+def _unescaped_percent(text: str) -> int:
+    """Index of the first `%` that cron's rule splits at (a backslash takes the next char)."""
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "%":
+            return i
+        i += 1
+    return -1
+
+
+def _escape_percents(text: str) -> str:
+    """`text` with every unescaped `%` written `\\%`."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        out.append("\\%" if text[i] == "%" else text[i])
+        i += 1
+    return "".join(out)
+
+
+def _percent(job: _Job, context: _Context) -> Iterator[_Hit]:
+    if job.entry.stdin is None:
+        return
+    text = job.command_text.rstrip("\r")
+    offset = _unescaped_percent(text)
+    if offset < 0:  # the model says there is one; trust it, but point at the command
+        offset = 0
+    yield job.at(
+        job.columns.command + offset,
+        f"cron ends the command at this '%' and feeds the rest to its standard input: "
+        f"it runs {job.entry.command!r}",
+        f"for a literal percent sign write '\\%': {_escape_percents(text)}",
+    )
+
+
+def _empty_command(job: _Job, context: _Context) -> Iterator[_Hit]:
+    if job.entry.command.strip(_BLANKS):
+        return
+    yield job.at(
+        job.columns.command,
+        "the command is empty: everything after '%' is its standard input, so nothing useful runs",
+        "write '\\%' if the '%' belongs to the command",
+    )
+
+
+def _six_fields(job: _Job, context: _Context) -> Iterator[_Hit]:
+    if not isinstance(job.entry.schedule, Cron):
+        return
+    if job.entry.user is not None and _FIELD_LIKE.fullmatch(job.entry.user):
+        assert job.columns.user is not None
+        yield job.at(
+            job.columns.user,
+            f"'{job.entry.user}' after the schedule is read as the user: crontab schedules "
+            "have 5 fields (no seconds or year)",
+        )
+        return
+    token = job.command_text[: _token_end(job.command_text, 0)]
+    if not _FIELD_LIKE.fullmatch(token):
+        return
+    command = job.entry.command.rstrip("\r")
+    yield job.at(
+        job.columns.command,
+        f"'{token}' after the schedule starts the command (cron runs "
+        f"{command!r}): crontab schedules have 5 fields "
+        "(no seconds or year)",
+        "remove it; to limit a job to a year, test the date in the command",
+    )
+
+
+def _names_user(job: _Job, context: _Context) -> bool:
+    """True if a user crontab's command starts with a user name (and no such program)."""
+    if context.crontab.system:
+        return False
+    word = _first_word(job.entry.command)
+    names = context.users if context.users is not None else ("root",)
+    if word not in names:
+        return False
+    return context.which is None or not context.which(word, job.path)
+
+
+def _user_column(job: _Job, context: _Context) -> Iterator[_Hit]:
+    user = job.entry.user
+    if context.crontab.system:
+        if user is not None and context.users is not None and user not in context.users:
+            assert job.columns.user is not None
+            yield job.at(
+                job.columns.user,
+                f"unknown user {user!r}: Debian's cron rejects the line; cronie loads it "
+                "and the job fails when it runs",
+            )
+        return
+    if _names_user(job, context):
+        word = _first_word(job.entry.command)
+        yield job.at(
+            job.columns.command,
+            f"the command starts with the user name {word!r}: a user crontab has no user "
+            f"column, so cron runs {word!r} as a program",
+            f"is this a system crontab (check it with --system)? otherwise remove {word!r}",
+        )
+
+
+def _relative_command(job: _Job, context: _Context) -> Iterator[_Hit]:
+    word = _first_word(job.entry.command)
+    if (
+        not word
+        or word in _SHELL_WORDS
+        or word[0] in "~-"
+        or any(char in word for char in "$`'\"=\\*?")
+        or _names_user(job, context)
+    ):
+        return
+    column = job.columns.command + len(job.command_text) - len(job.command_text.lstrip(_BLANKS))
+    if "/" in word:
+        if not word.startswith("/"):
+            yield job.at(
+                column,
+                f"{word!r} is a relative path: cron starts jobs in the home directory",
+                "write the full path",
+            )
+        return
+    if context.which is None:
+        return
+    path = job.path
+    if not context.which(word, path):
+        yield job.at(
+            column,
+            f"{word!r} is not found in the job's PATH ({path}): cron starts jobs with a "
+            "minimal PATH",
+            "write the full path, or set PATH=... above the job",
+        )
+    elif "PATH" not in job.entry.env_dict and not context.which(word, DEBIAN_PATH):
+        yield job.at(
+            column,
+            f"{word!r} is not in {DEBIAN_PATH}, the PATH of Debian's cron (cronie's is "
+            f"{CRONIE_PATH})",
+            "write the full path, or set PATH=... above the job",
+        )
+
+
+def _job_portability(job: _Job, context: _Context) -> Iterator[_Hit]:
+    entry = job.entry
+    if entry.no_log:
+        yield job.at(entry.schedule_column - 1, "'-' (do not log) is cronie syntax for root "
+                     "and system crontabs only: Debian's cron rejects the line")  # fmt: skip
+    if entry.mail_on_error_only and job.columns.option is not None:
+        yield job.at(job.columns.option, "'-n' (mail only on failure) is cronie syntax: "
+                     "Debian's cron runs '-n' as part of the command")  # fmt: skip
+    schedule = entry.schedule
+    if isinstance(schedule, Cron) and schedule.random:
+        yield from _random_fields(job, schedule)
+    if len(job.command_text) > MAX_DEBIAN_COMMAND:
+        yield job.at(
+            job.columns.command,
+            f"command of {len(job.command_text)} characters: Debian's cron refuses the whole "
+            f"file for a command over {MAX_DEBIAN_COMMAND}",
+            "move the command into a script",
+        )
+
+
+def _random_fields(job: _Job, schedule: Cron) -> Iterator[_Hit]:
+    """The `~` fields, with the value pycron picked for each."""
+    fields = schedule.expression.fields
+    for index, (token, column) in enumerate(job.columns.tokens):
+        if "~" in token:
+            picked = fields[index].text
+            yield job.at(
+                column,
+                f"'{token}' (a random value) is cronie syntax: Debian's cron rejects the "
+                f"line; pycron picked {picked}",
+                f"write the value: {picked}",
+            )
+
+
+# --------------------------------------------------------------------------- schedule checks
+
+_CronCheck = Callable[[_Job, _Context, CronExpression], Iterator[_Hit]]
+_JobCheck = Callable[[_Job, _Context], Iterable[_Hit]]
+
+
+def _on_cron(check: _CronCheck) -> _JobCheck:
+    """A job check that looks at 5-field schedules (and nicknames) only."""
+
+    @functools.wraps(check)
+    def run(job: _Job, context: _Context) -> Iterator[_Hit]:
+        if isinstance(job.entry.schedule, Cron):
+            yield from check(job, context, job.entry.schedule.expression)
+
+    return run
+
+
+@_on_cron
+def _dom_dow_or(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    minute, hour, dom, month, dow = expr.fields
+    if dom.star or dow.star:
+        return
+    yield job.at(
+        job.columns.fields[DOM],
+        f"both day fields are restricted, so cron runs on days '{dom.text}' and also on "
+        f"every day-of-week '{dow.text}' (OR, not AND)",
+        _nth_weekday_hint(expr)
+        or "to require both, make one day field '*' and test the other in the command, "
+        'e.g. [ "$(date +\\%d)" -le 7 ] && ...',
+    )
+
+
+def _nth_weekday_hint(expr: CronExpression) -> str | None:
+    """`0 0 8-14 * 2` meant "the second Tuesday": `0 0 * * 2#2` (pycron only)."""
+    minute, hour, dom, month, dow = expr.fields
+    if len(dow.values) != 1 or any(item.kind not in _ORDINARY for item in dom.items):
+        return None
+    days = sorted(dom.values)
+    if len(days) != 7 or days[0] % 7 != 1 or days[-1] - days[0] != 6 or days[0] > 22:
+        return None
+    (weekday,) = dow.values
+    k = days[0] // 7 + 1
+    return (
+        f"for the {_OCCURRENCES[k - 1]} {_WEEKDAY_NAMES[weekday]} of the month write "
+        f"'{minute.text} {hour.text} * {month.text} {weekday}#{k}' (pycron only)"
+    )
+
+
+@_on_cron
+def _star_step_day(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    dom, dow = expr.fields[DOM], expr.fields[DOW]
+    for field, other in ((dom, dow), (dow, dom)):
+        if field.text[0] == "*" and field.text != "*" and not other.star:
+            values = ",".join(str(value) for value in sorted(field.values))
+            yield job.at(
+                job.columns.fields[field.index],
+                f"{field.name} '{field.text}' starts with '*', so cron counts it as '*': "
+                f"the day fields are ANDed (days matching both), not ORed",
+                f"to run on either, write '{values}' instead of '{field.text}'",
+            )
+
+
+def _is_a_slash_n(item: Item) -> bool:
+    """`5/15` (= 5-MAX/15), as opposed to `a-b/n`, `*/n` and plain values."""
+    return item.kind == ItemKind.RANGE and "/" in item.text and "-" not in item.text.split("/")[0]
+
+
+def _items(expr: CronExpression) -> Iterator[tuple[Field, Item]]:
+    for field in expr.fields:
+        for item in field.items:
+            yield field, item
+
+
+@_on_cron
+def _a_slash_n(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    for field, item in _items(expr):
+        if _is_a_slash_n(item):
+            start, step = item.text.split("/")
+            rewrite = f"{start}-{_FIELD_MAX[field.index]}/{step}"
+            yield job.at(
+                job.item_column(field, item),
+                f"'{item.text}' (from {start} every {step}) is pycron syntax: cronie and "
+                "Debian reject the line",
+                f"write '{rewrite}'",
+            )
+
+
+def _extension_text(item: Item) -> str:
+    if item.kind == ItemKind.ANY:
+        return "'?' (same as '*')"
+    if item.kind == ItemKind.LAST_DAY:
+        less = f" less {item.start}" if item.start else ""
+        return f"'{item.text}' (the last day of the month{less})"
+    if item.kind == ItemKind.NEAREST_WEEKDAY:
+        return f"'{item.text}' (the weekday nearest day {item.start})"
+    if item.kind == ItemKind.LAST_WEEKDAY:
+        return f"'{item.text}' (the last weekday of the month)"
+    if item.kind == ItemKind.LAST_DOW:
+        return f"'{item.text}' (the last {_WEEKDAY_NAMES[item.start]} of the month)"
+    return f"'{item.text}' (the {_OCCURRENCES[item.end - 1]} {_WEEKDAY_NAMES[item.start]} of the month)"
+
+
+@_on_cron
+def _extension(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    for field, item in _items(expr):
+        if item.kind in _ORDINARY and item.kind != ItemKind.ANY:
+            continue
+        readers = "cronie and Debian reject the line"
+        if item.kind == ItemKind.NTH_DOW:
+            readers = (
+                f"cronie rejects the line and Debian silently reads it as '{item.start}' "
+                f"(every {_WEEKDAY_NAMES[item.start]})"
+            )
+        yield job.at(
+            job.item_column(field, item),
+            f"{_extension_text(item)} is a pycron extension: {readers}",
+            "write '*'" if item.kind == ItemKind.ANY else None,
+        )
+
+
+def _value_label(index: int, value: int) -> str:
+    """A field value as a reader knows it: `:05`, `20:00`, `March`, `Sunday`."""
+    if index == MINUTE:
+        return f":{value:02d}"
+    if index == HOUR:
+        return f"{value:02d}:00"
+    if index == MONTH:
+        return _MONTH_NAMES[value - 1]
+    if index == DOW:
+        return _WEEKDAY_NAMES[value % 7]
+    return f"day {value}"
+
+
+def _divisors(cycle: int) -> list[int]:
+    return [n for n in range(2, cycle // 2 + 1) if cycle % n == 0]
+
+
+@_on_cron
+def _step(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    for field, item in _items(expr):
+        if item.step == 1 or item.kind not in (ItemKind.STAR, ItemKind.RANGE):
+            continue
+        index = field.index
+        run = list(range(item.start, item.end + 1, item.step))
+        values = {value % 7 for value in run} if index == DOW else set(run)
+        column = job.item_column(field, item) + item.text.index("/") + 1
+        if len(values) == 1:
+            (value,) = values
+            yield job.at(
+                column,
+                f"'{item.text}' keeps only {_value_label(index, value)}: the step "
+                f"{item.step} is larger than the range, so only its first value runs",
+                f"write '{value}'",
+            )
+            continue
+        cycle = _CYCLES.get(index)
+        if cycle is None or not (item.kind == ItemKind.STAR or _is_a_slash_n(item)):
+            continue
+        wrap = run[0] + cycle - run[-1]
+        if wrap == item.step:
+            continue
+        unit = _UNITS[index]
+        divisors = _divisors(cycle)
+        yield job.at(
+            column,
+            f"'{item.text}' restarts every {_CYCLE_NAMES[index]}: after "
+            f"{_value_label(index, run[-1])} comes {_value_label(index, run[0])}, "
+            f"{wrap} {unit}{'s' if wrap != 1 else ''} later, not {item.step}",
+            f"use a step that divides {cycle} ({', '.join(map(str, divisors))}) or list the values"
+            if divisors
+            else f"no step divides a {cycle}-{unit} {_CYCLE_NAMES[index]}: list the values",
+        )
+
+
+def _range_end(item: Item) -> str:
+    """The end of a range item as written: `sun` in `fri-sun/2`."""
+    return item.text.split("/")[0].partition("-")[2]
+
+
+@_on_cron
+def _dow_x_0(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    field = expr.fields[DOW]
+    for item in field.items:
+        end = _range_end(item)
+        written_zero = end.lower() == "sun" or (end.isdigit() and int(end) == 0)
+        if item.kind != ItemKind.RANGE or not written_zero:
+            continue
+        step = item.text.partition("/")[2]
+        rewrite = f"{item.start}-7" + (f"/{step}" if step else "")
+        yield job.at(
+            job.item_column(field, item),
+            f"'{item.text}' ends on Sunday written as {end!r}: pycron and later cronie read it "
+            "up to 7 (Sunday), but cronie up to 1.7.2 and Debian never run it",
+            f"write '{rewrite}'",
+        )
+
+
+@_on_cron
+def _every_minute(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    minute, hour = expr.fields[MINUTE], expr.fields[HOUR]
+    if minute.text != "*" or hour.values >= _ALL_HOURS:
+        return
+    rest = " ".join(token for token, _ in job.columns.tokens[1:])
+    count = len(hour.values)
+    during = f"hour {hour.text}" if count == 1 else f"hours {hour.text}"
+    yield job.at(
+        job.columns.fields[MINUTE],
+        f"runs every minute during {during} ({60 * count} times a day), not once an hour",
+        f"for once at the start of the hour write '0 {rest}'",
+    )
+
+
+@_on_cron
+def _never_runs(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    try:
+        _naive(expr).next(_naive_now(context.now))
+    except NoMatchError:
+        minute, hour, dom, month, dow = expr.fields
+        fields = [f"day-of-month '{dom.text}'", f"month '{month.text}'"]
+        if not dow.star:
+            fields.append(f"day-of-week '{dow.text}'")
+        yield job.at(
+            _day_culprit(job, expr),
+            f"never runs: no date has {_join(fields)} (cron loads the line and never runs it)",
+        )
+
+
+# --------------------------------------------------------------------------- rare
+
+
+@functools.cache
+def _month_shapes() -> dict[int, dict[tuple[int, int], int]]:
+    """Per month, each (weekday of the 1st, length) it can have -> a year that has it.
+
+    The Gregorian calendar repeats every 400 years, so these are all of them.
+    """
+    shapes: dict[int, dict[tuple[int, int], int]] = {month: {} for month in range(1, 13)}
+    for year in range(2000, 2400):
+        for month in range(1, 13):
+            shapes[month].setdefault(calendar.monthrange(year, month), year)
+    return shapes
+
+
+def _fires_in(naive: CronExpression, year: int, month: int) -> bool:
+    start = datetime(year, month, 1)
+    end = datetime(year + month // 12, month % 12 + 1, 1)
+    try:
+        return naive.next(start - _ONE_MINUTE) < end
+    except NoMatchError:
+        return False
+
+
+def _every_month(dom: Field, dow: Field) -> bool:
+    """Shortcut: day fields that surely match some day of every month."""
+    dom_plain = all(item.kind in _ORDINARY for item in dom.items)
+    dow_plain = all(item.kind in _ORDINARY for item in dow.items)
+    dom_any_month = dom_plain and min(dom.values) <= 28
+    if dom.text in ("*", "?"):
+        return dow_plain
+    if dow.text in ("*", "?"):
+        return dom_any_month
+    if dom.star or dow.star:  # AND of two restricted fields
+        return False
+    return dom_any_month or dow_plain  # OR
+
+
+def _years_text(years: list[int]) -> str:
+    if len(years) > 3:
+        return f"{years[0]} through {years[-1]}"
+    return _join(map(str, years), "or")
+
+
+def _some_years(naive: CronExpression, month: int, now: datetime, leap: bool) -> str:
+    """`in February only in leap years: not in 2026 or 2027 (next 2028-02-29)`."""
+    first = now.year if now.month <= month else now.year + 1
+    skipped: list[int] = []
+    text = f"in {_MONTH_NAMES[month - 1]} only in {'leap' if leap else 'some'} years"
+    for year in range(first, first + 400):
+        if _fires_in(naive, year, month):
+            found = naive.next(datetime(year, month, 1) - _ONE_MINUTE)
+            if skipped:
+                text += f": not in {_years_text(skipped)}"
+            return f"{text} (next {found:%Y-%m-%d})"
+        skipped.append(year)
+    return text
+
+
+def _skipped_months(naive: CronExpression, months: list[int], now: datetime) -> list[str]:
+    """The months of the next 12 (from now's) in `months` without a run, as `May 2026`."""
+    skipped = []
+    for offset in range(12):
+        year, index = divmod(now.year * 12 + now.month - 1 + offset, 12)
+        if index + 1 in months and not _fires_in(naive, year, index + 1):
+            skipped.append(f"{_MONTH_NAMES[index]} {year}")
+    return skipped
+
+
+@_on_cron
+def _rare(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    dom, month, dow = expr.fields[DOM], expr.fields[MONTH], expr.fields[DOW]
+    if _every_month(dom, dow):
+        return
+    naive = _naive(expr)
+    never: list[int] = []
+    sometimes: list[int] = []
+    leap_only: list[int] = []
+    for number in sorted(month.values):
+        shapes = _month_shapes()[number]
+        fires = {shape: _fires_in(naive, year, number) for shape, year in shapes.items()}
+        if not any(fires.values()):
+            never.append(number)
+        elif not all(fires.values()):
+            sometimes.append(number)
+            if all(fired == (length == 29) for (_, length), fired in fires.items()):
+                leap_only.append(number)
+    if len(never) == len(month.values) or not (never or sometimes):
+        return  # never-runs, or runs every month
+    now = _naive_now(context.now)
+    parts: list[str] = []
+    if never:
+        parts.append(f"never in {_join((_MONTH_NAMES[m - 1] for m in never), 'or')}")
+    if len(sometimes) == 1:
+        parts.append(_some_years(naive, sometimes[0], now, bool(leap_only)))
+    elif sometimes:
+        text = f"in {_join(_MONTH_NAMES[m - 1] for m in sometimes)} only in some years"
+        skipped = _skipped_months(naive, sometimes, now)
+        parts.append(f"{text}; in the next 12 months not in {_join(skipped)}" if skipped else text)
+    hint = None
+    if never and 31 in dom.values and dow.text in ("*", "?"):
+        hint = "for the last day of every month write 'L' (pycron only) or test the date: " \
+               "[ \"$(date -d tomorrow +\\%d)\" = 01 ] && ..."  # fmt: skip
+    yield job.at(_day_culprit(job, expr), f"runs only in some months: {'; '.join(parts)}", hint)
+
+
+# --------------------------------------------------------------------------- dst
+
+
+def _transitions(context: _Context, tz: tzinfo) -> list[Transition]:
+    if tz not in context.transitions:
+        now = context.now
+        context.transitions[tz] = zone_transitions(tz, now, now + _DST_WINDOW)
+    return context.transitions[tz]
+
+
+def _meets_transition(naive: CronExpression, transitions: list[Transition]) -> bool:
+    """True if some matching wall time lies in a transition's gap or fold."""
+    for transition in transitions:
+        try:
+            if naive.next(transition.wall_start - timedelta(microseconds=1)) < transition.wall_end:
+                return True
+        except NoMatchError:
+            return False
+    return False
+
+
+@_on_cron
+def _dst(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
+    tz = expr.tz or context.local_tz
+    if tz is None or (expr.wildcard and expr.fields[HOUR].values >= _ALL_HOURS):
+        return
+    if not _meets_transition(_naive(expr), _transitions(context, tz)):
+        return
+    zoned = expr if expr.tz is not None else CronExpression(expr.text, tz)
+    hint = None
+    if expr.tz is not None:
+        hint = "cronie differs for CRON_TZ jobs (it skips gap times and runs repeated ones " \
+               "twice); to be safe, schedule the job outside the hours the clocks change"  # fmt: skip
+    for note in dst_notes(zoned, context.now, 12):
+        yield job.at(job.columns.fields[HOUR], note, hint)
+
+
+# --------------------------------------------------------------------------- the tables
+
+FileCheck = Callable[[_Context], Iterable[_Hit]]
+EnvCheck = Callable[[_Env, _Context], Iterable[_Hit]]
+
+FILE_CHECKS: Final[tuple[tuple[str, FileCheck], ...]] = (
+    ("no-final-newline", _no_final_newline),
+    ("crlf", _crlf),
+    ("portability", _file_limits),
+    ("duplicate-job", _duplicate_jobs),
+)
+ENV_CHECKS: Final[tuple[tuple[str, EnvCheck], ...]] = (
+    ("env-expansion", _env_expansion),
+    ("env-special", _env_special),
+)
+JOB_CHECKS: Final[tuple[tuple[str, _JobCheck], ...]] = (
+    ("pycron-only", _pycron_only),
+    ("portability", _job_portability),
+    ("six-fields", _six_fields),
+    ("user-column", _user_column),
+    ("relative-command", _relative_command),
+    ("percent", _percent),
+    ("empty-command", _empty_command),
+    ("dom-dow-or", _dom_dow_or),
+    ("star-step-day", _star_step_day),
+    ("a-slash-n", _a_slash_n),
+    ("extension", _extension),
+    ("step", _step),
+    ("dow-x-0", _dow_x_0),
+    ("every-minute", _every_minute),
+    ("never-runs", _never_runs),
+    ("rare", _rare),
+    ("dst", _dst),
+)
+CODES: Final = tuple(dict.fromkeys(code for table in (FILE_CHECKS, ENV_CHECKS, JOB_CHECKS)
+                                   for code, _ in table))  # fmt: skip

@@ -1,0 +1,233 @@
+"""The crontab verbs of the CLI: check, add, remove, enable, disable, edit,
+list, import, export; JSON parsed back, exit codes as documented."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pycron.cli import cli
+
+GOOD = (
+    "SHELL=/bin/sh\n# pycron: name=backup timeout=30m\n30 2 * * * /usr/bin/backup\n@hourly date\n"
+)
+
+
+@pytest.fixture
+def crontab(tmp_path: Path) -> Path:
+    path = tmp_path / "crontab"
+    path.write_text(GOOD)
+    return path
+
+
+def _run(crontab: Path, *args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--crontab", str(crontab), *args], input=stdin)
+
+
+# --------------------------------------------------------------------------- check
+
+
+def test_check_a_good_file(crontab: Path) -> None:
+    result = _run(crontab, "check")
+    assert result.exit_code == 0, result.output
+    assert "2 jobs, 0 errors" in result.stderr
+
+
+def test_check_reports_errors_like_a_compiler(tmp_path: Path) -> None:
+    path = tmp_path / "bad"
+    path.write_text("0 * * * * fine\n0 25 * * * bad\n")
+    result = _run(path, "check", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:2:3: error: hour: value 25 out of range 0-23" in result.stdout
+
+
+def test_check_json_gives_one_object_per_finding(tmp_path: Path) -> None:
+    path = tmp_path / "tab"
+    path.write_text("0 25 * * * bad\n*/5 * * * * date +%F\n")
+    result = _run(path, "check", "--json", str(path))
+    findings = json.loads(result.stdout)
+    assert result.exit_code == 2
+    error = next(f for f in findings if f["severity"] == "error")
+    assert (error["line"], error["column"], error["code"]) == (1, 3, "syntax")
+    assert {"path", "line", "column", "severity", "code", "message"} <= set(error)
+    assert any(f["code"] == "percent" and f["line"] == 2 for f in findings)
+
+
+def test_check_reads_stdin_and_strict_fails_on_warnings(crontab: Path) -> None:
+    relaxed = _run(crontab, "check", "-", stdin="0 0 1-7 * 1 /bin/true\n")
+    strict = _run(crontab, "check", "--strict", "-", stdin="0 0 1-7 * 1 /bin/true\n")
+    assert relaxed.exit_code == 0
+    assert "dom-dow-or" in relaxed.stdout
+    assert strict.exit_code == 1
+
+
+def test_check_lines_shows_what_cron_runs(crontab: Path) -> None:
+    text = "A=1\n# note\n0 9 * * 1-5 mail -s hi joe%Hello%bye\n"
+    result = _run(crontab, "check", "--lines", "--json", "-", stdin=text)
+    records = json.loads(result.stdout)
+    assert [r["kind"] for r in records] == ["env", "comment", "job"]
+    assert (records[0]["name"], records[0]["value"]) == ("A", "1")
+    job = records[2]
+    assert (job["command"], job["stdin"]) == ("mail -s hi joe", "Hello\nbye\n")
+    assert job["fields"]["day-of-week"] == [1, 2, 3, 4, 5]
+    assert job["fields"]["hour"] == [9]
+
+
+def test_check_lines_shows_the_picked_random_value(crontab: Path) -> None:
+    result = _run(crontab, "check", "--lines", "--json", "-", stdin="~ 3 * * * job\n")
+    (record,) = json.loads(result.stdout)
+    minute = record["fields"]["minute"]
+    assert len(minute) == 1
+    assert record["picked"].split()[0] == str(minute[0])
+
+
+def test_check_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = _run(tmp_path / "nope", "check")
+    assert result.exit_code == 2
+    assert "cannot read" in result.stderr
+
+
+# --------------------------------------------------------------------------- editing
+
+
+def test_add_a_line_and_a_schedule_with_options(crontab: Path) -> None:
+    first = _run(crontab, "add", "*/10 * * * * /usr/bin/poll")
+    second = _run(crontab, "add", "--name", "report", "--timeout", "5m", "--retries", "2",
+                  "0 8 * * 1", "/usr/bin/report", "--weekly")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert crontab.read_text() == GOOD + (
+        "*/10 * * * * /usr/bin/poll\n"
+        "# pycron: name=report timeout=5m retries=2\n"
+        "0 8 * * 1 /usr/bin/report --weekly\n"
+    )
+    assert "added report" in second.stderr
+
+
+def test_add_from_stdin_installs_many(crontab: Path) -> None:
+    result = _run(crontab, "add", "-", stdin="MAILTO=ops\n0 1 * * * a\n0 2 * * * b\n")
+    assert result.exit_code == 0, result.output
+    assert crontab.read_text().endswith("MAILTO=ops\n0 1 * * * a\n0 2 * * * b\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["0 25 * * * x"], id="bad-hour"),
+        pytest.param(["--timeout", "soon", "@daily", "x"], id="bad-option"),
+        pytest.param(["--name", "backup", "@daily", "x"], id="duplicate-name"),
+        pytest.param(["# just a comment"], id="no-job"),
+    ],
+)
+def test_add_rejects_bad_input_and_changes_nothing(crontab: Path, args: list[str]) -> None:
+    result = _run(crontab, "add", *args)
+    assert result.exit_code == 2
+    assert "error" in result.stderr
+    assert crontab.read_text() == GOOD
+
+
+def test_remove_disable_enable(crontab: Path) -> None:
+    disabled = _run(crontab, "disable", "backup")
+    assert disabled.exit_code == 0
+    assert "#pycron-disabled# 30 2 * * * /usr/bin/backup\n" in crontab.read_text()
+    listed = json.loads(_run(crontab, "list", "--json").stdout)
+    assert (listed[0]["id"], listed[0]["enabled"]) == ("backup", False)
+    assert _run(crontab, "enable", "backup").exit_code == 0
+    assert crontab.read_text() == GOOD
+    removed = _run(crontab, "remove", "backup", "--yes")
+    assert removed.exit_code == 0
+    assert crontab.read_text() == "SHELL=/bin/sh\n@hourly date\n"
+    assert (crontab.parent / "crontab.bak").read_text() == GOOD
+
+
+def test_unknown_id_exits_1_and_names_the_known_ones(crontab: Path) -> None:
+    result = _run(crontab, "remove", "nope", "--yes")
+    assert result.exit_code == 1
+    assert "no job 'nope'" in result.stderr
+    assert "backup" in result.stderr
+
+
+def test_list_json_and_plain(crontab: Path) -> None:
+    jobs = json.loads(_run(crontab, "list", "--json", "--next", "2").stdout)
+    assert jobs[0]["id"] == "backup"
+    assert jobs[0]["schedule"] == "30 2 * * *"
+    assert len(jobs[0]["next"]) == 2
+    assert jobs[0]["next"][0].endswith("T02:30:00")
+    plain = _run(crontab, "list")
+    header, first, second = plain.stdout.splitlines()
+    assert header.split() == ["ID", "SCHEDULE", "COMMAND", "NEXT", "RUN", "ENABLED"]
+    assert first.startswith("backup")
+    assert second.split()[1] == "@hourly"
+
+
+def test_import_and_export(crontab: Path, tmp_path: Path) -> None:
+    new = "# imported\n0 4 * * * /usr/bin/other\n"
+    imported = _run(crontab, "import", "-", stdin=new)
+    assert imported.exit_code == 0
+    exported = _run(crontab, "export")
+    assert exported.stdout == new
+    refused = _run(crontab, "import", "-", stdin="0 4 * * *\n")
+    assert refused.exit_code == 2
+    assert crontab.read_text() == new
+
+
+def test_edit_installs_a_valid_edit(crontab: Path, tmp_path: Path) -> None:
+    editor = _editor(tmp_path, "printf '0 5 * * * /usr/bin/new\\n' >> \"$1\"")
+    result = CliRunner(env={"VISUAL": str(editor)}).invoke(cli, ["--crontab", str(crontab), "edit"])
+    assert result.exit_code == 0, result.output
+    assert crontab.read_text() == GOOD + "0 5 * * * /usr/bin/new\n"
+
+
+def test_edit_with_errors_can_be_abandoned(crontab: Path, tmp_path: Path) -> None:
+    editor = _editor(tmp_path, "printf '0 25 * * * bad\\n' >> \"$1\"")
+    result = CliRunner(env={"VISUAL": str(editor)}).invoke(
+        cli, ["--crontab", str(crontab), "edit"], input="n\n"
+    )
+    assert result.exit_code == 2
+    assert "hour: value 25" in result.stderr
+    assert crontab.read_text() == GOOD
+
+
+def test_edit_keeps_both_versions_when_the_file_changed(crontab: Path, tmp_path: Path) -> None:
+    script = f"printf '# mine\\n' >> \"$1\"; printf '# theirs\\n' >> {crontab}"
+    editor = _editor(tmp_path, script)
+    result = CliRunner(env={"VISUAL": str(editor)}).invoke(cli, ["--crontab", str(crontab), "edit"])
+    assert result.exit_code == 1
+    assert crontab.read_text() == GOOD + "# theirs\n"
+    kept = crontab.with_name("crontab.edited")
+    assert kept.read_text() == GOOD + "# mine\n"
+
+
+def _editor(directory: Path, body: str) -> Path:
+    """A fake $VISUAL: a shell script that edits the file it is given."""
+    script = directory / "editor.sh"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_crontab_path_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "env-crontab"
+    result = CliRunner(env={"PYCRON_CRONTAB": str(path)}).invoke(cli, ["add", "@daily x"])
+    assert result.exit_code == 0
+    assert path.read_text() == "@daily x\n"
+
+
+def test_default_crontab_is_under_xdg_config_home(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "PYCRON_CRONTAB": None}
+    result = CliRunner(env=env).invoke(cli, ["add", "@daily x"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pycron" / "crontab").read_text() == "@daily x\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+def test_export_of_a_missing_crontab_is_empty(tmp_path: Path) -> None:
+    result = _run(tmp_path / "missing", "export")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert not os.path.exists(tmp_path / "missing")
