@@ -386,8 +386,8 @@ def _read_value(index: int, text: str, i: int, column: int) -> tuple[int, int]:
             raise _fail(index, f"value {text[i:j]} out of range {low}-{high}", column + i)
         return value, j
     j = i
-    while j < len(text) and text[j] in _LETTERS:
-        j += 1
+    while j < len(text) and (text[j] in _LETTERS or text[j].isalpha()):
+        j += 1  # non-ASCII letters too, so that a message quotes the whole word
     if j == i:
         raise _unexpected(index, text, i, column)
     return _name_value(index, text[i:j], column + i), j
@@ -855,7 +855,9 @@ _ZONES: dict[tzinfo, _Zone] = {}
 def _zone_for(tz: tzinfo) -> _Zone:
     """The memoised _Zone of a tzinfo."""
     zone = _ZONES.get(tz)
-    if zone is None:
+    # Equal is not enough: timezone(-5h, "EST") == timezone(-5h, "X"), and results
+    # must carry the caller's very tzinfo object.
+    if zone is None or zone.tz is not tz:
         zone = _FixedZone(tz) if isinstance(tz, timezone) else _Zone(tz)
         if len(_ZONES) > 1000:
             _ZONES.clear()
@@ -873,7 +875,7 @@ def resolve_tz(tz: str | tzinfo | None) -> tzinfo | None:
 
     try:
         return zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a directory
         raise UnknownTimeZoneError(
             f"unknown time zone {tz!r}: use an IANA name such as 'Europe/London' or 'UTC'"
         ) from exc

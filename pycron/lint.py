@@ -69,22 +69,42 @@ _FIELD_MAX: Final = (59, 23, 31, 12, 7)
 _CYCLES: Final = {MINUTE: 60, HOUR: 24, MONTH: 12, DOW: 7}
 _CYCLE_NAMES: Final = {MINUTE: "hour", HOUR: "day", MONTH: "year", DOW: "week"}
 _UNITS: Final = {MINUTE: "minute", HOUR: "hour", MONTH: "month", DOW: "day"}
-_MONTH_NAMES: Final = ("January", "February", "March", "April", "May", "June", "July",
-                       "August", "September", "October", "November", "December")  # fmt: skip
-_WEEKDAY_NAMES: Final = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                         "Saturday")  # fmt: skip
+_MONTH_NAMES: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_WEEKDAY_NAMES: Final = (
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+)
 _OCCURRENCES: Final = ("first", "second", "third", "fourth", "fifth")
 # A command token that looks like a schedule field: `2024`, `1-5`, `0,30`, `?`, `15W`, `1#2`.
 _FIELD_LIKE: Final = re.compile(r"[0-9?][0-9?,/#LWlw-]*")
 # Where the first word of a command ends for the shell.
 _WORD_END: Final = re.compile(r"[ \t;|&<>()]")
 # First words that are no program to look up in PATH: shell keywords and builtins.
-_SHELL_WORDS: Final = frozenset(
+_SHELL_WORD_LIST: Final = (
     "! . : [ [[ { alias bg break builtin case cd command continue declare echo eval exec exit "
     "export false fc fg for function getopts hash if jobs kill let local printf pwd read "
     "readonly return select set shift source test time times trap true type typeset ulimit "
-    "umask unalias unset until wait while".split()
+    "umask unalias unset until wait while"
 )
+_SHELL_WORDS: Final = frozenset(_SHELL_WORD_LIST.split())
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -164,10 +184,6 @@ class _Job(NamedTuple):
     line: Line
     entry: Entry
     columns: _Columns
-
-    @property
-    def number(self) -> int:
-        return self.line.number
 
     @property
     def command_text(self) -> str:
@@ -335,13 +351,21 @@ def _file_limits(context: _Context) -> Iterator[_Hit]:
         if line.env is not None:
             assignments += 1
             if assignments == MAX_CRONIE_ASSIGNMENTS + 1:
-                yield _Hit(line.number, 0, f"more than {MAX_CRONIE_ASSIGNMENTS} assignments: "
-                           "cronie refuses the whole file")  # fmt: skip
+                yield _Hit(
+                    line.number,
+                    0,
+                    f"more than {MAX_CRONIE_ASSIGNMENTS} assignments: "
+                    "cronie refuses the whole file",
+                )
         elif line.job is not None and not line.text.startswith(DISABLED_MARK):
             jobs += 1
             if jobs == MAX_CRONIE_JOBS + 1:
-                yield _Hit(line.number, 0, f"more than {MAX_CRONIE_JOBS} jobs: "
-                           "cronie refuses the whole file", "split the file")  # fmt: skip
+                yield _Hit(
+                    line.number,
+                    0,
+                    f"more than {MAX_CRONIE_JOBS} jobs: cronie refuses the whole file",
+                    "split the file",
+                )
 
 
 def _duplicate_jobs(context: _Context) -> Iterator[_Hit]:
@@ -398,11 +422,17 @@ def _expanded_hint(env: _Env) -> str:
 def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
     name = env.name
     if not name:
-        yield env.at(env.name_column, "assignment with an empty name: cron sets a variable "
-                     "without a name, pycron exports nothing")  # fmt: skip
+        yield env.at(
+            env.name_column,
+            "assignment with an empty name: cron sets a variable "
+            "without a name, pycron exports nothing",
+        )
     if not env.value and not env.quoted:
-        yield env.at(env.value_column, f"empty unquoted value: Debian's cron rejects "
-                     f"'{name}=' (cronie sets it empty)", f'write {name}=""')  # fmt: skip
+        yield env.at(
+            env.value_column,
+            f"empty unquoted value: Debian's cron rejects '{name}=' (cronie sets it empty)",
+            f'write {name}=""',
+        )
     if name == "TZ":
         yield env.at(
             env.name_column,
@@ -410,11 +440,16 @@ def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
             f"for the schedule write CRON_TZ={env.value}" if env.value else None,
         )
     elif name == "CRON_TZ":
-        yield env.at(env.name_column, "Debian's cron ignores CRON_TZ: there the jobs below run "
-                     "in the daemon's time zone")  # fmt: skip
+        yield env.at(
+            env.name_column,
+            "Debian's cron ignores CRON_TZ: there the jobs below run in the daemon's time zone",
+        )
     elif name == "RANDOM_DELAY":
-        yield env.at(env.name_column, "RANDOM_DELAY delays each job by up to that many minutes "
-                     "in cronie only: pycron exports it and does not delay, Debian ignores it")  # fmt: skip
+        yield env.at(
+            env.name_column,
+            "RANDOM_DELAY delays each job by up to that many minutes in cronie only: pycron "
+            "exports it and does not delay, Debian ignores it",
+        )
 
 
 # --------------------------------------------------------------------------- command checks
@@ -487,9 +522,7 @@ def _percent(job: _Job, context: _Context) -> Iterator[_Hit]:
     if job.entry.stdin is None:
         return
     text = job.command_text.rstrip("\r")
-    offset = _unescaped_percent(text)
-    if offset < 0:  # the model says there is one; trust it, but point at the command
-        offset = 0
+    offset = max(_unescaped_percent(text), 0)  # -1 cannot happen: the model found one
     yield job.at(
         job.columns.command + offset,
         f"cron ends the command at this '%' and feeds the rest to its standard input: "
@@ -570,11 +603,12 @@ def _relative_command(job: _Job, context: _Context) -> Iterator[_Hit]:
         not word
         or word in _SHELL_WORDS
         or word[0] in "~-"
+        or _FIELD_LIKE.fullmatch(word)
         or any(char in word for char in "$`'\"=\\*?")
         or _names_user(job, context)
     ):
         return
-    column = job.columns.command + len(job.command_text) - len(job.command_text.lstrip(_BLANKS))
+    column = job.columns.command
     if "/" in word:
         if not word.startswith("/"):
             yield job.at(
@@ -605,11 +639,17 @@ def _relative_command(job: _Job, context: _Context) -> Iterator[_Hit]:
 def _job_portability(job: _Job, context: _Context) -> Iterator[_Hit]:
     entry = job.entry
     if entry.no_log:
-        yield job.at(entry.schedule_column - 1, "'-' (do not log) is cronie syntax for root "
-                     "and system crontabs only: Debian's cron rejects the line")  # fmt: skip
+        yield job.at(
+            entry.schedule_column - 1,
+            "'-' (do not log) is cronie syntax for root "
+            "and system crontabs only: Debian's cron rejects the line",
+        )
     if entry.mail_on_error_only and job.columns.option is not None:
-        yield job.at(job.columns.option, "'-n' (mail only on failure) is cronie syntax: "
-                     "Debian's cron runs '-n' as part of the command")  # fmt: skip
+        yield job.at(
+            job.columns.option,
+            "'-n' (mail only on failure) is cronie syntax: "
+            "Debian's cron runs '-n' as part of the command",
+        )
     schedule = entry.schedule
     if isinstance(schedule, Cron) and schedule.random:
         yield from _random_fields(job, schedule)
@@ -655,13 +695,13 @@ def _on_cron(check: _CronCheck) -> _JobCheck:
 
 @_on_cron
 def _dom_dow_or(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
-    minute, hour, dom, month, dow = expr.fields
+    dom, dow = expr.fields[DOM], expr.fields[DOW]
     if dom.star or dow.star:
         return
     yield job.at(
         job.columns.fields[DOM],
-        f"both day fields are restricted, so cron runs on days '{dom.text}' and also on "
-        f"every day-of-week '{dow.text}' (OR, not AND)",
+        f"both day fields are restricted, so cron runs when either matches (OR, not AND): "
+        f"on day-of-month '{dom.text}' and also on day-of-week '{dow.text}'",
         _nth_weekday_hint(expr)
         or "to require both, make one day field '*' and test the other in the command, "
         'e.g. [ "$(date +\\%d)" -le 7 ] && ...',
@@ -689,7 +729,12 @@ def _star_step_day(job: _Job, context: _Context, expr: CronExpression) -> Iterat
     dom, dow = expr.fields[DOM], expr.fields[DOW]
     for field, other in ((dom, dow), (dow, dom)):
         if field.text[0] == "*" and field.text != "*" and not other.star:
-            values = ",".join(str(value) for value in sorted(field.values))
+            values = ",".join(
+                f"{item.start}-{_FIELD_MAX[field.index]}{item.text[1:]}"
+                if item.kind == ItemKind.STAR
+                else item.text
+                for item in field.items
+            )
             yield job.at(
                 job.columns.fields[field.index],
                 f"{field.name} '{field.text}' starts with '*', so cron counts it as '*': "
@@ -735,7 +780,8 @@ def _extension_text(item: Item) -> str:
         return f"'{item.text}' (the last weekday of the month)"
     if item.kind == ItemKind.LAST_DOW:
         return f"'{item.text}' (the last {_WEEKDAY_NAMES[item.start]} of the month)"
-    return f"'{item.text}' (the {_OCCURRENCES[item.end - 1]} {_WEEKDAY_NAMES[item.start]} of the month)"
+    occurrence = _OCCURRENCES[item.end - 1]
+    return f"'{item.text}' (the {occurrence} {_WEEKDAY_NAMES[item.start]} of the month)"
 
 
 @_on_cron
@@ -853,7 +899,7 @@ def _never_runs(job: _Job, context: _Context, expr: CronExpression) -> Iterator[
     try:
         _naive(expr).next(_naive_now(context.now))
     except NoMatchError:
-        minute, hour, dom, month, dow = expr.fields
+        dom, month, dow = expr.fields[DOM:]
         fields = [f"day-of-month '{dom.text}'", f"month '{month.text}'"]
         if not dow.star:
             fields.append(f"day-of-week '{dow.text}'")
@@ -912,7 +958,7 @@ def _some_years(naive: CronExpression, month: int, now: datetime, leap: bool) ->
     """`in February only in leap years: not in 2026 or 2027 (next 2028-02-29)`."""
     first = now.year if now.month <= month else now.year + 1
     skipped: list[int] = []
-    text = f"in {_MONTH_NAMES[month - 1]} only in {'leap' if leap else 'some'} years"
+    text = f"runs in {_MONTH_NAMES[month - 1]} only in {'leap' if leap else 'some'} years"
     for year in range(first, first + 400):
         if _fires_in(naive, year, month):
             found = naive.next(datetime(year, month, 1) - _ONE_MINUTE)
@@ -923,14 +969,15 @@ def _some_years(naive: CronExpression, month: int, now: datetime, leap: bool) ->
     return text
 
 
-def _skipped_months(naive: CronExpression, months: list[int], now: datetime) -> list[str]:
-    """The months of the next 12 (from now's) in `months` without a run, as `May 2026`."""
-    skipped = []
+def _skipped_months(naive: CronExpression, months: list[int], now: datetime) -> str:
+    """The months of the next 12 (from now's) in `months` without a run:
+    `November and December 2026; January 2027` ("" if none)."""
+    by_year: dict[int, list[str]] = {}
     for offset in range(12):
         year, index = divmod(now.year * 12 + now.month - 1 + offset, 12)
         if index + 1 in months and not _fires_in(naive, year, index + 1):
-            skipped.append(f"{_MONTH_NAMES[index]} {year}")
-    return skipped
+            by_year.setdefault(year, []).append(_MONTH_NAMES[index])
+    return "; ".join(f"{_join(names)} {year}" for year, names in by_year.items())
 
 
 @_on_cron
@@ -956,18 +1003,20 @@ def _rare(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
     now = _naive_now(context.now)
     parts: list[str] = []
     if never:
-        parts.append(f"never in {_join((_MONTH_NAMES[m - 1] for m in never), 'or')}")
+        parts.append(f"never runs in {_join((_MONTH_NAMES[m - 1] for m in never), 'or')}")
     if len(sometimes) == 1:
         parts.append(_some_years(naive, sometimes[0], now, bool(leap_only)))
     elif sometimes:
-        text = f"in {_join(_MONTH_NAMES[m - 1] for m in sometimes)} only in some years"
+        text = "does not run every month, and the months change from year to year"
         skipped = _skipped_months(naive, sometimes, now)
-        parts.append(f"{text}; in the next 12 months not in {_join(skipped)}" if skipped else text)
+        parts.append(f"{text}: in the next 12 months not in {skipped}" if skipped else text)
     hint = None
     if never and 31 in dom.values and dow.text in ("*", "?"):
-        hint = "for the last day of every month write 'L' (pycron only) or test the date: " \
-               "[ \"$(date -d tomorrow +\\%d)\" = 01 ] && ..."  # fmt: skip
-    yield job.at(_day_culprit(job, expr), f"runs only in some months: {'; '.join(parts)}", hint)
+        hint = (
+            "for the last day of every month write 'L' (pycron only) or test the date: "
+            '[ "$(date -d tomorrow +\\%d)" = 01 ] && ...'
+        )
+    yield job.at(_day_culprit(job, expr), "; ".join(parts), hint)
 
 
 # --------------------------------------------------------------------------- dst
@@ -1001,8 +1050,10 @@ def _dst(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
     zoned = expr if expr.tz is not None else CronExpression(expr.text, tz)
     hint = None
     if expr.tz is not None:
-        hint = "cronie differs for CRON_TZ jobs (it skips gap times and runs repeated ones " \
-               "twice); to be safe, schedule the job outside the hours the clocks change"  # fmt: skip
+        hint = (
+            "cronie differs for CRON_TZ jobs (it skips gap times and runs repeated ones "
+            "twice); to be safe, schedule the job outside the hours the clocks change"
+        )
     for note in dst_notes(zoned, context.now, 12):
         yield job.at(job.columns.fields[HOUR], note, hint)
 
@@ -1041,5 +1092,6 @@ JOB_CHECKS: Final[tuple[tuple[str, _JobCheck], ...]] = (
     ("rare", _rare),
     ("dst", _dst),
 )
-CODES: Final = tuple(dict.fromkeys(code for table in (FILE_CHECKS, ENV_CHECKS, JOB_CHECKS)
-                                   for code, _ in table))  # fmt: skip
+CODES: Final = tuple(
+    dict.fromkeys(code for table in (FILE_CHECKS, ENV_CHECKS, JOB_CHECKS) for code, _ in table)
+)

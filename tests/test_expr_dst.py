@@ -572,3 +572,85 @@ def test_naive_input_is_exactly_replace_tzinfo() -> None:
             assert [instant(m) for m in islice(cron.iter(wall), 4)] == [
                 instant(m) for m in islice(cron.iter(aware), 4)
             ], (expr, wall)
+
+
+# ------------------------------------------------------------------------------ any tzinfo
+
+
+class Eastern2026(tzinfo):
+    """New York's 2026 rules as a hand-written PEP 495 tzinfo (not zoneinfo): EDT from
+    2026-03-08 07:00 UTC to 2026-11-01 06:00 UTC, EST otherwise. For a wall time in the gap,
+    fold=0 gives the offset before it; in the repeated hour fold=0 is the first (EDT) pass."""
+
+    EST = timedelta(hours=-5)
+    EDT = timedelta(hours=-4)
+    GAP = datetime(2026, 3, 8, 2, 0)  # 02:00-02:59 local missing
+    FOLD = datetime(2026, 11, 1, 1, 0)  # 01:00-01:59 local twice
+    HOUR = timedelta(hours=1)
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        assert dt is not None
+        wall = dt.replace(tzinfo=None)
+        if self.GAP <= wall < self.GAP + self.HOUR:
+            return self.EDT if dt.fold else self.EST
+        if self.FOLD <= wall < self.FOLD + self.HOUR:
+            return self.EST if dt.fold else self.EDT
+        return self.EDT if self.GAP + self.HOUR <= wall < self.FOLD else self.EST
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return self.utcoffset(dt) - self.EST
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "EDT" if self.utcoffset(dt) == self.EDT else "EST"
+
+    def fromutc(self, dt: datetime) -> datetime:
+        utc = dt.replace(tzinfo=None)
+        if self.GAP - self.EST <= utc < self.FOLD + self.HOUR - self.EDT:
+            return (utc + self.EDT).replace(tzinfo=self)
+        local = utc + self.EST
+        second_pass = self.FOLD <= local < self.FOLD + self.HOUR
+        return local.replace(tzinfo=self, fold=int(second_pass))
+
+    def __repr__(self) -> str:
+        return "Eastern2026()"
+
+
+EASTERN = Eastern2026()
+CUSTOM_CASES = [
+    pytest.param(expr, start, expected, id=f"{key}: {expr}")
+    for key, expr, start, expected in NEW_YORK_NEXT
+    if all(text.startswith("2026") for text in [start, *expected])
+]
+
+
+def test_custom_tzinfo_data() -> None:
+    """The hand-written zone agrees with zoneinfo all through 2026."""
+    new_york = ZoneInfo(NEW_YORK)
+    probe = datetime(2026, 1, 1, tzinfo=UTC)
+    while probe.year == 2026:
+        mine, theirs = probe.astimezone(EASTERN), probe.astimezone(new_york)
+        assert (mine.replace(tzinfo=None), mine.utcoffset(), mine.fold) == (
+            theirs.replace(tzinfo=None),
+            theirs.utcoffset(),
+            theirs.fold,
+        )
+        probe += timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(("expr", "start", "expected"), CUSTOM_CASES)
+def test_any_pep495_tzinfo_follows_the_same_rules(
+    expr: str, start: str, expected: list[str]
+) -> None:
+    """The New York table again, with tz given as a tzinfo that is not a ZoneInfo."""
+    wall, offset = stamp(start)
+    current = wall if offset is None else wall.replace(tzinfo=timezone(offset)).astimezone(EASTERN)
+    # With tz, and (for an aware start) without tz, the input's tzinfo being the zone.
+    crons = [CronExpression(expr, tz=EASTERN)]
+    if offset is not None:
+        crons.append(CronExpression(expr))
+    for cron in crons:
+        found = current
+        for text in expected:
+            found = cron.next(found)
+            assert_moment(found, text, EASTERN)
+            assert cron.matches(found)

@@ -7,6 +7,8 @@ token, the `<field name>: ` prefix and the trailing `(column N)` with N == .posi
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import pycron
@@ -14,6 +16,11 @@ from pycron import CronExpression, CronSyntaxError, NoMatchError, PycronError
 
 FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
 UNKNOWN = object()  # "do not check this attribute": the spec leaves it open
+
+
+def _ids(rows: list[tuple[Any, ...]]) -> list[str]:
+    """Test ids: the expression text, quoted so that blanks and escapes stay visible."""
+    return [repr(row[0]) for row in rows]
 
 
 def reject(text: str) -> CronSyntaxError:
@@ -79,7 +86,7 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "message", "field", "position"), TABLE, ids=repr)
+@pytest.mark.parametrize(("text", "message", "field", "position"), TABLE, ids=_ids(TABLE))
 def test_error_table(text: str, message: str, field: int | None, position: int) -> None:
     error = reject(text)
     assert str(error) == message
@@ -132,7 +139,7 @@ MUST_REJECT: list[tuple[str, object, object]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "position"), MUST_REJECT, ids=repr)
+@pytest.mark.parametrize(("text", "field", "position"), MUST_REJECT, ids=_ids(MUST_REJECT))
 def test_must_reject(text: str, field: object, position: object) -> None:
     check(text, field, position)
 
@@ -169,7 +176,9 @@ OUT_OF_RANGE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "position", "token"), OUT_OF_RANGE, ids=repr)
+@pytest.mark.parametrize(
+    ("text", "field", "position", "token"), OUT_OF_RANGE, ids=_ids(OUT_OF_RANGE)
+)
 def test_value_out_of_range(text: str, field: int, position: int, token: str) -> None:
     error = check(text, field, position)
     assert token in str(error)
@@ -186,7 +195,9 @@ UNKNOWN_NAMES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "position", "token"), UNKNOWN_NAMES, ids=repr)
+@pytest.mark.parametrize(
+    ("text", "field", "position", "token"), UNKNOWN_NAMES, ids=_ids(UNKNOWN_NAMES)
+)
 def test_unknown_name(text: str, field: int, position: int, token: str) -> None:
     error = check(text, field, position)
     assert f"'{token}'" in str(error)
@@ -211,7 +222,9 @@ NAMES_IN_THE_WRONG_FIELD = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "position"), NAMES_IN_THE_WRONG_FIELD, ids=repr)
+@pytest.mark.parametrize(
+    ("text", "field", "position"), NAMES_IN_THE_WRONG_FIELD, ids=_ids(NAMES_IN_THE_WRONG_FIELD)
+)
 def test_names_in_the_wrong_place(text: str, field: int, position: int) -> None:
     check(text, field, position)
 
@@ -225,7 +238,7 @@ STEP_ZERO = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "position"), STEP_ZERO, ids=repr)
+@pytest.mark.parametrize(("text", "field", "position"), STEP_ZERO, ids=_ids(STEP_ZERO))
 def test_step_zero(text: str, field: int, position: int) -> None:
     error = check(text, field, position)
     assert "0" in str(error)
@@ -246,7 +259,7 @@ REVERSED = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "position"), REVERSED, ids=repr)
+@pytest.mark.parametrize(("text", "field", "position"), REVERSED, ids=_ids(REVERSED))
 def test_reversed_ranges(text: str, field: int, position: int) -> None:
     check(text, field, position)
 
@@ -267,7 +280,7 @@ EMPTY_ITEMS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field"), EMPTY_ITEMS, ids=repr)
+@pytest.mark.parametrize(("text", "field"), EMPTY_ITEMS, ids=_ids(EMPTY_ITEMS))
 def test_empty_items(text: str, field: int) -> None:
     check(text, field)
 
@@ -370,7 +383,7 @@ EXTENSION_MISUSE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field"), EXTENSION_MISUSE, ids=repr)
+@pytest.mark.parametrize(("text", "field"), EXTENSION_MISUSE, ids=_ids(EXTENSION_MISUSE))
 def test_extensions_in_the_wrong_place(text: str, field: int) -> None:
     check(text, field)
 
@@ -407,7 +420,7 @@ SYNTAX_NOISE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field"), SYNTAX_NOISE, ids=repr)
+@pytest.mark.parametrize(("text", "field"), SYNTAX_NOISE, ids=_ids(SYNTAX_NOISE))
 def test_other_syntax(text: str, field: int) -> None:
     check(text, field)
 
@@ -421,7 +434,7 @@ NON_ASCII = [
 ]
 
 
-@pytest.mark.parametrize(("text", "field", "position"), NON_ASCII, ids=repr)
+@pytest.mark.parametrize(("text", "field", "position"), NON_ASCII, ids=_ids(NON_ASCII))
 def test_non_ascii_digits_and_letters(text: str, field: int, position: object) -> None:
     check(text, field, position)
 

@@ -481,15 +481,21 @@ def test_naive_matches_has_no_dst() -> None:
 
 
 def test_fixed_offset_zone_has_no_transitions() -> None:
+    # (That the result carries the very tzinfo object is test_result_tzinfo_is_the_very_object.)
     minus_five = timezone(timedelta(hours=-5))
     cron = CronExpression("30 2 * * *", tz=minus_five)
     result = cron.next(naive("2026-03-08 00:00"))
-    assert_moment(result, "2026-03-08 02:30-05:00", minus_five)
+    assert_moment(result, "2026-03-08 02:30-05:00")
+    assert result.tzinfo == minus_five
     # Without tz the input's fixed-offset zone is the schedule zone: no gap either.
     plain = CronExpression("30 2 * * *")
     start = naive("2026-03-08 00:00").replace(tzinfo=minus_five)
-    assert_moment(plain.next(start), "2026-03-08 02:30-05:00", minus_five)
-    assert_moment(CronExpression("0 0 * * *", tz=UTC).next(start), "2026-03-09 00:00+00:00", UTC)
+    result = plain.next(start)
+    assert_moment(result, "2026-03-08 02:30-05:00")
+    assert result.tzinfo == minus_five
+    result = CronExpression("0 0 * * *", tz=UTC).next(start)
+    assert_moment(result, "2026-03-09 00:00+00:00")
+    assert result.tzinfo == UTC
 
 
 @pytest.mark.parametrize(
@@ -529,7 +535,7 @@ def test_results_are_in_the_requested_zone() -> None:
     assert cron.matches(datetime(2026, 1, 1, 23, 0, 30, tzinfo=tokyo))
 
 
-def test_result_tzinfo_is_the_very_object_given() -> None:
+def test_result_tzinfo_is_the_very_object() -> None:
     """Equal fixed-offset zones may differ in name: the result carries the caller's object."""
     eastern = timezone(timedelta(hours=-5), "EST")
     elsewhere = timezone(timedelta(hours=-5), "Elsewhere")
@@ -556,10 +562,23 @@ def test_results_carry_no_seconds() -> None:
             assert result.microsecond == 0
 
 
-def test_unknown_zone_name_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="Mars/Olympus_Mons") as caught:
-        CronExpression("* * * * *", tz="Mars/Olympus_Mons")
-    assert isinstance(caught.value, pycron.UnknownTimeZoneError)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Mars/Olympus_Mons",
+        "",
+        "America/New_York ",
+        "../../etc/passwd",
+        "/etc/localtime",
+        "America",  # a directory of the zone database, not a zone
+        "Europe",
+    ],
+    ids=repr,
+)
+def test_unknown_zone_name_is_a_value_error(name: str) -> None:
+    with pytest.raises(pycron.UnknownTimeZoneError) as caught:
+        CronExpression("* * * * *", tz=name)
+    assert isinstance(caught.value, ValueError)
     assert isinstance(caught.value, PycronError)
 
 
