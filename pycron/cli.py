@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ from pycron.crontab import (
 )
 from pycron.errors import NoMatchError, PycronError, UsageError
 from pycron.explain import describe, dst_notes
-from pycron.expr import FIELD_NAMES, CronExpression
+from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.lint import lint
 
@@ -91,15 +91,20 @@ def _default_state_dir() -> Path:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pycron")
 @click.option(
-    "--crontab", "crontab_path", envvar="PYCRON_CRONTAB", metavar="PATH",
+    "--crontab",
+    "crontab_path",
+    envvar="PYCRON_CRONTAB",
+    metavar="PATH",
     type=click.Path(dir_okay=False, path_type=Path),
     help="The crontab file [default: $PYCRON_CRONTAB, else $XDG_CONFIG_HOME/pycron/crontab].",
-)  # fmt: skip
+)
 @click.option(
-    "--state-dir", envvar="PYCRON_STATE_DIR", metavar="DIR",
+    "--state-dir",
+    envvar="PYCRON_STATE_DIR",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
-)  # fmt: skip
+)
 @click.pass_context
 def cli(ctx: click.Context, crontab_path: Path | None, state_dir: Path | None) -> None:
     """pycron: a crontab-compatible cron.
@@ -115,14 +120,20 @@ def cli(ctx: click.Context, crontab_path: Path | None, state_dir: Path | None) -
 @cli.command("next")
 @click.argument("expression")
 @click.option(
-    "-n", "--count", type=click.IntRange(min=1), default=1, show_default=True,
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
     help="How many firing times to print.",
-)  # fmt: skip
+)
 @click.option(
-    "--from", "start", metavar="ISO8601",
+    "--from",
+    "start",
+    metavar="ISO8601",
     help="Start after this time (default: now). Without an offset it is wall time "
     "in --tz, or naive; with an offset and --tz it is converted to the zone.",
-)  # fmt: skip
+)
 @click.option("--tz", metavar="ZONE", help="IANA time zone of the schedule, e.g. Europe/London.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of lines.")
 def next_command(
@@ -221,7 +232,7 @@ def _settings(ctx: click.Context) -> Settings:
 def _read_source(source: str | None, settings: Settings) -> tuple[str, str]:
     """(text, name) of a FILE argument: `-` is stdin, none is the configured crontab."""
     if source == "-":
-        return click.get_text_stream("stdin").read(), "<stdin>"
+        return sys.stdin.read(), "<stdin>"
     path = Path(source) if source else settings.crontab
     try:
         return path.read_bytes().decode("utf-8", "surrogateescape"), str(path)
@@ -270,8 +281,10 @@ def check_command(
             for record in records:
                 click.echo(_format_line_record(record))
         ctx.exit(EXIT_USAGE if errors else 0)
-    findings = sorted([*errors, *lint(crontab, datetime.now().astimezone(), which=_which)],
-                      key=lambda f: (f.line, f.column))  # fmt: skip
+    warnings_found = lint(
+        crontab, datetime.now().astimezone(), which=_which, users=_users(), local_tz=local_zone()
+    )
+    findings = sorted([*errors, *warnings_found], key=lambda f: (f.line, f.column))
     if as_json:
         _print_json([_finding_record(f) for f in findings])
     else:
@@ -284,6 +297,28 @@ def check_command(
         ctx.exit(EXIT_USAGE)
     if strict and warnings:
         ctx.exit(EXIT_FAILURE)
+
+
+def _users() -> set[str]:
+    """The users this machine knows (for the user-column lint)."""
+    import pwd  # noqa: PLC0415 - POSIX only, and only `check` needs it
+
+    return {entry.pw_name for entry in pwd.getpwall()}
+
+
+def local_zone() -> tzinfo | None:
+    """This machine's time zone as an IANA zone: $TZ, else /etc/localtime's target."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = os.path.realpath("/etc/localtime")
+        except OSError:
+            return None
+        name = target.partition("/zoneinfo/")[2]
+    try:
+        return resolve_tz(name) if name else None
+    except PycronError:
+        return None
 
 
 def _which(command: str, path: str) -> bool:
@@ -335,9 +370,11 @@ def _job_record(entry: Entry) -> dict[str, object]:
             for f in expression.fields
         }
         record["extensions"] = [
-            item.text for f in expression.fields for item in f.items if item.kind not in
-            ("star", "any", "value", "range")
-        ]  # fmt: skip
+            item.text
+            for f in expression.fields
+            for item in f.items
+            if item.kind not in ("star", "any", "value", "range")
+        ]
         if schedule.random:
             record["picked"] = expression.text
         record["tz"] = str(expression.tz) if expression.tz is not None else None
@@ -398,12 +435,25 @@ def _edit(ctx: click.Context, change: Callable[[Crontab], Crontab]) -> Crontab:
 @click.option("--timeout", metavar="DURATION", help="Kill the job after this long, e.g. 30m.")
 @click.option("--retries", metavar="N", help="Retry a failed run up to N times.")
 @click.option("--retry-delay", metavar="DURATION", help="First retry delay (then doubled).")
-@click.option("--overlap", type=click.Choice(["skip", "queue", "allow", "replace"]),
-              help="If the job is still running at its next time.")  # fmt: skip
+@click.option(
+    "--overlap",
+    type=click.Choice(["skip", "queue", "allow", "replace"]),
+    help="If the job is still running at its next time.",
+)
 @click.option("--lock", metavar="NAME", help="Share a lock with other jobs.")
 @click.option("--catch-up", metavar="POLICY", help="none, latest, all or all:WINDOW.")
 @click.pass_context
-def add_command(ctx: click.Context, words: tuple[str, ...], **given: str | None) -> None:
+def add_command(
+    ctx: click.Context,
+    words: tuple[str, ...],
+    name: str | None,
+    timeout: str | None,
+    retries: str | None,
+    retry_delay: str | None,
+    overlap: str | None,
+    lock: str | None,
+    catch_up: str | None,
+) -> None:
     """Add a job (or several crontab lines from stdin with -).
 
     One argument is a whole crontab line; several are a schedule and a
@@ -416,13 +466,23 @@ def add_command(ctx: click.Context, words: tuple[str, ...], **given: str | None)
       pycron add '*/5 * * * * /usr/local/bin/poll'
       pycron add --name backup --timeout 1h '30 2 * * *' /usr/local/bin/backup
       pycron add @daily 'find /tmp -mtime +7 -delete'
+      pycron add -- '0 8 * * 1' /usr/bin/report --weekly   # words starting with -
       crontab -l | pycron add -
     """
-    options = {key.replace("_", "-"): value for key, value in given.items() if value is not None}
+    given = {
+        "name": name,
+        "timeout": timeout,
+        "retries": retries,
+        "retry-delay": retry_delay,
+        "overlap": overlap,
+        "lock": lock,
+        "catch-up": catch_up,
+    }
+    options = {key: value for key, value in given.items() if value is not None}
     if words == ("-",):
         if options:
             raise UsageError("options apply to one job: give them in '# pycron:' lines on stdin")
-        lines = click.get_text_stream("stdin").read().splitlines()
+        lines = sys.stdin.read().splitlines()
         source = "<stdin>"
     else:
         lines, source = job_lines(" ".join(words), options), "<arguments>"
@@ -452,8 +512,9 @@ def remove_command(ctx: click.Context, job_ids: tuple[str, ...], yes: bool) -> N
     for job_id in job_ids:
         entry = current.find(job_id)
         if not yes and sys.stdin.isatty():
-            click.confirm(f"remove {entry.id}: {entry.schedule.text} {entry.command}?",
-                          abort=True, err=True)  # fmt: skip
+            click.confirm(
+                f"remove {entry.id}: {entry.schedule.text} {entry.command}?", abort=True, err=True
+            )
 
     def change(crontab: Crontab) -> Crontab:
         for job_id in job_ids:
@@ -554,8 +615,14 @@ def export_command(ctx: click.Context) -> None:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of jobs.")
-@click.option("--next", "runs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="How many next run times to show per job.")  # fmt: skip
+@click.option(
+    "--next",
+    "runs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="How many next run times to show per job.",
+)
 @click.pass_context
 def list_command(ctx: click.Context, as_json: bool, runs: int) -> None:
     """List the jobs: id, schedule, command, next run, enabled.

@@ -75,6 +75,8 @@ class Finding(NamedTuple):
 
     def __str__(self) -> str:
         text = f"{self.path}:{self.line}:{self.column + 1}: {self.severity.value}: {self.message}"
+        if not self.is_error:
+            text += f" [{self.code}]"
         return f"{text}\n  hint: {self.hint}" if self.hint else text
 
     @property
@@ -437,7 +439,8 @@ class _Reader:
         self.tz_error: str | None = None
         self.pending: list[Line] = []  # option lines waiting for their job
         self.broken_options: set[int] = set()  # numbers of option lines with errors
-        self.ids: dict[str, int] = {}
+        self.ids: dict[str, int] = {}  # id -> line
+        self.twins: dict[str, int] = {}  # hash id -> how many jobs share it so far
 
     def read(self, text: str) -> Iterator[Line]:
         """Classify every physical line (split at LF, as cron does)."""
@@ -464,9 +467,11 @@ class _Reader:
                 yield line
             else:
                 yield self._invalid(
-                    line, 0, "this pycron options comment binds to nothing: "
+                    line,
+                    0,
+                    "this pycron options comment binds to nothing: "
                     "put it directly above the job it configures",
-                )  # fmt: skip
+                )
 
     def _invalid(self, line: Line, column: int, message: str, hint: str | None = None) -> Line:
         finding = Finding(self.path, line.number, column, Severity.ERROR, "syntax", message, hint)
@@ -475,24 +480,34 @@ class _Reader:
     def _line(self, number: int, raw: str, ending: str) -> Line:
         line = Line(number, raw, ending, "invalid")
         if "\0" in raw:
-            return self._invalid(line, raw.index("\0"), "NUL byte in line: cron would split "
-                                 "the line here; remove it")  # fmt: skip
+            return self._invalid(
+                line, raw.index("\0"), "NUL byte in line: cron would split the line here; remove it"
+            )
         if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
             return self._invalid(
-                line, 0, f"line longer than {MAX_LINE_BYTES} bytes: cron cuts it silently",
+                line,
+                0,
+                f"line longer than {MAX_LINE_BYTES} bytes: cron cuts it silently",
                 "move the long command into a script",
-            )  # fmt: skip
+            )
         if number == 1 and raw.startswith("\ufeff"):
-            return self._invalid(line, 0, "the file starts with a UTF-8 byte order mark (BOM), "
-                                 "which cron does not skip", "save the file without BOM")  # fmt: skip
+            return self._invalid(
+                line,
+                0,
+                "the file starts with a UTF-8 byte order mark (BOM), which cron does not skip",
+                "save the file without BOM",
+            )
         body = raw.lstrip(_BLANKS)
         indent = len(raw) - len(body)
         if not body:
             return line._replace(kind="blank")
         if not body.strip(_BLANKS + "\r"):
-            return self._invalid(line, indent + body.index("\r"), "a line with only a carriage "
-                                 "return (CR) is not blank to cron", "save the file with LF line "
-                                 "endings")  # fmt: skip
+            return self._invalid(
+                line,
+                indent + body.index("\r"),
+                "a line with only a carriage return (CR) is not blank to cron",
+                "save the file with LF line endings",
+            )
         if raw.startswith(DISABLED_MARK):
             return self._job(line, raw[len(DISABLED_MARK) :], len(DISABLED_MARK), enabled=False)
         if body[0] == "#":
@@ -512,11 +527,15 @@ class _Reader:
             above = {key for option in self.pending for key, _ in option.options}
             for key, value, key_column, value_column in items:
                 if key in above:
-                    raise _LineError(key_column, f"option {key!r} is already given in the "
-                                     "pycron comment above")  # fmt: skip
+                    raise _LineError(
+                        key_column, f"option {key!r} is already given in the pycron comment above"
+                    )
                 if key == "name" and value in self.ids:
-                    raise _LineError(value_column, f"job name {value!r} is already used on "
-                                     f"line {self.ids[value]}: names must be unique")  # fmt: skip
+                    raise _LineError(
+                        value_column,
+                        f"job name {value!r} is already used on "
+                        f"line {self.ids[value]}: names must be unique",
+                    )
         except _LineError as exc:
             self.broken_options.add(line.number)
             return self._invalid(line, exc.column, exc.message, exc.hint)
@@ -533,16 +552,19 @@ class _Reader:
                     self.tz_error = f"unknown CRON_TZ {value!r} (line {line.number})"
                     column = len(line.text) - len(line.text.lstrip(_BLANKS))
                     return self._invalid(
-                        line, column, f"unknown time zone {value!r} in CRON_TZ: "
-                        "the jobs below it cannot run", "use an IANA name such as Europe/Berlin",
-                    )  # fmt: skip
+                        line,
+                        column,
+                        f"unknown time zone {value!r} in CRON_TZ: the jobs below it cannot run",
+                        "use an IANA name such as Europe/Berlin",
+                    )
         return line._replace(kind="env", env=(name, value))
 
     def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
         broken = [option.number for option in self.pending if option.kind == "invalid"]
         if broken:
-            return self._invalid(line, 0, f"not loaded: its pycron options comment (line "
-                                 f"{broken[0]}) has errors")  # fmt: skip
+            return self._invalid(
+                line, 0, f"not loaded: its pycron options comment (line {broken[0]}) has errors"
+            )
         try:
             entry = self._entry(line.number, text, offset, enabled)
         except _LineError as exc:
@@ -572,11 +594,17 @@ class _Reader:
             command_text, rest_column = _read_dash_option(command_text, rest_column)
             mail_on_error_only = True
         if not command_text.strip(_BLANKS):
-            raise _LineError(rest_column, "missing command after the schedule",
-                             "cron rejects a job without a command")  # fmt: skip
+            raise _LineError(
+                rest_column,
+                "missing command after the schedule",
+                "cron rejects a job without a command",
+            )
         if self.system is False and isinstance(schedule, Cron) and command_text[0] == "*":
-            raise _LineError(rest_column, "a sixth field starting with '*': crontab schedules "
-                             "have 5 fields (no seconds or years)")  # fmt: skip
+            raise _LineError(
+                rest_column,
+                "a sixth field starting with '*': crontab schedules "
+                "have 5 fields (no seconds or years)",
+            )
         command, stdin = split_percent(command_text)
         options = build_options((k, v) for option in self.pending for k, v in option.options)
         return Entry(
@@ -601,16 +629,20 @@ class _Reader:
         repeated unnamed job gets -2, -3, ... in file order."""
         if name is not None:
             if name in self.ids:
-                raise _LineError(column, f"job name {name!r} is already used on line "
-                                 f"{self.ids[name]}: names must be unique")  # fmt: skip
+                raise _LineError(
+                    column,
+                    f"job name {name!r} is already used on line "
+                    f"{self.ids[name]}: names must be unique",
+                )
             self.ids[name] = number
             return name
         base = hashlib.sha256(f"{schedule}\0{command}".encode("utf-8", "surrogateescape"))
         job_id = candidate = base.hexdigest()[:10]
-        count = 1
+        count = self.twins.get(job_id, 1)
         while candidate in self.ids:
             count += 1
             candidate = f"{job_id}-{count}"
+        self.twins[job_id] = count
         self.ids[candidate] = number
         return candidate
 
@@ -757,13 +789,16 @@ def _pick_random(token: str, index: int, column: int, seed: int) -> int:
     start, _, end = token.partition("~")
     field = FIELD_NAMES[index]
     if not all(part.isascii() and part.isdigit() for part in (start, end) if part) or "~" in end:
-        raise _LineError(column, f"{field}: bad random range {token!r}: write lo~hi, ~hi, lo~ "
-                         "or ~ with plain numbers")  # fmt: skip
+        raise _LineError(
+            column,
+            f"{field}: bad random range {token!r}: write lo~hi, ~hi, lo~ or ~ with plain numbers",
+        )
     lo = int(start) if start else low
     hi = int(end) if end else high
     if not low <= lo <= hi <= high:
-        raise _LineError(column, f"{field}: bad random range {token!r}: need {low} <= lo <= hi "
-                         f"<= {high}")  # fmt: skip
+        raise _LineError(
+            column, f"{field}: bad random range {token!r}: need {low} <= lo <= hi <= {high}"
+        )
     return lo + seed % (hi - lo + 1)
 
 
@@ -780,8 +815,11 @@ def _pycron_schedule(word: str, value: str, column: int, tz: tzinfo | None) -> E
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise _LineError(column, f"@at: cannot read {value!r} as an ISO 8601 date and time",
-                         "e.g. @at 2026-12-24T18:00") from None  # fmt: skip
+        raise _LineError(
+            column,
+            f"@at: cannot read {value!r} as an ISO 8601 date and time",
+            "e.g. @at 2026-12-24T18:00",
+        ) from None
     if when.tzinfo is None and tz is not None:
         when = when.replace(tzinfo=tz)
     return At(f"@at {value}", when)
@@ -800,8 +838,11 @@ def _read_dash_option(text: str, column: int) -> tuple[str, int]:
     end = _token_end(text, 0)
     rest, rest_column = _skip_blanks(text, end, column)
     if text[:end] != "-n" or not rest or rest.startswith("-"):
-        raise _LineError(column, f"bad option {text[:end]!r} before the command: cron knows "
-                         "only '-n' followed by a command")  # fmt: skip
+        raise _LineError(
+            column,
+            f"bad option {text[:end]!r} before the command: cron knows "
+            "only '-n' followed by a command",
+        )
     return rest, rest_column
 
 

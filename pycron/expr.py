@@ -35,8 +35,20 @@ _MIN_VALUE: Final = (0, 0, 1, 1, 0)
 _MAX_VALUE: Final = (59, 23, 31, 12, 7)
 MINUTE, HOUR, DOM, MONTH, DOW = range(5)
 
-MONTH_NAMES: Final = ("jan", "feb", "mar", "apr", "may", "jun",
-                      "jul", "aug", "sep", "oct", "nov", "dec")  # fmt: skip
+MONTH_NAMES: Final = (
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+)
 DOW_NAMES: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _NAMES: Final = {
     MONTH: {name: i + 1 for i, name in enumerate(MONTH_NAMES)},

@@ -566,14 +566,16 @@ def _six_fields(job: _Job, context: _Context) -> Iterator[_Hit]:
 
 
 def _names_user(job: _Job, context: _Context) -> bool:
-    """True if a user crontab's command starts with a user name (and no such program)."""
+    """True if a user crontab's command looks like `USER COMMAND`: a user name that is
+    no program in the job's PATH, followed by a word that is not an option (so that
+    `mail -s hi joe` passes where `mail` is also a user)."""
     if context.crontab.system:
         return False
-    word = _first_word(job.entry.command)
+    words = job.entry.command.split(maxsplit=2)
     names = context.users if context.users is not None else ("root",)
-    if word not in names:
+    if len(words) < 2 or words[0] not in names or words[1].startswith("-"):
         return False
-    return context.which is None or not context.which(word, job.path)
+    return context.which is None or not context.which(words[0], job.path)
 
 
 def _user_column(job: _Job, context: _Context) -> Iterator[_Hit]:
@@ -1060,16 +1062,16 @@ def _dst(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
 
 # --------------------------------------------------------------------------- the tables
 
-FileCheck = Callable[[_Context], Iterable[_Hit]]
-EnvCheck = Callable[[_Env, _Context], Iterable[_Hit]]
+_FileCheck = Callable[[_Context], Iterable[_Hit]]
+_EnvCheck = Callable[[_Env, _Context], Iterable[_Hit]]
 
-FILE_CHECKS: Final[tuple[tuple[str, FileCheck], ...]] = (
+FILE_CHECKS: Final[tuple[tuple[str, _FileCheck], ...]] = (
     ("no-final-newline", _no_final_newline),
     ("crlf", _crlf),
     ("portability", _file_limits),
     ("duplicate-job", _duplicate_jobs),
 )
-ENV_CHECKS: Final[tuple[tuple[str, EnvCheck], ...]] = (
+ENV_CHECKS: Final[tuple[tuple[str, _EnvCheck], ...]] = (
     ("env-expansion", _env_expansion),
     ("env-special", _env_special),
 )

@@ -97,8 +97,20 @@ def test_check_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_add_a_line_and_a_schedule_with_options(crontab: Path) -> None:
     first = _run(crontab, "add", "*/10 * * * * /usr/bin/poll")
-    second = _run(crontab, "add", "--name", "report", "--timeout", "5m", "--retries", "2",
-                  "0 8 * * 1", "/usr/bin/report", "--weekly")  # fmt: skip
+    second = _run(
+        crontab,
+        "add",
+        "--name",
+        "report",
+        "--timeout",
+        "5m",
+        "--retries",
+        "2",
+        "--",
+        "0 8 * * 1",
+        "/usr/bin/report",
+        "--weekly",
+    )
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     assert crontab.read_text() == GOOD + (

@@ -67,8 +67,16 @@ def test_a_sample_reads_as_cron_reads_it() -> None:
     assert tick.schedule.interval == timedelta(seconds=90)
     assert isinstance(boot.schedule, Reboot)
     assert [line.kind for line in crontab.lines] == [
-        "comment", "env", "env", "blank", "option", "job", "job", "job", "job",
-    ]  # fmt: skip
+        "comment",
+        "env",
+        "env",
+        "blank",
+        "option",
+        "job",
+        "job",
+        "job",
+        "job",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -313,7 +321,7 @@ def test_disable_then_enable_restores_the_exact_line() -> None:
 
 
 def test_unknown_id_is_a_clear_error() -> None:
-    with pytest.raises(JobNotFoundError, match="no job 'nope'.*one"):
+    with pytest.raises(JobNotFoundError, match=r"no job 'nope'.*one"):
         remove_job(parse(EDITABLE)[0], "nope")
 
 

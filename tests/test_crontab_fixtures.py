@@ -4,6 +4,8 @@ fixtures' README for the format); each also renders back byte for byte."""
 from __future__ import annotations
 
 import json
+import pwd
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,8 @@ def test_errors(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_warnings(name: str) -> None:
     _, expected, crontab = _load(name)
-    got = {(f.line, f.code) for f in lint(crontab, NOW)}
+    users = {entry.pw_name for entry in pwd.getpwall()}
+    which = lambda word, path: shutil.which(word, path=path) is not None  # noqa: E731
+    got = {(f.line, f.code) for f in lint(crontab, NOW, which=which, users=users)}
     missing = [w for w in expected["warnings"] if (w["line"], w["code"]) not in got]
     assert not missing, sorted(got)

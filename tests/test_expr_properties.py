@@ -32,8 +32,7 @@ ONE_DAY = timedelta(days=1)
 
 MINUTE, HOUR, DOM, MONTH, DOW = range(5)
 BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun",
-               "jul", "aug", "sep", "oct", "nov", "dec")  # fmt: skip
+MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 # An item's meaning: ("set", values) for ordinary items (already expanded, Sunday = 0),
@@ -150,8 +149,11 @@ def field_strategy(
         return Field("?", True, (("set", frozenset(range(7 if field == DOW else 32))),))
     if star_weight and draw(st.integers(0, 9)) < star_weight:
         lo, hi = BOUNDS[field]
-        return Field("*", True, (("set", frozenset(v % 7 if field == DOW else v
-                                                   for v in range(lo, hi + 1))),))  # fmt: skip
+        return Field(
+            "*",
+            True,
+            (("set", frozenset(v % 7 if field == DOW else v for v in range(lo, hi + 1))),),
+        )
     item = ordinary_item(field, bias)
     if field == DOM:
         item = st.one_of(item, item, dom_extension())

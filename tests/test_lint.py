@@ -254,6 +254,12 @@ QUIET = [
     pytest.param("A=1\n" * 1000, {}, "portability", id="portability-1000-assignments"),
     pytest.param("0 * * * * " + "c" * 998 + "\n", {}, "portability", id="command-998"),
     pytest.param("@hourly rooted x\n", {}, "user-column", id="user-prefix"),
+    pytest.param(
+        "@hourly mail -s hi me\n",
+        {"users": ("root", "mail")},
+        "user-column",
+        id="user-name-with-option",
+    ),
     pytest.param("0 * * * * bob x\n", {"system": True}, "user-column", id="users-not-given"),
     pytest.param(
         "0 * * * * root x\n", {"system": True, "users": ("root",)}, "user-column", id="known-user"
@@ -451,11 +457,27 @@ def test_findings_are_warnings_in_line_order() -> None:
 
 def test_every_code_of_the_spec_is_implemented() -> None:
     spec = {
-        "percent", "dom-dow-or", "star-step-day", "a-slash-n", "extension", "step", "dow-x-0",
-        "never-runs", "rare", "every-minute", "no-final-newline", "six-fields", "crlf",
-        "relative-command", "env-expansion", "env-special", "dst", "portability", "user-column",
+        "percent",
+        "dom-dow-or",
+        "star-step-day",
+        "a-slash-n",
+        "extension",
+        "step",
+        "dow-x-0",
+        "never-runs",
+        "rare",
+        "every-minute",
+        "no-final-newline",
+        "six-fields",
+        "crlf",
+        "relative-command",
+        "env-expansion",
+        "env-special",
+        "dst",
+        "portability",
+        "user-column",
         "empty-command",
-    }  # fmt: skip
+    }
     assert set(CODES) == spec | {"pycron-only", "duplicate-job"}
     tested = {param.values[2] for param in FIRES}
     assert tested == set(CODES)
