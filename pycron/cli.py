@@ -292,7 +292,11 @@ def check_command(
             click.echo(str(finding))
     warnings = len(findings) - len(errors)
     jobs = len(crontab.entries)
-    click.echo(f"{name}: {jobs} jobs, {len(errors)} errors, {warnings} warnings", err=True)
+    counts = ", ".join(
+        _plural(n, word)
+        for n, word in ((jobs, "job"), (len(errors), "error"), (warnings, "warning"))
+    )
+    click.echo(f"{name}: {counts}", err=True)
     if errors:
         ctx.exit(EXIT_USAGE)
     if strict and warnings:
@@ -319,6 +323,10 @@ def local_zone() -> tzinfo | None:
         return resolve_tz(name) if name else None
     except PycronError:
         return None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _which(command: str, path: str) -> bool:

@@ -35,7 +35,7 @@ def _run(crontab: Path, *args: str, stdin: str | None = None) -> Result:
 def test_check_a_good_file(crontab: Path) -> None:
     result = _run(crontab, "check")
     assert result.exit_code == 0, result.output
-    assert "2 jobs, 0 errors" in result.stderr
+    assert "2 jobs, 0 errors, 0 warnings" in result.stderr
 
 
 def test_check_reports_errors_like_a_compiler(tmp_path: Path) -> None:

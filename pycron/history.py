@@ -1,0 +1,704 @@
+"""The run history: one SQLite row per attempt, in `STATE/history.db`.
+
+A row is written when an attempt starts (outcome `running`) and completed
+when it ends, so a pycron that dies mid-run leaves evidence behind; the next
+daemon start turns such rows into `interrupted` (`mark_interrupted`, usually
+with the `orphaned` predicate). The same history serves the CLI (`history`,
+`logs`, `status`, `stats`, `history prune`) and the daemon's catch-up, which
+starts from the last slot recorded per job (`last_scheduled`).
+
+Several processes write at once (the daemon and any `pycron run-now`), so the
+database runs in WAL mode (readers never block writers), every writer waits
+for the lock for up to `BUSY_TIMEOUT` seconds instead of failing, and every
+write is one short `BEGIN IMMEDIATE` transaction. One `History` object holds
+one connection, shared by the threads of one process under a lock; a child
+process opens its own.
+
+Times are stored as ISO 8601 text in UTC with a fixed width, so text order is
+time order and SQL can compare and sort them; they come back as aware UTC
+datetimes. Nothing here reads the clock: every "now" is an argument.
+
+The schema carries a version (table `meta`) and grows only by the steps in
+`MIGRATIONS`; a database written by a newer pycron is refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timezone, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from pycron.errors import PycronError
+from pycron.runner import Outcome, Recorder, RunResult
+
+FILE_NAME = "history.db"
+BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up
+INTERRUPTED_MESSAGE = "pycron stopped before this attempt ended"
+
+# Each step brings the schema from the version before it to its own version;
+# the next schema change appends a step and never edits an old one.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE runs (
+                id INTEGER PRIMARY KEY,
+                job_id TEXT NOT NULL,
+                scheduled_for TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                outcome TEXT NOT NULL,
+                exit_code INTEGER,
+                signal INTEGER,
+                started TEXT NOT NULL,
+                finished TEXT,
+                duration REAL,
+                stdout_path TEXT,
+                stderr_path TEXT,
+                host TEXT NOT NULL,
+                pid INTEGER,
+                recorder_pid INTEGER NOT NULL,
+                message TEXT
+            )""",
+            "CREATE INDEX runs_job_started ON runs (job_id, started)",
+            "CREATE INDEX runs_job_scheduled ON runs (job_id, scheduled_for)",
+            "CREATE INDEX runs_started ON runs (started)",
+            "CREATE INDEX runs_outcome ON runs (outcome)",
+        ),
+    ),
+)
+
+# Outcomes whose duration is the job's own: the command ran and pycron saw it end.
+# (Skipped and error attempts never ran; an interrupted one ended unseen.)
+TIMED_OUTCOMES = frozenset({Outcome.SUCCESS, Outcome.FAILED, Outcome.TIMEOUT})
+
+_COLUMNS = (
+    "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
+    "stdout_path, stderr_path, pid, message, host, recorder_pid"
+)
+_RESULT_FIELDS = (
+    "job_id",
+    "scheduled_for",
+    "attempt",
+    "outcome",
+    "started",
+    "finished",
+    "duration",
+    "exit_code",
+    "signal",
+    "stdout_path",
+    "stderr_path",
+    "pid",
+    "message",
+)
+
+
+class HistoryError(PycronError):
+    """The run history cannot be opened, read or written (a locked, corrupt or
+    newer database, an unremovable log file, an unknown record id)."""
+
+
+class RunRecord(NamedTuple):
+    """One recorded attempt: a `RunResult` plus where it lives and who wrote it.
+
+    `id` is the record id (`pycron logs ID --run RUN`), `host` the machine and
+    `recorder_pid` the pycron process that recorded the start and owes its end,
+    while `pid` is the job's own process, as the runner reported it.
+    """
+
+    id: int
+    job_id: str
+    scheduled_for: datetime
+    attempt: int
+    outcome: Outcome
+    started: datetime
+    finished: datetime | None
+    exit_code: int | None
+    signal: int | None
+    stdout_path: Path | None
+    stderr_path: Path | None
+    pid: int | None
+    message: str | None
+    host: str
+    recorder_pid: int
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (None while running)."""
+        if self.finished is None:
+            return None
+        return (self.finished - self.started).total_seconds()
+
+    @property
+    def log_paths(self) -> tuple[Path, ...]:
+        """The attempt's log files that were recorded (they may be gone since)."""
+        return tuple(path for path in (self.stdout_path, self.stderr_path) if path is not None)
+
+    @property
+    def result(self) -> RunResult:
+        """The attempt as the runner describes it, without the record's own fields."""
+        return RunResult(
+            job_id=self.job_id,
+            scheduled_for=self.scheduled_for,
+            attempt=self.attempt,
+            outcome=self.outcome,
+            started=self.started,
+            finished=self.finished,
+            exit_code=self.exit_code,
+            signal=self.signal,
+            stdout_path=self.stdout_path,
+            stderr_path=self.stderr_path,
+            pid=self.pid,
+            message=self.message,
+        )
+
+
+class DayCounts(NamedTuple):
+    """Ended attempts of one day: those that succeeded and all the others."""
+
+    successes: int
+    failures: int
+
+
+class RunStats(NamedTuple):
+    """Figures over the ended attempts of a selection (attempts still running
+    are left out).
+
+    `success_rate` is successes / runs (None without runs). The durations, in
+    seconds, cover only the attempts in `TIMED_OUTCOMES`; `duration_p95` is the
+    nearest-rank 95th percentile, so it is always one of the durations.
+    `failures` counts every outcome but success; `per_day` maps each day (in the
+    zone asked for) that had attempts to its counts, in date order.
+    """
+
+    runs: int
+    successes: int
+    success_rate: float | None
+    duration_min: float | None
+    duration_avg: float | None
+    duration_p95: float | None
+    duration_max: float | None
+    failures: dict[Outcome, int]
+    per_day: dict[date, DayCounts]
+
+
+class History:
+    """The run history in one SQLite file; implements the runner's `Recorder`.
+
+    Use as a context manager, or call `close()`. Do not carry an open History
+    into a forked child: open another there.
+    """
+
+    def __init__(self, path: Path, *, host: str | None = None) -> None:
+        """Open (creating if need be) the database at `path` and bring its schema
+        up to date. `host` names this machine in new records (default: its
+        hostname)."""
+        self.path = path
+        self.host = socket.gethostname() if host is None else host
+        self._lock = threading.Lock()
+        self._db = _connect(path)
+        try:
+            with self._guarded():
+                _migrate(self._db, path)
+        except BaseException:
+            self._db.close()
+            raise
+
+    @classmethod
+    def open(cls, state_dir: Path, *, host: str | None = None) -> History:
+        """Open `STATE/history.db`, creating the state directory (private to its
+        owner, as it holds commands' logs) and the database if need be."""
+        try:
+            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise HistoryError(f"{state_dir}: cannot create the state directory: {error}") from None
+        return cls(state_dir / FILE_NAME, host=host)
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; the History cannot be used afterwards."""
+        with self._lock:
+            self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version stored in the database."""
+        with self._guarded():
+            return _stored_version(self._db, self.path)
+
+    # -- Recorder --------------------------------------------------------------------------
+
+    def started(self, result: RunResult) -> int:
+        """Record an attempt that has started (outcome `running`); returns its
+        record id. A result that has already ended (a skipped attempt, say) is
+        stored complete, as it is."""
+        values = _result_values(result)
+        values.update(host=self.host, recorder_pid=os.getpid())
+        names = ", ".join(values)
+        marks = ", ".join(f":{name}" for name in values)
+        with self._transaction() as db:
+            record_id = db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", values).lastrowid
+        if record_id is None:  # pragma: no cover - an INSERT always sets it
+            raise HistoryError(f"{self.path}: the new record got no id")
+        return record_id
+
+    def finished(self, record_id: int, result: RunResult) -> None:
+        """Complete the record of an attempt that has ended with `result`."""
+        if result.outcome is Outcome.RUNNING or result.finished is None:
+            raise ValueError(f"record {record_id}: a finished attempt needs an end and an outcome")
+        values = _result_values(result)
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"UPDATE runs SET {assignments} WHERE id = :id", {**values, "id": record_id}
+            )
+            if cursor.rowcount == 0:
+                raise HistoryError(f"{self.path}: no run with record id {record_id}")
+
+    # -- Queries ---------------------------------------------------------------------------
+
+    def runs(
+        self,
+        job_id: str | None = None,
+        limit: int | None = None,
+        since: datetime | None = None,
+        outcome: Outcome | Collection[Outcome] | None = None,
+    ) -> list[RunRecord]:
+        """Recorded attempts, newest (latest start) first, optionally of one job,
+        started at or after `since`, with one of the given outcomes, at most
+        `limit` of them."""
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        where, params = _filters(job_id, since, outcome)
+        params.append(-1 if limit is None else limit)
+        return self._records(
+            f"SELECT {_COLUMNS} FROM runs{where} ORDER BY started DESC, id DESC LIMIT ?", params
+        )
+
+    def run(self, record_id: int) -> RunRecord | None:
+        """The attempt with this record id, if it is (still) recorded."""
+        found = self._records(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", [record_id])
+        return found[0] if found else None
+
+    def latest(self, job_id: str) -> RunRecord | None:
+        """The job's most recently started attempt, if any."""
+        found = self.runs(job_id, limit=1)
+        return found[0] if found else None
+
+    def last_per_job(self) -> dict[str, RunRecord]:
+        """Each recorded job's most recently started attempt, by job id."""
+        latest_ids = (
+            "SELECT (SELECT id FROM runs AS r WHERE r.job_id = j.job_id"
+            " ORDER BY started DESC, id DESC LIMIT 1) FROM (SELECT DISTINCT job_id FROM runs) AS j"
+        )
+        records = self._records(
+            f"SELECT {_COLUMNS} FROM runs WHERE id IN ({latest_ids}) ORDER BY job_id", []
+        )
+        return {record.job_id: record for record in records}
+
+    def running(self) -> list[RunRecord]:
+        """Attempts recorded as running, newest first."""
+        return self.runs(outcome=Outcome.RUNNING)
+
+    def last_scheduled(self, job_id: str) -> datetime | None:
+        """The latest slot recorded for the job (whatever became of it): catch-up
+        looks for missed slots after this one."""
+        rows = self._query("SELECT MAX(scheduled_for) FROM runs WHERE job_id = ?", [job_id])
+        text = rows[0][0]
+        return None if text is None else _from_text(text)
+
+    def last_scheduled_per_job(self) -> dict[str, datetime]:
+        """`last_scheduled` of every recorded job at once, by job id."""
+        rows = self._query(
+            "SELECT job_id, MAX(scheduled_for) FROM runs GROUP BY job_id ORDER BY job_id", []
+        )
+        return {job_id: _from_text(text) for job_id, text in rows}
+
+    def stats(
+        self,
+        job_id: str | None = None,
+        since: datetime | None = None,
+        tz: tzinfo = timezone.utc,
+    ) -> RunStats:
+        """Figures over the ended attempts (of one job, started at or after
+        `since`); days are counted in `tz`. See `RunStats`."""
+        where, params = _filters(job_id, since, None)
+        where += " AND " if where else " WHERE "
+        rows = self._query(
+            f"SELECT outcome, started, duration FROM runs{where}outcome != ?",
+            [*params, Outcome.RUNNING.value],
+        )
+        return summarize(
+            (
+                (Outcome(outcome), _from_text(started), duration)
+                for outcome, started, duration in rows
+            ),
+            tz,
+        )
+
+    # -- Upkeep ----------------------------------------------------------------------------
+
+    def mark_interrupted(
+        self,
+        *,
+        now: datetime,
+        where: Callable[[RunRecord], bool] | None = None,
+        message: str = INTERRUPTED_MESSAGE,
+    ) -> list[RunRecord]:
+        """Mark attempts recorded as running as interrupted, ended `now` (or at
+        their start, should `now` come before it): all of them, or those the
+        predicate `where` picks (see `orphaned`). Returns the changed records."""
+        now = _utc(now)
+        changed: list[RunRecord] = []
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM runs WHERE outcome = ? ORDER BY id",
+                [Outcome.RUNNING.value],
+            ).fetchall()
+            for record in map(_record, rows):
+                if where is not None and not where(record):
+                    continue
+                ended = max(now, record.started)
+                db.execute(
+                    "UPDATE runs SET outcome = ?, finished = ?, duration = ?, message = ?"
+                    " WHERE id = ?",
+                    [
+                        Outcome.INTERRUPTED.value,
+                        _to_text(ended),
+                        (ended - record.started).total_seconds(),
+                        message,
+                        record.id,
+                    ],
+                )
+                changed.append(
+                    record._replace(outcome=Outcome.INTERRUPTED, finished=ended, message=message)
+                )
+        return changed
+
+    def prune(self, older_than: datetime) -> list[RunRecord]:
+        """Forget attempts that ended before `older_than` and delete their log
+        files (files already gone are fine; a file that a kept record also names
+        stays). Running attempts are never pruned. Returns the removed records,
+        oldest first.
+
+        The files go before the rows, in the same transaction: should pruning
+        stop half way, records may point at missing logs, but no log is left
+        behind that no record names.
+        """
+        cutoff = _to_text(older_than)
+        with self._transaction() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM runs WHERE outcome != ? AND finished < ?"
+                " ORDER BY started, id",
+                [Outcome.RUNNING.value, cutoff],
+            ).fetchall()
+            doomed = [_record(row) for row in rows]
+            kept = db.execute(
+                "SELECT stdout_path, stderr_path FROM runs"
+                " WHERE outcome = ? OR finished IS NULL OR finished >= ?",
+                [Outcome.RUNNING.value, cutoff],
+            ).fetchall()
+            kept_paths = {Path(text) for pair in kept for text in pair if text is not None}
+            for record in doomed:
+                _remove_logs(path for path in record.log_paths if path not in kept_paths)
+            db.executemany("DELETE FROM runs WHERE id = ?", [(record.id,) for record in doomed])
+        return doomed
+
+    # -- Plumbing --------------------------------------------------------------------------
+
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """Hold the connection's lock; report database failures as HistoryError."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.Error as error:
+                raise _history_error(self.path, error) from error
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: the write lock is taken at the start (waiting
+        for other writers up to the busy timeout), so reads inside it are current."""
+        with self._guarded():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable[object]) -> list[sqlite3.Row]:
+        """Rows of one read statement (a consistent snapshot by itself)."""
+        with self._guarded():
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def _records(self, sql: str, params: Iterable[object]) -> list[RunRecord]:
+        """The records a SELECT of `_COLUMNS` finds."""
+        return [_record(row) for row in self._query(sql, params)]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (POSIX `kill(pid, 0)`:
+    a process of another user counts; a zombie still counts until reaped)."""
+    if sys.platform == "win32":  # signal 0 would be CTRL_C_EVENT there
+        raise NotImplementedError("pid_alive needs POSIX signals")
+    if pid <= 0:  # 0 and negative ids name process groups, not a process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphaned(host: str) -> Callable[[RunRecord], bool]:
+    """A `mark_interrupted` predicate: running records written on `host` by a
+    pycron process that no longer exists, so nobody will ever complete them.
+    (Records of other hosts cannot be checked from here and are left alone.)"""
+
+    def is_orphaned(record: RunRecord) -> bool:
+        return record.host == host and not pid_alive(record.recorder_pid)
+
+    return is_orphaned
+
+
+def summarize(
+    attempts: Iterable[tuple[Outcome, datetime, float | None]], tz: tzinfo = timezone.utc
+) -> RunStats:
+    """`RunStats` of ended attempts given as (outcome, started, duration)."""
+    runs = successes = 0
+    failures: dict[Outcome, int] = {}
+    days: dict[date, list[int]] = {}
+    durations: list[float] = []
+    for outcome, started, duration in attempts:
+        runs += 1
+        day = days.setdefault(started.astimezone(tz).date(), [0, 0])
+        if outcome is Outcome.SUCCESS:
+            successes += 1
+            day[0] += 1
+        else:
+            failures[outcome] = failures.get(outcome, 0) + 1
+            day[1] += 1
+        if outcome in TIMED_OUTCOMES and duration is not None:
+            durations.append(duration)
+    durations.sort()
+    return RunStats(
+        runs=runs,
+        successes=successes,
+        success_rate=successes / runs if runs else None,
+        duration_min=durations[0] if durations else None,
+        duration_avg=sum(durations) / len(durations) if durations else None,
+        duration_p95=nearest_rank(durations, 95),
+        duration_max=durations[-1] if durations else None,
+        failures=dict(sorted(failures.items(), key=lambda item: item[0].value)),
+        per_day={day: DayCounts(*counts) for day, counts in sorted(days.items())},
+    )
+
+
+def nearest_rank(ordered: list[float], percent: int) -> float | None:
+    """The nearest-rank percentile of sorted values: the smallest value with at
+    least `percent`% of the values at or below it (None for no values)."""
+    if not ordered:
+        return None
+    rank = (percent * len(ordered) + 99) // 100  # ceil without floating point
+    return ordered[max(rank, 1) - 1]
+
+
+# -- Storage helpers -----------------------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), usable from
+    any thread (History serialises use), in WAL mode, waiting on busy locks."""
+    try:
+        db = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as error:
+        raise _history_error(path, error) from error
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last commits.
+        db.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as error:
+        db.close()
+        raise _history_error(path, error) from error
+    return db
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to the latest version, all steps in one transaction
+    (so a failed step changes nothing); refuse a newer database."""
+    latest = MIGRATIONS[-1][0]
+    if _check_version(db, path, latest) == latest:
+        return  # the usual case: no write lock taken
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        current = _check_version(db, path, latest)  # another process may have migrated meanwhile
+        for version, statements in MIGRATIONS:
+            if version > current:
+                for statement in statements:
+                    db.execute(statement)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    [str(version)],
+                )
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _check_version(db: sqlite3.Connection, path: Path, latest: int) -> int:
+    """The stored schema version, refused if newer than `latest`."""
+    current = _stored_version(db, path)
+    if current > latest:
+        raise HistoryError(
+            f"{path}: the run history has schema version {current}, newer than the {latest} "
+            "this pycron knows; upgrade pycron, or use another --state-dir"
+        )
+    return current
+
+
+def _stored_version(db: sqlite3.Connection, path: Path) -> int:
+    """The schema version in `meta`; 0 for a database without one (new or empty)."""
+    has_meta = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if has_meta is None:
+        return 0
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        return 0
+    try:
+        return int(row[0])
+    except ValueError:
+        raise HistoryError(f"{path}: unreadable schema version {row[0]!r}") from None
+
+
+def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
+    """A HistoryError naming the file, with advice where there is some."""
+    if type(error) is sqlite3.DatabaseError:  # corrupt, or not a database at all
+        return HistoryError(
+            f"{path}: not a usable run history ({error}); move it aside to start a new one"
+        )
+    return HistoryError(f"{path}: {error}")
+
+
+def _filters(
+    job_id: str | None, since: datetime | None, outcome: Outcome | Collection[Outcome] | None
+) -> tuple[str, list[object]]:
+    """A WHERE clause (empty, or starting with a space) and its parameters."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if job_id is not None:
+        clauses.append("job_id = ?")
+        params.append(job_id)
+    if since is not None:
+        clauses.append("started >= ?")
+        params.append(_to_text(since))
+    if outcome is not None:
+        outcomes = [outcome] if isinstance(outcome, Outcome) else list(outcome)
+        clauses.append(f"outcome IN ({', '.join('?' * len(outcomes))})")
+        params.extend(item.value for item in outcomes)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _result_values(result: RunResult) -> dict[str, object]:
+    """The columns a RunResult fills, as stored."""
+    return {
+        "job_id": result.job_id,
+        "scheduled_for": _to_text(result.scheduled_for),
+        "attempt": result.attempt,
+        "outcome": result.outcome.value,
+        "started": _to_text(result.started),
+        "finished": None if result.finished is None else _to_text(result.finished),
+        "duration": result.duration,
+        "exit_code": result.exit_code,
+        "signal": result.signal,
+        "stdout_path": _path_text(result.stdout_path),
+        "stderr_path": _path_text(result.stderr_path),
+        "pid": result.pid,
+        "message": result.message,
+    }
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    """A stored row (of `_COLUMNS`) as a record."""
+    finished = row["finished"]
+    return RunRecord(
+        id=row["id"],
+        job_id=row["job_id"],
+        scheduled_for=_from_text(row["scheduled_for"]),
+        attempt=row["attempt"],
+        outcome=Outcome(row["outcome"]),
+        started=_from_text(row["started"]),
+        finished=None if finished is None else _from_text(finished),
+        exit_code=row["exit_code"],
+        signal=row["signal"],
+        stdout_path=_text_path(row["stdout_path"]),
+        stderr_path=_text_path(row["stderr_path"]),
+        pid=row["pid"],
+        message=row["message"],
+        host=row["host"],
+        recorder_pid=row["recorder_pid"],
+    )
+
+
+def _remove_logs(paths: Iterable[Path]) -> None:
+    """Delete log files; a missing one is fine, any other failure is reported."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise HistoryError(f"{path}: cannot remove the log file: {error}") from None
+
+
+def _utc(moment: datetime) -> datetime:
+    """An aware datetime in UTC; a naive one is refused, as its zone is unknown."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: the history needs aware times")
+    return moment.astimezone(timezone.utc)
+
+
+def _to_text(moment: datetime) -> str:
+    """Fixed-width ISO 8601 in UTC, so that text order is time order."""
+    return _utc(moment).isoformat(timespec="microseconds")
+
+
+def _from_text(text: str) -> datetime:
+    """A stored time as an aware UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _path_text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _text_path(text: str | None) -> Path | None:
+    return None if text is None else Path(text)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_recorder(history: History) -> Recorder:
+        """mypy checks here that History keeps implementing the runner's Recorder."""
+        return history
