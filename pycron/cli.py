@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +42,16 @@ from pycron.crontab import (
     invalid_crontab,
     job_lines,
     parse,
+    parse_duration,
     remove_job,
 )
 from pycron.errors import NoMatchError, PycronError, UsageError
 from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
+from pycron.history import History, RunRecord, orphaned
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.lint import lint
+from pycron.runner import Context, Outcome, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -633,23 +640,30 @@ def export_command(ctx: click.Context) -> None:
 )
 @click.pass_context
 def list_command(ctx: click.Context, as_json: bool, runs: int) -> None:
-    """List the jobs: id, schedule, command, next run, enabled.
+    """List the jobs: id, schedule, command, next run, enabled, last run and result.
 
     \b
     Examples:
       pycron list
       pycron list --json | jq -r '.[].id'
     """
-    crontab, errors = _settings(ctx).crontab_file().load()
+    settings = _settings(ctx)
+    crontab, errors = settings.crontab_file().load()
     for finding in errors:
         click.echo(str(finding), err=True)
+    with _open_history(settings) as history:
+        last = history.last_per_job()
     now = datetime.now()
-    jobs = [(entry, _next_runs(entry, now, runs)) for entry in crontab.entries]
+    jobs = [(entry, _next_runs(entry, now, runs), last.get(entry.id)) for entry in crontab.entries]
     if as_json:
         _print_json(
             [
-                {**_job_record(entry), "next": [t.isoformat() for t in times]}
-                for entry, times in jobs
+                {
+                    **_job_record(entry),
+                    "next": [t.isoformat() for t in times],
+                    "last": _record_json(record) if record else None,
+                }
+                for entry, times, record in jobs
             ]
         )
         return
@@ -661,10 +675,13 @@ def list_command(ctx: click.Context, as_json: bool, runs: int) -> None:
             _shorten(entry.command, width),
             ", ".join(t.isoformat(sep=" ", timespec="minutes") for t in times) or _no_next(entry),
             "yes" if entry.enabled else "no",
+            _local(record.started) if record else "never",
+            _result_text(record) if record else "-",
         )
-        for entry, times in jobs
+        for entry, times, record in jobs
     ]
-    _print_table(("ID", "SCHEDULE", "COMMAND", "NEXT RUN", "ENABLED"), rows)
+    headers = ("ID", "SCHEDULE", "COMMAND", "NEXT RUN", "ENABLED", "LAST RUN", "RESULT")
+    _print_table(headers, rows)
 
 
 def _next_runs(entry: Entry, now: datetime, count: int) -> list[datetime]:
@@ -697,6 +714,401 @@ def _no_next(entry: Entry) -> str:
     if isinstance(schedule, Cron):
         return "never"
     return "at boot"
+
+
+# --------------------------------------------------------------------------- runs
+
+# run-now's exit codes beyond the job's own (design.md, "Exit codes").
+EXIT_TIMEOUT = 124  # as timeout(1)
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the job's lock
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _open_history(settings: Settings) -> History:
+    """The run history, with runs of dead pycron processes marked interrupted
+    (a `run-now` killed with -9 leaves a running row behind)."""
+    history = History.open(settings.state_dir)
+    history.mark_interrupted(now=_utc_now(), where=orphaned(socket.gethostname()))
+    return history
+
+
+def _since(text: str | None) -> datetime | None:
+    """`--since 7d` (a duration back from now) or an ISO 8601 date and time."""
+    if text is None:
+        return None
+    try:
+        return _utc_now() - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--since: {text!r} is neither a duration (7d, 12h) nor an ISO 8601 time"
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def _human_duration(seconds: float | None) -> str:
+    """`0.4s`, `12.0s`, `3m04s`, `2h05m`: durations for people."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _local(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _result_text(record: RunRecord) -> str:
+    """`success`, `failed (exit 3)`, `failed (signal 15)`, `timeout`..."""
+    if record.outcome is Outcome.FAILED and record.signal is not None:
+        return f"failed (signal {record.signal})"
+    if record.outcome is Outcome.FAILED and record.exit_code is not None:
+        return f"failed (exit {record.exit_code})"
+    return record.outcome.value
+
+
+def _record_json(record: RunRecord) -> dict[str, object]:
+    return {
+        "run": record.id,
+        "job": record.job_id,
+        "scheduled_for": record.scheduled_for.isoformat(),
+        "attempt": record.attempt,
+        "outcome": record.outcome.value,
+        "exit_code": record.exit_code,
+        "signal": record.signal,
+        "started": record.started.isoformat(),
+        "finished": record.finished.isoformat() if record.finished else None,
+        "duration": record.duration,
+        "stdout": str(record.stdout_path) if record.stdout_path else None,
+        "stderr": str(record.stderr_path) if record.stderr_path else None,
+        "host": record.host,
+        "pid": record.pid,
+        "message": record.message,
+    }
+
+
+class _StopOnSignal:
+    """While active, SIGINT and SIGTERM ask the running job to stop instead of
+    killing pycron (the job runs in its own session: Ctrl-C never reaches it)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __enter__(self) -> _StopOnSignal:
+        self._previous = {
+            number: signal.signal(number, lambda *_: self.event.set())
+            for number in (signal.SIGINT, signal.SIGTERM)
+        }
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def _interruptible_sleep(event: threading.Event) -> Callable[[float], bool]:
+    """A sleep for retry backoff that a stop request cuts short (returns False then)."""
+
+    def sleep(seconds: float) -> bool:
+        return not event.wait(seconds)
+
+    return sleep
+
+
+@cli.command("run-now")
+@click.argument("job_id", metavar="ID")
+@click.option("--no-wait-lock", is_flag=True, help="With overlap=queue, skip instead of waiting.")
+@click.pass_context
+def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None:
+    """Run a job now, in the foreground, as the daemon would.
+
+    Same lock, timeout, retries, logs and history as a scheduled run; the
+    output also streams to this terminal. Exits with the job's exit code
+    (128+N if a signal N ended it), 124 on timeout, 75 if another run holds
+    its lock, 130 if interrupted, 1 if it could not start.
+
+    \b
+    Examples:
+      pycron run-now backup
+      pycron run-now backup && echo "backup ok"
+    """
+    settings = _settings(ctx)
+    crontab, _ = settings.crontab_file().load()
+    entry = crontab.find(job_id)
+    with _open_history(settings) as history, _StopOnSignal() as stop:
+        context = Context(
+            state_dir=settings.state_dir,
+            clock=_utc_now,
+            sleep=_interruptible_sleep(stop.event),
+            recorder=history,
+            stopping=stop.event.is_set,
+            output=sys.stdout.buffer,
+            error_output=sys.stderr.buffer,
+        )
+        results = run(entry, _utc_now(), context, wait_lock=not no_wait_lock)
+    last = results[-1]
+    attempts = f" after {last.attempt} attempts" if last.attempt > 1 else ""
+    click.echo(
+        f"pycron: {entry.id}: {last.outcome.value}{attempts} in "
+        f"{_human_duration(last.duration)}" + (f": {last.message}" if last.message else ""),
+        err=True,
+    )
+    ctx.exit(_run_exit_code(last.outcome, last.exit_code, last.signal))
+
+
+def _run_exit_code(outcome: Outcome, exit_code: int | None, number: int | None) -> int:
+    """run-now's exit code for the last attempt."""
+    if outcome is Outcome.TIMEOUT:
+        return EXIT_TIMEOUT
+    if outcome is Outcome.SKIPPED_OVERLAP:
+        return EXIT_LOCKED
+    if outcome is Outcome.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if outcome is Outcome.ERROR:
+        return EXIT_FAILURE
+    if number is not None:
+        return 128 + number
+    return exit_code or 0
+
+
+class _HistoryGroup(_Group):
+    """`pycron history [ID] [options]` and `pycron history prune ...`: a first
+    word that is not a subcommand is the job id."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            ctx.meta["history_job"] = args[0]
+            args = args[1:]
+        return super().parse_args(ctx, args)
+
+
+@cli.group("history", cls=_HistoryGroup, invoke_without_command=True)
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--since", metavar="WHEN", help="A duration back from now (7d, 12h) or a time.")
+@click.option("--outcome", type=click.Choice([o.value for o in Outcome]))
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of runs.")
+@click.pass_context
+def history_group(
+    ctx: click.Context, limit: int, since: str | None, outcome: str | None, as_json: bool
+) -> None:
+    """Show runs, newest first: pycron history [ID] [options].
+
+    \b
+    Examples:
+      pycron history
+      pycron history backup --limit 5
+      pycron history --outcome failed --since 7d --json
+      pycron history prune --older-than 30d
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    job_id = ctx.meta.get("history_job")
+    settings = _settings(ctx)
+    with _open_history(settings) as history:
+        records = history.runs(
+            job_id=job_id,
+            limit=limit,
+            since=_since(since),
+            outcome=Outcome(outcome) if outcome else None,
+        )
+    if as_json:
+        _print_json([_record_json(r) for r in records])
+        return
+    rows = [
+        (
+            str(r.id),
+            r.job_id,
+            _local(r.started),
+            str(r.attempt),
+            _result_text(r),
+            _human_duration(r.duration) if _on_terminal() else f"{r.duration or 0:.3f}",
+        )
+        for r in records
+    ]
+    _print_table(("RUN", "JOB", "STARTED", "ATTEMPT", "RESULT", "DURATION"), rows)
+
+
+@history_group.command("prune")
+@click.option("--older-than", default="30d", show_default=True, metavar="DURATION")
+@click.pass_context
+def prune_command(ctx: click.Context, older_than: str) -> None:
+    """Remove runs (and their log files) older than DURATION."""
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from None
+    with _open_history(_settings(ctx)) as history:
+        removed = history.prune(_utc_now() - age)
+    click.echo(f"removed {_plural(len(removed), 'run')} older than {older_than}", err=True)
+
+
+@cli.command("logs")
+@click.argument("job_id", metavar="ID")
+@click.option("--run", "run_id", type=int, help="A run number from `pycron history`.")
+@click.option("--stderr", "errors", is_flag=True, help="Show the run's stderr instead.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing while the run goes on.")
+@click.pass_context
+def logs_command(
+    ctx: click.Context, job_id: str, run_id: int | None, errors: bool, follow: bool
+) -> None:
+    """Print a run's output (the latest run of the job by default).
+
+    \b
+    Examples:
+      pycron logs backup
+      pycron logs backup --run 42 --stderr
+      pycron logs backup --follow
+    """
+    with _open_history(_settings(ctx)) as history:
+        record = history.run(run_id) if run_id is not None else history.latest(job_id)
+        if record is None or record.job_id != job_id:
+            which = f"run {run_id} of {job_id!r}" if run_id is not None else f"{job_id!r}"
+            raise UsageError(f"no recorded run for {which}: see `pycron history {job_id}`")
+        path = record.stderr_path if errors else record.stdout_path
+        if path is None or not path.exists():
+            raise UsageError(f"the log of run {record.id} is gone (pruned by retention)")
+        with path.open("rb") as stream:
+            while True:
+                data = stream.read()
+                if data:
+                    sys.stdout.buffer.write(data)
+                    sys.stdout.buffer.flush()
+                if not follow:
+                    break
+                current = history.run(record.id)
+                if current is None or current.outcome is not Outcome.RUNNING:
+                    sys.stdout.buffer.write(stream.read())
+                    break
+                time.sleep(0.2)
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of jobs.")
+@click.pass_context
+def status_command(ctx: click.Context, as_json: bool) -> None:
+    """Per job: last run, its result and duration, next run, running now.
+
+    Ends with a summary line: jobs, failing (last result not a success),
+    running.
+    """
+    settings = _settings(ctx)
+    crontab, _ = settings.crontab_file().load()
+    with _open_history(settings) as history:
+        last = history.last_per_job()
+        running = {r.job_id for r in history.running()}
+    now = datetime.now()
+    jobs = []
+    for entry in crontab.entries:
+        record = last.get(entry.id)
+        upcoming = _next_runs(entry, now, 1)
+        jobs.append((entry, record, upcoming[0] if upcoming else None, entry.id in running))
+    failing = sum(
+        1 for _, r, _, _ in jobs if r and r.outcome not in (Outcome.SUCCESS, Outcome.RUNNING)
+    )
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": entry.id,
+                    "schedule": entry.schedule.text,
+                    "enabled": entry.enabled,
+                    "running": is_running,
+                    "next": upcoming.isoformat() if upcoming else None,
+                    "last": _record_json(record) if record else None,
+                }
+                for entry, record, upcoming, is_running in jobs
+            ]
+        )
+        return
+    rows = [
+        (
+            entry.id,
+            _local(record.started) if record else "never",
+            _result_text(record) if record else "-",
+            _human_duration(record.duration) if record else "-",
+            upcoming.isoformat(sep=" ", timespec="minutes") if upcoming else _no_next(entry),
+            "yes" if is_running else "no",
+        )
+        for entry, record, upcoming, is_running in jobs
+    ]
+    _print_table(("ID", "LAST RUN", "RESULT", "DURATION", "NEXT RUN", "RUNNING"), rows)
+    summary = [_plural(len(jobs), "job"), f"{failing} failing", f"{len(running)} running"]
+    click.echo(", ".join(summary))
+
+
+@cli.command("stats")
+@click.argument("job_id", metavar="[ID]", required=False)
+@click.option("--since", metavar="WHEN", help="A duration back from now (7d) or a time.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON object.")
+@click.pass_context
+def stats_command(ctx: click.Context, job_id: str | None, since: str | None, as_json: bool) -> None:
+    """Runs, success rate, durations and failures (of one job or all).
+
+    On a terminal, also a chart of successes and failures per day.
+    """
+    with _open_history(_settings(ctx)) as history:
+        stats = history.stats(job_id=job_id, since=_since(since), tz=_local_tz())
+    durations = {
+        "min": stats.duration_min,
+        "avg": stats.duration_avg,
+        "p95": stats.duration_p95,
+        "max": stats.duration_max,
+    }
+    if as_json:
+        _print_json(
+            {
+                "job": job_id,
+                "runs": stats.runs,
+                "successes": stats.successes,
+                "success_rate": stats.success_rate,
+                "duration": durations,
+                "failures": {o.value: n for o, n in stats.failures.items()},
+                "per_day": {d.isoformat(): c._asdict() for d, c in stats.per_day.items()},
+            }
+        )
+        return
+    rate = "-" if stats.success_rate is None else f"{stats.success_rate:.1%}"
+    click.echo(f"runs: {stats.runs}   successes: {stats.successes}   success rate: {rate}")
+    click.echo("duration: " + "  ".join(f"{k} {_human_duration(v)}" for k, v in durations.items()))
+    if stats.failures:
+        click.echo("failures: " + ", ".join(f"{o.value} {n}" for o, n in stats.failures.items()))
+    if _on_terminal() and stats.per_day:
+        _print_day_chart(stats.per_day)
+
+
+def _local_tz() -> tzinfo:
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return local_zone() or zone
+
+
+def _print_day_chart(per_day: dict[date, Any]) -> None:
+    """A bar per day: green successes, red failures (the last 14 days with runs)."""
+    from rich.console import Console  # noqa: PLC0415 - rich is slow to import
+
+    console = Console()
+    days = list(per_day.items())[-14:]
+    widest = max(c.successes + c.failures for _, c in days) or 1
+    for day, counts in days:
+        scale = 40 / widest
+        ok = round(counts.successes * scale)
+        bad = round(counts.failures * scale)
+        console.print(
+            f"{day:%m-%d} [green]{'█' * ok}[/green][red]{'█' * bad}[/red] "
+            f"{counts.successes} ok, {counts.failures} failed"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

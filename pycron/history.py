@@ -579,15 +579,16 @@ def _check_version(db: sqlite3.Connection, path: Path, latest: int) -> int:
 
 
 def _stored_version(db: sqlite3.Connection, path: Path) -> int:
-    """The schema version in `meta`; 0 for a database without one (new or empty)."""
+    """The schema version in `meta`; 0 for a database without that table (new,
+    empty, or holding nothing of pycron's yet)."""
     has_meta = db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
     ).fetchone()
     if has_meta is None:
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        return 0
+    if row is None:  # pycron writes the table and the version in one transaction
+        raise HistoryError(f"{path}: a table meta without a schema version: not a run history")
     try:
         return int(row[0])
     except ValueError:

@@ -16,6 +16,7 @@ history) hears of each attempt when it starts and when it ends.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import enum
 import getpass
 import hashlib
@@ -23,6 +24,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -137,7 +139,8 @@ class Context(NamedTuple):
     `clock` gives aware UTC now; `sleep(seconds)` waits between retries and
     returns False if the wait was cut short by a stop request; `stopping()`
     is polled while a job runs (the daemon's shutdown); `output`, when given,
-    receives the job's stdout and stderr as they are written (run-now).
+    receives the job's stdout as it is written, and its stderr too unless
+    `error_output` is given for it (run-now streams both to the terminal).
     """
 
     state_dir: Path
@@ -147,6 +150,7 @@ class Context(NamedTuple):
     retention: Retention = Retention()
     stopping: Callable[[], bool] | None = None
     output: BinaryIO | None = None
+    error_output: BinaryIO | None = None
     random: Callable[[], float] = random.random
     user: str = ""
     home: str = ""
@@ -301,6 +305,7 @@ def _start(
     entry: Entry, context: Context, stdout_path: Path, stderr_path: Path
 ) -> subprocess.Popen[bytes]:
     """Start `SHELL -c COMMAND` in a new session, output straight into the log files."""
+    _adopt_orphans()
     env = job_environment(entry, context.user or _user(), context.home or _home())
     cwd = entry.options.cwd or env["HOME"]
     with contextlib.ExitStack() as files:
@@ -334,7 +339,10 @@ def _wait(
     deadline = None
     if options.timeout is not None:
         deadline = time.monotonic() + options.timeout.total_seconds()
-    follower = _Follower(stdout_path, stderr_path, context.output) if context.output else None
+    follower = None
+    if context.output is not None:
+        errors = context.error_output or context.output
+        follower = _Follower(((stdout_path, context.output), (stderr_path, errors)))
     while True:
         step = context.poll_interval if (follower or context.stopping) else None
         if deadline is not None:
@@ -375,15 +383,44 @@ def _terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:
     process.wait()
 
 
+def _reap_group(group: int) -> None:
+    """Collect the exit status of every dead process of the group adopted by us."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-group, os.WNOHANG)[0]:
+            pass
+
+
+def _adopt_orphans() -> None:
+    """Become a child subreaper (Linux), so that the background processes of a
+    job whose shell exited become our children, and our group reaping can
+    collect them instead of leaving zombies to an init that may never reap."""
+    global _ADOPTING  # noqa: PLW0603 - a once-per-process setting
+    if _ADOPTING or not sys.platform.startswith("linux"):
+        return
+    _ADOPTING = True
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+_ADOPTING = False
+
+
 def _signal_group(group: int, number: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, number)
 
 
 def _wait_group_gone(process: subprocess.Popen[bytes], group: int, deadline: float) -> bool:
-    """Wait until no process of the group is left (the leader reaped); False at the deadline."""
+    """Wait until no process of the group is left; False at the deadline.
+
+    Dead members must be reaped too, or they linger as zombies: the leader by
+    its Popen, the others (orphans that pycron adopted as child subreaper) by
+    waiting on the group, which is safe only once the leader is reaped.
+    """
     while True:
-        process.poll()
+        if process.poll() is not None:
+            _reap_group(group)
         try:
             os.killpg(group, 0)
         except ProcessLookupError:
@@ -396,22 +433,23 @@ def _wait_group_gone(process: subprocess.Popen[bytes], group: int, deadline: flo
 
 
 class _Follower:
-    """Copies what a job writes into its log files to another stream (run-now)."""
+    """Copies what a job writes into its log files to other streams (run-now)."""
 
-    def __init__(self, stdout_path: Path, stderr_path: Path, output: BinaryIO) -> None:
-        self._files = [stdout_path.open("rb"), stderr_path.open("rb")]
-        self._output = output
+    def __init__(self, pairs: tuple[tuple[Path, BinaryIO], ...]) -> None:
+        self._pairs = [(path.open("rb"), output) for path, output in pairs]
 
     def copy(self) -> None:
-        for stream in self._files:
-            data = stream.read()
+        """Pass on whatever was written since the last call."""
+        for source, output in self._pairs:
+            data = source.read()
             if data:
-                self._output.write(data)
-        self._output.flush()
+                output.write(data)
+                output.flush()
 
     def close(self) -> None:
-        for stream in self._files:
-            stream.close()
+        """Close the log files opened for reading."""
+        for source, _ in self._pairs:
+            source.close()
 
 
 # --------------------------------------------------------------------------- locks

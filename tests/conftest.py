@@ -9,8 +9,22 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=200, print_blob=True)
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile("ci" if "CI" in os.environ else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _private_homes(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the real user's crontab or state: the default
+    locations point into a fresh temporary directory."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.delenv("PYCRON_CRONTAB", raising=False)
+    monkeypatch.delenv("PYCRON_STATE_DIR", raising=False)

@@ -172,7 +172,17 @@ def test_list_json_and_plain(crontab: Path) -> None:
     assert jobs[0]["next"][0].endswith("T02:30:00")
     plain = _run(crontab, "list")
     header, first, second = plain.stdout.splitlines()
-    assert header.split() == ["ID", "SCHEDULE", "COMMAND", "NEXT", "RUN", "ENABLED"]
+    assert header.split() == [
+        "ID",
+        "SCHEDULE",
+        "COMMAND",
+        "NEXT",
+        "RUN",
+        "ENABLED",
+        "LAST",
+        "RUN",
+        "RESULT",
+    ]
     assert first.startswith("backup")
     assert second.split()[1] == "@hourly"
 

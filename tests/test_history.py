@@ -1,0 +1,727 @@
+"""The run history on real SQLite files: schema and migrations, the recorder
+round trip, queries and statistics, crash evidence, concurrent writers, pruning."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pycron import history as history_module
+from pycron.errors import PycronError
+from pycron.history import (
+    FILE_NAME,
+    MIGRATIONS,
+    DayCounts,
+    History,
+    HistoryError,
+    RunRecord,
+    nearest_rank,
+    orphaned,
+    pid_alive,
+)
+from pycron.runner import Outcome, RunResult
+
+ROOT = Path(__file__).resolve().parent.parent
+LATEST = MIGRATIONS[-1][0]
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+PLUS_TWO = timezone(timedelta(hours=2))
+PROCESS_TIMEOUT = 60  # seconds; a child that takes longer has hung
+
+
+def attempt(
+    job: str = "backup",
+    minute: int = 0,
+    outcome: Outcome = Outcome.SUCCESS,
+    seconds: float | None = 10,
+    **fields: Any,
+) -> RunResult:
+    """An attempt of `job` started `minute` minutes after T0 (its slot, unless
+    given), ended `seconds` later (None: still running)."""
+    started = T0 + timedelta(minutes=minute)
+    fields.setdefault("scheduled_for", started)
+    fields.setdefault("attempt", 1)
+    return RunResult(
+        job_id=job,
+        outcome=outcome,
+        started=started,
+        finished=None if seconds is None else started + timedelta(seconds=seconds),
+        **fields,
+    )
+
+
+def record(history: History, result: RunResult) -> int:
+    """Record an attempt as the runner does: started, then finished if it ended."""
+    record_id = history.started(result._replace(outcome=Outcome.RUNNING, finished=None))
+    if result.outcome is not Outcome.RUNNING:
+        history.finished(record_id, result)
+    return record_id
+
+
+def raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+    """Rows of a statement on a connection of its own, bypassing History."""
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def run_children(
+    scripts: list[list[str]], stdin: str = ""
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run Python children at once (`stdin` releases them together); wait for
+    each with a timeout and kill whatever is left, whatever happens."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in scripts
+    ]
+    try:
+        return [
+            subprocess.CompletedProcess(child.args, child.returncode, *outputs)
+            for child in children
+            for outputs in [child.communicate(stdin, timeout=PROCESS_TIMEOUT)]
+        ]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait(timeout=PROCESS_TIMEOUT)
+
+
+CHILD_PRELUDE = f"""
+import os, sys
+sys.path.insert(0, {str(ROOT)!r})
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from pycron.history import History
+from pycron.runner import Outcome, RunResult
+"""
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Iterator[History]:
+    with History.open(tmp_path / "state", host="here") as opened:
+        yield opened
+
+
+# -- Schema and migrations -----------------------------------------------------------------
+
+
+def test_open_creates_a_private_state_dir_and_a_wal_database(tmp_path: Path) -> None:
+    state = tmp_path / "a" / "state"
+    with History.open(state) as history:
+        assert history.schema_version == LATEST
+        assert history.path == state / FILE_NAME
+    assert state.stat().st_mode & 0o777 == 0o700
+    assert raw(state / FILE_NAME, "PRAGMA journal_mode") == [("wal",)]
+    assert raw(state / FILE_NAME, "SELECT value FROM meta WHERE key = 'schema_version'") == [
+        (str(LATEST),)
+    ]
+
+
+def test_reopening_is_idempotent(tmp_path: Path) -> None:
+    with History.open(tmp_path) as first:
+        record_id = record(first, attempt())
+    with History.open(tmp_path) as second, History.open(tmp_path) as third:
+        assert second.schema_version == third.schema_version == LATEST
+        assert second.run(record_id) == third.run(record_id) is not None
+    assert raw(tmp_path / FILE_NAME, "SELECT COUNT(*) FROM meta") == [(1,)]
+
+
+def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    History.open(tmp_path).close()
+    raw(tmp_path / FILE_NAME, "UPDATE meta SET value = ?", (str(LATEST + 1),))
+    with pytest.raises(HistoryError, match=f"schema version {LATEST + 1}, newer") as caught:
+        History.open(tmp_path)
+    assert isinstance(caught.value, PycronError)
+    assert "upgrade pycron" in str(caught.value)
+
+
+V0_DATABASES = {
+    "empty file": lambda path: path.write_bytes(b""),
+    "unrelated table": lambda path: raw(path, "CREATE TABLE other (x)"),
+}
+
+
+@pytest.mark.parametrize("make", V0_DATABASES.values(), ids=V0_DATABASES.keys())
+def test_a_version_0_database_migrates(tmp_path: Path, make: Any) -> None:
+    make(tmp_path / FILE_NAME)
+    with History.open(tmp_path) as history:
+        assert history.schema_version == LATEST
+        assert history.run(record(history, attempt())) is not None
+
+
+def test_migrations_are_numbered_one_by_one() -> None:
+    assert [version for version, _ in MIGRATIONS] == list(range(1, LATEST + 1))
+
+
+def test_steps_apply_in_order_from_the_stored_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with History.open(tmp_path) as old:
+        record_id = record(old, attempt())
+    steps = (
+        (LATEST + 1, ("ALTER TABLE runs ADD COLUMN note TEXT", "UPDATE runs SET note = 'one'")),
+        (LATEST + 2, ("UPDATE runs SET note = note || ' two'",)),
+    )
+    monkeypatch.setattr(history_module, "MIGRATIONS", MIGRATIONS + steps)
+    with History.open(tmp_path) as new:
+        assert new.schema_version == LATEST + 2
+        assert new.run(record_id) is not None
+    assert raw(tmp_path / FILE_NAME, "SELECT note FROM runs") == [("one two",)]
+
+
+def test_a_failing_step_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    History.open(tmp_path).close()
+    broken = ((LATEST + 1, ("ALTER TABLE runs ADD COLUMN note TEXT", "NOT SQL")),)
+    monkeypatch.setattr(history_module, "MIGRATIONS", MIGRATIONS + broken)
+    with pytest.raises(HistoryError, match="syntax error"):
+        History.open(tmp_path)
+    monkeypatch.undo()
+    with History.open(tmp_path) as history:
+        assert history.schema_version == LATEST
+    columns = [row[1] for row in raw(tmp_path / FILE_NAME, "PRAGMA table_info(runs)")]
+    assert "note" not in columns
+
+
+BAD_FILES = {
+    "not a database": (
+        lambda path: path.write_bytes(b"this is a text file, not SQLite" * 100),
+        "not a usable run history",
+    ),
+    "meta without a version": (
+        lambda path: raw(path, "CREATE TABLE meta (key, value)"),
+        "a table meta without a schema version",
+    ),
+}
+
+
+@pytest.mark.parametrize(("make", "message"), BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_a_file_that_is_no_history_is_refused(tmp_path: Path, make: Any, message: str) -> None:
+    make(tmp_path / FILE_NAME)
+    with pytest.raises(HistoryError, match=message):
+        History.open(tmp_path)
+
+
+def test_an_unreadable_version_is_refused(tmp_path: Path) -> None:
+    History.open(tmp_path).close()
+    raw(tmp_path / FILE_NAME, "UPDATE meta SET value = 'one'")
+    with pytest.raises(HistoryError, match="unreadable schema version 'one'"):
+        History.open(tmp_path)
+
+
+def test_a_closed_history_reports_an_error(tmp_path: Path) -> None:
+    history = History.open(tmp_path)
+    history.close()
+    with pytest.raises(HistoryError, match="closed"):
+        history.runs()
+
+
+# -- Recorder ------------------------------------------------------------------------------
+
+
+def test_start_and_finish_round_trip_with_aware_times(history: History) -> None:
+    started = datetime(2026, 3, 1, 14, 30, 0, 250, tzinfo=PLUS_TWO)
+    logs = Path("/state/logs/backup")
+    running = RunResult(
+        job_id="backup",
+        scheduled_for=datetime(2026, 3, 1, 14, 30, tzinfo=PLUS_TWO),
+        attempt=2,
+        outcome=Outcome.RUNNING,
+        started=started,
+        stdout_path=logs / "1.out",
+        stderr_path=logs / "1.err",
+        pid=4242,
+    )
+    record_id = history.started(running)
+
+    seen = history.run(record_id)
+    assert seen is not None
+    assert (seen.outcome, seen.finished, seen.duration) == (Outcome.RUNNING, None, None)
+    assert seen.result == running
+    assert seen.started.tzinfo is timezone.utc
+    assert seen.started == started
+    assert (seen.id, seen.host, seen.recorder_pid) == (record_id, "here", os.getpid())
+    assert history.running() == [seen]
+
+    ended = running._replace(
+        outcome=Outcome.FAILED,
+        finished=started + timedelta(seconds=90.5),
+        exit_code=3,
+        message="exit status 3",
+    )
+    history.finished(record_id, ended)
+    done = history.run(record_id)
+    assert done is not None
+    assert done.result == ended
+    assert done.finished is not None
+    assert done.finished.tzinfo is timezone.utc
+    assert done.duration == 90.5
+    assert done.log_paths == (logs / "1.out", logs / "1.err")
+    assert history.running() == []
+
+
+def test_times_are_stored_as_fixed_width_utc_text(history: History) -> None:
+    started = datetime(2026, 3, 1, 14, 0, tzinfo=PLUS_TWO)
+    history.started(
+        RunResult("backup", started, 1, Outcome.SUCCESS, started, started + timedelta(seconds=10))
+    )
+    stored = raw(history.path, "SELECT scheduled_for, started, finished, duration FROM runs")
+    assert stored == [
+        (
+            "2026-03-01T12:00:00.000000+00:00",
+            "2026-03-01T12:00:00.000000+00:00",
+            "2026-03-01T12:00:10.000000+00:00",
+            10.0,
+        )
+    ]
+
+
+def test_an_attempt_that_already_ended_is_stored_complete(history: History) -> None:
+    skipped = attempt(outcome=Outcome.SKIPPED_OVERLAP, seconds=0, message="locked by run 7")
+    seen = history.run(history.started(skipped))
+    assert seen is not None
+    assert seen.result == skipped
+    assert history.running() == []
+
+
+NAIVE = datetime(2026, 3, 1, 12, 0)
+BAD_FINISHES = {
+    "still running": (attempt(outcome=Outcome.RUNNING, seconds=None), ValueError, "needs an end"),
+    "no end time": (attempt(seconds=None), ValueError, "needs an end"),
+    "naive time": (attempt()._replace(finished=NAIVE), ValueError, "naive datetime"),
+}
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "message"), BAD_FINISHES.values(), ids=BAD_FINISHES.keys()
+)
+def test_bad_finishes_are_refused(
+    history: History, result: RunResult, error: type[Exception], message: str
+) -> None:
+    record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
+    with pytest.raises(error, match=message):
+        history.finished(record_id, result)
+    assert [run.id for run in history.running()] == [record_id]
+
+
+def test_finishing_an_unknown_record_is_an_error(history: History) -> None:
+    with pytest.raises(HistoryError, match="no run with record id 99"):
+        history.finished(99, attempt())
+
+
+def test_naive_times_are_refused_everywhere(history: History) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        history.started(attempt()._replace(started=NAIVE))
+    with pytest.raises(ValueError, match="naive"):
+        history.runs(since=NAIVE)
+    with pytest.raises(ValueError, match="naive"):
+        history.prune(NAIVE)
+    with pytest.raises(ValueError, match="naive"):
+        history.mark_interrupted(now=NAIVE)
+    assert history.runs() == []
+
+
+# -- Queries -------------------------------------------------------------------------------
+
+# (job, start minute, outcome): each attempt is known below by its start minute.
+TABLE = [
+    ("backup", 0, Outcome.SUCCESS),
+    ("report", 5, Outcome.TIMEOUT),
+    ("backup", 10, Outcome.FAILED),
+    ("report", 15, Outcome.SUCCESS),
+    ("backup", 20, Outcome.SUCCESS),
+    ("sync", 25, Outcome.RUNNING),
+]
+
+
+@pytest.fixture
+def table(history: History) -> History:
+    for job, minute, outcome in TABLE:
+        record(history, attempt(job, minute, outcome, None if outcome is Outcome.RUNNING else 30))
+    return history
+
+
+SINCE_10 = T0 + timedelta(minutes=10)
+RUNS_CASES = {
+    "all, newest first": ({}, [25, 20, 15, 10, 5, 0]),
+    "one job": ({"job_id": "backup"}, [20, 10, 0]),
+    "limit": ({"limit": 2}, [25, 20]),
+    "limit 0": ({"limit": 0}, []),
+    "since is inclusive": ({"since": SINCE_10}, [25, 20, 15, 10]),
+    "since in another zone": ({"since": SINCE_10.astimezone(PLUS_TWO)}, [25, 20, 15, 10]),
+    "one outcome": ({"outcome": Outcome.SUCCESS}, [20, 15, 0]),
+    "several outcomes": ({"outcome": [Outcome.FAILED, Outcome.TIMEOUT]}, [10, 5]),
+    "no outcomes": ({"outcome": []}, []),
+    "all filters": (
+        {"job_id": "backup", "since": SINCE_10, "outcome": Outcome.SUCCESS, "limit": 5},
+        [20],
+    ),
+    "unknown job": ({"job_id": "nope"}, []),
+}
+
+
+@pytest.mark.parametrize(("filters", "minutes"), RUNS_CASES.values(), ids=RUNS_CASES.keys())
+def test_runs_filters_order_and_limit(
+    table: History, filters: dict[str, Any], minutes: list[int]
+) -> None:
+    found = table.runs(**filters)
+    assert [int((run.started - T0).total_seconds()) // 60 for run in found] == minutes
+
+
+def test_a_negative_limit_is_refused(table: History) -> None:
+    with pytest.raises(ValueError, match="limit must be 0 or more"):
+        table.runs(limit=-1)
+
+
+def test_equal_start_times_order_by_record_id(history: History) -> None:
+    ids = [record(history, attempt(attempt=number)) for number in (1, 2, 3)]
+    assert [run.id for run in history.runs()] == ids[::-1]
+    latest = history.latest("backup")
+    assert latest is not None
+    assert latest.id == ids[-1]
+
+
+def test_latest_run_and_running(table: History) -> None:
+    latest = table.latest("report")
+    assert latest is not None
+    assert (latest.outcome, latest.started) == (Outcome.SUCCESS, T0 + timedelta(minutes=15))
+    assert table.run(latest.id) == latest
+    assert table.latest("nope") is None
+    assert table.run(12345) is None
+    assert [(run.job_id, run.outcome) for run in table.running()] == [("sync", Outcome.RUNNING)]
+
+
+def test_last_per_job(table: History) -> None:
+    last = table.last_per_job()
+    assert list(last) == ["backup", "report", "sync"]
+    assert {job: (run.outcome, run.started) for job, run in last.items()} == {
+        "backup": (Outcome.SUCCESS, T0 + timedelta(minutes=20)),
+        "report": (Outcome.SUCCESS, T0 + timedelta(minutes=15)),
+        "sync": (Outcome.RUNNING, T0 + timedelta(minutes=25)),
+    }
+
+
+def test_last_per_job_of_an_empty_history(history: History) -> None:
+    assert history.last_per_job() == {}
+    assert history.last_scheduled_per_job() == {}
+
+
+def test_last_scheduled_is_the_latest_slot_not_the_latest_start(history: History) -> None:
+    slot = T0.astimezone(PLUS_TWO)
+    record(history, attempt(minute=60, scheduled_for=slot + timedelta(hours=1)))
+    # A catch-up run of an older slot, started later.
+    record(history, attempt(minute=90, scheduled_for=slot))
+    record(history, attempt("report", minute=0, scheduled_for=slot))
+    assert history.last_scheduled("backup") == T0 + timedelta(hours=1)
+    assert history.last_scheduled("nope") is None
+    assert history.last_scheduled_per_job() == {
+        "backup": T0 + timedelta(hours=1),
+        "report": T0,
+    }
+    last = history.last_scheduled("backup")
+    assert last is not None
+    assert last.tzinfo is timezone.utc
+
+
+# -- Statistics ----------------------------------------------------------------------------
+
+DAY1 = T0  # 2026-03-01 12:00 UTC
+DAY2 = T0 + timedelta(days=1)
+# (job, started, outcome, seconds): statistics below are worked out by hand from these.
+STATS_TABLE = [
+    ("a", DAY1, Outcome.SUCCESS, 10),
+    ("a", DAY1 + timedelta(hours=1), Outcome.SUCCESS, 20),
+    ("a", DAY1 + timedelta(hours=11, minutes=30), Outcome.FAILED, 40),  # 23:30 UTC
+    ("a", DAY2, Outcome.SUCCESS, 30),
+    ("a", DAY2 + timedelta(hours=1), Outcome.TIMEOUT, 100),
+    ("a", DAY2 + timedelta(hours=2), Outcome.SKIPPED_OVERLAP, 0),  # never ran: no duration
+    ("a", DAY2 + timedelta(hours=3), Outcome.ERROR, 0),  # never ran: no duration
+    ("a", DAY2 + timedelta(hours=4), Outcome.INTERRUPTED, 5000),  # end unseen: no duration
+    ("a", DAY2 + timedelta(hours=5), Outcome.RUNNING, None),  # not counted at all
+    ("b", DAY1, Outcome.SUCCESS, 7),
+]
+
+
+@pytest.fixture
+def stats_table(history: History) -> History:
+    for job, started, outcome, seconds in STATS_TABLE:
+        result = RunResult(
+            job_id=job,
+            scheduled_for=started,
+            attempt=1,
+            outcome=outcome,
+            started=started,
+            finished=None if seconds is None else started + timedelta(seconds=seconds),
+        )
+        record(history, result)
+    return history
+
+
+def test_stats_of_one_job(stats_table: History) -> None:
+    stats = stats_table.stats("a")
+    assert (stats.runs, stats.successes, stats.success_rate) == (8, 3, 3 / 8)
+    # Timed: 10, 20, 30, 40, 100; nearest rank of 95% of 5 values is the 5th.
+    assert (stats.duration_min, stats.duration_avg, stats.duration_p95, stats.duration_max) == (
+        10,
+        40,
+        100,
+        100,
+    )
+    assert stats.failures == {
+        Outcome.ERROR: 1,
+        Outcome.FAILED: 1,
+        Outcome.INTERRUPTED: 1,
+        Outcome.SKIPPED_OVERLAP: 1,
+        Outcome.TIMEOUT: 1,
+    }
+    assert stats.per_day == {date(2026, 3, 1): (2, 1), date(2026, 3, 2): (1, 4)}
+    assert all(isinstance(counts, DayCounts) for counts in stats.per_day.values())
+
+
+def test_stats_of_all_jobs_since_a_time(stats_table: History) -> None:
+    stats = stats_table.stats(since=DAY1 + timedelta(minutes=1))
+    assert (stats.runs, stats.successes) == (7, 2)
+    assert (stats.duration_min, stats.duration_max) == (20, 100)
+    whole = stats_table.stats()
+    assert (whole.runs, whole.successes, whole.duration_min) == (9, 4, 7)
+
+
+def test_stats_days_follow_the_zone_asked_for(stats_table: History) -> None:
+    # At +02:00 the 23:30 UTC failure of day 1 falls on day 2.
+    stats = stats_table.stats("a", tz=PLUS_TWO)
+    assert stats.per_day == {date(2026, 3, 1): (2, 0), date(2026, 3, 2): (1, 5)}
+
+
+def test_stats_without_runs(history: History) -> None:
+    stats = history.stats()
+    assert stats.runs == stats.successes == 0
+    assert stats.success_rate is None
+    assert stats.duration_p95 is None
+    assert stats.failures == stats.per_day == {}
+
+
+NEAREST_RANK_CASES = {
+    "no values": ([], None),
+    "one value": ([5.0], 5.0),
+    "two values": ([1.0, 2.0], 2.0),
+    "ten values": ([float(n) for n in range(1, 11)], 10.0),
+    "twenty values": ([float(n) for n in range(1, 21)], 19.0),
+    "twenty-one values": ([float(n) for n in range(1, 22)], 20.0),
+    "a hundred values": ([float(n) for n in range(1, 101)], 95.0),
+}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"), NEAREST_RANK_CASES.values(), ids=NEAREST_RANK_CASES.keys()
+)
+def test_p95_is_the_nearest_rank(values: list[float], expected: float | None) -> None:
+    assert nearest_rank(values, 95) == expected
+
+
+# -- Crash evidence ------------------------------------------------------------------------
+
+CRASHING_CHILD = (
+    CHILD_PRELUDE
+    + """
+state, host = Path(sys.argv[1]), sys.argv[2]
+started = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+history = History.open(state, host=host)
+history.started(RunResult(host, started, 1, Outcome.RUNNING, started, pid=os.getpid()))
+print(os.getpid())
+os._exit(0)  # dies mid-run: no finish, no close
+"""
+)
+
+
+def test_a_dead_recorders_running_row_is_marked_interrupted(
+    history: History, tmp_path: Path
+) -> None:
+    state = history.path.parent
+    children = run_children([[CRASHING_CHILD, str(state), host] for host in ("here", "there")])
+    assert [child.returncode for child in children] == [0, 0], [c.stderr for c in children]
+    dead_pid = int(children[0].stdout)
+    assert not pid_alive(dead_pid)
+    alive_id = history.started(attempt("alive", outcome=Outcome.RUNNING, seconds=None))
+
+    now = T0 + timedelta(minutes=3)
+    changed = history.mark_interrupted(now=now.astimezone(PLUS_TWO), where=orphaned("here"))
+
+    assert [(run.job_id, run.outcome, run.pid, run.recorder_pid) for run in changed] == [
+        ("here", Outcome.INTERRUPTED, dead_pid, dead_pid)
+    ]
+    assert changed[0].finished == now
+    assert changed[0].duration == 180
+    assert history.run(changed[0].id) == changed[0]
+    # Another host's record cannot be checked from here; this process is alive.
+    assert sorted(run.job_id for run in history.running()) == ["alive", "there"]
+    assert alive_id in {run.id for run in history.running()}
+
+
+def test_mark_interrupted_without_a_predicate_takes_every_running_row(history: History) -> None:
+    record(history, attempt("done"))
+    ids = [history.started(attempt(job, outcome=Outcome.RUNNING, seconds=None)) for job in "xy"]
+    # A clock behind the start: the attempt ends at its start, not before.
+    changed = history.mark_interrupted(now=T0 - timedelta(hours=1), message="daemon restarted")
+    assert [run.id for run in changed] == ids
+    assert {(run.finished, run.duration, run.message) for run in changed} == {
+        (T0, 0.0, "daemon restarted")
+    }
+    assert history.running() == []
+    assert history.mark_interrupted(now=T0) == []
+
+
+def test_a_failing_predicate_changes_nothing(history: History) -> None:
+    history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
+
+    def broken(run: RunRecord) -> bool:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        history.mark_interrupted(now=T0, where=broken)
+    assert len(history.running()) == 1
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=PROCESS_TIMEOUT)
+    return child.pid
+
+
+PID_CASES = {
+    "this process": (os.getpid, True),
+    "init": (lambda: 1, True),
+    "a reaped child": (_dead_pid, False),
+    "zero (a process group)": (lambda: 0, False),
+    "negative (a process group)": (lambda: -1, False),
+}
+
+
+@pytest.mark.parametrize(("pid", "alive"), PID_CASES.values(), ids=PID_CASES.keys())
+def test_pid_alive(pid: Any, alive: bool) -> None:
+    assert pid_alive(pid()) is alive
+
+
+# -- Concurrency ---------------------------------------------------------------------------
+
+WRITER_CHILD = (
+    CHILD_PRELUDE
+    + """
+worker, state = int(sys.argv[1]), Path(sys.argv[2])
+sys.stdin.readline()  # the start signal: every worker begins at once
+slot = datetime(2026, 3, 1, tzinfo=timezone.utc) + timedelta(hours=worker)
+with History.open(state) as history:
+    for attempt in range(1, 6):
+        start = slot + timedelta(minutes=attempt)
+        running = RunResult(f"job-{worker}", slot, attempt, Outcome.RUNNING, start)
+        record_id = history.started(running)
+        end = start + timedelta(seconds=1)
+        history.finished(record_id, running._replace(outcome=Outcome.SUCCESS, finished=end))
+"""
+)
+
+
+def test_twenty_processes_write_at_once(tmp_path: Path) -> None:
+    # The database does not exist yet: the workers also race to create and migrate it.
+    state = tmp_path / "state"
+    children = run_children(
+        [[WRITER_CHILD, str(worker), str(state)] for worker in range(20)], stdin="go\n"
+    )
+    assert [child.returncode for child in children] == [0] * 20, [c.stderr for c in children]
+    with History.open(state) as history:
+        runs = history.runs()
+        assert history.running() == []
+        assert history.schema_version == LATEST
+    assert len(runs) == 100
+    assert len({run.id for run in runs}) == 100
+    assert {run.outcome for run in runs} == {Outcome.SUCCESS}
+    assert sorted((run.job_id, run.attempt) for run in runs) == sorted(
+        (f"job-{worker}", number) for worker in range(20) for number in range(1, 6)
+    )
+
+
+def test_threads_share_one_history(history: History) -> None:
+    barrier = threading.Barrier(8, timeout=PROCESS_TIMEOUT)
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            barrier.wait()
+            for number in range(10):
+                record(history, attempt(f"job-{worker}", minute=number))
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=PROCESS_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert len(history.runs()) == 80
+    assert history.running() == []
+
+
+# -- Pruning -------------------------------------------------------------------------------
+
+
+def test_prune_removes_old_rows_and_their_logs(history: History, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    def log(name: str, exists: bool = True) -> Path:
+        path = logs / name
+        if exists:
+            path.write_text(name)
+        return path
+
+    def add(name: str, days_ago: int, outcome: Outcome = Outcome.SUCCESS, **paths: Path) -> int:
+        started = T0 - timedelta(days=days_ago)
+        finished = None if outcome is Outcome.RUNNING else started + timedelta(seconds=5)
+        return record(history, RunResult(name, started, 1, outcome, started, finished, **paths))
+
+    old = add("old", 40, stdout_path=log("old.out"), stderr_path=log("old.err"))
+    gone = add("gone", 35, Outcome.FAILED, stdout_path=log("gone.out", exists=False))
+    shared = add("shared-old", 45, stdout_path=log("shared.log"))
+    add("shared-new", 1, stdout_path=logs / "shared.log")
+    add("stuck", 50, Outcome.RUNNING, stdout_path=log("stuck.out"))
+    add("recent", 2, stdout_path=log("recent.out"))
+    add("edge", 30)  # ended 5 s after the cutoff
+
+    removed = history.prune(T0 - timedelta(days=30))
+
+    assert [run.id for run in removed] == [shared, old, gone]
+    assert sorted(path.name for path in logs.iterdir()) == ["recent.out", "shared.log", "stuck.out"]
+    assert sorted(run.job_id for run in history.runs()) == ["edge", "recent", "shared-new", "stuck"]
+    assert history.prune(T0 - timedelta(days=30)) == []
+
+
+def test_prune_reports_a_log_it_cannot_remove(history: History, tmp_path: Path) -> None:
+    directory = tmp_path / "a-directory.out"
+    directory.mkdir()
+    started = T0 - timedelta(days=40)
+    record(
+        history,
+        RunResult("x", started, 1, Outcome.SUCCESS, started, started, stdout_path=directory),
+    )
+    with pytest.raises(HistoryError, match="cannot remove the log file"):
+        history.prune(T0)
+    assert len(history.runs()) == 1  # the row stays with its log
