@@ -1,0 +1,222 @@
+"""The run verbs through real `pycron` processes: run-now, history, logs,
+status, stats, history prune; exit codes as documented."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+CRONTAB = """\
+# pycron: name=hello
+@daily echo hello; echo oops >&2
+# pycron: name=flaky retries=2 retry-delay=0s
+@daily n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count; echo try $n; [ $n -ge 2 ]
+# pycron: name=broken
+@daily exit 3
+# pycron: name=killed
+@daily kill -TERM $$
+# pycron: name=slow timeout=1s kill-grace=1s
+@daily echo started; sleep 30
+# pycron: name=sleeper
+@daily echo sleeping; sleep 30
+# pycron: name=nowhere cwd=/does/not/exist
+@daily true
+"""
+
+
+class Pycron:
+    """Runs `python -m pycron` with a private crontab and state directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.crontab = root / "crontab"
+        self.state = root / "state"
+        self.crontab.write_text(CRONTAB.replace("@daily ", f"@daily cd {root} && "))
+        self.env = {
+            **os.environ,
+            "PYCRON_CRONTAB": str(self.crontab),
+            "PYCRON_STATE_DIR": str(self.state),
+        }
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pycron", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pycron", *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def json(self, *args: str) -> object:
+        done = self(*args, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture
+def pycron(tmp_path: Path) -> Iterator[Pycron]:
+    tool = Pycron(tmp_path)
+    yield tool
+    subprocess.run(["pkill", "-f", f"cd {tmp_path} "], check=False)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+EXIT_CASES = [
+    pytest.param("hello", 0, "success", id="success"),
+    pytest.param("broken", 3, "failed", id="exit-code"),
+    pytest.param("killed", 128 + 15, "failed", id="signal"),
+    pytest.param("slow", 124, "timeout", id="timeout"),
+    pytest.param("nowhere", 1, "error", id="cannot-start"),
+]
+
+
+@pytest.mark.parametrize(("job", "code", "outcome"), EXIT_CASES)
+def test_run_now_exits_as_documented(pycron: Pycron, job: str, code: int, outcome: str) -> None:
+    done = pycron("run-now", job)
+    assert done.returncode == code, done.stderr
+    assert f"pycron: {job}: {outcome}" in done.stderr
+    (record,) = pycron.json("history", job)
+    assert record["outcome"] == outcome
+
+
+def test_run_now_streams_output_and_keeps_it(pycron: Pycron) -> None:
+    done = pycron("run-now", "hello")
+    assert done.stdout == "hello\n"
+    assert "oops" in done.stderr
+    assert pycron("logs", "hello").stdout == "hello\n"
+    assert pycron("logs", "hello", "--stderr").stdout == "oops\n"
+
+
+def test_retries_are_recorded_one_row_per_attempt(pycron: Pycron) -> None:
+    done = pycron("run-now", "flaky")
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == ["try 0", "try 1", "try 2"]
+    records = pycron.json("history", "flaky")
+    assert [(r["attempt"], r["outcome"]) for r in records] == [
+        (3, "success"),
+        (2, "failed"),
+        (1, "failed"),
+    ]
+    assert len({r["scheduled_for"] for r in records}) == 1
+    first = records[-1]["run"]
+    assert pycron("logs", "flaky", "--run", str(first)).stdout == "try 0\n"
+
+
+def test_a_second_run_while_one_runs_is_skipped_with_75(pycron: Pycron) -> None:
+    first = pycron.start("run-now", "sleeper")
+    try:
+        wait_until(lambda: any(r["outcome"] == "running" for r in _history(pycron, "sleeper")))
+        second = pycron("run-now", "sleeper")
+        assert second.returncode == 75
+        assert "skipped-overlap" in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=30)
+    assert first.returncode == 130
+    outcomes = sorted(r["outcome"] for r in _history(pycron, "sleeper"))
+    assert outcomes == ["interrupted", "skipped-overlap"]
+
+
+def _history(pycron: Pycron, job: str) -> list[dict[str, object]]:
+    records = pycron.json("history", job)
+    assert isinstance(records, list)
+    return records
+
+
+def test_kill_9_of_run_now_leaves_evidence_then_interrupted(pycron: Pycron) -> None:
+    process = pycron.start("run-now", "sleeper")
+    wait_until(lambda: any(r["outcome"] == "running" for r in _history(pycron, "sleeper")))
+    (running,) = _history(pycron, "sleeper")
+    process.kill()
+    process.wait(timeout=30)
+    os.killpg(running["pid"], signal.SIGKILL)  # the orphaned job itself
+    # The next command that opens the history finds the dead recorder.
+    (record,) = _history(pycron, "sleeper")
+    assert record["outcome"] == "interrupted"
+    # And the lock died with its holder: a new run is not skipped.
+    assert pycron("run-now", "hello").returncode == 0
+
+
+def test_status_lists_last_results_and_a_summary(pycron: Pycron) -> None:
+    pycron("run-now", "hello")
+    pycron("run-now", "broken")
+    jobs = {job["id"]: job for job in pycron.json("status")}
+    assert jobs["hello"]["last"]["outcome"] == "success"
+    assert jobs["broken"]["last"]["exit_code"] == 3
+    assert jobs["slow"]["last"] is None
+    assert jobs["hello"]["running"] is False
+    plain = pycron("status")
+    assert plain.stdout.splitlines()[-1] == "7 jobs, 1 failing, 0 running"
+
+
+def test_stats_counts_and_rates(pycron: Pycron) -> None:
+    pycron("run-now", "hello")
+    pycron("run-now", "hello")
+    pycron("run-now", "broken")
+    stats = pycron.json("stats")
+    assert isinstance(stats, dict)
+    assert (stats["runs"], stats["successes"]) == (3, 2)
+    assert stats["success_rate"] == pytest.approx(2 / 3)
+    assert stats["failures"] == {"failed": 1}
+    one = pycron.json("stats", "broken")
+    assert isinstance(one, dict)
+    assert one["runs"] == 1
+
+
+def test_history_filters_and_prune(pycron: Pycron) -> None:
+    pycron("run-now", "hello")
+    pycron("run-now", "broken")
+    failed = pycron.json("history", "--outcome", "failed")
+    assert isinstance(failed, list)
+    assert [r["job"] for r in failed] == ["broken"]
+    assert pycron.json("history", "--since", "1h") != []
+    assert pycron.json("history", "--since", "2999-01-01T00:00") == []
+    logs = [Path(p) for r in _history(pycron, "hello") for p in (r["stdout"], r["stderr"])]
+    assert all(p.exists() for p in logs)
+    pruned = pycron("history", "prune", "--older-than", "0s")
+    assert pruned.returncode == 0
+    assert "removed 2 runs" in pruned.stderr
+    assert pycron.json("history") == []
+    assert not any(p.exists() for p in logs)
+
+
+def test_twenty_parallel_run_nows_record_twenty_complete_rows(pycron: Pycron) -> None:
+    pycron.crontab.write_text("# pycron: name=par overlap=allow\n@daily echo hi\n")
+    processes = [pycron.start("run-now", "par") for _ in range(20)]
+    for process in processes:
+        process.wait(timeout=120)
+    assert [p.returncode for p in processes] == [0] * 20
+    records = _history(pycron, "par")
+    assert len(records) == 20
+    assert {r["outcome"] for r in records} == {"success"}
+
+
+def test_unknown_job_and_missing_logs(pycron: Pycron) -> None:
+    assert pycron("run-now", "nope").returncode == 1
+    missing = pycron("logs", "hello")
+    assert missing.returncode == 2
+    assert "no recorded run" in missing.stderr
