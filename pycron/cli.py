@@ -448,6 +448,7 @@ def _edit(ctx: click.Context, change: Callable[[Crontab], Crontab]) -> Crontab:
 @click.argument("words", nargs=-1, required=True, metavar="LINE | EXPR COMMAND... | -")
 @click.option("--name", help="Job name (its id): letters, digits, '.', '_', '-'.")
 @click.option("--timeout", metavar="DURATION", help="Kill the job after this long, e.g. 30m.")
+@click.option("--kill-grace", metavar="DURATION", help="After a timeout, SIGKILL after this.")
 @click.option("--retries", metavar="N", help="Retry a failed run up to N times.")
 @click.option("--retry-delay", metavar="DURATION", help="First retry delay (then doubled).")
 @click.option(
@@ -456,6 +457,7 @@ def _edit(ctx: click.Context, change: Callable[[Crontab], Crontab]) -> Crontab:
     help="If the job is still running at its next time.",
 )
 @click.option("--lock", metavar="NAME", help="Share a lock with other jobs.")
+@click.option("--cwd", metavar="DIR", help="Working directory (default: HOME).")
 @click.option("--catch-up", metavar="POLICY", help="none, latest, all or all:WINDOW.")
 @click.pass_context
 def add_command(
@@ -463,10 +465,12 @@ def add_command(
     words: tuple[str, ...],
     name: str | None,
     timeout: str | None,
+    kill_grace: str | None,
     retries: str | None,
     retry_delay: str | None,
     overlap: str | None,
     lock: str | None,
+    cwd: str | None,
     catch_up: str | None,
 ) -> None:
     """Add a job (or several crontab lines from stdin with -).
@@ -487,10 +491,12 @@ def add_command(
     given = {
         "name": name,
         "timeout": timeout,
+        "kill-grace": kill_grace,
         "retries": retries,
         "retry-delay": retry_delay,
         "overlap": overlap,
         "lock": lock,
+        "cwd": cwd,
         "catch-up": catch_up,
     }
     options = {key: value for key, value in given.items() if value is not None}
