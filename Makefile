@@ -6,7 +6,8 @@ BIN    := $(VENV)/bin
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.installed
-	@echo "pycron: the daemon is not built yet; meanwhile try: $(BIN)/pycron next '*/15 * * * *' --count 3"
+	mkdir -p .pycron
+	$(BIN)/pycron --crontab crontab.example --state-dir ./.pycron daemon
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

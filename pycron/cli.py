@@ -45,6 +45,8 @@ from pycron.crontab import (
     parse_duration,
     remove_job,
 )
+from pycron.daemon import LogFormat, local_zone, serve
+from pycron.daemon import Settings as DaemonSettings
 from pycron.errors import NoMatchError, PycronError, UsageError
 from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
@@ -315,21 +317,6 @@ def _users() -> set[str]:
     import pwd  # noqa: PLC0415 - POSIX only, and only `check` needs it
 
     return {entry.pw_name for entry in pwd.getpwall()}
-
-
-def local_zone() -> tzinfo | None:
-    """This machine's time zone as an IANA zone: $TZ, else /etc/localtime's target."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if not name:
-        try:
-            target = os.path.realpath("/etc/localtime")
-        except OSError:
-            return None
-        name = target.partition("/zoneinfo/")[2]
-    try:
-        return resolve_tz(name) if name else None
-    except PycronError:
-        return None
 
 
 def _plural(count: int, word: str) -> str:
@@ -1115,6 +1102,77 @@ def _print_day_chart(per_day: dict[date, Any]) -> None:
             f"{day:%m-%d} [green]{'█' * ok}[/green][red]{'█' * bad}[/red] "
             f"{counts.successes} ok, {counts.failures} failed"
         )
+
+
+# --------------------------------------------------------------------------- daemon
+
+
+@cli.command("daemon")
+@click.option(
+    "--max-parallel",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Jobs running at once; more due jobs wait in order.",
+)
+@click.option(
+    "--shutdown-grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM, how long running jobs may finish before they are stopped.",
+)
+@click.option("--tz", metavar="ZONE", help="Zone of jobs without CRON_TZ [default: local].")
+@click.option(
+    "--reboot", is_flag=True, help="Treat this start as a boot: run @reboot jobs (containers)."
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option("--heartbeat", type=float, metavar="SECONDS", help="Log a heartbeat line this often.")
+@click.pass_context
+def daemon_command(
+    ctx: click.Context,
+    max_parallel: int,
+    shutdown_grace: float,
+    tz: str | None,
+    reboot: bool,
+    log_format: str,
+    log_level: str,
+    heartbeat: float | None,
+) -> None:
+    """Run the jobs of the crontab, in the foreground, until SIGTERM.
+
+    Logs one line per event to stderr. SIGHUP reloads the crontab at once
+    (edits are noticed within seconds anyway); SIGTERM or SIGINT stop
+    starting jobs and give running ones --shutdown-grace to finish; a second
+    SIGINT stops them at once. Exits 1 if another daemon uses the state
+    directory.
+
+    \b
+    Examples:
+      pycron daemon
+      pycron --crontab ./crontab --state-dir ./state daemon --log-format json
+    """
+    settings = _settings(ctx)
+    zone = resolve_tz(tz) if tz else local_zone()
+    daemon_settings = DaemonSettings(
+        crontab=settings.crontab,
+        state_dir=settings.state_dir,
+        max_parallel=max_parallel,
+        shutdown_grace=shutdown_grace,
+        zone=zone,
+        reboot=reboot,
+        heartbeat=heartbeat,
+    )
+    ctx.exit(serve(daemon_settings, LogFormat(log_format), log_level))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

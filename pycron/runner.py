@@ -49,6 +49,7 @@ class Outcome(enum.Enum):
     SKIPPED_OVERLAP = "skipped-overlap"  # its lock was held by another run
     INTERRUPTED = "interrupted"  # pycron stopped (or died) while it ran
     ERROR = "error"  # could not start: bad shell, bad working directory, ...
+    MISSED = "missed"  # slots the daemon was down for and did not catch up (not run)
 
 
 class RunResult(NamedTuple):

@@ -4,6 +4,7 @@ round trip, queries and statistics, crash evidence, concurrent writers, pruning.
 from __future__ import annotations
 
 import os
+import select
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -76,32 +77,58 @@ def raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
         db.close()
 
 
-def run_children(
-    scripts: list[list[str]], stdin: str = ""
-) -> list[subprocess.CompletedProcess[str]]:
-    """Run Python children at once (`stdin` releases them together); wait for
-    each with a timeout and kill whatever is left, whatever happens."""
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for args in scripts
-    ]
+class Child(NamedTuple):
+    """What a finished child process left: exit status, stdout, stderr."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_children(scripts: list[list[str]], logs: Path, *, together: bool = False) -> list[Child]:
+    """Run `python -c` children and wait for each with a timeout, killing whatever
+    is left, whatever happens. With `together`, each child prints "ready" once
+    loaded and waits for a line on stdin; all are released when all are ready.
+    stderr goes to files under `logs`, so no pipe can fill up and block a child."""
+    logs.mkdir(exist_ok=True)
+    errors = [logs / f"{number}.err" for number in range(len(scripts))]
+    children: list[subprocess.Popen[str]] = []
     try:
+        for args, error in zip(scripts, errors, strict=True):
+            with error.open("w") as stderr:
+                children.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", *args],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=stderr,
+                        text=True,
+                    )
+                )
+        if together:
+            for child in children:
+                assert child.stdout is not None
+                ready, _, _ = select.select([child.stdout], [], [], PROCESS_TIMEOUT)
+                assert ready, "a child did not get ready in time"
+                assert child.stdout.readline() == "ready\n"
+        for child in children:
+            assert child.stdin is not None
+            if together:
+                child.stdin.write("go\n")
+            child.stdin.close()
+        for child in children:
+            child.wait(timeout=PROCESS_TIMEOUT)
         return [
-            subprocess.CompletedProcess(child.args, child.returncode, *outputs)
-            for child in children
-            for outputs in [child.communicate(stdin, timeout=PROCESS_TIMEOUT)]
+            Child(child.returncode, child.stdout.read() if child.stdout else "", error.read_text())
+            for child, error in zip(children, errors, strict=True)
         ]
     finally:
         for child in children:
             if child.poll() is None:
                 child.kill()
                 child.wait(timeout=PROCESS_TIMEOUT)
+            if child.stdout is not None:
+                child.stdout.close()
 
 
 CHILD_PRELUDE = f"""
@@ -554,7 +581,9 @@ def test_a_dead_recorders_running_row_is_marked_interrupted(
     history: History, tmp_path: Path
 ) -> None:
     state = history.path.parent
-    children = run_children([[CRASHING_CHILD, str(state), host] for host in ("here", "there")])
+    children = run_children(
+        [[CRASHING_CHILD, str(state), host] for host in ("here", "there")], tmp_path / "stderr"
+    )
     assert [child.returncode for child in children] == [0, 0], [c.stderr for c in children]
     dead_pid = int(children[0].stdout)
     assert not pid_alive(dead_pid)
@@ -625,6 +654,7 @@ WRITER_CHILD = (
     CHILD_PRELUDE
     + """
 worker, state = int(sys.argv[1]), Path(sys.argv[2])
+print("ready", flush=True)
 sys.stdin.readline()  # the start signal: every worker begins at once
 slot = datetime(2026, 3, 1, tzinfo=timezone.utc) + timedelta(hours=worker)
 with History.open(state) as history:
@@ -642,7 +672,9 @@ def test_twenty_processes_write_at_once(tmp_path: Path) -> None:
     # The database does not exist yet: the workers also race to create and migrate it.
     state = tmp_path / "state"
     children = run_children(
-        [[WRITER_CHILD, str(worker), str(state)] for worker in range(20)], stdin="go\n"
+        [[WRITER_CHILD, str(worker), str(state)] for worker in range(20)],
+        tmp_path / "stderr",
+        together=True,
     )
     assert [child.returncode for child in children] == [0] * 20, [c.stderr for c in children]
     with History.open(state) as history:

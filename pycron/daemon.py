@@ -1,0 +1,676 @@
+"""The foreground daemon: keep every job of a crontab running on time.
+
+`plan(state, jobs, now)` is pure: from each job's next fire time, the last
+slot it ran and the clock, it says which slots are due, which missed ones to
+catch up, and which to skip. `Daemon` is the loop around it: it sleeps until
+the earliest next fire time (capped, so it notices crontab edits, signals and
+clock jumps), hands due runs to a bounded worker pool that calls the runner,
+reloads the crontab when it changes, and drains running jobs on SIGTERM.
+
+The loop takes its `clock` and `sleep` as arguments, so tests can simulate
+hours of downtime, clock jumps and DST transitions instantly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from filelock import FileLock, Timeout
+
+from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse
+from pycron.errors import NoMatchError, PycronError
+from pycron.expr import resolve_tz
+from pycron.history import History, RunRecord, orphaned
+from pycron.runner import Context, Outcome, RunResult, run
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
+MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
+MAX_CATCH_UP = 10_000  # slots counted per job and decision (older ones are not listed)
+
+
+class DaemonError(PycronError):
+    """The daemon cannot start (another daemon on the state directory, no crontab)."""
+
+
+# --------------------------------------------------------------------------- time zones
+
+
+def local_zone() -> tzinfo | None:
+    """This machine's time zone as an IANA zone: $TZ, else /etc/localtime's target."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            target = os.path.realpath("/etc/localtime")
+        except OSError:
+            return None
+        name = target.partition("/zoneinfo/")[2]
+    try:
+        return resolve_tz(name) if name else None
+    except PycronError:
+        return None
+
+
+# --------------------------------------------------------------------------- planning
+
+
+class JobState(NamedTuple):
+    """What the planner knows of a job: its next fire time and the last slot
+    that ran or was decided (so no slot is ever run twice)."""
+
+    next_fire: datetime | None
+    last_slot: datetime | None = None
+
+
+class Due(NamedTuple):
+    """A run to start: the job, the slot, and whether it is a catch-up."""
+
+    job_id: str
+    scheduled_for: datetime
+    catch_up: bool = False
+
+
+class Skipped(NamedTuple):
+    """Missed slots of a job that were not run (catch-up policy)."""
+
+    job_id: str
+    missed: int
+    first: datetime
+    last: datetime
+    policy: CatchUp
+
+
+class Plan(NamedTuple):
+    """The planner's decisions for one moment."""
+
+    due: list[Due]
+    skipped: list[Skipped]
+    state: dict[str, JobState]
+
+
+def catch_up_policy(entry: Entry) -> CatchUp:
+    """The job's catch-up option, else the default: none for jobs whose minute
+    is a wildcard (they run again within minutes) and for intervals, latest
+    for fixed-time jobs and one-shots (a missed 03:00 backup should still run)."""
+    if entry.options.catch_up is not None:
+        return entry.options.catch_up
+    schedule = entry.schedule
+    if isinstance(schedule, Cron) and not schedule.expression.fields[0].text.startswith("*"):
+        return CatchUp.LATEST
+    return CatchUp.LATEST if isinstance(schedule, At) else CatchUp.NONE
+
+
+def fire_after(
+    entry: Entry, after: datetime, anchor: datetime, zone: tzinfo | None
+) -> datetime | None:
+    """The job's first fire time strictly after `after` (aware), or None.
+
+    Cron schedules without CRON_TZ run in the daemon's zone; `@every` counts
+    whole intervals from `anchor` (the daemon's start), so it never drifts.
+    """
+    schedule = entry.schedule
+    if isinstance(schedule, Cron):
+        expression = schedule.expression
+        start = after if expression.tz is not None or zone is None else after.astimezone(zone)
+        try:
+            return expression.next(start).astimezone(timezone.utc)
+        except NoMatchError:
+            return None
+    if isinstance(schedule, Every):
+        step = schedule.interval
+        count = max((after - anchor) // step + 1, 0)
+        return anchor + step * count
+    if isinstance(schedule, At):
+        when = schedule.when if schedule.when.tzinfo else schedule.when.replace(tzinfo=zone)
+        when = when.astimezone(timezone.utc)
+        return when if when > after else None
+    return None  # @reboot: started once by the daemon, never scheduled
+
+
+def plan(
+    state: Mapping[str, JobState],
+    jobs: Mapping[str, Entry],
+    now: datetime,
+    anchor: datetime,
+    zone: tzinfo | None,
+) -> Plan:
+    """Decide what is due at `now` (pure).
+
+    A slot up to ON_TIME late runs as usual. Older slots were missed (downtime,
+    a suspended machine, a clock jump forward): `catch-up=none` skips them,
+    `latest` runs the most recent once, `all` runs each in order within the
+    job's window. Slots at or before a job's last slot never run again, so a
+    clock jump backwards repeats nothing.
+    """
+    due: list[Due] = []
+    skipped: list[Skipped] = []
+    new_state = dict(state)
+    for job_id, entry in jobs.items():
+        current = state.get(job_id, JobState(None))
+        if current.next_fire is None or current.next_fire > now or not entry.enabled:
+            continue
+        slots = _slots(entry, current, now, anchor, zone)
+        on_time = [slot for slot in slots if now - slot <= ON_TIME]
+        missed = [slot for slot in slots if now - slot > ON_TIME]
+        run_missed, skip = _decide(entry, missed, now)
+        due += [Due(job_id, slot, True) for slot in run_missed]
+        due += [Due(job_id, slot) for slot in on_time]
+        if skip:
+            skipped.append(Skipped(job_id, len(skip), skip[0], skip[-1], catch_up_policy(entry)))
+        last = slots[-1] if slots else current.last_slot
+        new_state[job_id] = JobState(fire_after(entry, max(now, last or now), anchor, zone), last)
+    due.sort(key=lambda d: d.scheduled_for)
+    return Plan(due, skipped, new_state)
+
+
+def _slots(
+    entry: Entry, current: JobState, now: datetime, anchor: datetime, zone: tzinfo | None
+) -> list[datetime]:
+    """The job's slots from its next fire time up to `now` (after its last slot)."""
+    slots: list[datetime] = []
+    slot = current.next_fire
+    while slot is not None and slot <= now and len(slots) < MAX_CATCH_UP:
+        if current.last_slot is None or slot > current.last_slot:
+            slots.append(slot)
+        slot = fire_after(entry, slot, anchor, zone)
+    if slot is not None and slot <= now:  # too many to list: keep the newest
+        latest = _latest_slot(entry, now, anchor, zone)
+        if latest is not None and latest not in slots:
+            slots.append(latest)
+    return slots
+
+
+def _latest_slot(
+    entry: Entry, now: datetime, anchor: datetime, zone: tzinfo | None
+) -> datetime | None:
+    schedule = entry.schedule
+    if isinstance(schedule, Cron):
+        expression = schedule.expression
+        moment = now + timedelta(microseconds=1)
+        start = moment if expression.tz is not None or zone is None else moment.astimezone(zone)
+        with contextlib.suppress(NoMatchError):
+            return expression.prev(start).astimezone(timezone.utc)
+    if isinstance(schedule, Every):
+        return anchor + schedule.interval * ((now - anchor) // schedule.interval)
+    return None
+
+
+def _decide(
+    entry: Entry, missed: list[datetime], now: datetime
+) -> tuple[list[datetime], list[datetime]]:
+    """(missed slots to run, missed slots to skip) under the job's policy."""
+    policy = catch_up_policy(entry)
+    if not missed or policy is CatchUp.NONE:
+        return [], missed
+    if policy is CatchUp.LATEST:
+        return missed[-1:], missed[:-1]
+    window = now - entry.options.catch_up_window
+    return [s for s in missed if s >= window], [s for s in missed if s < window]
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class LogFormat(enum.Enum):
+    """How the daemon writes its event lines."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+
+class EventLog:
+    """One line per event on a stream: `time level event key=value ...` for
+    people, or one JSON object per line for log collectors."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        clock: Callable[[], datetime],
+        form: LogFormat = LogFormat.TEXT,
+        level: str = "info",
+    ) -> None:
+        self._stream = stream
+        self._clock = clock
+        self._form = form
+        self._level = LEVELS[level]
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, level: str = "info", **fields: object) -> None:
+        if LEVELS[level] < self._level:
+            return
+        moment = self._clock().astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        if self._form is LogFormat.JSON:
+            line = json.dumps(
+                {"time": moment, "level": level, "event": event, **fields}, default=str
+            )
+        else:
+            pairs = " ".join(
+                f"{key}={_quote(value)}" for key, value in fields.items() if value is not None
+            )
+            line = f"{moment} {level:<7} {event:<10} {pairs}".rstrip()
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+def _quote(value: object) -> str:
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return json.dumps(text) if not text or any(c in text for c in ' "=\n') else text
+
+
+# --------------------------------------------------------------------------- the daemon
+
+
+class Settings(NamedTuple):
+    """The daemon's command-line settings."""
+
+    crontab: Path
+    state_dir: Path
+    max_parallel: int = 10
+    shutdown_grace: float = 30.0
+    zone: tzinfo | None = None
+    reboot: bool = False
+    heartbeat: float | None = None
+
+
+class _Recorder:
+    """The history as the runner's recorder, logging each attempt as it goes."""
+
+    def __init__(self, history: History, log: EventLog) -> None:
+        self._history = history
+        self._log = log
+
+    def started(self, result: RunResult) -> int:
+        record = self._history.started(result)
+        if result.outcome is Outcome.RUNNING:
+            self._log(
+                "start",
+                job=result.job_id,
+                run=record,
+                attempt=result.attempt,
+                scheduled=result.scheduled_for,
+                pid=result.pid,
+            )
+        return record
+
+    def finished(self, record_id: int, result: RunResult) -> None:
+        self._history.finished(record_id, result)
+        level = "info" if result.outcome is Outcome.SUCCESS else "warning"
+        self._log(
+            "end",
+            level,
+            job=result.job_id,
+            run=record_id,
+            attempt=result.attempt,
+            outcome=result.outcome.value,
+            exit=result.exit_code,
+            signal=result.signal,
+            duration=f"{result.duration:.3f}s" if result.duration is not None else None,
+            message=result.message,
+        )
+
+
+class Daemon:
+    """The scheduling loop. `run()` returns the exit code when it stops."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float, threading.Event], None],
+        log: EventLog,
+        start_job: Callable[[Entry, datetime, datetime | None], list[RunResult]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+        self.log = log
+        self.wake = threading.Event()  # set by signals: look again now
+        self.stopping = threading.Event()  # running jobs must stop (second signal, grace over)
+        self.draining = threading.Event()  # start no more jobs
+        self.reload_requested = threading.Event()
+        self.jobs: dict[str, Entry] = {}
+        self.state: dict[str, JobState] = {}
+        self.anchor = clock()
+        self._file_signature: tuple[int, int, int] | None = None
+        self._running: dict[Future[list[RunResult]], Entry] = {}
+        self._running_lock = threading.Lock()
+        self._start_job = start_job
+        self._history: History | None = None
+
+    # ----------------------------------------------------------- lifecycle
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
+        settings = self.settings
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(settings.state_dir / "daemon.lock"), thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise DaemonError(
+                f"another pycron daemon (pid {_read_pid(settings.state_dir)}) is running "
+                f"on {settings.state_dir}; stop it first or use another --state-dir"
+            ) from None
+        try:
+            (settings.state_dir / "daemon.pid").write_text(f"{os.getpid()}\n")
+            with (
+                History.open(settings.state_dir) as history,
+                ThreadPoolExecutor(
+                    max_workers=settings.max_parallel, thread_name_prefix="job"
+                ) as pool,
+            ):
+                self._history = history
+                self._loop(history, pool)
+            self.log("stop", reason="signal")
+            return 0
+        finally:
+            (settings.state_dir / "daemon.pid").unlink(missing_ok=True)
+            lock.release()
+
+    def stop(self, *, immediately: bool = False) -> None:
+        """Drain (start nothing new, let running jobs finish within the grace);
+        a second call, or `immediately`, stops running jobs at once."""
+        if self.draining.is_set() or immediately:
+            self.stopping.set()
+        self.draining.set()
+        self.wake.set()
+
+    def reload(self) -> None:
+        """Re-read the crontab at the next turn of the loop (SIGHUP)."""
+        self.reload_requested.set()
+        self.wake.set()
+
+    # ----------------------------------------------------------- the loop
+
+    def _loop(self, history: History, pool: ThreadPoolExecutor) -> None:
+        started = self.clock()
+        self.log(
+            "start",
+            crontab=self.settings.crontab,
+            state=self.settings.state_dir,
+            pid=os.getpid(),
+            max_parallel=self.settings.max_parallel,
+        )
+        interrupted = history.mark_interrupted(now=started, where=orphaned(socket.gethostname()))
+        self._load(initial=True)
+        self._recover(history, interrupted, started)
+        self._start_reboot_jobs(pool, started)
+        last_heartbeat = started
+        while not self.draining.is_set():
+            now = self.clock()
+            if self.reload_requested.is_set() or self._file_changed():
+                self.reload_requested.clear()
+                self._load(initial=False)
+            decided = plan(self.state, self.jobs, now, self.anchor, self.settings.zone)
+            self.state = decided.state
+            for skipped in decided.skipped:
+                self._record_skipped(history, skipped, now)
+            for due in decided.due:
+                self._submit(pool, self.jobs[due.job_id], due.scheduled_for, due.catch_up)
+            heartbeat = self.settings.heartbeat
+            if heartbeat and (now - last_heartbeat).total_seconds() >= heartbeat:
+                last_heartbeat = now
+                self.log("heartbeat", jobs=len(self.jobs), running=len(self._running))
+            self.sleep(self._sleep_time(now), self.wake)
+            self.wake.clear()
+        self._drain()
+
+    def _sleep_time(self, now: datetime) -> float:
+        """Seconds until the earliest next fire time, at most MAX_SLEEP."""
+        fires = [s.next_fire for s in self.state.values() if s.next_fire is not None]
+        if not fires:
+            return MAX_SLEEP
+        return max(0.0, min(MAX_SLEEP, (min(fires) - now).total_seconds()))
+
+    def _drain(self) -> None:
+        """Wait for running jobs up to the grace, then stop them (recorded interrupted)."""
+        with self._running_lock:
+            running = list(self._running)
+        if running:
+            self.log("drain", running=len(running), grace=f"{self.settings.shutdown_grace}s")
+        deadline = self.settings.shutdown_grace
+        waited = 0.0
+        while waited < deadline and not self.stopping.is_set():
+            with self._running_lock:
+                if not self._running:
+                    return
+            self.stopping.wait(0.05)
+            waited += 0.05
+        self.stopping.set()
+
+    # ----------------------------------------------------------- jobs
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, entry: Entry, slot: datetime, catch_up: bool
+    ) -> None:
+        if catch_up:
+            self.log("catch-up", job=entry.id, scheduled=slot)
+        next_slot = fire_after(entry, slot, self.anchor, self.settings.zone)
+        future = pool.submit(self._run_job, entry, slot, next_slot)
+        with self._running_lock:
+            self._running[future] = entry
+        future.add_done_callback(self._done)
+
+    def _run_job(self, entry: Entry, slot: datetime, next_slot: datetime | None) -> list[RunResult]:
+        if self.stopping.is_set() or self.draining.is_set():
+            return []
+        if self._start_job is not None:
+            return self._start_job(entry, slot, next_slot)
+        assert self._history is not None
+        context = Context(
+            state_dir=self.settings.state_dir,
+            clock=lambda: datetime.now(timezone.utc),
+            sleep=lambda seconds: not self.stopping.wait(seconds),
+            recorder=_Recorder(self._history, self.log),
+            stopping=self.stopping.is_set,
+            poll_interval=0.1,
+        )
+        return run(entry, slot, context, next_slot)
+
+    def _done(self, future: Future[list[RunResult]]) -> None:
+        with self._running_lock:
+            entry = self._running.pop(future, None)
+        error = future.exception()
+        if error is not None and entry is not None:
+            self.log("error", "error", job=entry.id, message=repr(error))
+
+    def _start_reboot_jobs(self, pool: ThreadPoolExecutor, now: datetime) -> None:
+        """@reboot jobs: once per machine boot (a marker per boot id), or at this
+        start if --reboot says the daemon's start is the boot (containers)."""
+        reboot_jobs = [e for e in self.jobs.values() if isinstance(e.schedule, Reboot)]
+        if not reboot_jobs:
+            return
+        marker = self.settings.state_dir / f"reboot-{_boot_id()}"
+        if marker.exists() and not self.settings.reboot:
+            self.log("reboot", jobs=len(reboot_jobs), message="already run since boot")
+            return
+        marker.write_text(f"{now.isoformat()}\n")
+        for entry in reboot_jobs:
+            if entry.enabled:
+                self._submit(pool, entry, now, False)
+
+    def _record_skipped(self, history: History, skipped: Skipped, now: datetime) -> None:
+        """Log and record missed slots that are not run (one row per decision)."""
+        message = (
+            f"{skipped.missed} missed run(s) from {skipped.first.isoformat()} to "
+            f"{skipped.last.isoformat()} not run (catch-up={skipped.policy.value})"
+        )
+        self.log(
+            "skip",
+            "warning",
+            job=skipped.job_id,
+            count=skipped.missed,
+            first=skipped.first,
+            last=skipped.last,
+            policy=skipped.policy.value,
+        )
+        result = RunResult(
+            skipped.job_id, skipped.last, 1, Outcome.MISSED, now, now, message=message
+        )
+        history.finished(history.started(result), result)
+
+    # ----------------------------------------------------------- start-up
+
+    def _recover(self, history: History, interrupted: list[RunRecord], now: datetime) -> None:
+        """First fire times from the history: each job's missed slots since its
+        last recorded slot (interrupted runs count as missed) go to the planner."""
+        last = history.last_scheduled_per_job()
+        for record in interrupted:
+            self.log(
+                "interrupted",
+                "warning",
+                job=record.job_id,
+                run=record.id,
+                scheduled=record.scheduled_for,
+            )
+        redo = {r.job_id: r.scheduled_for for r in interrupted}
+        for job_id, entry in self.jobs.items():
+            recorded = last.get(job_id)
+            if job_id in redo and catch_up_policy(entry) is not CatchUp.NONE:
+                recorded = redo[job_id] - timedelta(microseconds=1)
+            schedule = entry.schedule
+            if recorded is None and isinstance(schedule, At):
+                recorded = schedule.when - timedelta(microseconds=1)  # a one-shot never run
+            if recorded is None or isinstance(schedule, (Every, Reboot)):
+                continue
+            first = fire_after(entry, recorded, self.anchor, self.settings.zone)
+            if first is not None and first <= now:
+                self.state[job_id] = JobState(first, recorded)
+
+    # ----------------------------------------------------------- the crontab
+
+    def _file_changed(self) -> bool:
+        return self._signature() != self._file_signature
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            status = self.settings.crontab.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_mtime_ns, status.st_size, status.st_ino
+
+    def _load(self, *, initial: bool) -> None:
+        """(Re)read the crontab: keep next fire times of unchanged jobs; with
+        errors, log them and keep the previous version of jobs that vanished."""
+        self._file_signature = self._signature()
+        path = self.settings.crontab
+        try:
+            text = path.read_bytes().decode("utf-8", "surrogateescape")
+        except OSError as error:
+            if initial:
+                raise DaemonError(f"cannot read {path}: {error.strerror}") from None
+            self.log("reload", "error", message=f"cannot read {path}: {error.strerror}")
+            return
+        crontab, errors = parse(text, str(path))
+        for finding in errors:
+            self.log(
+                "error",
+                "error",
+                where=f"{finding.path}:{finding.line}:{finding.column + 1}",
+                message=finding.message,
+            )
+        jobs = {entry.id: entry for entry in crontab.entries}
+        if errors:
+            for job_id, entry in self.jobs.items():
+                if job_id not in jobs:
+                    self.log(
+                        "keep",
+                        "warning",
+                        job=job_id,
+                        message="kept from the previous version until the file is fixed",
+                    )
+                    jobs[job_id] = entry
+        now = self.clock()
+        state: dict[str, JobState] = {}
+        for job_id, entry in jobs.items():
+            old = self.jobs.get(job_id)
+            if old is not None and _same_schedule(old, entry) and job_id in self.state:
+                state[job_id] = self.state[job_id]
+            else:
+                state[job_id] = JobState(
+                    fire_after(entry, now, self.anchor, self.settings.zone),
+                    self.state.get(job_id, JobState(None)).last_slot,
+                )
+        changed = sorted(set(jobs) ^ set(self.jobs))
+        self.jobs, self.state = jobs, state
+        self.log(
+            "load" if initial else "reload",
+            jobs=len(jobs),
+            errors=len(errors),
+            changed=",".join(changed) if not initial and changed else None,
+        )
+
+
+def _same_schedule(old: Entry, new: Entry) -> bool:
+    return old.schedule.text == new.schedule.text and _zone_of(old) == _zone_of(new)
+
+
+def _zone_of(entry: Entry) -> object:
+    schedule = entry.schedule
+    return schedule.expression.tz if isinstance(schedule, Cron) else None
+
+
+def _read_pid(state_dir: Path) -> str:
+    try:
+        return (state_dir / "daemon.pid").read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _boot_id() -> str:
+    """An id of this machine boot (Linux), so @reboot jobs run once per boot."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def real_sleep(seconds: float, wake: threading.Event) -> None:
+    """Sleep on the wall of a threading.Event, so signals cut it short."""
+    wake.wait(seconds)
+
+
+def serve(
+    settings: Settings, log_format: LogFormat, log_level: str, stream: TextIO = sys.stderr
+) -> int:
+    """Run the daemon in the foreground with real time and signals; returns the exit code."""
+
+    def clock() -> datetime:
+        return datetime.now(timezone.utc)
+
+    log = EventLog(stream, clock, log_format, log_level)
+    daemon = Daemon(settings, clock=clock, sleep=real_sleep, log=log)
+
+    def handle(number: int, _frame: object) -> None:
+        name = signal.Signals(number).name
+        if number == signal.SIGHUP:
+            log("signal", name=name, action="reload")
+            daemon.reload()
+            return
+        log("signal", name=name, action="stop now" if daemon.draining.is_set() else "drain")
+        daemon.stop()
+
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, handle)
+    return daemon.run()
