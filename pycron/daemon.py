@@ -32,7 +32,7 @@ from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse
 from pycron.errors import NoMatchError, PycronError
 from pycron.expr import resolve_tz
 from pycron.history import History, RunRecord, orphaned
-from pycron.runner import Context, Outcome, RunResult, run
+from pycron.runner import Context, Outcome, RunResult, reap_lingering, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -425,6 +425,7 @@ class Daemon:
                 self._record_skipped(history, skipped, now)
             for due in decided.due:
                 self._submit(pool, self.jobs[due.job_id], due.scheduled_for, due.catch_up)
+            reap_lingering()
             heartbeat = self.settings.heartbeat
             if heartbeat and (now - last_heartbeat).total_seconds() >= heartbeat:
                 last_heartbeat = now

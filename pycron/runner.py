@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -362,6 +363,7 @@ def _wait(
         if deadline is not None and time.monotonic() >= deadline:
             _terminate_group(process, options.kill_grace.total_seconds())
             return _finish(follower, Outcome.TIMEOUT)
+    _note_lingering(process.pid)
     return _finish(follower, Outcome.SUCCESS if process.returncode == 0 else Outcome.FAILED)
 
 
@@ -382,6 +384,35 @@ def _terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:
         _signal_group(group, signal.SIGKILL)
         _wait_group_gone(process, group, time.monotonic() + 5.0)
     process.wait()
+
+
+_LINGERING: set[int] = set()  # groups of ended jobs whose background processes still run
+_LINGERING_LOCK = threading.Lock()
+
+
+def _note_lingering(group: int) -> None:
+    """Remember a finished job's group if processes it started live on (as cron,
+    pycron leaves them running), so that they are reaped once they end."""
+    _reap_group(group)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, 0)
+        with _LINGERING_LOCK:
+            _LINGERING.add(group)
+
+
+def reap_lingering() -> int:
+    """Collect the ended background processes of finished jobs (adopted by us as
+    subreaper), so none stays a zombie; returns how many groups still live."""
+    with _LINGERING_LOCK:
+        groups = list(_LINGERING)
+    for group in groups:
+        _reap_group(group)
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            with _LINGERING_LOCK:
+                _LINGERING.discard(group)
+    return len(_LINGERING)
 
 
 def _reap_group(group: int) -> None:
