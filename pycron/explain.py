@@ -21,7 +21,15 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 
 from pycron.errors import NoMatchError
-from pycron.expr import CronExpression, Field, ItemKind, Transition, zone_transitions
+from pycron.expr import (
+    DOW_LONG_NAMES,
+    MONTH_LONG_NAMES,
+    CronExpression,
+    Field,
+    ItemKind,
+    Transition,
+    zone_transitions,
+)
 
 # Like expr.py, import no typing machinery at run time: the CLI loads this module.
 TYPE_CHECKING = False
@@ -29,30 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Final
 
-_WEEKDAY_NAMES: Final = (
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-)
-_MONTH_NAMES: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_OCCURRENCES: Final = ("first", "second", "third", "fourth", "fifth")
+OCCURRENCES: Final = ("first", "second", "third", "fourth", "fifth")
 _ALL_MINUTES: Final = frozenset(range(60))
 _ALL_HOURS: Final = frozenset(range(24))
 _ALL_DAYS: Final = frozenset(range(1, 32))
@@ -91,12 +76,12 @@ def _hour_label(hour: int) -> str:
 
 def _weekday_name(weekday: int) -> str:
     """A weekday number (0 and 7 = Sunday) as its English name."""
-    return _WEEKDAY_NAMES[weekday % 7]
+    return DOW_LONG_NAMES[weekday % 7]
 
 
 def _month_name(month: int) -> str:
     """A month number (1-12) as its English name."""
-    return _MONTH_NAMES[month - 1]
+    return MONTH_LONG_NAMES[month - 1]
 
 
 def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
@@ -297,7 +282,7 @@ def _weekday_extensions(field: Field) -> list[str]:
         if item.kind == ItemKind.LAST_DOW:
             term = f"the last {_weekday_name(item.start)}"
         elif item.kind == ItemKind.NTH_DOW:
-            term = f"the {_OCCURRENCES[item.end - 1]} {_weekday_name(item.start)}"
+            term = f"the {OCCURRENCES[item.end - 1]} {_weekday_name(item.start)}"
         else:
             continue
         if term not in terms:

@@ -50,6 +50,29 @@ MONTH_NAMES: Final = (
     "dec",
 )
 DOW_NAMES: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+MONTH_LONG_NAMES: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+DOW_LONG_NAMES: Final = (
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+)
 _NAMES: Final = {
     MONTH: {name: i + 1 for i, name in enumerate(MONTH_NAMES)},
     DOW: {name: i for i, name in enumerate(DOW_NAMES)},

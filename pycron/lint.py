@@ -38,13 +38,15 @@ from pycron.crontab import (
     Severity,
 )
 from pycron.errors import NoMatchError
-from pycron.explain import dst_notes
+from pycron.explain import OCCURRENCES, dst_notes
 from pycron.expr import (
     DOM,
     DOW,
+    DOW_LONG_NAMES,
     HOUR,
     MINUTE,
     MONTH,
+    MONTH_LONG_NAMES,
     CronExpression,
     Field,
     Item,
@@ -69,30 +71,6 @@ _FIELD_MAX: Final = (59, 23, 31, 12, 7)
 _CYCLES: Final = {MINUTE: 60, HOUR: 24, MONTH: 12, DOW: 7}
 _CYCLE_NAMES: Final = {MINUTE: "hour", HOUR: "day", MONTH: "year", DOW: "week"}
 _UNITS: Final = {MINUTE: "minute", HOUR: "hour", MONTH: "month", DOW: "day"}
-_MONTH_NAMES: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_WEEKDAY_NAMES: Final = (
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-)
-_OCCURRENCES: Final = ("first", "second", "third", "fourth", "fifth")
 # A command token that looks like a schedule field: `2024`, `1-5`, `0,30`, `?`, `15W`, `1#2`.
 _FIELD_LIKE: Final = re.compile(r"[0-9?][0-9?,/#LWlw-]*")
 # Where the first word of a command ends for the shell.
@@ -721,7 +699,7 @@ def _nth_weekday_hint(expr: CronExpression) -> str | None:
     (weekday,) = dow.values
     k = days[0] // 7 + 1
     return (
-        f"for the {_OCCURRENCES[k - 1]} {_WEEKDAY_NAMES[weekday]} of the month write "
+        f"for the {OCCURRENCES[k - 1]} {DOW_LONG_NAMES[weekday]} of the month write "
         f"'{minute.text} {hour.text} * {month.text} {weekday}#{k}' (pycron only)"
     )
 
@@ -781,9 +759,9 @@ def _extension_text(item: Item) -> str:
     if item.kind == ItemKind.LAST_WEEKDAY:
         return f"'{item.text}' (the last weekday of the month)"
     if item.kind == ItemKind.LAST_DOW:
-        return f"'{item.text}' (the last {_WEEKDAY_NAMES[item.start]} of the month)"
-    occurrence = _OCCURRENCES[item.end - 1]
-    return f"'{item.text}' (the {occurrence} {_WEEKDAY_NAMES[item.start]} of the month)"
+        return f"'{item.text}' (the last {DOW_LONG_NAMES[item.start]} of the month)"
+    occurrence = OCCURRENCES[item.end - 1]
+    return f"'{item.text}' (the {occurrence} {DOW_LONG_NAMES[item.start]} of the month)"
 
 
 @_on_cron
@@ -795,7 +773,7 @@ def _extension(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_
         if item.kind == ItemKind.NTH_DOW:
             readers = (
                 f"cronie rejects the line and Debian silently reads it as '{item.start}' "
-                f"(every {_WEEKDAY_NAMES[item.start]})"
+                f"(every {DOW_LONG_NAMES[item.start]})"
             )
         yield job.at(
             job.item_column(field, item),
@@ -811,9 +789,9 @@ def _value_label(index: int, value: int) -> str:
     if index == HOUR:
         return f"{value:02d}:00"
     if index == MONTH:
-        return _MONTH_NAMES[value - 1]
+        return MONTH_LONG_NAMES[value - 1]
     if index == DOW:
-        return _WEEKDAY_NAMES[value % 7]
+        return DOW_LONG_NAMES[value % 7]
     return f"day {value}"
 
 
@@ -960,7 +938,7 @@ def _some_years(naive: CronExpression, month: int, now: datetime, leap: bool) ->
     """`in February only in leap years: not in 2026 or 2027 (next 2028-02-29)`."""
     first = now.year if now.month <= month else now.year + 1
     skipped: list[int] = []
-    text = f"runs in {_MONTH_NAMES[month - 1]} only in {'leap' if leap else 'some'} years"
+    text = f"runs in {MONTH_LONG_NAMES[month - 1]} only in {'leap' if leap else 'some'} years"
     for year in range(first, first + 400):
         if _fires_in(naive, year, month):
             found = naive.next(datetime(year, month, 1) - _ONE_MINUTE)
@@ -978,7 +956,7 @@ def _skipped_months(naive: CronExpression, months: list[int], now: datetime) -> 
     for offset in range(12):
         year, index = divmod(now.year * 12 + now.month - 1 + offset, 12)
         if index + 1 in months and not _fires_in(naive, year, index + 1):
-            by_year.setdefault(year, []).append(_MONTH_NAMES[index])
+            by_year.setdefault(year, []).append(MONTH_LONG_NAMES[index])
     return "; ".join(f"{_join(names)} {year}" for year, names in by_year.items())
 
 
@@ -1005,7 +983,7 @@ def _rare(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
     now = _naive_now(context.now)
     parts: list[str] = []
     if never:
-        parts.append(f"never runs in {_join((_MONTH_NAMES[m - 1] for m in never), 'or')}")
+        parts.append(f"never runs in {_join((MONTH_LONG_NAMES[m - 1] for m in never), 'or')}")
     if len(sometimes) == 1:
         parts.append(_some_years(naive, sometimes[0], now, bool(leap_only)))
     elif sometimes:
