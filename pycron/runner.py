@@ -18,9 +18,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import enum
-import getpass
 import hashlib
 import os
+import pwd
 import random
 import signal
 import subprocess
@@ -196,14 +196,17 @@ def run(
         acquired = lock.acquire(options, wait_lock, context)
         if not acquired:
             now = context.clock()
+            stopped = context.stopping is not None and context.stopping()
             skipped = RunResult(
                 entry.id,
                 scheduled_for,
                 1,
-                Outcome.SKIPPED_OVERLAP,
+                Outcome.INTERRUPTED if stopped else Outcome.SKIPPED_OVERLAP,
                 now,
                 now,
-                message=f"lock {lock.name!r} is held by another run",
+                message="stopped while waiting for the lock"
+                if stopped
+                else f"lock {lock.name!r} is held by another run",
             )
             if context.recorder is not None:
                 context.recorder.finished(context.recorder.started(skipped), skipped)
@@ -265,10 +268,11 @@ def _attempt(
     try:
         process = _start(entry, context, stdout_path, stderr_path)
     except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename is not None else ""  # the shell or cwd
         result = result._replace(
             outcome=Outcome.ERROR,
             finished=context.clock(),
-            message=f"could not start: {exc.strerror or exc}",
+            message=f"could not start: {where}{exc.strerror or exc}",
         )
         stderr_path.write_text(f"pycron: {result.message}\n")
         if context.recorder is not None:
@@ -279,9 +283,13 @@ def _attempt(
         lock.record_owner(process.pid)
     record = context.recorder.started(result) if context.recorder is not None else None
     outcome = _wait(process, entry.options, context, stdout_path, stderr_path)
+    replaced = lock is not None and lock.replace_requested()
+    if replaced:
+        outcome = Outcome.INTERRUPTED
     returncode = process.returncode
     result = result._replace(
         outcome=outcome,
+        message="replaced by a newer run (overlap=replace)" if replaced else None,
         finished=context.clock(),
         exit_code=returncode if returncode is not None and returncode >= 0 else None,
         signal=-returncode if returncode is not None and returncode < 0 else None,
@@ -464,6 +472,9 @@ def _wait_group_gone(process: subprocess.Popen[bytes], group: int, deadline: flo
         time.sleep(0.01)
 
 
+_FOLLOW_CHUNK = 1 << 16  # bytes: run-now copies the logs to the terminal in chunks this big
+
+
 class _Follower:
     """Copies what a job writes into its log files to other streams (run-now)."""
 
@@ -471,12 +482,14 @@ class _Follower:
         self._pairs = [(path.open("rb"), output) for path, output in pairs]
 
     def copy(self) -> None:
-        """Pass on whatever was written since the last call."""
+        """Pass on whatever was written since the last call, a chunk at a time (a loud
+        job must not fill memory) and no further than the end seen now (nor stall us)."""
         for source, output in self._pairs:
-            data = source.read()
-            if data:
+            left = os.fstat(source.fileno()).st_size - source.tell()
+            while left > 0 and (data := source.read(min(left, _FOLLOW_CHUNK))):
                 output.write(data)
                 output.flush()
+                left -= len(data)
 
     def close(self) -> None:
         """Close the log files opened for reading."""
@@ -500,6 +513,7 @@ class _JobLock:
         self.name = name
         self.path = locks_dir / f"{safe_name(name)}.lock"
         self.owner_path = locks_dir / f"{safe_name(name)}.owner"
+        self.request_path = locks_dir / f"{safe_name(name)}.replace"
         self._lock = FileLock(str(self.path), preserve_lock_file=True, thread_local=False)
 
     def acquire(self, options: Options, wait: bool, context: Context) -> bool:
@@ -509,10 +523,16 @@ class _JobLock:
         if options.overlap is Overlap.SKIP or (options.overlap is Overlap.QUEUE and not wait):
             return False
         if options.overlap is Overlap.REPLACE:
-            self._signal_owner(signal.SIGTERM)
-            if self._take(options.kill_grace.total_seconds(), context):
+            # Ask first, so that the running one neither retries nor counts a failure.
+            self.request_path.touch()
+            try:
+                self._signal_owner(signal.SIGTERM)
+                if not self._take(options.kill_grace.total_seconds(), context):
+                    self._signal_owner(signal.SIGKILL)
+                    return self._take(-1, context)
                 return True
-            self._signal_owner(signal.SIGKILL)
+            finally:
+                self.request_path.unlink(missing_ok=True)
         return self._take(-1, context)
 
     def _take(self, timeout: float, context: Context | None = None) -> bool:
@@ -540,8 +560,13 @@ class _JobLock:
             return
         _signal_group(group, number)
 
+    def replace_requested(self) -> bool:
+        """True if a newer run (overlap=replace) asked this one to make way."""
+        return self.request_path.exists()
+
     def release(self) -> None:
-        """Give the lock back."""
+        """Give the lock back (forgetting the owner first)."""
+        self.owner_path.unlink(missing_ok=True)
         self._lock.release()
 
 
@@ -574,10 +599,11 @@ def _size(path: Path) -> int:
 
 
 def _user() -> str:
-    """The crontab owner: the user pycron runs as."""
+    """The crontab owner: the user pycron runs as, from the password entry
+    (as cron does), not from variables the caller may have set."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
         return str(os.getuid())
 
 

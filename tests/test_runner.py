@@ -34,6 +34,7 @@ from pycron.runner import (
     RunResult,
     backoff,
     job_environment,
+    reap_lingering,
     run,
     safe_name,
 )
@@ -142,9 +143,14 @@ def group_exists(group: int) -> bool:
 
 
 def assert_group_gone(group: int) -> None:
-    """Nothing of the group runs any more, and once its zombies are reaped it is gone."""
+    """Nothing of the group is left, not even a zombie."""
     assert live_members(group) in ([], None)
-    assert wait_until(lambda: not group_exists(group))
+    assert not group_exists(group)
+
+
+def gone_once_reaped(group: int) -> bool:
+    """Whether the group is gone once the runner reaps what lingers (as the daemon does)."""
+    return wait_until(lambda: reap_lingering() >= 0 and not group_exists(group))
 
 
 class Background:
@@ -229,11 +235,16 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace(context: Context) -> N
     assert_group_gone(result.pid)
 
 
-def test_a_stop_request_interrupts_the_job_and_its_group(context: Context, home: Path) -> None:
+def test_a_stop_request_interrupts_the_job_and_its_group(
+    context: Context, home: Path, recorder: FakeRecorder
+) -> None:
     stop = threading.Event()
     entry = job("echo up > up; sleep 300 & sleep 300", "kill-grace=1s")
     background = Background(entry, context._replace(stopping=stop.is_set))
     assert wait_until((home / "up").exists)
+    assert wait_until(lambda: len(recorder.pids()) == 1)  # told the recorder
+    (running,) = recorder.pids()
+    assert os.getsid(running) == os.getpgid(running) == running  # leads its own session
     assert not wait_until(lambda: background.done, timeout=0.1)
     stop.set()
     (result,) = background.join()
@@ -242,16 +253,28 @@ def test_a_stop_request_interrupts_the_job_and_its_group(context: Context, home:
     assert_group_gone(result.pid)
 
 
-def test_timeouts_do_not_wait_for_orphans_to_be_reaped(tmp_path: Path) -> None:
-    """Where nobody reaps the orphans of a job (pycron as PID 1 of a container, here a
-    child subreaper that never reaps), a job whose processes all die on SIGTERM still ends
-    at once: zombies cannot run, so they do not hold up the grace period."""
-    if not sys.platform.startswith("linux"):
-        pytest.skip("child subreapers are a Linux feature")
-    report = run_child(tmp_path, job("sleep 300 & sleep 300", "timeout=1s kill-grace=5s"), "reaper")
-    kill_groups([report.pid])
-    assert report.outcome == Outcome.TIMEOUT.value
-    assert report.seconds < 1.0 + 1.0  # the timeout, not the 5 s grace
+def test_a_group_that_dies_on_sigterm_does_not_wait_out_the_grace(context: Context) -> None:
+    entry = job("sleep 300 & sleep 300", "timeout=1s kill-grace=5s")
+    result = run_once(entry, context)
+    assert result.outcome is Outcome.TIMEOUT
+    assert result.duration is not None
+    assert result.duration < 1.0 + 1.0  # the timeout, not the 5 s grace
+    assert result.pid is not None
+    assert_group_gone(result.pid)
+
+
+def test_background_processes_of_a_finished_job_live_on_and_are_reaped(
+    context: Context, home: Path
+) -> None:
+    """As with cron, a job's background processes outlive it; their zombies do not."""
+    result = run_once(job(f"({WAIT_FOR_RELEASE}; echo done > done) & echo started"), context)
+    assert result.outcome is Outcome.SUCCESS
+    group = result.pid
+    assert group is not None
+    assert not wait_until(lambda: live_members(group) == [], timeout=0.1)
+    (home / "release").touch()
+    assert wait_until((home / "done").exists)
+    assert gone_once_reaped(group)
 
 
 # --------------------------------------------------------------------------- retries
@@ -392,6 +415,22 @@ def test_queue_without_waiting_for_the_lock_skips(context: Context, home: Path) 
     assert second.outcome is Outcome.SKIPPED_OVERLAP
 
 
+def test_a_stop_request_ends_the_wait_for_the_lock(context: Context, home: Path) -> None:
+    stop = threading.Event()
+    entry = job(f"echo start >> log; {WAIT_FOR_RELEASE}", "overlap=queue")
+    first = Background(entry, context)
+    assert wait_until((home / "log").exists)
+    queued = Background(entry, context._replace(stopping=stop.is_set))
+    assert not wait_until(lambda: queued.done, timeout=0.1)
+    stop.set()
+    (result,) = queued.join()
+    assert result.outcome in (Outcome.SKIPPED_OVERLAP, Outcome.INTERRUPTED)
+    assert result.pid is None
+    (home / "release").touch()
+    first.join()
+    assert (home / "log").read_text() == "start\n"
+
+
 def test_allow_runs_side_by_side(context: Context, home: Path) -> None:
     entry = job(f"echo start >> log; {WAIT_FOR_RELEASE}", "overlap=allow")
     first = Background(entry, context)
@@ -409,18 +448,22 @@ def test_allow_runs_side_by_side(context: Context, home: Path) -> None:
     assert two.started < one.finished
 
 
-def test_replace_terminates_the_running_one(context: Context, home: Path) -> None:
+def test_replace_terminates_the_running_one(
+    context: Context, home: Path, recorder: FakeRecorder
+) -> None:
     entry = job(f'echo "start $$" >> log; {WAIT_FOR_RELEASE}', "overlap=replace kill-grace=1s")
     first = Background(entry, context)
-    assert wait_until((home / "log").exists)
+    assert wait_until(lambda: len(recorder.pids()) == 1)  # running, its group noted
     second = Background(entry, context)
     (old,) = first.join()
     (home / "release").touch()
     (new,) = second.join()
-    assert old.outcome is Outcome.FAILED
+    assert old.outcome is Outcome.INTERRUPTED
+    assert old.message == "replaced by a newer run (overlap=replace)"
     assert old.signal == signal.SIGTERM
     assert old.pid is not None
-    assert_group_gone(old.pid)
+    assert live_members(old.pid) in ([], None)
+    assert gone_once_reaped(old.pid)
     assert new.outcome is Outcome.SUCCESS
     assert old.finished is not None
     assert old.finished <= new.started
@@ -448,16 +491,13 @@ def test_jobs_sharing_a_named_lock_exclude_each_other(context: Context, home: Pa
 # -------------------------------------------------------------------- runs in a child process
 
 CHILD = """
-import ctypes, json, os, resource, sys, time
+import json, os, resource, sys
 from datetime import datetime, timezone
 from pathlib import Path
 from pycron.crontab import parse
 from pycron.runner import Context, run
 
 state, text, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-if mode == "reaper":  # adopt orphans and never reap them, as a PID 1 that does not
-    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-
 class Recorder:
     def started(self, result):
         state.mkdir(parents=True, exist_ok=True)
@@ -471,12 +511,10 @@ class Recorder:
 output = open(os.devnull, "wb") if mode == "stream" else None
 clock = lambda: datetime.now(timezone.utc)
 context = Context(state, clock, lambda seconds: True, recorder=Recorder(), output=output)
-began = time.monotonic()
 (result,) = run(parse(text)[0].entries[0], clock(), context)
 print(json.dumps({
     "outcome": result.outcome.value,
     "pid": result.pid,
-    "seconds": time.monotonic() - began,
     "stdout": str(result.stdout_path),
     "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
 }))
@@ -486,14 +524,14 @@ print(json.dumps({
 class ChildReport(NamedTuple):
     outcome: str
     pid: int
-    seconds: float
     stdout: str
     maxrss: int
 
 
 def child_command(state: Path, entry: Entry, mode: str) -> list[str]:
     lines = [f"{name}={value}" for name, value in entry.env]
-    lines.append("# pycron: " + " ".join(f"{key}={value}" for key, value in entry.options.given))
+    if entry.options.given:
+        lines.append("# pycron: " + " ".join(f"{k}={v}" for k, v in entry.options.given))
     lines.append(f"* * * * * {entry.command}\n")
     text = "\n".join(lines)
     return [sys.executable, "-c", CHILD, str(state), text, mode]
@@ -572,6 +610,17 @@ def test_run_now_streams_the_output_while_the_job_runs(context: Context, home: P
     (result,) = background.join()
     assert result.outcome is Outcome.SUCCESS
     assert sorted(output.getvalue().splitlines()) == [b"first", b"last", b"oops"]
+    assert result.stdout_path is not None
+    assert result.stdout_path.read_text() == "first\nlast\n"  # the logs get it all the same
+
+
+def test_run_now_can_stream_stderr_apart(context: Context) -> None:
+    output, errors = io.BytesIO(), io.BytesIO()
+    result = run_once(
+        job("echo out; echo err >&2"), context._replace(output=output, error_output=errors)
+    )
+    assert result.outcome is Outcome.SUCCESS
+    assert (output.getvalue(), errors.getvalue()) == (b"out\n", b"err\n")
 
 
 class RetentionCase(NamedTuple):
@@ -831,3 +880,20 @@ def test_exit_status_and_signal_are_recorded(
     assert result.finished is not None
     assert result.started <= result.finished
     assert list(recorder.rows.values()) == [result]
+
+
+def test_a_replaced_run_does_not_retry(
+    context: Context, home: Path, recorder: FakeRecorder
+) -> None:
+    entry = job(
+        f'echo "start $$" >> log; {WAIT_FOR_RELEASE}',
+        "overlap=replace kill-grace=1s retries=3 retry-delay=0s",
+    )
+    first = Background(entry, context)
+    assert wait_until(lambda: len(recorder.pids()) == 1)
+    second = Background(entry, context)
+    old = first.join()
+    (home / "release").touch()
+    (new,) = second.join()
+    assert [attempt.outcome for attempt in old] == [Outcome.INTERRUPTED]
+    assert new.outcome is Outcome.SUCCESS
