@@ -32,7 +32,7 @@ from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse
 from pycron.errors import NoMatchError, PycronError
 from pycron.expr import resolve_tz
 from pycron.history import History, RunRecord, orphaned
-from pycron.runner import Context, Outcome, RunResult, reap_lingering, run
+from pycron.runner import Context, Outcome, RunResult, group_alive, reap_lingering, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -160,7 +160,10 @@ def plan(
     new_state = dict(state)
     for job_id, entry in jobs.items():
         current = state.get(job_id, JobState(None))
-        if current.next_fire is None or current.next_fire > now or not entry.enabled:
+        if current.next_fire is None or current.next_fire > now:
+            continue
+        if not entry.enabled:  # its slots pass unrun, not missed; move on (never spin on it)
+            new_state[job_id] = current._replace(next_fire=fire_after(entry, now, anchor, zone))
             continue
         slots = _slots(entry, current, now, anchor, zone)
         on_time = [slot for slot in slots if now - slot <= ON_TIME]
@@ -187,6 +190,12 @@ def _slots(
             slots.append(slot)
         slot = fire_after(entry, slot, anchor, zone)
     if slot is not None and slot <= now:  # too many to list: keep the newest
+        if catch_up_policy(entry) is CatchUp.ALL:  # and those that `all` may still run
+            start = max(slots[-1], now - entry.options.catch_up_window - timedelta(microseconds=1))
+            slot = fire_after(entry, start, anchor, zone)
+            while slot is not None and slot <= now and len(slots) < 2 * MAX_CATCH_UP:
+                slots.append(slot)
+                slot = fire_after(entry, slot, anchor, zone)
         latest = _latest_slot(entry, now, anchor, zone)
         if latest is not None and latest not in slots:
             slots.append(latest)
@@ -255,6 +264,7 @@ class EventLog:
         if LEVELS[level] < self._level:
             return
         moment = self._clock().astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
         if self._form is LogFormat.JSON:
             line = json.dumps(
                 {"time": moment, "level": level, "event": event, **fields}, default=str
@@ -534,6 +544,10 @@ class Daemon:
         """First fire times from the history: each job's missed slots since its
         last recorded slot (interrupted runs count as missed) go to the planner."""
         last = history.last_scheduled_per_job()
+        # A job outlives a daemon killed with -9 (it has a session of its own):
+        # while it still runs, its slot is being served, and a second copy would
+        # run beside it (its lock died with the daemon).
+        surviving = {r.id for r in interrupted if r.pid is not None and group_alive(r.pid)}
         for record in interrupted:
             self.log(
                 "interrupted",
@@ -541,20 +555,25 @@ class Daemon:
                 job=record.job_id,
                 run=record.id,
                 scheduled=record.scheduled_for,
+                message=f"its job (pid {record.pid}) still runs: not run again"
+                if record.id in surviving
+                else None,
             )
-        redo = {r.job_id: r.scheduled_for for r in interrupted}
+        redo = {r.job_id: r.scheduled_for for r in interrupted if r.id not in surviving}
         for job_id, entry in self.jobs.items():
             recorded = last.get(job_id)
             if job_id in redo and catch_up_policy(entry) is not CatchUp.NONE:
                 recorded = redo[job_id] - timedelta(microseconds=1)
             schedule = entry.schedule
-            if recorded is None and isinstance(schedule, At):
-                recorded = schedule.when - timedelta(microseconds=1)  # a one-shot never run
+            if recorded is None and isinstance(schedule, At):  # a one-shot never run
+                recorded = datetime.min.replace(tzinfo=timezone.utc)  # (its `when` may be naive)
             if recorded is None or isinstance(schedule, (Every, Reboot)):
                 continue
             first = fire_after(entry, recorded, self.anchor, self.settings.zone)
             if first is not None and first <= now:
                 self.state[job_id] = JobState(first, recorded)
+            elif job_id in self.state:  # the clock is behind the history: repeat nothing
+                self.state[job_id] = self.state[job_id]._replace(last_slot=recorded)
 
     # ----------------------------------------------------------- the crontab
 

@@ -29,6 +29,7 @@ import socket
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone, tzinfo
@@ -534,13 +535,51 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise _history_error(path, error) from error
     try:
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode = WAL")
+        _enter_wal(db)
         # In WAL mode NORMAL cannot corrupt the database; a power cut may lose the last commits.
         db.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.Error as error:
         db.close()
         raise _history_error(path, error) from error
     return db
+
+
+def _enter_wal(db: sqlite3.Connection) -> None:
+    """Switch the database to WAL mode (it stays so, in the file), waiting at
+    most BUSY_TIMEOUT in all for other connections.
+
+    The switch upgrades a read lock to an exclusive one, and where waiting for
+    that could deadlock SQLite answers "locked" at once instead of calling the
+    busy handler, so processes creating the database together collide. Between
+    tries, `BEGIN IMMEDIATE` waits, through the busy handler, for whoever holds
+    the lock; once one switch is done the others find WAL mode and need no lock.
+    Each wait gets only what is left of the deadline (monotonic clock).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    try:
+        while True:
+            _set_busy_timeout(db, deadline - time.monotonic())
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error) or time.monotonic() >= deadline:
+                    raise
+            else:
+                return
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+    finally:
+        _set_busy_timeout(db, BUSY_TIMEOUT)
+
+
+def _set_busy_timeout(db: sqlite3.Connection, seconds: float) -> None:
+    """How long a statement of this connection waits for another's lock."""
+    db.execute(f"PRAGMA busy_timeout = {max(int(seconds * 1000), 0)}")
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite reported a lock held by another connection."""
+    return str(error).startswith("database is locked")
 
 
 def _migrate(db: sqlite3.Connection, path: Path) -> None:
@@ -600,6 +639,10 @@ def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
     if type(error) is sqlite3.DatabaseError:  # corrupt, or not a database at all
         return HistoryError(
             f"{path}: not a usable run history ({error}); move it aside to start a new one"
+        )
+    if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+        return HistoryError(
+            f"{path}: {error}: another process held it for over {BUSY_TIMEOUT:g} s; try again"
         )
     return HistoryError(f"{path}: {error}")
 

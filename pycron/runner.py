@@ -446,6 +446,29 @@ _PR_SET_CHILD_SUBREAPER = 36
 _ADOPTING = False
 
 
+def group_alive(group: int) -> bool:
+    """Whether a process group (a job's, led by its pid) still has members here."""
+    if group <= 0:
+        return False
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_for(done: Callable[[], bool], deadline: float | None, context: Context) -> bool:
+    """Poll `done` until it holds, the monotonic deadline passes or pycron stops."""
+    while not done():
+        stopped = context.stopping is not None and context.stopping()
+        if stopped or (deadline is not None and time.monotonic() >= deadline):
+            return False
+        time.sleep(context.poll_interval)
+    return True
+
+
 def _signal_group(group: int, number: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, number)
@@ -519,6 +542,8 @@ class _JobLock:
     def acquire(self, options: Options, wait: bool, context: Context) -> bool:
         """Take the lock as the overlap policy says; False means skip this run."""
         if self._take(0):
+            if self._orphan_alive():
+                return self._outlived(options, wait, context)
             return True
         if options.overlap is Overlap.SKIP or (options.overlap is Overlap.QUEUE and not wait):
             return False
@@ -534,6 +559,28 @@ class _JobLock:
             finally:
                 self.request_path.unlink(missing_ok=True)
         return self._take(-1, context)
+
+    def _orphan_alive(self) -> bool:
+        """True if a holder that died without releasing (kill -9) left its job
+        running: the lock is free, but its run is not over."""
+        try:
+            group = int(self.owner_path.read_text())
+        except (OSError, ValueError):
+            return False
+        return group_alive(group)
+
+    def _outlived(self, options: Options, wait: bool, context: Context) -> bool:
+        """The overlap policy against a job that outlived its pycron (lock held)."""
+        if options.overlap is Overlap.SKIP or (options.overlap is Overlap.QUEUE and not wait):
+            self._lock.release()
+            return False
+        if options.overlap is Overlap.REPLACE:
+            self._signal_owner(signal.SIGTERM)
+            grace = time.monotonic() + options.kill_grace.total_seconds()
+            if not _wait_for(lambda: not self._orphan_alive(), grace, context):
+                self._signal_owner(signal.SIGKILL)
+        _wait_for(lambda: not self._orphan_alive(), None, context)
+        return True
 
     def _take(self, timeout: float, context: Context | None = None) -> bool:
         """Acquire within `timeout` seconds (-1: until acquired or stopping)."""

@@ -581,8 +581,14 @@ def test_kill_9_of_the_runner_frees_the_lock(context: Context) -> None:
         assert run_once(entry, context).outcome is Outcome.SKIPPED_OVERLAP  # held
         child.kill()
         child.wait()
-        again = run_once(entry._replace(command="true"), context)  # same job id, same lock
-        assert again.outcome is Outcome.SUCCESS
+        # The job outlived its runner (a session of its own): its run goes on,
+        # so the lock, free in the kernel, still counts as held.
+        retry = entry._replace(command="true")  # same job id, same lock
+        assert run_once(retry, context).outcome is Outcome.SKIPPED_OVERLAP
+        job_group = groups[1]
+        os.killpg(job_group, signal.SIGKILL)
+        assert wait_until(lambda: gone_once_reaped(job_group), timeout=10)
+        assert run_once(retry, context).outcome is Outcome.SUCCESS  # no stale lock
     finally:
         kill_groups(groups)
         child.wait()

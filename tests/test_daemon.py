@@ -1,0 +1,616 @@
+"""The daemon as a real process: `python -m pycron ... daemon` in a temporary
+directory, real time, real signals, real jobs.
+
+Every test writes a private crontab whose jobs write what they did into files
+under the test's directory and carry a unique `PYCRON_TEST_TAG` in their
+environment, so that the teardown can find and kill every job process group a
+test leaves behind (jobs run in sessions of their own, so killing a daemon
+does not kill them). Waits poll with deadlines; schedules are `@every 1s` and
+`@at` a moment away, so nothing waits for a minute boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from pycron.daemon import MAX_SLEEP
+from pycron.history import INTERRUPTED_MESSAGE, History, RunRecord
+from pycron.runner import Outcome
+
+T = TypeVar("T")
+
+# A job's own record of when it started (`%` must be escaped in a crontab).
+STAMP = r"date +\%s.\%N"
+# A one-shot that never comes due while a test runs.
+LATER = "# pycron: name=later\n@at 2099-01-01T00:00:00+00:00 true\n"
+START_TIMEOUT = 15.0  # seconds for a daemon to start up on a slow, busy machine
+
+
+def wait_until(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll `predicate` until it returns something true; return that, or fail
+    after `timeout` seconds saying `what` did not happen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def at(seconds: float) -> str:
+    """An `@at` moment this many seconds from now (UTC, aware)."""
+    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return moment.isoformat(timespec="milliseconds")
+
+
+def log_time(match: re.Match[str]) -> float:
+    """The time stamp (first group) of a matched text log line, as epoch seconds."""
+    return datetime.fromisoformat(match.group(1)).timestamp()
+
+
+class Daemon:
+    """One `pycron daemon` process and the files its stdout and stderr go to."""
+
+    def __init__(self, process: subprocess.Popen[bytes], stdout: Path, stderr: Path) -> None:
+        self.process = process
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.stderr.read_text(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = START_TIMEOUT) -> re.Match[str]:
+        """Wait until a line of the log matches `pattern` (a multiline regex);
+        fail at once, showing the log, if the daemon exits without it."""
+        regex = re.compile(pattern, re.MULTILINE)
+
+        def found() -> re.Match[str] | None:
+            exited = self.process.poll() is not None
+            match = regex.search(self.log())
+            if match is None and exited:
+                raise AssertionError(f"the daemon exited before {pattern!r}:\n{self.log()}")
+            return match
+
+        return wait_until(found, timeout, f"{pattern!r} in the daemon's log")
+
+    def send(self, number: signal.Signals) -> float:
+        """Send a signal; returns when (epoch seconds)."""
+        sent = time.time()
+        os.kill(self.pid, number)
+        return sent
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout=timeout)
+
+
+class Sandbox:
+    """A test's crontab, state directory and daemons, in its own directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.crontab = root / "crontab"
+        self.state = root / "state"
+        self.tag = uuid.uuid4().hex
+        self.daemons: list[Daemon] = []
+
+    @property
+    def header(self) -> str:
+        """Env lines on top of every crontab: jobs start in the test's
+        directory and carry the tag that the teardown looks for."""
+        return f"HOME={self.root}\nPYCRON_TEST_TAG={self.tag}\n"
+
+    def write(self, body: str) -> None:
+        """Install a crontab the way editors and `pycron add` do: a new file
+        renamed over the old one (a new inode)."""
+        temporary = self.crontab.with_name("crontab.new")
+        temporary.write_text(self.header + body)
+        os.replace(temporary, self.crontab)
+
+    def start(self, *args: str) -> Daemon:
+        """Start `pycron daemon ARGS` on this crontab and state directory."""
+        number = len(self.daemons)
+        stdout = self.root / f"daemon-{number}.stdout"
+        stderr = self.root / f"daemon-{number}.stderr"
+        command = [sys.executable, "-m", "pycron", "--crontab", str(self.crontab)]
+        command += ["--state-dir", str(self.state), "daemon", *args]
+        with stdout.open("wb") as out, stderr.open("wb") as err:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.root
+            )
+        daemon = Daemon(process, stdout, stderr)
+        self.daemons.append(daemon)
+        return daemon
+
+    def runs(self, job_id: str | None = None) -> list[RunRecord]:
+        """The recorded attempts (of one job), oldest first."""
+        if not (self.state / "history.db").exists():
+            return []
+        with History.open(self.state) as history:
+            return history.runs(job_id)[::-1]
+
+    def running(self, job_id: str) -> list[RunRecord]:
+        return [r for r in self.runs(job_id) if r.outcome is Outcome.RUNNING]
+
+    def ended(self, job_id: str | None = None) -> list[RunRecord]:
+        return [r for r in self.runs(job_id) if r.outcome is not Outcome.RUNNING]
+
+    def lines(self, name: str) -> list[str]:
+        """The lines jobs wrote into a file of the test's directory."""
+        path = self.root / name
+        return path.read_text().splitlines() if path.exists() else []
+
+    def stamps(self, name: str) -> list[float]:
+        return [float(line) for line in self.lines(name)]
+
+    def tagged(self) -> list[int]:
+        """Live processes that carry this test's tag: its jobs and their children."""
+        needle = f"PYCRON_TEST_TAG={self.tag}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if needle in environ.split(b"\0"):
+                found.append(int(entry.name))
+        return found
+
+    def cleanup(self) -> None:
+        """Kill the daemons still running, then every process group of the jobs."""
+        for daemon in self.daemons:
+            if daemon.process.poll() is None:
+                daemon.process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                daemon.process.wait(timeout=10)
+        own_group = os.getpgrp()
+        for pid in self.tagged():
+            with contextlib.suppress(OSError):
+                group = os.getpgid(pid)
+                if group != own_group:
+                    os.killpg(group, signal.SIGKILL)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    box = Sandbox(tmp_path)
+    try:
+        yield box
+    finally:
+        box.cleanup()
+
+
+def group_gone(group: int) -> bool:
+    """Whether no process of the group is left, zombies included (init may
+    take a moment to reap the orphans of a daemon killed with -9)."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def stop(daemon: Daemon, timeout: float = 10.0) -> int:
+    """SIGTERM the daemon and return its exit code."""
+    daemon.send(signal.SIGTERM)
+    return daemon.wait(timeout)
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def test_every_second_job_fires_on_time(sandbox: Sandbox) -> None:
+    sandbox.write(f"# pycron: name=tick\n@every 1s {STAMP} >> {sandbox.root}/tick.txt\n")
+    daemon = sandbox.start()
+    loaded = log_time(daemon.wait_for(r"^(\S+) info +load +jobs=1 errors=0$"))
+
+    wait_until(lambda: len(sandbox.ended("tick")) >= 5, 10, "five runs of the tick")
+    fifth = time.time()
+    assert stop(daemon) == 0
+
+    records = sandbox.runs()
+    assert len(records) == 5, records  # no more, and nothing skipped or missed
+    assert all(r.outcome is Outcome.SUCCESS for r in records), records
+    slots = [r.scheduled_for for r in records]
+    # Whole seconds from the daemon's start, none skipped, no drift.
+    assert [slot - slots[0] for slot in slots] == [timedelta(seconds=n) for n in range(5)]
+    assert 0 < slots[0].timestamp() - loaded <= 1.0
+    assert 4.0 <= fifth - loaded <= 6.5
+    # Each job started within 100 ms of its slot, by its own clock.
+    stamps = sandbox.stamps("tick.txt")
+    assert len(stamps) == 5
+    delays = [stamp - slot.timestamp() for stamp, slot in zip(stamps, slots, strict=True)]
+    assert all(0 <= delay < 0.1 for delay in delays), delays
+
+
+# --------------------------------------------------------------------------- stopping
+
+
+def test_sigterm_stops_a_long_job_after_the_grace(sandbox: Sandbox) -> None:
+    sandbox.write(
+        f"# pycron: name=long\n@at {at(0.3)} echo $$ > {sandbox.root}/long.pid; sleep 10\n"
+    )
+    daemon = sandbox.start("--shutdown-grace", "1")
+    wait_until(lambda: sandbox.running("long"), START_TIMEOUT, "the long job to start")
+    (job_pid,) = map(int, wait_until(lambda: sandbox.lines("long.pid"), 5, "the job's pid"))
+
+    sent = daemon.send(signal.SIGTERM)
+    assert daemon.wait(timeout=10) == 0
+    exited = time.time() - sent
+
+    assert 0.9 <= exited < 4.0
+    (record,) = sandbox.runs("long")
+    assert record.outcome is Outcome.INTERRUPTED
+    assert record.pid == job_pid
+    assert record.finished is not None
+    assert 0.9 <= record.finished.timestamp() - sent < 2.5
+    assert not sandbox.tagged()  # the job's whole process group is gone
+    log = daemon.log()
+    assert re.search(r" info +drain +running=1 grace=1.0s$", log, re.MULTILINE), log
+    assert re.search(r" warning +end +job=long .*outcome=interrupted", log), log
+
+
+def test_sigterm_lets_a_short_job_finish_within_the_grace(sandbox: Sandbox) -> None:
+    root = sandbox.root
+    sandbox.write(
+        f"# pycron: name=short\n@at {at(0.3)} sleep 2; echo done > {root}/short.done\n"
+        f"# pycron: name=tick\n@every 1s {STAMP} >> {root}/tick.txt\n"
+    )
+    daemon = sandbox.start("--shutdown-grace", "20")
+    wait_until(lambda: sandbox.running("short"), START_TIMEOUT, "the short job to start")
+
+    sent = daemon.send(signal.SIGTERM)
+    assert daemon.wait(timeout=15) == 0
+    exited = time.time()
+
+    (record,) = sandbox.runs("short")
+    assert record.outcome is Outcome.SUCCESS
+    assert (root / "short.done").read_text() == "done\n"
+    assert record.finished is not None
+    # The daemon left as soon as its job was done, not at the end of the grace.
+    assert exited - record.finished.timestamp() < 1.5
+    assert exited - sent < 4.0
+    # Draining starts nothing new: no tick after the signal (one already on its
+    # way may write its stamp a moment later).
+    assert all(stamp < sent + 0.5 for stamp in sandbox.stamps("tick.txt"))
+    assert not sandbox.tagged()
+
+
+def test_second_sigint_stops_running_jobs_at_once(sandbox: Sandbox) -> None:
+    sandbox.write(f"# pycron: name=long\n@at {at(0.3)} sleep 10\n")
+    daemon = sandbox.start("--shutdown-grace", "30")
+    wait_until(lambda: sandbox.running("long"), START_TIMEOUT, "the long job to start")
+
+    daemon.send(signal.SIGINT)
+    daemon.wait_for(r" info +signal +name=SIGINT action=drain$")
+    daemon.wait_for(r" info +drain +running=1 grace=30.0s$")
+    assert daemon.process.poll() is None
+    assert sandbox.running("long")  # the grace is 30 s: the job goes on
+
+    sent = daemon.send(signal.SIGINT)
+    assert daemon.wait(timeout=10) == 0
+    assert time.time() - sent < 3.0
+    assert 'action="stop now"' in daemon.log()
+    (record,) = sandbox.runs("long")
+    assert record.outcome is Outcome.INTERRUPTED
+    assert not sandbox.tagged()
+
+
+# --------------------------------------------------------------------------- reload
+
+ADDED = f"# pycron: name=added\n@every 1s {STAMP} >> {{root}}/added.txt\n"
+
+
+def test_an_edit_is_noticed_without_a_signal(sandbox: Sandbox) -> None:
+    sandbox.write(LATER)
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +load +jobs=1 errors=0$")
+    edited = time.time()
+    sandbox.write(LATER + ADDED.format(root=sandbox.root))
+
+    match = daemon.wait_for(r"^(\S+) info +reload +jobs=2 errors=0 changed=added$", 10)
+    # The daemon sleeps at most MAX_SLEEP between looks at the file.
+    assert -0.01 <= log_time(match) - edited <= MAX_SLEEP + 0.5
+    wait_until(lambda: sandbox.ended("added"), 5, "the added job to run")
+    assert sandbox.stamps("added.txt")
+    assert daemon.process.poll() is None
+    assert daemon.log().count(" start      crontab=") == 1  # no restart
+
+
+def test_sighup_reloads_at_once_even_if_the_file_looks_unchanged(sandbox: Sandbox) -> None:
+    added = ADDED.format(root=sandbox.root)
+    # Same size, written in place (same inode), mtime put back: only a SIGHUP
+    # can tell the daemon about this edit.
+    padding = "#" + "x" * (len(added) - 2) + "\n"
+    sandbox.write(LATER + padding)
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +load +jobs=1 errors=0$")
+    before = sandbox.crontab.stat()
+    with sandbox.crontab.open("r+b") as file:
+        file.write((sandbox.header + LATER + added).encode())
+    os.utime(sandbox.crontab, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = sandbox.crontab.stat()
+    assert (after.st_mtime_ns, after.st_size, after.st_ino) == (
+        before.st_mtime_ns,
+        before.st_size,
+        before.st_ino,
+    )
+
+    sent = daemon.send(signal.SIGHUP)
+    daemon.wait_for(r" info +signal +name=SIGHUP action=reload$")
+    match = daemon.wait_for(r"^(\S+) info +reload +jobs=2 errors=0 changed=added$", 5)
+    assert log_time(match) - sent < 0.5
+    wait_until(lambda: sandbox.ended("added"), 5, "the added job to run")
+    assert daemon.process.poll() is None
+
+
+def test_a_broken_edit_keeps_the_old_jobs_running(sandbox: Sandbox) -> None:
+    root = sandbox.root
+    tick = f"{STAMP} >> {root}/tick.txt"
+    sandbox.write(f"# pycron: name=tick\n@every 1s {tick}\n")
+    daemon = sandbox.start()
+    wait_until(lambda: sandbox.stamps("tick.txt"), START_TIMEOUT, "a first tick")
+
+    # Line 4 (after the two header lines) breaks the tick's schedule; a good
+    # new job comes with the same edit.
+    sandbox.write(
+        f"# pycron: name=tick\n* 25 * * * {tick}\n"
+        f"# pycron: name=fresh\n@every 1s {STAMP} >> {root}/fresh.txt\n"
+    )
+    sent = daemon.send(signal.SIGHUP)
+    daemon.wait_for(r" info +reload +jobs=2 errors=1 changed=fresh$", 5)
+    log = daemon.log()
+    where = re.escape(f"{sandbox.crontab}:4:3")
+    assert re.search(rf" error +error +where={where} message=", log), log
+    assert "hour: value 25 out of range 0-23" in log
+    assert re.search(r" warning +keep +job=tick message=", log), log
+
+    # The tick runs on from the previous version, and the new job runs too.
+    wait_until(
+        lambda: len([s for s in sandbox.stamps("tick.txt") if s > sent]) >= 2,
+        5,
+        "two ticks after the broken edit",
+    )
+    wait_until(lambda: sandbox.stamps("fresh.txt"), 5, "the fresh job to run")
+    assert all(r.outcome is Outcome.SUCCESS for r in sandbox.ended("tick"))
+    assert daemon.process.poll() is None
+
+    # Fixed: the file is taken as it is, without errors.
+    sandbox.write(f"# pycron: name=tick\n@every 1s {tick}\n")
+    daemon.send(signal.SIGHUP)
+    daemon.wait_for(r" info +reload +jobs=1 errors=0 changed=fresh$", 5)
+    assert stop(daemon) == 0
+
+
+# --------------------------------------------------------------------------- crash
+
+
+@pytest.mark.parametrize(
+    ("policy", "reruns"),
+    [
+        pytest.param("latest", 1, id="latest-runs-the-slot-again-once"),
+        pytest.param("none", 0, id="none-leaves-it"),
+    ],
+)
+def test_kill_9_mid_run_then_restart(sandbox: Sandbox, policy: str, reruns: int) -> None:
+    root = sandbox.root
+    sandbox.write(
+        f"# pycron: name=long catch-up={policy}\n"
+        f"@at {at(0.3)} echo $$ >> {root}/long.pids; sleep 30\n"
+        f"# pycron: name=tick\n@every 1s true\n"
+    )
+    first = sandbox.start()
+    (orphan,) = wait_until(lambda: sandbox.running("long"), START_TIMEOUT, "the long job")
+    first.process.kill()
+    assert first.wait(timeout=10) == -signal.SIGKILL
+    job = orphan.pid
+    assert job is not None
+    os.killpg(job, signal.SIGKILL)  # its job dies too, as under a service manager
+    wait_until(lambda: group_gone(job), 10, "the killed job to be reaped")
+    (evidence,) = sandbox.runs("long")
+    assert evidence.outcome is Outcome.RUNNING  # nobody completed the record
+
+    second = sandbox.start("--shutdown-grace", "0")
+    second.wait_for(rf" warning +interrupted +job=long run={evidence.id} scheduled=")
+    # Once the tick has run, the restarted daemon has planned for a while.
+    wait_until(
+        lambda: [r for r in sandbox.ended("tick") if r.recorder_pid == second.pid],
+        START_TIMEOUT,
+        "a tick of the restarted daemon",
+    )
+    if reruns:
+        wait_until(lambda: len(sandbox.lines("long.pids")) == 2, 5, "the run again")
+    assert stop(second) == 0
+
+    records = sandbox.runs("long")
+    assert len(records) == 1 + reruns, records
+    assert len(sandbox.lines("long.pids")) == 1 + reruns
+    assert records[0].outcome is Outcome.INTERRUPTED
+    assert records[0].message == INTERRUPTED_MESSAGE
+    for record in records[1:]:  # the same slot, stopped by the shutdown
+        assert record.scheduled_for == records[0].scheduled_for
+        assert record.recorder_pid == second.pid
+        assert record.outcome is Outcome.INTERRUPTED
+
+
+def test_kill_9_mid_run_does_not_double_a_job_that_survived(sandbox: Sandbox) -> None:
+    # The job runs in a session of its own, so it outlives a daemon killed
+    # with -9 (outside a service manager that kills the whole cgroup).
+    root = sandbox.root
+    sandbox.write(
+        f"# pycron: name=long catch-up=latest\n"
+        f"@at {at(0.3)} echo $$ >> {root}/long.pids; sleep 30\n"
+        f"# pycron: name=tick\n@every 1s true\n"
+    )
+    first = sandbox.start()
+    (orphan,) = wait_until(lambda: sandbox.running("long"), START_TIMEOUT, "the long job")
+    first.process.kill()
+    first.wait(timeout=10)
+    assert orphan.pid is not None
+
+    second = sandbox.start("--shutdown-grace", "0")
+    second.wait_for(
+        rf" warning +interrupted +job=long run={orphan.id} scheduled=\S+ "
+        rf'message="its job \(pid {orphan.pid}\) still runs: not run again"$'
+    )
+    wait_until(
+        lambda: [r for r in sandbox.ended("tick") if r.recorder_pid == second.pid],
+        START_TIMEOUT,
+        "a tick of the restarted daemon",
+    )
+    assert not group_gone(orphan.pid)  # still running: its slot is being served
+    assert len(sandbox.lines("long.pids")) == 1
+    (record,) = sandbox.runs("long")
+    assert record.outcome is Outcome.INTERRUPTED  # no daemon watches it any more
+    assert stop(second) == 0
+
+
+# --------------------------------------------------------------------------- parallelism
+
+
+def test_max_parallel_bounds_the_jobs_running_at_once(sandbox: Sandbox) -> None:
+    root = sandbox.root
+    when = at(0.5)
+    command = (
+        f"echo start $({STAMP}) >> {root}/parallel.log; sleep 0.5; "
+        f"echo end $({STAMP}) >> {root}/parallel.log"
+    )
+    sandbox.write("".join(f"# pycron: name=p{n:02}\n@at {when} {command}\n" for n in range(30)))
+    daemon = sandbox.start("--max-parallel", "5")
+    wait_until(lambda: len(sandbox.ended()) == 30, 30, "30 runs to end")
+    assert stop(daemon) == 0
+
+    records = sandbox.runs()
+    assert len(records) == 30
+    assert all(r.outcome is Outcome.SUCCESS for r in records)
+    # Concurrency by the jobs' own clocks: +1 at a start, -1 at an end.
+    changes = []
+    for line in sandbox.lines("parallel.log"):
+        what, stamp = line.split()
+        changes.append((float(stamp), -1 if what == "end" else 1))
+    assert len(changes) == 60
+    assert peak(changes) == 5
+    # And by the history's start and end of each attempt.
+    recorded = []
+    for record in records:
+        assert record.finished is not None
+        recorded += [(record.started.timestamp(), 1), (record.finished.timestamp(), -1)]
+    assert peak(recorded) <= 5
+
+
+def peak(changes: list[tuple[float, int]]) -> int:
+    """The most at once, from (time, +1 start / -1 end); ends first at a tie."""
+    running = highest = 0
+    for _, change in sorted(changes):
+        running += change
+        highest = max(highest, running)
+    return highest
+
+
+# --------------------------------------------------------------------------- one daemon
+
+
+def test_a_second_daemon_on_the_same_state_dir_exits_1(sandbox: Sandbox) -> None:
+    sandbox.write("# pycron: name=tick\n@every 1s true\n")
+    first = sandbox.start()
+    first.wait_for(r" info +load +jobs=1 errors=0$")
+
+    second = sandbox.start()
+    assert second.wait(timeout=START_TIMEOUT) == 1
+    assert f"pycron: error: another pycron daemon (pid {first.pid}) is running on " in (
+        second.log()
+    )
+    assert second.stdout.read_bytes() == b""
+    # The first one goes on, undisturbed, and keeps its pid file.
+    assert (sandbox.state / "daemon.pid").read_text() == f"{first.pid}\n"
+    failed = datetime.now(timezone.utc)
+    wait_until(
+        lambda: [r for r in sandbox.ended("tick") if r.started > failed], 5, "a tick afterwards"
+    )
+    assert all(r.recorder_pid == first.pid for r in sandbox.runs())
+
+    # Once it has stopped, the state directory is free again.
+    assert stop(first) == 0
+    assert not (sandbox.state / "daemon.pid").exists()
+    third = sandbox.start()
+    third.wait_for(r" info +load +jobs=1 errors=0$")
+    assert stop(third) == 0
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def test_json_log_lines(sandbox: Sandbox) -> None:
+    sandbox.write(
+        f"# pycron: name=ok\n@at {at(0.3)} echo fine\n"
+        f"# pycron: name=bad\n@at {at(0.3)} exit 3\n"
+        "* 25 * * * echo broken\n"
+    )
+    daemon = sandbox.start("--log-format", "json")
+    wait_until(lambda: len(sandbox.ended()) == 2, START_TIMEOUT, "both jobs to end")
+    assert stop(daemon) == 0
+
+    events = [json.loads(line) for line in daemon.log().splitlines()]
+    for event in events:
+        assert isinstance(event, dict)
+        assert isinstance(event["event"], str)
+        assert event["event"]
+        assert event["level"] in {"debug", "info", "warning", "error"}
+        moment = datetime.fromisoformat(event["time"])
+        assert moment.utcoffset() == timedelta(0)
+    names = [event["event"] for event in events]
+    assert names[:3] == ["start", "error", "load"]
+    assert names[-1] == "stop"
+    (error,) = (e for e in events if e["event"] == "error")
+    assert error["level"] == "error"
+    assert error["where"] == f"{sandbox.crontab}:7:3"
+    ends = {e["job"]: e for e in events if e["event"] == "end"}
+    assert ends["ok"]["level"] == "info"
+    assert ends["ok"]["outcome"] == "success"
+    assert ends["bad"]["level"] == "warning"
+    assert (ends["bad"]["outcome"], ends["bad"]["exit"]) == ("failed", 3)
+    starts = {e["job"]: e for e in events if e["event"] == "start" and "job" in e}
+    for record in sandbox.runs():
+        assert datetime.fromisoformat(starts[record.job_id]["scheduled"]) == record.scheduled_for
+    (sigterm,) = (e for e in events if e["event"] == "signal")
+    assert (sigterm["name"], sigterm["action"]) == ("SIGTERM", "drain")
+    assert daemon.stdout.read_bytes() == b""
+
+
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_stdout_stays_empty(sandbox: Sandbox, form: str) -> None:
+    sandbox.write(f"# pycron: name=loud\n@at {at(0.3)} echo to-stdout; echo to-stderr >&2\n")
+    daemon = sandbox.start("--log-format", form)
+    (record,) = wait_until(lambda: sandbox.ended("loud"), START_TIMEOUT, "the job to end")
+    assert stop(daemon) == 0
+
+    assert daemon.stdout.read_bytes() == b""
+    log = daemon.log()
+    assert "load" in log
+    assert "stop" in log
+    assert "to-std" not in log  # the job's output goes to its own log files
+    assert record.stdout_path is not None
+    assert record.stderr_path is not None
+    assert record.stdout_path.read_text() == "to-stdout\n"
+    assert record.stderr_path.read_text() == "to-stderr\n"

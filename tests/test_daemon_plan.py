@@ -1,0 +1,1157 @@
+"""The daemon's scheduling decisions, without processes and without waiting.
+
+Two levels:
+
+- `plan()` is pure: tables of (job, last decision, clock) -> what is due, what is
+  caught up and what is skipped. Expected slots are written out by hand.
+- `Daemon.run()` driven by a simulated clock: `sleep(seconds, wake)` moves a fake
+  "now" forward (and can make the clock jump), `start_job` records which slot of
+  which job would start, and the worker pool runs each job in line, so the order of
+  starts is the order of submission. Hours of schedule take a fraction of a second.
+  The restart tests use a real History in a temporary state directory.
+
+Spec references: DST rules are cron-spec section 2.3 (wildcard = the minute or hour
+field starts with `*`; fixed jobs fire once in a repeated hour and at the end of a
+gap; wildcard jobs fire in both passes of a repeated hour and not in a gap).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+import subprocess
+import sys
+import threading
+from concurrent.futures import Executor, Future
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import pycron.daemon as daemon_module
+from pycron.crontab import CatchUp, Entry, parse
+from pycron.daemon import (
+    ON_TIME,
+    Daemon,
+    EventLog,
+    JobState,
+    Settings,
+    catch_up_policy,
+    fire_after,
+    plan,
+)
+from pycron.history import INTERRUPTED_MESSAGE, History
+from pycron.runner import Outcome, RunResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+T = TypeVar("T")
+
+UTC = timezone.utc
+NEW_YORK = ZoneInfo("America/New_York")
+LONDON = ZoneInfo("Europe/London")
+DAY = "2026-05-04"  # a Monday without DST changes anywhere near it
+ANCHOR = "09:00"  # the daemon's start, for @every in the plan() tables
+
+
+def utc(text: str) -> datetime:
+    """`10:00` or `10:00:30` on DAY in UTC, or a full ISO 8601 time with its offset;
+    returned as an aware UTC datetime (so equal instants compare and print alike)."""
+    if "T" not in text:
+        text = f"{DAY}T{text}+00:00"
+    moment = datetime.fromisoformat(text)
+    assert moment.tzinfo is not None, f"give an offset: {text}"
+    return moment.astimezone(UTC)
+
+
+def utcs(texts: Iterable[str]) -> list[datetime]:
+    return [utc(text) for text in texts]
+
+
+def series(first: str, last: str, step: timedelta) -> list[str]:
+    """The times from `first` to `last` (both included) `step` apart, as ISO text."""
+    moment, end, found = utc(first), utc(last), []
+    while moment <= end:
+        found.append(moment.isoformat())
+        moment += step
+    return found
+
+
+def entries(text: str) -> dict[str, Entry]:
+    """The jobs of a crontab text by id; the text must be free of errors."""
+    crontab, errors = parse(text)
+    assert errors == []
+    return {entry.id: entry for entry in crontab.entries}
+
+
+def only_entry(text: str) -> Entry:
+    (entry,) = entries(text).values()
+    return entry
+
+
+# =========================================================================== plan(), pure
+
+
+class PlanCase(NamedTuple):
+    """One decision of the planner for one job.
+
+    The job's state is what the daemon holds after its previous decision: the next
+    fire time after `since`, and `last` as the last slot run or decided. `due`
+    lists the slots to start, in order, `" catch-up"` marking a catch-up run;
+    `skipped` is (count, first, last, policy) of the missed slots not run; `then`
+    is the job's next fire time afterwards (None: never again).
+    """
+
+    crontab: str
+    since: str
+    now: str
+    due: tuple[str, ...]
+    then: str | None
+    skipped: tuple[int, str, str, str] | None = None
+    last: str | None = None
+
+
+HOURLY = "0 * * * * true\n"  # fixed minute: catch-up=latest by default
+FIVE_MINUTES = "*/5 * * * * true\n"  # wildcard minute: catch-up=none by default
+
+PLAN_CASES = [
+    pytest.param(PlanCase(HOURLY, "09:30", "10:00", ("10:00",), "11:00"), id="on-time"),
+    pytest.param(PlanCase(HOURLY, "09:30", "10:00:59", ("10:00",), "11:00"), id="59s-late"),
+    pytest.param(PlanCase(HOURLY, "09:30", "10:01", ("10:00",), "11:00"), id="60s-late-is-on-time"),
+    pytest.param(
+        PlanCase(HOURLY, "09:30", "10:01:01", ("10:00 catch-up",), "11:00"),
+        id="61s-late-fixed-is-caught-up",
+    ),
+    pytest.param(
+        PlanCase(FIVE_MINUTES, "09:57", "10:01:01", (), "10:05", (1, "10:00", "10:00", "none")),
+        id="61s-late-wildcard-is-skipped",
+    ),
+    pytest.param(PlanCase(HOURLY, "09:30", "09:59:59", (), "10:00"), id="not-yet-due"),
+    pytest.param(
+        PlanCase(
+            HOURLY, "09:30", "12:30", ("12:00 catch-up",), "13:00", (2, "10:00", "11:00", "latest")
+        ),
+        id="down-3h-fixed-default-latest",
+    ),
+    pytest.param(
+        PlanCase(FIVE_MINUTES, "09:30", "12:32", (), "12:35", (36, "09:35", "12:30", "none")),
+        id="down-3h-wildcard-default-none",
+    ),
+    pytest.param(
+        PlanCase(
+            FIVE_MINUTES, "09:30", "12:30:30", ("12:30",), "12:35", (35, "09:35", "12:25", "none")
+        ),
+        id="down-3h-wildcard-current-slot-on-time",
+    ),
+    pytest.param(
+        PlanCase(
+            "# pycron: catch-up=all\n" + HOURLY,
+            "09:30",
+            "12:30",
+            ("10:00 catch-up", "11:00 catch-up", "12:00 catch-up"),
+            "13:00",
+        ),
+        id="down-3h-all-every-slot-in-order",
+    ),
+    pytest.param(
+        PlanCase(
+            "# pycron: catch-up=all:1h\n*/20 * * * * true\n",
+            "09:30",
+            "12:30",
+            ("11:40 catch-up", "12:00 catch-up", "12:20 catch-up"),
+            "12:40",
+            (6, "09:40", "11:20", "all"),
+        ),
+        id="down-3h-all-1h-window",
+    ),
+    pytest.param(
+        PlanCase(
+            "# pycron: catch-up=all:2h\n" + HOURLY,
+            "09:30",
+            "12:00",
+            ("10:00 catch-up", "11:00 catch-up", "12:00"),
+            "13:00",
+        ),
+        id="all-window-start-is-inclusive",
+    ),
+    pytest.param(
+        PlanCase(
+            "# pycron: catch-up=latest\n" + FIVE_MINUTES,
+            "09:30",
+            "12:32",
+            ("12:30 catch-up",),
+            "12:35",
+            (35, "09:35", "12:25", "latest"),
+        ),
+        id="explicit-latest-on-wildcard",
+    ),
+    pytest.param(
+        PlanCase(
+            "# pycron: catch-up=none\n" + HOURLY,
+            "09:30",
+            "12:30",
+            (),
+            "13:00",
+            (3, "10:00", "12:00", "none"),
+        ),
+        id="explicit-none-on-fixed",
+    ),
+    pytest.param(
+        PlanCase(
+            "30 2 * * * true\n",
+            "2026-05-01T20:00+00:00",
+            "09:00",
+            ("02:30 catch-up",),
+            "2026-05-05T02:30+00:00",
+            (2, "2026-05-02T02:30+00:00", "2026-05-03T02:30+00:00", "latest"),
+        ),
+        id="daily-down-3-nights-latest",
+    ),
+    pytest.param(
+        PlanCase(HOURLY, "09:30", "12:00:30", ("12:00",), "13:00", last="11:00"),
+        id="slots-up-to-last-never-again",
+    ),
+    pytest.param(
+        PlanCase(HOURLY, "12:30", "11:30", (), "13:00", last="12:00"),
+        id="clock-behind-after-backward-jump",
+    ),
+    pytest.param(
+        PlanCase("#pycron-disabled# " + HOURLY, "09:30", "12:30", (), "13:00"),
+        id="disabled-by-mark",
+    ),
+    pytest.param(
+        PlanCase("# pycron: enabled=false\n" + HOURLY, "09:30", "12:30", (), "13:00"),
+        id="disabled-by-option",
+    ),
+    pytest.param(
+        PlanCase("@at 2026-05-04T12:00 true\n", "11:00", "12:00:10", ("12:00",), None),
+        id="at-naive-in-daemon-zone",
+    ),
+    pytest.param(
+        PlanCase("@at 2026-05-04T14:00+02:00 true\n", "11:00", "12:00", ("12:00",), None),
+        id="at-with-offset",
+    ),
+    pytest.param(
+        PlanCase("@at 2026-05-04T12:00 true\n", "11:00", "15:00", ("12:00 catch-up",), None),
+        id="at-missed-default-latest",
+    ),
+    pytest.param(
+        PlanCase(
+            "@every 10m true\n",
+            "09:30",
+            "12:30:30",
+            ("12:30",),
+            "12:40",
+            (17, "09:40", "12:20", "none"),
+        ),
+        id="every-down-3h-default-none",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PLAN_CASES)
+def test_plan_decides_due_catch_up_and_skipped(case: PlanCase) -> None:
+    entry = only_entry(case.crontab)
+    anchor = utc(ANCHOR)
+    last = None if case.last is None else utc(case.last)
+    state = {entry.id: JobState(fire_after(entry, utc(case.since), anchor, UTC), last)}
+    before = dict(state)
+
+    decided = plan(state, {entry.id: entry}, utc(case.now), anchor, UTC)
+
+    due = [(d.job_id, d.scheduled_for, d.catch_up) for d in decided.due]
+    assert due == [
+        (entry.id, utc(text.removesuffix(" catch-up")), text.endswith(" catch-up"))
+        for text in case.due
+    ]
+    skipped = [(s.job_id, s.missed, s.first, s.last, s.policy) for s in decided.skipped]
+    if case.skipped is None:
+        assert skipped == []
+    else:
+        count, first, final, policy = case.skipped
+        assert skipped == [(entry.id, count, utc(first), utc(final), CatchUp(policy))]
+    assert decided.state[entry.id].next_fire == (None if case.then is None else utc(case.then))
+    assert state == before  # plan() is pure: the caller's state is untouched
+
+
+@pytest.mark.parametrize(
+    ("line", "policy"),
+    [
+        pytest.param("0 * * * * x", CatchUp.LATEST, id="fixed-minute"),
+        pytest.param("30 2 * * * x", CatchUp.LATEST, id="fixed-time"),
+        pytest.param("@daily x", CatchUp.LATEST, id="nickname-daily"),
+        pytest.param("*/5 * * * * x", CatchUp.NONE, id="wildcard-minute"),
+        pytest.param("* 3 * * * x", CatchUp.NONE, id="every-minute-of-an-hour"),
+        pytest.param("@every 10s x", CatchUp.NONE, id="interval"),
+        pytest.param("@at 2026-05-04T12:00 x", CatchUp.LATEST, id="one-shot"),
+        pytest.param("# pycron: catch-up=all\n*/5 * * * * x", CatchUp.ALL, id="option-wins"),
+        pytest.param("# pycron: catch-up=none\n0 3 * * * x", CatchUp.NONE, id="option-none"),
+    ],
+)
+def test_catch_up_policy_defaults(line: str, policy: CatchUp) -> None:
+    assert catch_up_policy(only_entry(line + "\n")) is policy
+
+
+def test_catch_up_all_window_defaults_to_24h() -> None:
+    entry = only_entry("# pycron: catch-up=all\n0 * * * * true\n")
+    assert entry.options.catch_up_window == timedelta(hours=24)
+    anchor = utc("09:00")
+    state = {entry.id: JobState(fire_after(entry, utc("2026-05-02T23:59+00:00"), anchor, UTC))}
+    decided = plan(state, {entry.id: entry}, utc("12:30"), anchor, UTC)
+    # down from 05-03 00:00 to 05-04 12:30: the slots since 05-03 12:30 are caught up
+    expected = [f"2026-05-03T{hour:02}:00+00:00" for hour in range(13, 24)]
+    expected += [f"2026-05-04T{hour:02}:00+00:00" for hour in range(13)]
+    assert [d.scheduled_for for d in decided.due] == utcs(expected)
+    assert all(d.catch_up for d in decided.due)
+    (skipped,) = decided.skipped
+    assert (skipped.missed, skipped.first, skipped.last) == (
+        13,
+        utc("2026-05-03T00:00+00:00"),
+        utc("2026-05-03T12:00+00:00"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "due"),
+    [
+        pytest.param("catch-up=none", [], id="none"),
+        pytest.param("catch-up=latest", ["00:00"], id="latest"),
+        # every slot of the 24 h window, though the planner lists at most
+        # MAX_CATCH_UP (10 000) slots per decision and 40 days hold 11 520
+        pytest.param(
+            "catch-up=all",
+            series("2026-05-03T00:05+00:00", "00:00", timedelta(minutes=5)),
+            id="all-24h",
+        ),
+        pytest.param(
+            "catch-up=all:15m",
+            ["2026-05-03T23:50+00:00", "2026-05-03T23:55+00:00", "00:00"],
+            id="all-15m",
+        ),
+    ],
+)
+def test_long_downtime_beyond_the_listing_cap(options: str, due: list[str]) -> None:
+    entry = only_entry(f"# pycron: {options}\n*/5 * * * * true\n")
+    anchor = utc("00:00")
+    state = {entry.id: JobState(fire_after(entry, anchor - timedelta(days=40), anchor, UTC))}
+
+    decided = plan(state, {entry.id: entry}, utc("00:01:30"), anchor, UTC)
+
+    assert [d.scheduled_for for d in decided.due] == utcs(due)
+    assert all(d.catch_up for d in decided.due)
+    assert decided.state[entry.id] == JobState(utc("00:05"), utc("00:00"))
+
+
+def test_plan_orders_due_runs_of_several_jobs_by_slot() -> None:
+    jobs = entries(
+        "# pycron: name=hourly\n0 * * * * true\n"
+        "# pycron: name=quarter\n*/15 * * * * true\n"
+        "# pycron: name=all catch-up=all\n30 * * * * true\n"
+    )
+    anchor = utc("09:00")
+    state = {
+        job_id: JobState(fire_after(e, utc("10:50"), anchor, UTC)) for job_id, e in jobs.items()
+    }
+
+    decided = plan(state, jobs, utc("13:00:20"), anchor, UTC)
+
+    assert [(d.job_id, d.scheduled_for, d.catch_up) for d in decided.due] == [
+        ("all", utc("11:30"), True),
+        ("hourly", utc("12:00"), True),
+        ("all", utc("12:30"), True),
+        ("hourly", utc("13:00"), False),
+        ("quarter", utc("13:00"), False),
+    ]
+    assert {(s.job_id, s.missed) for s in decided.skipped} == {("hourly", 1), ("quarter", 8)}
+    assert {job_id: s.next_fire for job_id, s in decided.state.items()} == {
+        "hourly": utc("14:00"),
+        "quarter": utc("13:15"),
+        "all": utc("13:30"),
+    }
+
+
+def test_every_fires_on_the_anchor_grid_and_never_drifts() -> None:
+    """1000 wakes, each late by a different 0-9.999 s: every run is exactly
+    anchor + k * 10 s, the lateness never adds up."""
+    entry = only_entry("@every 10s true\n")
+    jobs = {entry.id: entry}
+    anchor = datetime(2026, 5, 4, 9, 0, 0, 123456, tzinfo=UTC)
+    state = {entry.id: JobState(fire_after(entry, anchor, anchor, UTC))}
+    lateness = 0
+    fired: list[datetime] = []
+    for _ in range(1000):
+        lateness = (lateness * 7919 + 104729) % 10_000  # milliseconds, scrambled, < 10 s
+        next_fire = state[entry.id].next_fire
+        assert next_fire is not None
+        now = next_fire + timedelta(milliseconds=lateness)
+        decided = plan(state, jobs, now, anchor, UTC)
+        assert decided.skipped == []
+        fired += [due.scheduled_for for due in decided.due if not due.catch_up]
+        state = decided.state
+    assert fired == [anchor + timedelta(seconds=10 * k) for k in range(1, 1001)]
+    assert state[entry.id].next_fire == anchor + timedelta(seconds=10_010)
+
+
+def test_every_counts_from_the_anchor_not_from_the_last_run() -> None:
+    entry = only_entry("@every 90s true\n")
+    anchor = utc("09:00:00")
+    assert fire_after(entry, anchor, anchor, UTC) == utc("09:01:30")
+    assert fire_after(entry, utc("09:01:30"), anchor, UTC) == utc("09:03:00")
+    assert fire_after(entry, utc("09:02:59.999"), anchor, UTC) == utc("09:03:00")
+    assert fire_after(entry, utc("08:00"), anchor, UTC) == anchor  # never before the anchor
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("@at 2026-05-04T12:00 true", id="naive"),
+        pytest.param("@at 2026-05-04T08:00-04:00 true", id="offset"),
+    ],
+)
+def test_at_fires_once_in_a_day_of_decisions(line: str) -> None:
+    entry = only_entry(line + "\n")
+    jobs = {entry.id: entry}
+    anchor = utc("00:00")
+    state = {entry.id: JobState(fire_after(entry, anchor, anchor, UTC))}
+    fired = []
+    for second in range(0, 24 * 3600, 30):
+        decided = plan(state, jobs, anchor + timedelta(seconds=second), anchor, UTC)
+        fired += [(d.scheduled_for, d.catch_up) for d in decided.due]
+        state = decided.state
+    assert fired == [(utc("12:00"), False)]
+    assert state[entry.id] == JobState(None, utc("12:00"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("#pycron-disabled# * * * * * true\n", id="mark"),
+        pytest.param("# pycron: enabled=false catch-up=all\n* * * * * true\n", id="option"),
+        pytest.param("#pycron-disabled# @every 10s true\n", id="every"),
+        pytest.param("#pycron-disabled# @at 2026-05-04T12:00 true\n", id="at"),
+    ],
+)
+def test_disabled_jobs_never_fire(text: str) -> None:
+    entry = only_entry(text)
+    assert not entry.enabled
+    jobs = {entry.id: entry}
+    anchor = utc("00:00")
+    state = {entry.id: JobState(fire_after(entry, anchor, anchor, UTC))}
+    for minute in range(0, 24 * 60, 7):
+        now = anchor + timedelta(minutes=minute)
+        decided = plan(state, jobs, now, anchor, UTC)
+        assert decided.due == []
+        assert decided.skipped == []
+        state = decided.state
+        next_fire = state[entry.id].next_fire
+        assert next_fire is None or next_fire > now  # the loop never spins on it
+
+
+def test_on_time_tolerance_is_a_minute() -> None:
+    assert ON_TIME.total_seconds() == 60
+
+
+# =========================================================================== the simulated loop
+
+
+class InlinePool(Executor):
+    """Stands in for the worker pool: runs each job as it is submitted, so the
+    starts happen in submission order and before the loop sleeps again."""
+
+    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "") -> None:
+        del max_workers, thread_name_prefix
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+class Start(NamedTuple):
+    """A job start the daemon asked for: which job, which slot, at what (fake) time."""
+
+    job: str
+    slot: datetime
+    at: datetime
+
+
+MAX_STEPS = 500_000  # loop turns in one daemon lifetime before the harness gives up
+MAX_IDLE_TURNS = 1000  # turns in a row with a 0 s sleep before it calls the loop busy
+
+
+class Simulation:
+    """A crontab, a state directory and a fake UTC clock. Each `run_until` is one
+    daemon lifetime: a new Daemon on the same state directory, stopped (as if
+    killed between two turns) once simulated time reaches `end`."""
+
+    def __init__(self, directory: Path, crontab: str, start: datetime, zone: tzinfo) -> None:
+        self.crontab = directory / "crontab"
+        self.crontab.write_text(crontab)
+        self.state_dir = directory / "state"
+        self.zone = zone
+        self.now = start.astimezone(UTC)
+        self.starts: list[Start] = []
+        self.stream = io.StringIO()
+        self.log = EventLog(self.stream, self.clock)
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def run_until(
+        self,
+        end: datetime,
+        *,
+        jumps: Mapping[datetime, timedelta] | None = None,
+        edits: Mapping[datetime, str] | None = None,
+        record: bool = False,
+    ) -> list[Start]:
+        """Run a daemon from `now` until `end`; at the moments in `jumps` the clock
+        jumps by the given amount, at those in `edits` the crontab is replaced.
+        With `record`, each start is recorded in the history as a success (as the
+        runner would), so a later daemon finds it. Returns this lifetime's starts."""
+        changes: list[tuple[datetime, timedelta | str]] = sorted(
+            [*(jumps or {}).items(), *(edits or {}).items()], key=lambda change: change[0]
+        )
+        first = len(self.starts)
+        turns = idle = 0
+        history = History.open(self.state_dir) if record else None
+
+        def sleep(seconds: float, wake: threading.Event) -> None:
+            nonlocal turns, idle
+            assert isinstance(wake, threading.Event)
+            turns += 1
+            idle = idle + 1 if seconds <= 0 else 0
+            if idle > MAX_IDLE_TURNS or turns > MAX_STEPS:
+                raise AssertionError(f"the loop is busy at {self.now}: {turns} turns")
+            self.now += timedelta(seconds=seconds)
+            while changes and self.now >= changes[0][0]:
+                change = changes.pop(0)[1]
+                if isinstance(change, timedelta):
+                    self.now += change
+                else:
+                    self.crontab.write_text(change)
+            if self.now >= end:
+                daemon.stop(immediately=True)
+
+        def start_job(entry: Entry, slot: datetime, next_slot: datetime | None) -> list[RunResult]:
+            assert next_slot is None or next_slot > slot
+            self.starts.append(Start(entry.id, slot, self.now))
+            if history is None:
+                return []
+            result = RunResult(entry.id, slot, 1, Outcome.SUCCESS, self.now, self.now, exit_code=0)
+            history.started(result)
+            return [result]
+
+        settings = Settings(self.crontab, self.state_dir, max_parallel=1, zone=self.zone)
+        daemon = Daemon(settings, clock=self.clock, sleep=sleep, log=self.log, start_job=start_job)
+        try:
+            assert daemon.run() == 0
+        finally:
+            if history is not None:
+                history.close()
+        return self.starts[first:]
+
+    def events(self, name: str) -> list[dict[str, str]]:
+        """The fields of each logged event called `name`, in order."""
+        found = []
+        for line in self.stream.getvalue().splitlines():
+            words = shlex.split(line)
+            if words[2] == name:
+                found.append(dict(word.split("=", 1) for word in words[3:]))
+        return found
+
+    def skips(self) -> list[tuple[str, int, datetime, datetime, str]]:
+        return [
+            (e["job"], int(e["count"]), utc(e["first"]), utc(e["last"]), e["policy"])
+            for e in self.events("skip")
+        ]
+
+    def catch_ups(self) -> list[tuple[str, datetime]]:
+        return [(e["job"], utc(e["scheduled"])) for e in self.events("catch-up")]
+
+
+def by_job(starts: Iterable[Start]) -> dict[str, list[datetime]]:
+    """The slots started per job, in start order."""
+    slots: dict[str, list[datetime]] = {}
+    for start in starts:
+        slots.setdefault(start.job, []).append(start.slot)
+    return slots
+
+
+def expected(table: Mapping[str, str | Iterable[str]]) -> dict[str, list[datetime]]:
+    """Slots per job as `utc()` texts: a list, or one string of times between blanks."""
+    return {
+        job: utcs(texts.split() if isinstance(texts, str) else texts)
+        for job, texts in table.items()
+        if texts
+    }
+
+
+class Simulate(Protocol):
+    def __call__(self, crontab: str, start: datetime, zone: tzinfo = ...) -> Simulation: ...
+
+
+@pytest.fixture
+def simulate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Simulate:
+    """Make a Simulation in tmp_path; the daemon's worker pool runs jobs in line."""
+    monkeypatch.setattr(daemon_module, "ThreadPoolExecutor", InlinePool)
+
+    def make(crontab: str, start: datetime, zone: tzinfo = UTC) -> Simulation:
+        return Simulation(tmp_path, crontab, start, zone)
+
+    return make
+
+
+# Four jobs whose defaults differ: fixed hourly (latest), wildcard (none), all, all:1h.
+JUMP_CRONTAB = """\
+# pycron: name=hourly
+0 * * * * true
+# pycron: name=quarter
+*/15 * * * * true
+# pycron: name=all catch-up=all
+0 * * * * true
+# pycron: name=twenty catch-up=all:1h
+*/20 * * * * true
+"""
+
+
+def test_simulated_loop_runs_each_slot_once_on_time(simulate: Simulate) -> None:
+    sim = simulate(JUMP_CRONTAB, utc("08:10"), UTC)
+
+    starts = sim.run_until(utc("10:10"))
+
+    assert by_job(starts) == expected(
+        {
+            "hourly": ["09:00", "10:00"],
+            "quarter": ["08:15", "08:30", "08:45", "09:00", "09:15", "09:30", "09:45", "10:00"],
+            "all": ["09:00", "10:00"],
+            "twenty": ["08:20", "08:40", "09:00", "09:20", "09:40", "10:00"],
+        }
+    )
+    assert all(start.at == start.slot for start in starts)  # the loop wakes at the slot itself
+    assert sim.skips() == []
+    assert sim.catch_ups() == []
+
+
+def test_forward_jump_of_two_hours(simulate: Simulate) -> None:
+    sim = simulate(JUMP_CRONTAB, utc("08:10"), UTC)
+
+    starts = sim.run_until(utc("13:10"), jumps={utc("09:50"): timedelta(hours=2)})
+
+    assert by_job(starts) == expected(
+        {
+            "hourly": ["09:00", "11:00", "12:00", "13:00"],
+            "quarter": "08:15 08:30 08:45 09:00 09:15 09:30 09:45 12:00 12:15 12:30 12:45 13:00",
+            "all": ["09:00", "10:00", "11:00", "12:00", "13:00"],
+            "twenty": "08:20 08:40 09:00 09:20 09:40 11:00 11:20 11:40 12:00 12:20 12:40 13:00",
+        }
+    )
+    # Right after the jump (the clock reads 11:50): catch-ups, oldest slot first.
+    assert [(s.job, s.slot) for s in starts if s.at == utc("11:50")] == [
+        ("all", utc("10:00")),
+        ("hourly", utc("11:00")),
+        ("all", utc("11:00")),
+        ("twenty", utc("11:00")),
+        ("twenty", utc("11:20")),
+        ("twenty", utc("11:40")),
+    ]
+    assert sim.catch_ups() == [
+        ("all", utc("10:00")),
+        ("hourly", utc("11:00")),
+        ("all", utc("11:00")),
+        ("twenty", utc("11:00")),
+        ("twenty", utc("11:20")),
+        ("twenty", utc("11:40")),
+    ]
+    assert sorted(sim.skips()) == [
+        ("hourly", 1, utc("10:00"), utc("10:00"), "latest"),
+        ("quarter", 8, utc("10:00"), utc("11:45"), "none"),
+        ("twenty", 3, utc("10:00"), utc("10:40"), "all"),
+    ]
+
+
+def test_backward_jump_of_an_hour_repeats_no_slot(simulate: Simulate) -> None:
+    sim = simulate(JUMP_CRONTAB, utc("08:10"), UTC)
+
+    starts = sim.run_until(utc("11:10"), jumps={utc("09:50"): timedelta(hours=-1)})
+
+    assert by_job(starts) == expected(
+        {
+            "hourly": ["09:00", "10:00", "11:00"],
+            "quarter": "08:15 08:30 08:45 09:00 09:15 09:30 09:45 10:00 10:15 10:30 10:45 11:00",
+            "all": ["09:00", "10:00", "11:00"],
+            "twenty": "08:20 08:40 09:00 09:20 09:40 10:00 10:20 10:40 11:00",
+        }
+    )
+    assert len({(s.job, s.slot) for s in starts}) == len(starts)
+    assert sim.skips() == []
+    assert sim.catch_ups() == []
+
+
+def test_backward_jump_across_a_restart_repeats_no_slot(simulate: Simulate) -> None:
+    """The clock goes back an hour while the daemon is down: the new daemon
+    reads the last slots from the history and runs none of them again."""
+    sim = simulate(JUMP_CRONTAB, utc("08:10"), UTC)
+    sim.run_until(utc("09:50"), record=True)
+
+    sim.now = utc("08:50")
+    starts = sim.run_until(utc("11:10"), record=True)
+
+    assert by_job(starts) == expected(
+        {
+            "hourly": ["10:00", "11:00"],
+            "quarter": ["10:00", "10:15", "10:30", "10:45", "11:00"],
+            "all": ["10:00", "11:00"],
+            "twenty": ["10:00", "10:20", "10:40", "11:00"],
+        }
+    )
+    assert sim.skips() == []
+
+
+DST_CRONTAB = """\
+# pycron: name=0230
+30 2 * * * true
+# pycron: name=0130
+30 1 * * * true
+# pycron: name=half-hourly
+*/30 * * * * true
+# pycron: name=hourly
+0 * * * * true
+"""
+
+DST_CASES = [
+    pytest.param(
+        NEW_YORK,
+        "2026-03-07T23:10-05:00",
+        "2026-03-08T04:10-04:00",
+        {
+            "0230": ["2026-03-08T03:00-04:00"],  # in the gap: once, at its end
+            "0130": ["2026-03-08T01:30-05:00"],
+            "half-hourly": [
+                "2026-03-07T23:30-05:00",
+                "2026-03-08T00:00-05:00",
+                "2026-03-08T00:30-05:00",
+                "2026-03-08T01:00-05:00",
+                "2026-03-08T01:30-05:00",
+                # 02:00 and 02:30 do not exist: a wildcard job skips them
+                "2026-03-08T03:00-04:00",
+                "2026-03-08T03:30-04:00",
+                "2026-03-08T04:00-04:00",
+            ],
+            "hourly": [
+                "2026-03-08T00:00-05:00",
+                "2026-03-08T01:00-05:00",
+                "2026-03-08T03:00-04:00",
+                "2026-03-08T04:00-04:00",
+            ],
+        },
+        id="new-york-spring-forward",
+    ),
+    pytest.param(
+        NEW_YORK,
+        "2026-10-31T23:10-04:00",
+        "2026-11-01T03:10-05:00",
+        {
+            "0230": ["2026-11-01T02:30-05:00"],
+            "0130": ["2026-11-01T01:30-04:00"],  # fixed: the first pass only
+            "half-hourly": [
+                "2026-10-31T23:30-04:00",
+                "2026-11-01T00:00-04:00",
+                "2026-11-01T00:30-04:00",
+                "2026-11-01T01:00-04:00",
+                "2026-11-01T01:30-04:00",
+                "2026-11-01T01:00-05:00",  # wildcard: both passes
+                "2026-11-01T01:30-05:00",
+                "2026-11-01T02:00-05:00",
+                "2026-11-01T02:30-05:00",
+                "2026-11-01T03:00-05:00",
+            ],
+            "hourly": [
+                "2026-11-01T00:00-04:00",
+                "2026-11-01T01:00-04:00",
+                "2026-11-01T01:00-05:00",
+                "2026-11-01T02:00-05:00",
+                "2026-11-01T03:00-05:00",
+            ],
+        },
+        id="new-york-fall-back",
+    ),
+    pytest.param(
+        LONDON,
+        "2026-03-28T23:10+00:00",
+        "2026-03-29T04:10+01:00",
+        {
+            "0230": ["2026-03-29T02:30+01:00"],
+            "0130": ["2026-03-29T02:00+01:00"],  # in the gap: once, at its end
+            "half-hourly": [
+                "2026-03-28T23:30+00:00",
+                "2026-03-29T00:00+00:00",
+                "2026-03-29T00:30+00:00",
+                # 01:00 and 01:30 do not exist
+                "2026-03-29T02:00+01:00",
+                "2026-03-29T02:30+01:00",
+                "2026-03-29T03:00+01:00",
+                "2026-03-29T03:30+01:00",
+                "2026-03-29T04:00+01:00",
+            ],
+            "hourly": [
+                "2026-03-29T00:00+00:00",
+                "2026-03-29T02:00+01:00",
+                "2026-03-29T03:00+01:00",
+                "2026-03-29T04:00+01:00",
+            ],
+        },
+        id="london-spring-forward",
+    ),
+    pytest.param(
+        LONDON,
+        "2026-10-24T23:10+01:00",
+        "2026-10-25T03:10+00:00",
+        {
+            "0230": ["2026-10-25T02:30+00:00"],
+            "0130": ["2026-10-25T01:30+01:00"],  # fixed: the first pass only
+            "half-hourly": [
+                "2026-10-24T23:30+01:00",
+                "2026-10-25T00:00+01:00",
+                "2026-10-25T00:30+01:00",
+                "2026-10-25T01:00+01:00",
+                "2026-10-25T01:30+01:00",
+                "2026-10-25T01:00+00:00",  # wildcard: both passes
+                "2026-10-25T01:30+00:00",
+                "2026-10-25T02:00+00:00",
+                "2026-10-25T02:30+00:00",
+                "2026-10-25T03:00+00:00",
+            ],
+            "hourly": [
+                "2026-10-25T00:00+01:00",
+                "2026-10-25T01:00+01:00",
+                "2026-10-25T01:00+00:00",
+                "2026-10-25T02:00+00:00",
+                "2026-10-25T03:00+00:00",
+            ],
+        },
+        id="london-fall-back",
+    ),
+]
+
+
+@pytest.mark.parametrize(("zone", "start", "end", "slots"), DST_CASES)
+def test_dst_transitions_in_the_daemon_zone(
+    simulate: Simulate, zone: tzinfo, start: str, end: str, slots: dict[str, list[str]]
+) -> None:
+    sim = simulate(DST_CRONTAB, utc(start), zone)
+
+    starts = sim.run_until(utc(end))
+
+    assert by_job(starts) == expected(slots)
+    assert all(start.at == start.slot for start in starts)  # each on time, none caught up
+    assert sim.skips() == []
+    assert sim.catch_ups() == []
+
+
+def test_dst_with_cron_tz_in_the_crontab(simulate: Simulate) -> None:
+    """CRON_TZ in the file wins over the daemon's zone (here UTC)."""
+    text = "CRON_TZ=America/New_York\n" + DST_CRONTAB
+    sim = simulate(text, utc("2026-10-31T23:10-04:00"), UTC)
+
+    starts = sim.run_until(utc("2026-11-01T03:10-05:00"))
+
+    slots = by_job(starts)
+    assert slots["0130"] == utcs(["2026-11-01T01:30-04:00"])
+    assert slots["0230"] == utcs(["2026-11-01T02:30-05:00"])
+    assert len(slots["half-hourly"]) == 10
+
+
+def test_every_in_the_loop_is_anchored_at_the_daemon_start(simulate: Simulate) -> None:
+    start = datetime(2026, 5, 4, 9, 0, 0, 250000, tzinfo=UTC)
+    sim = simulate("# pycron: name=tick\n@every 10s true\n# pycron: name=odd\n@every 7s x\n", start)
+
+    starts = sim.run_until(start + timedelta(seconds=1000))
+
+    assert by_job(starts) == {
+        "tick": [start + timedelta(seconds=10 * k) for k in range(1, 100)],
+        "odd": [start + timedelta(seconds=7 * k) for k in range(1, 143)],
+    }
+    assert all(s.at == s.slot for s in starts)
+
+
+def test_disabled_jobs_never_start_and_the_loop_still_sleeps(simulate: Simulate) -> None:
+    sim = simulate(
+        "# pycron: name=off\n#pycron-disabled# 0 * * * * true\n"
+        "# pycron: name=off-too enabled=false catch-up=all\n*/5 * * * * true\n"
+        "# pycron: name=on\n30 * * * * true\n",
+        utc("08:10"),
+    )
+
+    starts = sim.run_until(utc("11:10"))
+
+    assert by_job(starts) == expected({"on": ["08:30", "09:30", "10:30"]})
+    assert sim.skips() == []
+
+
+def test_enabling_a_job_catches_up_nothing_from_while_it_was_off(simulate: Simulate) -> None:
+    sim = simulate("# pycron: name=backup\n#pycron-disabled# 0 * * * * true\n", utc("08:10"))
+
+    enabled = "# pycron: name=backup\n0 * * * * true\n"
+    starts = sim.run_until(utc("12:10"), edits={utc("10:30"): enabled})
+
+    assert by_job(starts) == expected({"backup": ["11:00", "12:00"]})
+    assert sim.catch_ups() == []
+    assert sim.skips() == []
+
+
+# =========================================================================== restarts
+
+
+RESTART_CRONTAB = """\
+# pycron: name=hourly
+0 * * * * true
+# pycron: name=poll
+*/5 * * * * true
+# pycron: name=every-slot catch-up=all
+0 * * * * true
+"""
+
+
+RESTART_CASES = [
+    pytest.param(
+        timedelta(hours=5),
+        {
+            "hourly": ["15:00"],  # latest
+            "poll": [],  # none
+            "every-slot": ["11:00", "12:00", "13:00", "14:00", "15:00"],  # all, in order
+        },
+        [
+            ("hourly", 4, "11:00", "14:00", "latest"),
+            ("poll", 60, "10:35", "15:30", "none"),
+        ],
+        id="down-5h",
+    ),
+    pytest.param(
+        timedelta(hours=30),
+        {
+            "hourly": ["2026-05-05T16:00+00:00"],
+            "poll": [],
+            # all: only the slots of the last 24 h (since 05-04 16:32:30)
+            "every-slot": series("17:00", "2026-05-05T16:00+00:00", timedelta(hours=1)),
+        },
+        [
+            ("hourly", 29, "11:00", "2026-05-05T15:00+00:00", "latest"),
+            ("poll", 360, "10:35", "2026-05-05T16:30+00:00", "none"),
+            ("every-slot", 6, "11:00", "16:00", "all"),
+        ],
+        id="down-30h",
+    ),
+]
+
+
+@pytest.mark.parametrize(("downtime", "caught_up", "skips"), RESTART_CASES)
+def test_restart_catches_up_from_the_history(
+    simulate: Simulate,
+    downtime: timedelta,
+    caught_up: dict[str, list[str]],
+    skips: list[tuple[str, int, str, str, str]],
+) -> None:
+    sim = simulate(RESTART_CRONTAB, utc("07:50"), UTC)
+    first = sim.run_until(utc("10:32:30"), record=True)
+    assert by_job(first) == expected(
+        {
+            "hourly": ["08:00", "09:00", "10:00"],
+            "poll": series("07:55", "10:30", timedelta(minutes=5)),
+            "every-slot": ["08:00", "09:00", "10:00"],
+        }
+    )
+    assert sim.skips() == []
+
+    sim.now += downtime  # the "crash": no daemon for a while
+    restart = sim.now
+    second = sim.run_until(restart + timedelta(seconds=1))
+
+    assert by_job(second) == expected(caught_up)
+    assert all(start.at == restart for start in second)
+    assert sorted(sim.catch_ups()) == sorted((s.job, s.slot) for s in second)
+    expected_skips = sorted(
+        (job, count, utc(first_slot), utc(last_slot), policy)
+        for job, count, first_slot, last_slot, policy in skips
+    )
+    assert sorted(sim.skips()) == expected_skips
+    with History.open(sim.state_dir) as history:
+        for job, count, first_slot, last_slot, policy in expected_skips:
+            (row,) = history.runs(job, outcome=Outcome.MISSED)  # one row per decision
+            assert row.scheduled_for == last_slot
+            assert row.started == row.finished == restart
+            assert row.message == (
+                f"{count} missed run(s) from {first_slot.isoformat()} to "
+                f"{last_slot.isoformat()} not run (catch-up={policy})"
+            )
+        for job in {"hourly", "poll", "every-slot"} - {skip[0] for skip in skips}:
+            assert history.runs(job, outcome=Outcome.MISSED) == []
+
+
+def test_restart_then_running_on_resumes_the_schedule(simulate: Simulate) -> None:
+    sim = simulate(RESTART_CRONTAB, utc("07:50"), UTC)
+    sim.run_until(utc("10:32:30"), record=True)
+    sim.now = utc("15:32:30")
+
+    starts = sim.run_until(utc("16:10"), record=True)
+
+    assert by_job(starts) == expected(
+        {
+            "hourly": ["15:00", "16:00"],
+            "poll": ["15:35", "15:40", "15:45", "15:50", "15:55", "16:00", "16:05"],
+            "every-slot": ["11:00", "12:00", "13:00", "14:00", "15:00", "16:00"],
+        }
+    )
+
+    sim.now = utc("16:10:30")  # a quick restart: the slot of 16:10 is only 30 s late
+    assert sim.run_until(utc("16:30"), record=True) == [
+        Start("poll", utc("16:10"), utc("16:10:30")),
+        Start("poll", utc("16:15"), utc("16:15")),
+        Start("poll", utc("16:20"), utc("16:20")),
+        Start("poll", utc("16:25"), utc("16:25")),
+    ]
+    assert len(sim.skips()) == 2  # from the first restart only
+
+
+WRITE_RUNNING_ROW = """\
+import os, sys
+from datetime import datetime
+from pathlib import Path
+from pycron.history import History
+from pycron.runner import Outcome, RunResult
+state, job, slot, started = sys.argv[1:]
+result = RunResult(
+    job, datetime.fromisoformat(slot), 1, Outcome.RUNNING, datetime.fromisoformat(started),
+    pid=os.getpid(),
+)
+with History.open(Path(state)) as history:
+    history.started(result)
+"""
+
+
+def write_running_row_from_dead_process(
+    state_dir: Path, job: str, slot: datetime, started: datetime
+) -> None:
+    """A `running` row whose recorder was a process that has exited since."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WRITE_RUNNING_ROW,
+            str(state_dir),
+            job,
+            slot.isoformat(),
+            started.isoformat(),
+        ],
+        check=True,
+        timeout=60,
+    )
+
+
+INTERRUPTED_CRONTAB = """\
+# pycron: name=backup catch-up=latest
+0 * * * * true
+# pycron: name=poll
+*/5 * * * * true
+# pycron: name=report
+30 * * * * true
+"""
+
+
+def test_interrupted_run_is_marked_and_its_slot_started_again_once(simulate: Simulate) -> None:
+    sim = simulate(INTERRUPTED_CRONTAB, utc("10:20:30"), UTC)
+    with History.open(sim.state_dir) as history:  # what the dead daemon left behind
+        for job, slot in [("backup", "09:00"), ("poll", "10:05")]:
+            done = RunResult(job, utc(slot), 1, Outcome.SUCCESS, utc(slot), utc(slot), 0)
+            history.finished(history.started(done._replace(outcome=Outcome.RUNNING)), done)
+        # A run still going in a live process (this one, say a run-now): not an orphan.
+        alive = RunResult("report", utc("09:30"), 1, Outcome.RUNNING, utc("09:30"), pid=1)
+        alive_id = history.started(alive)
+    write_running_row_from_dead_process(sim.state_dir, "backup", utc("10:00"), utc("10:00:01"))
+    write_running_row_from_dead_process(sim.state_dir, "poll", utc("10:10"), utc("10:10:01"))
+
+    starts = sim.run_until(utc("11:10"), record=True)
+
+    assert by_job(starts) == expected(
+        {
+            "backup": ["10:00", "11:00"],  # the interrupted slot once, then on schedule
+            # catch-up=none: its interrupted 10:10 is not run again, 10:15 is skipped,
+            # 10:20 is 30 s late at the start, so on time
+            "poll": series("10:20", "11:05", timedelta(minutes=5)),
+            "report": ["10:30"],
+        }
+    )
+    assert sim.catch_ups() == [("backup", utc("10:00"))]
+    assert sim.skips() == [("poll", 1, utc("10:15"), utc("10:15"), "none")]
+    assert [(e["job"], utc(e["scheduled"])) for e in sim.events("interrupted")] == [
+        ("backup", utc("10:00")),
+        ("poll", utc("10:10")),
+    ]
+    with History.open(sim.state_dir) as history:
+        interrupted = history.runs(outcome=Outcome.INTERRUPTED)
+        assert sorted((r.job_id, r.scheduled_for) for r in interrupted) == [
+            ("backup", utc("10:00")),
+            ("poll", utc("10:10")),
+        ]
+        assert {r.message for r in interrupted} == {INTERRUPTED_MESSAGE}
+        assert {r.finished for r in interrupted} == {utc("10:20:30")}
+        still = history.run(alive_id)
+        assert still is not None
+        assert still.outcome is Outcome.RUNNING
+        assert still.recorder_pid == os.getpid()
+        backup = history.runs("backup")
+        assert sorted((r.scheduled_for, r.outcome.value) for r in backup) == [
+            (utc("09:00"), "success"),
+            (utc("10:00"), "interrupted"),
+            (utc("10:00"), "success"),
+            (utc("11:00"), "success"),
+        ]
+
+    # Another restart: the re-run is in the history, so nothing is started twice.
+    sim.now = utc("11:10:30")
+    again = sim.run_until(utc("11:16"), record=True)
+    assert again == [
+        Start("poll", utc("11:10"), utc("11:10:30")),
+        Start("poll", utc("11:15"), utc("11:15")),
+    ]
+    assert sim.catch_ups() == [("backup", utc("10:00"))]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("@at 2026-05-04T12:00 true", id="naive"),
+        pytest.param("@at 2026-05-04T14:00+02:00 true", id="offset"),
+    ],
+)
+def test_at_fires_once_and_never_again_after_restarts(simulate: Simulate, line: str) -> None:
+    sim = simulate(f"# pycron: name=once\n{line}\n", utc("11:00"), UTC)
+
+    assert sim.run_until(utc("13:00"), record=True) == [Start("once", utc("12:00"), utc("12:00"))]
+    sim.now = utc("14:00")
+    assert sim.run_until(utc("15:00"), record=True) == []
+    sim.now = utc("11:00")  # even with the clock set back before its time
+    assert sim.run_until(utc("13:00"), record=True) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("@at 2026-05-04T12:00 true", id="naive"),
+        pytest.param("@at 2026-05-04T14:00+02:00 true", id="offset"),
+    ],
+)
+def test_at_missed_while_down_is_caught_up_once(simulate: Simulate, line: str) -> None:
+    sim = simulate(f"# pycron: name=once\n{line}\n", utc("15:00"), UTC)
+
+    assert sim.run_until(utc("16:00"), record=True) == [Start("once", utc("12:00"), utc("15:00"))]
+    assert sim.catch_ups() == [("once", utc("12:00"))]
+    sim.now = utc("17:00")
+    assert sim.run_until(utc("18:00"), record=True) == []
