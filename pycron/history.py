@@ -16,7 +16,8 @@ process opens its own.
 
 Times are stored as ISO 8601 text in UTC with a fixed width, so text order is
 time order and SQL can compare and sort them; they come back as aware UTC
-datetimes. Nothing here reads the clock: every "now" is an argument.
+datetimes. Nothing here reads the wall clock: every "now" is an argument
+(only the wait for WAL mode on a new database keeps a monotonic deadline).
 
 The schema carries a version (table `meta`) and grows only by the steps in
 `MIGRATIONS`; a database written by a newer pycron is refused, not guessed at.
@@ -83,21 +84,6 @@ TIMED_OUTCOMES = frozenset({Outcome.SUCCESS, Outcome.FAILED, Outcome.TIMEOUT})
 _COLUMNS = (
     "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
     "stdout_path, stderr_path, pid, message, host, recorder_pid"
-)
-_RESULT_FIELDS = (
-    "job_id",
-    "scheduled_for",
-    "attempt",
-    "outcome",
-    "started",
-    "finished",
-    "duration",
-    "exit_code",
-    "signal",
-    "stdout_path",
-    "stderr_path",
-    "pid",
-    "message",
 )
 
 

@@ -253,6 +253,25 @@ def test_an_unreadable_version_is_refused(tmp_path: Path) -> None:
         History.open(tmp_path)
 
 
+def test_a_lock_held_too_long_fails_within_the_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reader of a database not yet in WAL mode blocks the switch to it.
+    reader = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+    try:
+        reader.execute("CREATE TABLE other (x)")
+        reader.execute("BEGIN")
+        reader.execute("SELECT * FROM other")
+        monkeypatch.setattr(history_module, "BUSY_TIMEOUT", 0.2)
+        with pytest.raises(HistoryError, match=r"database is locked: .* over 0.2 s; try again"):
+            History.open(tmp_path)
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+    with History.open(tmp_path) as history:
+        assert history.schema_version == LATEST
+
+
 def test_a_closed_history_reports_an_error(tmp_path: Path) -> None:
     history = History.open(tmp_path)
     history.close()
@@ -541,7 +560,8 @@ def test_stats_without_runs(history: History) -> None:
     assert stats.runs == stats.successes == 0
     assert stats.success_rate is None
     assert stats.duration_p95 is None
-    assert stats.failures == stats.per_day == {}
+    assert stats.failures == {}
+    assert stats.per_day == {}
 
 
 NEAREST_RANK_CASES = {
@@ -725,10 +745,28 @@ def test_prune_removes_old_rows_and_their_logs(history: History, tmp_path: Path)
             path.write_text(name)
         return path
 
-    def add(name: str, days_ago: int, outcome: Outcome = Outcome.SUCCESS, **paths: Path) -> int:
+    def add(
+        name: str,
+        days_ago: int,
+        outcome: Outcome = Outcome.SUCCESS,
+        stdout_path: Path | None = None,
+        stderr_path: Path | None = None,
+    ) -> int:
         started = T0 - timedelta(days=days_ago)
         finished = None if outcome is Outcome.RUNNING else started + timedelta(seconds=5)
-        return record(history, RunResult(name, started, 1, outcome, started, finished, **paths))
+        return record(
+            history,
+            RunResult(
+                name,
+                started,
+                1,
+                outcome,
+                started,
+                finished,
+                stdout_path=stdout_path,
+                stderr_path=stderr_path,
+            ),
+        )
 
     old = add("old", 40, stdout_path=log("old.out"), stderr_path=log("old.err"))
     gone = add("gone", 35, Outcome.FAILED, stdout_path=log("gone.out", exists=False))
