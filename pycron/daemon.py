@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 from filelock import FileLock, Timeout
 
 from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse
-from pycron.errors import NoMatchError, PycronError
+from pycron.errors import DaemonError, NoMatchError, PycronError
 from pycron.expr import resolve_tz
 from pycron.history import History, RunRecord, orphaned
 from pycron.runner import Context, Outcome, RunResult, group_alive, reap_lingering, run
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
 MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
 MAX_CATCH_UP = 10_000  # slots counted per job and decision (older ones are not listed)
-
-
-class DaemonError(PycronError):
-    """The daemon cannot start (another daemon on the state directory, no crontab)."""
 
 
 # --------------------------------------------------------------------------- time zones

@@ -73,3 +73,13 @@ class JobNotFoundError(PycronError, LookupError):
 
 class ConcurrentEditError(PycronError):
     """The crontab changed on disk while a copy of it was being edited."""
+
+
+class HistoryError(PycronError):
+    """The run history cannot be opened, read or written (a locked, corrupt or
+    newer database, an unremovable log file, an unknown record id)."""
+
+
+class DaemonError(PycronError):
+    """The daemon cannot start (another daemon on the state directory, an
+    unreadable crontab)."""

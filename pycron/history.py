@@ -37,7 +37,7 @@ from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from pycron.errors import PycronError
+from pycron.errors import HistoryError
 from pycron.runner import Outcome, Recorder, RunResult
 
 FILE_NAME = "history.db"
@@ -86,10 +86,6 @@ _COLUMNS = (
     "stdout_path, stderr_path, pid, message, host, recorder_pid"
 )
 
-
-class HistoryError(PycronError):
-    """The run history cannot be opened, read or written (a locked, corrupt or
-    newer database, an unremovable log file, an unknown record id)."""
 
 
 class RunRecord(NamedTuple):

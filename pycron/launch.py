@@ -22,6 +22,8 @@ from pycron.errors import (
     ConcurrentEditError,
     CronSyntaxError,
     CrontabError,
+    DaemonError,
+    HistoryError,
     JobNotFoundError,
     NoMatchError,
     PycronError,
@@ -47,6 +49,8 @@ EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (CrontabError, EXIT_USAGE),
     (NoMatchError, EXIT_FAILURE),
     (JobNotFoundError, EXIT_FAILURE),
+    (HistoryError, EXIT_FAILURE),
+    (DaemonError, EXIT_FAILURE),
     (ConcurrentEditError, EXIT_FAILURE),
     (PycronError, EXIT_FAILURE),
 )
