@@ -17,13 +17,12 @@ from typing import Any, NamedTuple
 import pytest
 
 from pycron import history as history_module
-from pycron.errors import PycronError
+from pycron.errors import HistoryError, PycronError
 from pycron.history import (
     FILE_NAME,
     MIGRATIONS,
     DayCounts,
     History,
-    HistoryError,
     RunRecord,
     nearest_rank,
     orphaned,
