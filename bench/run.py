@@ -58,6 +58,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--process-runs", type=int, help="`pycron next` runs (default 30, quick 5)")
     parser.add_argument("--no-process", action="store_true", help="skip the start-up part")
     parser.add_argument(
+        "--daemon",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="then run the daemon benchmark, bench/daemon.py (default: yes; quick with --quick)",
+    )
+    parser.add_argument(
         "--json", type=Path, default=BENCH / "results.json", help="where to write the results"
     )
     args = parser.parse_args(argv)
@@ -199,6 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts = evaluate(index, scenarios, cases, process)
     print(targets_block(verdicts, ", ".join(caveats)))
 
+    daemon: dict[str, object] | None = None
+    if args.daemon:
+        import daemon as daemon_bench  # noqa: PLC0415 - starts daemons; only when asked
+
+        print()
+        daemon_options = daemon_bench.parse_args(["--quick"] if args.quick else [])
+        daemon = daemon_bench.run_benchmark(daemon_options, header=False)
+
     results = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": info,
@@ -213,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scenarios": [scenario_json(index, s, cases, names) for s in scenarios],
         "process": process_json(process),
         "targets": [verdict_json(verdict) for verdict in verdicts],
+        "daemon": daemon,
         "seconds": round(time.monotonic() - began, 1),
     }
     args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

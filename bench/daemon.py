@@ -1,0 +1,1244 @@
+"""Benchmark of the pycron daemon: start-up, reload, idle cost, fire latency, bursts.
+
+Runs real `pycron daemon` processes (JSON logs on stderr) on generated crontabs
+in a temporary directory and prints each figure with its goal:
+
+- start-up of a 10,000-job crontab, process start to the `load` log line, and
+  reload after SIGHUP to the `reload` line (goal: under 1 s each);
+- CPU used by that daemon over 60 s while none of its jobs is due (under 0.1 s);
+- fire latency, from the scheduled instant to the job's first instruction, of an
+  `@every 1s` job and of `* * * * *` jobs on minute boundaries (p99 under 20 ms);
+- 500 `@every 5s` jobs firing at the same instant with --max-parallel 500: time
+  until all have started (under 2 s).
+
+Run with `.venv/bin/python bench/daemon.py` (about 4 minutes; `--quick` about
+one) or as part of `bench/run.py`. See bench/README.md, section "Daemon"; the
+figures are merged into bench/results.json under the key "daemon".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import io
+import json
+import math
+import os
+import platform
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from terminal import progress
+
+from pycron.crontab import Every, parse
+from pycron.daemon import Daemon, EventLog, Settings, local_zone, plan, real_sleep
+from pycron.history import History, RunRecord
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results.json"
+PARTS = ("inprocess", "startup", "fire", "burst")
+
+GOAL_STARTUP_S = 1.0  # process start to `load`, 10,000 jobs
+GOAL_RELOAD_S = 1.0  # SIGHUP to `reload`, 10,000 jobs
+GOAL_IDLE_CPU_S = 0.1  # CPU seconds per 60 s, 10,000 jobs not due
+GOAL_FIRE_P99_MS = 20.0  # scheduled instant to the job's first instruction
+GOAL_BURST_S = 2.0  # 500 jobs due at once: the last one has started
+
+SETTLE_S = 3.0  # after `load`, before the idle window opens
+BURST_INTERVAL_S = 5  # the burst jobs are `@every 5s`: they share the daemon's anchor
+SHUTDOWN_GRACE_S = 5  # --shutdown-grace of every daemon started here
+EVENT_TIMEOUT_S = 60.0  # longest wait for an expected log line
+RELOAD_CASES = (
+    ("unchanged", "file unchanged"),
+    ("one_edit", "one job edited"),
+    ("all_changed", "every schedule changed"),
+)
+NEAR_BOUNDARY_S = 0.1  # @every slots this close to a minute boundary are not counted
+START_LINE_ESTIMATE_S = 0.35  # process start to the daemon's anchor, until measured
+
+Result = dict[str, Any]
+
+
+class BenchError(Exception):
+    """A part of the benchmark cannot go on (the daemon died, a log line never came)."""
+
+
+# --------------------------------------------------------------------------- the daemon process
+
+
+@dataclass(frozen=True)
+class Event:
+    """One log line of the daemon and when the benchmark read it."""
+
+    at: float  # time.perf_counter()
+    wall: float  # time.time()
+    fields: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The event's name (`start`, `load`, ...; `text` for a line that is not JSON)."""
+        return str(self.fields.get("event", ""))
+
+
+def named(name: str) -> Callable[[Event], bool]:
+    """A predicate: the event is called `name`."""
+    return lambda event: event.name == name
+
+
+def daemon_started(event: Event) -> bool:
+    """The daemon's own `start` line (job starts carry a job id instead)."""
+    return event.name == "start" and "crontab" in event.fields
+
+
+class DaemonProcess:
+    """A `pycron daemon` child process with JSON logs, read line by line by a thread.
+
+    A context manager: leaving it stops the daemon (SIGTERM, SIGKILL if it does
+    not exit) and kills every job process group of this benchmark still there,
+    whatever happened in between.
+    """
+
+    def __init__(self, crontab: Path, state_dir: Path, marker: str, max_parallel: int = 10) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "pycron",
+            "--crontab",
+            str(crontab),
+            "--state-dir",
+            str(state_dir),
+            "daemon",
+            "--log-format",
+            "json",
+            "--max-parallel",
+            str(max_parallel),
+            "--shutdown-grace",
+            str(SHUTDOWN_GRACE_S),
+        ]
+        self.state_dir = state_dir
+        self.marker = marker  # a text in every job command of the benchmark
+        self.events: list[Event] = []
+        self.launched = 0.0  # time.perf_counter() just before the process was created
+        self._changed = threading.Condition()
+        self._closed = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+
+    def __enter__(self) -> DaemonProcess:
+        self.launched = time.perf_counter()
+        self._process = subprocess.Popen(
+            self.command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self.state_dir.parent,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, name="daemon-log", daemon=True)
+        self._reader.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        """The daemon's process id."""
+        assert self._process is not None
+        return self._process.pid
+
+    def _read(self) -> None:
+        """Collect the log lines until the daemon closes its stderr."""
+        assert self._process is not None
+        assert self._process.stderr is not None
+        for raw in self._process.stderr:
+            at, wall = time.perf_counter(), time.time()
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            try:
+                fields = json.loads(text)
+            except ValueError:
+                fields = None
+            if not isinstance(fields, dict):
+                fields = {"event": "text", "line": text}
+            with self._changed:
+                self.events.append(Event(at, wall, fields))
+                self._changed.notify_all()
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def wait_for(
+        self,
+        wanted: Callable[[Event], bool],
+        what: str,
+        after: int = 0,
+        timeout: float = EVENT_TIMEOUT_S,
+    ) -> Event:
+        """The first event from index `after` on that is `wanted`, waiting up to
+        `timeout` seconds for it; BenchError if it does not come."""
+        deadline = time.monotonic() + timeout
+        index = after
+        with self._changed:
+            while True:
+                for event in self.events[index:]:
+                    if wanted(event):
+                        return event
+                index = len(self.events)
+                left = deadline - time.monotonic()
+                if self._closed or left <= 0:
+                    break
+                self._changed.wait(left)
+        why = "the daemon exited" if self._closed else f"none within {timeout:g} s"
+        raise BenchError(f"no {what} log line: {why}{self.tail()}")
+
+    def tail(self, count: int = 5) -> str:
+        """The last log lines, for error messages."""
+        with self._changed:
+            last = self.events[-count:]
+        lines = [json.dumps(event.fields)[:300] for event in last]
+        return "".join(f"\n    {line}" for line in lines)
+
+    def check_alive(self) -> None:
+        """BenchError if the daemon has exited."""
+        assert self._process is not None
+        code = self._process.poll()
+        if code is not None:
+            raise BenchError(f"the daemon exited with status {code}{self.tail()}")
+
+    def send(self, number: int) -> None:
+        """Send the daemon a signal."""
+        self.check_alive()
+        os.kill(self.pid, number)
+
+    def stop(self) -> None:
+        """SIGTERM (the daemon drains its jobs), SIGKILL for it and its jobs if it
+        does not exit in time; then kill what is left of the benchmark's jobs."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(SHUTDOWN_GRACE_S + 10)
+            except subprocess.TimeoutExpired:
+                kill_groups(job_groups(process.pid, self.marker))
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        kill_groups(job_groups(process.pid, self.marker))
+        if self._reader is not None:
+            self._reader.join(5)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+# --------------------------------------------------------------------------- /proc
+
+
+def proc_stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name: [0] is the state,
+    [1] the parent, [2] the process group, [11] utime, [12] stime (None if gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def command_line(pid: int | str) -> str:
+    """The process's command line, arguments joined by spaces ("" if gone)."""
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def job_groups(daemon_pid: int, marker: str) -> set[int]:
+    """Process groups of the benchmark's jobs: groups led by a child of the
+    daemon, and any group leader whose command line holds `marker` (the
+    benchmark's work directory, named in every job command), the daemon aside."""
+    groups = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in (daemon_pid, os.getpid()):
+            continue
+        stat = proc_stat(entry.name)
+        if stat is None or stat[2] != entry.name:
+            continue
+        if stat[1] == str(daemon_pid) or marker in command_line(entry.name):
+            groups.add(int(entry.name))
+    return groups
+
+
+def kill_groups(groups: set[int]) -> None:
+    """SIGKILL these process groups (those already gone are fine)."""
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+
+
+def cpu_ticks_s(pid: int) -> float:
+    """CPU seconds of the whole process (utime + stime, in clock ticks)."""
+    stat = proc_stat(pid)
+    if stat is None:
+        raise BenchError(f"process {pid} is gone")
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_schedstat_s(pid: int) -> tuple[float, frozenset[int]] | None:
+    """CPU seconds summed over the process's threads (/proc/PID/task/*/schedstat,
+    nanoseconds) and the thread ids; None where the kernel does not tell."""
+    total, threads = 0, set()
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+            threads.add(int(task.name))
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9, frozenset(threads)
+
+
+def wake_ups(pid: int) -> int:
+    """Voluntary context switches summed over the process's threads: how often
+    they went to sleep (and so woke up again)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+    return total
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
+    found = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                found["rss" if key == "VmRSS" else "peak"] = int(value.split()[0]) / 1024
+    return found
+
+
+# --------------------------------------------------------------------------- crontabs and stamps
+
+
+def stamp_command(path: Path) -> str:
+    """A job command whose first instruction appends the wall clock (ns) and the
+    job's shell's pid to `path`; `%` escaped as a crontab needs."""
+    return f'date "+\\%s.\\%N $$" >> {shlex.quote(str(path))}'
+
+
+def far_month(shift: int) -> int:
+    """The month six (plus `shift`) months from now: no job in it is due soon."""
+    return (datetime.now().month - 1 + 6 + shift) % 12 + 1
+
+
+def idle_crontab(count: int, month: int, edit: int = 0) -> str:
+    """`count` jobs at fixed times of `month` only (every fourth on its last day,
+    `L`), each with its own command and so its own id; `edit` changes the
+    command of the first job, as a one-line edit does."""
+    lines = ["# pycron daemon benchmark: jobs that are not due for months", ""]
+    for number in range(count):
+        day = "L" if number % 4 == 3 else str(number % 28 + 1)
+        command = f"echo idle job {number}" + (f" edit {edit}" if number == 0 and edit else "")
+        lines.append(f"{number % 60} {(number // 60) % 24} {day} {month} * {command}")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace the file as editors and `pycron edit` do (a new inode)."""
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def read_stamps(path: Path) -> dict[int, list[float]]:
+    """The stamps the jobs wrote, by pid, in time order."""
+    stamps: dict[int, list[float]] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in path.read_text().splitlines():
+            moment, _, pid = line.partition(" ")
+            with contextlib.suppress(ValueError):
+                stamps.setdefault(int(pid), []).append(float(moment))
+    for values in stamps.values():
+        values.sort()
+    return stamps
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a file so far (0 if it does not exist yet)."""
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One run: its slot, when the daemon's runner started the process (both from
+    the history) and when the job's first instruction ran (its stamp); epoch s."""
+
+    job_id: str
+    scheduled: float
+    started: float
+    first: float
+
+    @property
+    def latency_ms(self) -> float:
+        """Scheduled instant to the job's first instruction."""
+        return (self.first - self.scheduled) * 1000
+
+    @property
+    def dispatch_ms(self) -> float:
+        """Scheduled instant to the runner starting the process (daemon side)."""
+        return (self.started - self.scheduled) * 1000
+
+    @property
+    def spawn_ms(self) -> float:
+        """The runner starting the process to the job's first instruction."""
+        return (self.first - self.started) * 1000
+
+
+def collect_samples(state_dir: Path, stamps: dict[int, list[float]]) -> list[Sample]:
+    """Runs of the history matched to the stamps by the job's pid (in start order
+    per pid, should a pid come back)."""
+    with History.open(state_dir) as history:
+        records = history.runs()
+    by_pid: dict[int, list[RunRecord]] = {}
+    for record in records:
+        if record.pid is not None:
+            by_pid.setdefault(record.pid, []).append(record)
+    samples = []
+    for pid, runs in by_pid.items():
+        runs.sort(key=lambda record: record.started)
+        # A run whose job never wrote its stamp (it failed) is left out.
+        for record, first in zip(runs, stamps.get(pid, []), strict=False):
+            samples.append(
+                Sample(
+                    record.job_id,
+                    record.scheduled_for.timestamp(),
+                    record.started.timestamp(),
+                    first,
+                )
+            )
+    return samples
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: Sequence[float], percent: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least `percent`%
+    of the values at or below it."""
+    ordered = sorted(values)
+    rank = max(math.ceil(percent / 100 * len(ordered)), 1)
+    return ordered[rank - 1]
+
+
+def distribution(values: Sequence[float]) -> Result:
+    """n, min, p50, p90, p99 and max of some figures (rounded to 3 decimals)."""
+    if not values:
+        return {"n": 0}
+    found = {"n": len(values), "min": min(values)}
+    found |= {f"p{p}": percentile(values, p) for p in (50, 90, 99)}
+    found["max"] = max(values)
+    return {key: round(value, 3) for key, value in found.items()}
+
+
+class GcClock:
+    """CPU time the garbage collector takes while this is entered (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._began = 0.0
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._hear)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._hear)
+
+    def _hear(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._began
+
+
+def cpu_ms(function: Callable[..., object], *args: object, **kwargs: object) -> tuple[float, float]:
+    """CPU time of one call and the part of it the garbage collector took, in ms
+    (CPU time: other processes of a busy machine do not count)."""
+    with GcClock() as collector:
+        began = time.process_time()
+        function(*args, **kwargs)
+        spent = time.process_time() - began
+    return spent * 1000, collector.seconds * 1000
+
+
+def median_of(values: Sequence[float]) -> float | None:
+    """The median, None without values."""
+    return round(statistics.median(values), 3) if values else None
+
+
+def wait_until(wall: float, daemon: DaemonProcess, label: str) -> None:
+    """Sleep until the wall clock reaches `wall`, checking that the daemon lives."""
+    while (left := wall - time.time()) > 0:
+        daemon.check_alive()
+        progress(f"{label}: {left:.0f} s left")
+        time.sleep(min(left, 0.5))
+    progress("")
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
+    """The daemon's own code for a big crontab, called in this process: parse,
+    load (parse and first fire times), one idle turn of the loop as `Daemon._loop`
+    does it (the crontab's stat, `plan()`, the sleep time), reloads."""
+    crontab = work / "inprocess.crontab"
+    texts = [idle_crontab(jobs, far_month(shift)) for shift in (0, 1)]
+    figures: dict[str, list[float]] = {}
+
+    def note(key: str, function: Callable[..., object], *args: object, **kwargs: object) -> None:
+        spent, collecting = cpu_ms(function, *args, **kwargs)
+        figures.setdefault(f"{key}_ms", []).append(spent)
+        figures.setdefault(f"{key}_gc_ms", []).append(collecting)
+
+    for number in range(runs):
+        progress(f"in process: run {number + 1}/{runs}")
+        write_atomically(crontab, texts[0])
+        settings = Settings(crontab, work / "inprocess-state", zone=local_zone())
+        log = EventLog(io.StringIO(), utc_now)
+        daemon = Daemon(settings, clock=utc_now, sleep=real_sleep, log=log)
+        note("parse", parse, texts[0], str(crontab))
+        note("load", daemon._load, initial=True)
+        for _ in range(10):
+            now = daemon.clock()
+            note("turn_stat", daemon._file_changed)
+            note("turn_plan", plan, daemon.state, daemon.jobs, now, daemon.anchor, settings.zone)
+            note("turn_sleep_time", daemon._sleep_time, now)
+        note("reload_unchanged", daemon._load, initial=False)
+        write_atomically(crontab, idle_crontab(jobs, far_month(0), edit=number + 1))
+        note("reload_one_edit", daemon._load, initial=False)
+        write_atomically(crontab, texts[1])
+        note("reload_all_changed", daemon._load, initial=False)
+    progress("")
+    result: Result = {"jobs": jobs, "runs": runs, "unit": "CPU ms"}
+    result |= {key: median_of(values) for key, values in figures.items()}
+    turn = ("turn_stat_ms", "turn_plan_ms", "turn_sleep_time_ms")
+    result["turn_ms"] = round(sum(result[key] for key in turn), 3)
+    return result
+
+
+def utc_now() -> datetime:
+    """The daemon's clock."""
+    return datetime.now(timezone.utc)
+
+
+def in_process_block(result: Result) -> str:
+    """The in-process figures."""
+
+    def row(label: str, key: str) -> str:
+        return (
+            f"   {label:<42} {result[f'{key}_ms']:8.1f} ms"
+            f"  (garbage collector {result[f'{key}_gc_ms']:.1f} ms)"
+        )
+
+    rows = [
+        row("parse the crontab", "parse"),
+        row("load: parse + first fire time of each job", "load"),
+        *(row(f"reload, {label}", f"reload_{key}") for key, label in RELOAD_CASES),
+        f"   {'one idle turn of the loop':<42} {result['turn_ms']:8.2f} ms"
+        f"  (plan() {result['turn_plan_ms']:.2f}, sleep time"
+        f" {result['turn_sleep_time_ms']:.2f}, stat {result['turn_stat_ms']:.3f})",
+    ]
+    title = (
+        f"== the daemon's code in this process, CPU time ({result['jobs']:,} jobs,"
+        f" medians of {result['runs']} runs)"
+    )
+    return "\n".join([title, *rows])
+
+
+# --------------------------------------------------------------------------- start-up, idle, reload
+
+
+def startup_figures(daemon: DaemonProcess, jobs: int) -> Result:
+    """Process start to the daemon's `start` line and to its `load` line."""
+    start = daemon.wait_for(daemon_started, "daemon `start`")
+    load = daemon.wait_for(named("load"), "`load`", timeout=EVENT_TIMEOUT_S * 2)
+    if load.fields.get("jobs") != jobs or load.fields.get("errors"):
+        raise BenchError(f"the daemon loaded {load.fields} instead of {jobs} jobs without errors")
+    return {
+        "to_start_line_ms": round((start.at - daemon.launched) * 1000, 1),
+        "to_load_ms": round((load.at - daemon.launched) * 1000, 1),
+        "start_to_load_ms": round((load.at - start.at) * 1000, 1),
+        "memory_after_load_mb": memory_mb(daemon.pid),
+    }
+
+
+def measure_idle(daemon: DaemonProcess, seconds: float) -> Result:
+    """CPU and memory of the daemon over `seconds` after SETTLE_S of rest."""
+    wait_until(time.time() + SETTLE_S, daemon, "idle: settling")
+    logged = len(daemon.events)
+    ticks_before, precise_before = cpu_ticks_s(daemon.pid), cpu_schedstat_s(daemon.pid)
+    wakes_before = wake_ups(daemon.pid)
+    began = time.perf_counter()
+    wait_until(time.time() + seconds, daemon, "idle")
+    elapsed = time.perf_counter() - began
+    ticks = cpu_ticks_s(daemon.pid) - ticks_before
+    wakes = wake_ups(daemon.pid) - wakes_before
+    precise_after = cpu_schedstat_s(daemon.pid)
+    precise = None
+    if precise_before and precise_after and precise_before[1] == precise_after[1]:
+        precise = precise_after[0] - precise_before[0]
+    cpu = precise if precise is not None else ticks
+    return {
+        "window_s": round(elapsed, 2),
+        "cpu_s": round(cpu, 4),
+        "cpu_per_60s": round(cpu * 60 / elapsed, 4),
+        "cpu_ticks_s": round(ticks, 3),
+        "cpu_schedstat_s": None if precise is None else round(precise, 4),
+        "cpu_source": "schedstat" if precise is not None else "utime+stime",
+        "wake_ups": wakes,
+        "cpu_per_wake_up_ms": round(cpu * 1000 / wakes, 2) if wakes else None,
+        "lines_logged": len(daemon.events) - logged,
+        "memory_mb": memory_mb(daemon.pid),
+    }
+
+
+def sighup_reload(daemon: DaemonProcess) -> tuple[float, float]:
+    """SIGHUP the daemon: ms to its `signal` line and to its `reload` line."""
+    after = len(daemon.events)
+    began = time.perf_counter()
+    daemon.send(signal.SIGHUP)
+    heard = daemon.wait_for(named("signal"), "`signal`", after)
+    reloaded = daemon.wait_for(named("reload"), "`reload`", after)
+    return (heard.at - began) * 1000, (reloaded.at - began) * 1000
+
+
+def measure_reloads(daemon: DaemonProcess, crontab: Path, jobs: int, runs: int) -> Result:
+    """SIGHUP reloads of each case of RELOAD_CASES, `runs` rounds of them, then
+    one-line edits noticed by the daemon's own polling of the file."""
+    times: dict[str, list[float]] = {key: [] for key, _ in RELOAD_CASES}
+    to_signal: list[float] = []
+    shift, edit = 0, 0
+    for number in range(runs):
+        for key, label in RELOAD_CASES:
+            progress(f"reload: run {number + 1}/{runs}, {label}")
+            if key == "one_edit":
+                edit += 1
+            elif key == "all_changed":
+                shift = 1 - shift  # the other month: every schedule, so every id, changes
+            if key != "unchanged":
+                write_atomically(crontab, idle_crontab(jobs, far_month(shift), edit))
+            heard, reloaded = sighup_reload(daemon)
+            to_signal.append(heard)
+            times[key].append(round(reloaded, 1))
+            time.sleep(0.3)
+    polled = []
+    for number in range(runs):
+        progress(f"reload: file edit without a signal {number + 1}/{runs}")
+        edit += 1
+        after = len(daemon.events)
+        began = time.perf_counter()
+        write_atomically(crontab, idle_crontab(jobs, far_month(shift), edit))
+        noticed = daemon.wait_for(named("reload"), "`reload`", after, timeout=15)
+        polled.append(round((noticed.at - began) * 1000, 1))
+        time.sleep(0.3)
+    progress("")
+    return {
+        "sighup_ms": times,
+        "sighup_median_ms": {key: median_of(values) for key, values in times.items()},
+        "sighup_to_signal_line_ms": median_of(to_signal),
+        "file_edit_polled_ms": polled,
+        "memory_mb": memory_mb(daemon.pid),
+    }
+
+
+def measure_big(work: Path, options: argparse.Namespace) -> Result:
+    """Start-up runs of a daemon on a big crontab; the last one then idles for
+    the idle window and goes through the reloads."""
+    crontab = work / "big.crontab"
+    write_atomically(crontab, idle_crontab(options.jobs, far_month(0)))
+    startups: list[Result] = []
+    result: Result = {"jobs": options.jobs}
+    for number in range(options.startup_runs):
+        progress(f"start-up: run {number + 1}/{options.startup_runs}")
+        state = work / f"big-state-{number}"
+        with DaemonProcess(crontab, state, str(work)) as daemon:
+            startups.append(startup_figures(daemon, options.jobs))
+            if number == options.startup_runs - 1:
+                result["idle"] = measure_idle(daemon, options.daemon_seconds)
+                result["reload"] = measure_reloads(
+                    daemon, crontab, options.jobs, options.reload_runs
+                )
+    progress("")
+    result["startup"] = {
+        key: median_of([run[key] for run in startups])
+        for key in ("to_load_ms", "to_start_line_ms", "start_to_load_ms")
+    }
+    result["startup"]["runs"] = startups
+    return result
+
+
+def big_block(result: Result) -> str:
+    """Start-up, idle and reload figures."""
+    return "\n\n".join(
+        [
+            startup_block(result["jobs"], result["startup"]),
+            idle_block(result["jobs"], result["idle"]),
+            reload_block(result["jobs"], result["reload"]),
+        ]
+    )
+
+
+def startup_block(jobs: int, startup: Result) -> str:
+    """Start-up figures."""
+    runs = ", ".join(f"{run['to_load_ms']:.0f}" for run in startup["runs"])
+    memory = startup["runs"][-1]["memory_after_load_mb"]
+    return "\n".join(
+        [
+            f"== start-up of a daemon with {jobs:,} jobs (medians of {len(startup['runs'])} runs)",
+            f"   process start -> `load` line          {startup['to_load_ms']:8.1f} ms"
+            f"  (runs: {runs})",
+            f"     process start -> `start` line        {startup['to_start_line_ms']:8.1f} ms"
+            "  (interpreter, imports, state directory, history)",
+            f"     `start` -> `load` line               {startup['start_to_load_ms']:8.1f} ms"
+            "  (read, parse, first fire time of each job)",
+            f"   memory after load                     RSS {memory.get('rss', 0):.1f} MB",
+        ]
+    )
+
+
+def idle_block(jobs: int, idle: Result) -> str:
+    """Idle figures."""
+    memory = idle["memory_mb"]
+    return "\n".join(
+        [
+            f"== idle: {jobs:,} jobs, none due ({idle['window_s']:.0f} s window after"
+            f" {SETTLE_S:g} s of rest)",
+            f"   CPU used        {idle['cpu_s']:.3f} s = {idle['cpu_per_60s']:.3f} s per 60 s"
+            f" (from {idle['cpu_source']}; utime+stime says {idle['cpu_ticks_s']:.2f} s)",
+            f"   memory          RSS {memory.get('rss', 0):.1f} MB, peak"
+            f" {memory.get('peak', 0):.1f} MB",
+            f"   wake-ups        {idle['wake_ups']} (voluntary context switches),"
+            f" {idle['cpu_per_wake_up_ms'] or 0:.2f} ms of CPU each",
+            f"   lines logged    {idle['lines_logged']}",
+        ]
+    )
+
+
+def reload_block(jobs: int, reload: Result) -> str:
+    """Reload figures."""
+    lines = [
+        f"== reload of {jobs:,} jobs: SIGHUP -> `reload` line (SIGHUP -> `signal` line"
+        f" {reload['sighup_to_signal_line_ms']:.1f} ms)"
+    ]
+    for key, label in RELOAD_CASES:
+        shown = ", ".join(f"{value:.0f}" for value in reload["sighup_ms"][key])
+        median = reload["sighup_median_ms"][key]
+        lines.append(f"   {label:<26} median {median:7.1f} ms  (runs: {shown})")
+    polled = reload["file_edit_polled_ms"]
+    shown = ", ".join(f"{value:.0f}" for value in polled)
+    lines.append(
+        f"   {'one job edited, no signal':<26} median {statistics.median(polled):7.1f} ms"
+        f"  (runs: {shown}; noticed by the loop, which looks every 2 s at most)"
+    )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- fire latency
+
+
+def next_boundary(moment: float) -> float:
+    """The first minute boundary strictly after `moment` (epoch seconds)."""
+    return math.floor(moment / 60) * 60 + 60
+
+
+def launch_at_fraction(target: float) -> None:
+    """Sleep until the wall clock's fraction of a second is `target`."""
+    wait = (target - time.time() % 1) % 1
+    time.sleep(wait)
+
+
+def measure_fire(work: Path, options: argparse.Namespace, start_estimate: float) -> Result:
+    """An `@every 1s` job and, unless turned off, `* * * * *` jobs over a few
+    minute boundaries, in one daemon launched so that its anchor (the `@every`
+    phase) falls mid-second, away from the boundaries."""
+    out = work / "fire.out"
+    every = f"@every 1s {stamp_command(out)}"
+    minute = [f"* * * * * {stamp_command(out)}"] * (options.minute_jobs if options.minute else 0)
+    text = "\n".join([every, *minute]) + "\n"
+    crontab = work / "fire.crontab"
+    write_atomically(crontab, text)
+    kinds = {entry.id: isinstance(entry.schedule, Every) for entry in parse(text)[0].entries}
+    state = work / "fire-state"
+    launch_at_fraction((0.5 - start_estimate) % 1)
+    with DaemonProcess(crontab, state, str(work)) as daemon:
+        load = daemon.wait_for(named("load"), "`load`")
+        if options.minute:
+            first = next_boundary(load.wall + 1.0)
+            boundaries = [first + 60 * n for n in range(options.minute_boundaries)]
+            end = boundaries[-1] + 2.0
+        else:
+            boundaries = []
+            end = load.wall + options.every_seconds + 0.5
+        wait_until(end, daemon, "fire latency")
+    samples = collect_samples(state, read_stamps(out))
+    every_samples = [s for s in samples if kinds.get(s.job_id)]
+    near = [s for s in every_samples if boundaries and near_boundary(s.scheduled)]
+    every_samples = [s for s in every_samples if s not in near]
+    minute_samples = [
+        s for s in samples if not kinds.get(s.job_id, True) and round(s.scheduled) in boundaries
+    ]
+    anchor = every_samples[0].scheduled % 1 if every_samples else None
+    return {
+        "every": sample_figures(every_samples),
+        "every_left_out_near_boundaries": len(near),
+        "every_anchor_fraction_s": None if anchor is None else round(anchor, 3),
+        "minute": sample_figures(minute_samples) if options.minute else None,
+        "minute_jobs": options.minute_jobs if options.minute else 0,
+        "minute_boundaries": len(boundaries),
+    }
+
+
+def near_boundary(moment: float) -> bool:
+    """True within NEAR_BOUNDARY_S of a minute boundary."""
+    offset = moment % 60
+    return min(offset, 60 - offset) < NEAR_BOUNDARY_S
+
+
+def sample_figures(samples: Sequence[Sample]) -> Result:
+    """Latency, dispatch and spawn distributions of some runs, in ms."""
+    return {
+        "latency_ms": distribution([s.latency_ms for s in samples]),
+        "dispatch_ms": distribution([s.dispatch_ms for s in samples]),
+        "spawn_ms": distribution([s.spawn_ms for s in samples]),
+    }
+
+
+def distribution_line(label: str, figures: Result) -> str:
+    """`label  n=.. p50 .. p90 .. p99 .. max ..` in ms."""
+    if not figures.get("n"):
+        return f"   {label:<34} no samples"
+    return (
+        f"   {label:<34} n={figures['n']:<4} p50 {figures['p50']:7.2f}  p90 {figures['p90']:7.2f}"
+        f"  p99 {figures['p99']:7.2f}  max {figures['max']:7.2f} ms"
+    )
+
+
+def fire_block(result: Result) -> str:
+    """Fire latency figures."""
+    lines = ["== fire latency: scheduled instant -> the job's first instruction"]
+    parts = [("@every 1s", result["every"])]
+    if result["minute"] is not None:
+        label = f"* * * * * ({result['minute_jobs']} jobs x {result['minute_boundaries']})"
+        parts.append((label, result["minute"]))
+    for label, figures in parts:
+        lines.append(distribution_line(label, figures["latency_ms"]))
+        lines.append(distribution_line("  daemon: slot -> process started", figures["dispatch_ms"]))
+        lines.append(distribution_line("  process started -> first instr.", figures["spawn_ms"]))
+    if result["every_left_out_near_boundaries"]:
+        lines.append(
+            f"   ({result['every_left_out_near_boundaries']} @every runs within"
+            f" {NEAR_BOUNDARY_S * 1000:.0f} ms of a minute boundary not counted)"
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- burst
+
+
+def measure_burst(work: Path, options: argparse.Namespace) -> Result:
+    """`--burst-jobs` `@every 5s` jobs (one anchor: they fire together) with as
+    many workers; how long until every job of a round has started."""
+    out = work / "burst.out"
+    jobs = options.burst_jobs
+    text = "\n".join([f"@every {BURST_INTERVAL_S}s {stamp_command(out)}"] * jobs) + "\n"
+    crontab = work / "burst.crontab"
+    write_atomically(crontab, text)
+    state = work / "burst-state"
+    expected = jobs * options.burst_rounds
+    with DaemonProcess(crontab, state, str(work), max_parallel=jobs) as daemon:
+        daemon.wait_for(named("load"), "`load`")
+        deadline = time.monotonic() + BURST_INTERVAL_S * options.burst_rounds + 30
+        while (done := count_lines(out)) < expected and time.monotonic() < deadline:
+            daemon.check_alive()
+            progress(f"burst: {done}/{expected} jobs started")
+            time.sleep(0.1)
+        progress("")
+    samples = collect_samples(state, read_stamps(out))
+    slots = sorted({s.scheduled for s in samples})[: options.burst_rounds]
+    rounds = []
+    for slot in slots:
+        chosen = [s for s in samples if s.scheduled == slot]
+        rounds.append(
+            {
+                "started": len(chosen),
+                "all_started_s": round(max(s.latency_ms for s in chosen) / 1000, 3),
+                "first_started_s": round(min(s.latency_ms for s in chosen) / 1000, 3),
+                "median_started_s": round(
+                    statistics.median(s.latency_ms for s in chosen) / 1000, 3
+                ),
+                "daemon_all_started_s": round(max(s.dispatch_ms for s in chosen) / 1000, 3),
+            }
+        )
+    return {"jobs": jobs, "max_parallel": jobs, "rounds": rounds}
+
+
+def burst_block(result: Result) -> str:
+    """Burst figures."""
+    lines = [
+        f"== burst: {result['jobs']} `@every {BURST_INTERVAL_S}s` jobs due at one instant,"
+        f" --max-parallel {result['max_parallel']}"
+    ]
+    for number, figures in enumerate(result["rounds"], 1):
+        lines.append(
+            f"   round {number}: {figures['started']}/{result['jobs']} started; the last after"
+            f" {figures['all_started_s']:.3f} s (first {figures['first_started_s']:.3f} s,"
+            f" median {figures['median_started_s']:.3f} s; daemon side, last process started"
+            f" {figures['daemon_all_started_s']:.3f} s)"
+        )
+    if not result["rounds"]:
+        lines.append("   no round completed")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- goals
+
+
+@dataclass
+class Goal:
+    """One line of the goals block."""
+
+    label: str
+    required: str
+    measured: str
+    met: bool | None  # None: not measured
+    detail: str = ""
+
+    @property
+    def word(self) -> str:
+        """MET, NOT MET or NO DATA."""
+        return {True: "MET", False: "NOT MET", None: "NO DATA"}[self.met]
+
+
+def goal(
+    label: str, required: str, value: float | None, limit: float, unit: str, detail: str
+) -> Goal:
+    """A goal `value < limit` (NO DATA without a value)."""
+    if value is None:
+        return Goal(label, required, "-", None, detail)
+    shown = f"{value:.3f} {unit}" if unit == "s" else f"{value:.1f} {unit}"
+    return Goal(label, required, shown, value < limit, detail)
+
+
+def evaluate(results: Result) -> list[Goal]:
+    """Every goal of the issue with its measured figure."""
+    big = results.get("startup") or {}
+    fire = results.get("fire") or {}
+    burst = results.get("burst") or {}
+    startup = (big.get("startup") or {}).get("to_load_ms")
+    reload = big.get("reload") or {}
+    sighup = [value for value in (reload.get("sighup_median_ms") or {}).values() if value]
+    idle = (big.get("idle") or {}).get("cpu_per_60s")
+    every = ((fire.get("every") or {}).get("latency_ms") or {}).get("p99")
+    minute = ((fire.get("minute") or {}).get("latency_ms") or {}).get("p99")
+    rounds = burst.get("rounds") or []
+    complete = [r for r in rounds if r["started"] == burst.get("jobs")]
+    worst = max((r["all_started_s"] for r in complete), default=None)
+    jobs = big.get("jobs", results["settings"]["jobs"])
+    return [
+        goal(
+            f"start-up to `load`, {jobs:,} jobs",
+            "< 1 s",
+            None if startup is None else startup / 1000,
+            GOAL_STARTUP_S,
+            "s",
+            "median, whole process",
+        ),
+        goal(
+            f"reload after SIGHUP, {jobs:,} jobs",
+            "< 1 s",
+            max(sighup) / 1000 if sighup else None,
+            GOAL_RELOAD_S,
+            "s",
+            f"worst median of {len(sighup)} cases" if sighup else "",
+        ),
+        goal(f"idle CPU per 60 s, {jobs:,} jobs", "< 0.1 s", idle, GOAL_IDLE_CPU_S, "s", ""),
+        goal("fire latency p99, @every 1s", "< 20 ms", every, GOAL_FIRE_P99_MS, "ms", ""),
+        goal("fire latency p99, minute boundary", "< 20 ms", minute, GOAL_FIRE_P99_MS, "ms", ""),
+        goal(
+            f"burst of {burst.get('jobs', results['settings']['burst_jobs'])}: all started",
+            "< 2 s",
+            worst,
+            GOAL_BURST_S,
+            "s",
+            f"worst of {len(complete)} complete rounds" if rounds else "",
+        ),
+    ]
+
+
+def goals_block(goals: Sequence[Goal], caveat: str) -> str:
+    """The final block: each goal, the measured figure and MET / NOT MET."""
+    width = max(len(g.label) for g in goals)
+    lines = ["== daemon goals" + (f" ({caveat})" if caveat else "")]
+    for item in goals:
+        line = f"  {item.label:<{width}}  {item.required:<8}  {item.measured:>9}  {item.word:<7}"
+        lines.append((line + f"  {item.detail}" if item.detail else line).rstrip())
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (or what platform knows)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def git_revision() -> str:
+    """The work tree's commit, with "+dirty" if pycron/ has changes ("?" without git)."""
+    try:
+        head, dirty = (
+            subprocess.run(
+                ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            for args in (
+                ["rev-parse", "--short", "HEAD"],
+                ["status", "--porcelain", "--", "pycron"],
+            )
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+dirty" if dirty else "")
+
+
+def machine() -> Result:
+    """What the figures were measured on."""
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        "shell": os.path.realpath("/bin/sh"),
+        "pycron_revision": git_revision(),
+    }
+
+
+def print_machine(info: Result) -> None:
+    """The machine lines of the report's header."""
+    print(f"  cpu      {info['cpu']} ({info['cores']} cores, {info['usable_cores']} usable)")
+    print(f"  load     {info['load_average']} (1, 5, 15 min)")
+    print(f"  python   {info['python']} on {info['platform']}")
+    print(f"  pycron   revision {info['pycron_revision']}; jobs run by {info['shell']}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; --quick changes the defaults of the sizes it names."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run, figures rough")
+    parser.add_argument(
+        "--parts",
+        metavar="KEYS",
+        default=",".join(PARTS),
+        help="comma-separated parts: inprocess, startup (start-up, idle and reload), fire, burst",
+    )
+    parser.add_argument("--jobs", type=int, default=10_000, help="jobs of the big crontab")
+    parser.add_argument(
+        "--daemon-seconds", type=float, help="idle window in seconds (default 60, quick 15)"
+    )
+    parser.add_argument("--startup-runs", type=int, help="daemon starts (default 3, quick 1)")
+    parser.add_argument("--reload-runs", type=int, help="reloads of each kind (default 3, quick 1)")
+    parser.add_argument(
+        "--minute",
+        action=argparse.BooleanOptionalAction,
+        help="measure `* * * * *` jobs on minute boundaries (default on, off with --quick)",
+    )
+    parser.add_argument("--minute-boundaries", type=int, default=2, help="boundaries (default 2)")
+    parser.add_argument("--minute-jobs", type=int, default=5, help="minute jobs (default 5)")
+    parser.add_argument(
+        "--every-seconds",
+        type=float,
+        help="how long the @every 1s job runs without the minute part (default 60, quick 10)",
+    )
+    parser.add_argument("--burst-jobs", type=int, default=500, help="jobs of the burst")
+    parser.add_argument("--burst-rounds", type=int, help="bursts (default 2, quick 1)")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="results file (key 'daemon')")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.daemon_seconds = args.daemon_seconds or (15.0 if quick else 60.0)
+    args.startup_runs = args.startup_runs or (1 if quick else 3)
+    args.reload_runs = args.reload_runs or (1 if quick else 3)
+    args.minute = (not quick) if args.minute is None else args.minute
+    args.every_seconds = args.every_seconds or (10.0 if quick else 60.0)
+    args.burst_rounds = args.burst_rounds or (1 if quick else 2)
+    args.parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = [part for part in args.parts if part not in PARTS]
+    if unknown:
+        parser.error(f"unknown part {', '.join(unknown)}; known: {', '.join(PARTS)}")
+    return args
+
+
+def attempt(label: str, measure: Callable[[], Result], block: Callable[[Result], str]) -> Result:
+    """Run one part and print its block with the machine's load meanwhile; a part
+    that fails (whatever the error: the daemon's code may change under it) says
+    why and gives {"error": ...}, and the others still run."""
+    before = os.getloadavg()[0]
+    try:
+        result = measure()
+    except Exception as error:  # reported; the next part runs
+        message = str(error) if isinstance(error, BenchError) else repr(error)
+        print(f"== {label}: FAILED: {message}\n", flush=True)
+        return {"error": message}
+    after = os.getloadavg()[0]
+    result["load_average_1min"] = [round(before, 2), round(after, 2)]
+    print(block(result), flush=True)
+    print(f"   (load average, 1 min: {before:.2f} before, {after:.2f} after)\n", flush=True)
+    return result
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt meanwhile, so the daemons get stopped."""
+
+    def interrupt(_number: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_benchmark(options: argparse.Namespace, *, header: bool = True) -> Result:
+    """Every part asked for, printed as it ends; the results for the JSON file."""
+    began = time.monotonic()
+    info = machine()
+    print("pycron daemon benchmark")
+    if header:
+        print_machine(info)
+    print(
+        f"  daemon   {options.jobs:,} jobs, idle window {options.daemon_seconds:g} s,"
+        f" minute part {'on' if options.minute else 'off'}, burst of {options.burst_jobs}"
+        + (" (QUICK RUN)" if options.quick else "")
+    )
+    print(flush=True)
+    results: Result = {
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": info,
+        "settings": {
+            key: getattr(options, key)
+            for key in (
+                "quick",
+                "parts",
+                "jobs",
+                "daemon_seconds",
+                "startup_runs",
+                "reload_runs",
+                "minute",
+                "minute_boundaries",
+                "minute_jobs",
+                "every_seconds",
+                "burst_jobs",
+                "burst_rounds",
+            )
+        },
+    }
+    parts = options.parts
+    with interruptible(), tempfile.TemporaryDirectory(prefix="pycron-bench-daemon-") as name:
+        work = Path(name)
+        if "inprocess" in parts:
+            results["inprocess"] = attempt(
+                "in process",
+                lambda: measure_in_process(work, options.jobs, 3 if options.quick else 5),
+                in_process_block,
+            )
+        if "startup" in parts:
+            results["startup"] = attempt(
+                "start-up, idle, reload", lambda: measure_big(work, options), big_block
+            )
+        if "fire" in parts:
+            estimate = ((results.get("startup") or {}).get("startup") or {}).get("to_start_line_ms")
+            start = estimate / 1000 if estimate else START_LINE_ESTIMATE_S
+            results["fire"] = attempt(
+                "fire latency", lambda: measure_fire(work, options, start), fire_block
+            )
+        if "burst" in parts:
+            results["burst"] = attempt("burst", lambda: measure_burst(work, options), burst_block)
+    goals = evaluate(results)
+    caveats = ["quick run"] if options.quick else []
+    if len(parts) < len(PARTS):
+        caveats.append("some parts only")
+    print(goals_block(goals, ", ".join(caveats)))
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(
+        f"  load average at the start {info['load_average']}, at the end"
+        f" {results['load_average_at_end']}"
+    )
+    results["goals"] = [
+        {
+            "goal": item.label,
+            "required": item.required,
+            "measured": item.measured,
+            "result": item.word,
+            "detail": item.detail,
+        }
+        for item in goals
+    ]
+    results["seconds"] = round(time.monotonic() - began, 1)
+    return results
+
+
+def save(results: Result, path: Path) -> None:
+    """Put the results under "daemon" in the JSON file, keeping what else it holds."""
+    document: Result = {}
+    with contextlib.suppress(OSError, ValueError):
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(loaded, dict):
+            document = loaded
+    document["daemon"] = results
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure, print and save; the exit status is 0 whatever the figures."""
+    options = parse_args(argv)
+    try:
+        results = run_benchmark(options)
+    except KeyboardInterrupt:
+        print("\ninterrupted; every daemon and job of the benchmark was stopped", file=sys.stderr)
+        return 130
+    save(results, options.json)
+    print(f"\nresults written to {options.json} (key 'daemon'); took {results['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
