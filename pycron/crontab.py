@@ -726,7 +726,7 @@ def _read_schedule(text: str, column: int, tz: tzinfo | None) -> tuple[Schedule,
     fields = text[:end]
     rest, rest_column = _skip_blanks(text, end, column)
     if "~" in fields:
-        return (_random_cron(fields, column, tz), rest, rest_column)
+        return (_random_cron(fields, text, column, tz), rest, rest_column)
     return (_cron(fields, column, tz), rest, rest_column)
 
 
@@ -756,9 +756,10 @@ def _cron(text: str, column: int, tz: tzinfo | None) -> Cron:
         raise _LineError(where, message, exc.hint) from None
 
 
-def _random_cron(fields: str, column: int, tz: tzinfo | None) -> Cron:
-    """Substitute cronie's `~` random values, picked from a hash of the fields
-    so that a reload or restart never moves the job.
+def _random_cron(fields: str, line: str, column: int, tz: tzinfo | None) -> Cron:
+    """Substitute cronie's `~` random values, picked from a hash of the job's
+    line (schedule and command), so that a reload or restart never moves the
+    job while different jobs still spread out.
 
     The other fields are checked first with each random field blanked to `*`
     (same length), so their errors keep their columns.
@@ -766,7 +767,7 @@ def _random_cron(fields: str, column: int, tz: tzinfo | None) -> Cron:
     tokens = fields.split()
     if len(tokens) != 5:
         return _cron(fields, column, tz)
-    digest = hashlib.sha256(fields.encode("utf-8", "surrogateescape")).digest()
+    digest = hashlib.sha256(line.encode("utf-8", "surrogateescape")).digest()
     blanked, chosen = fields, []
     search = 0
     for index, token in enumerate(tokens):

@@ -87,7 +87,6 @@ _COLUMNS = (
 )
 
 
-
 class RunRecord(NamedTuple):
     """One recorded attempt: a `RunResult` plus where it lives and who wrote it.
 

@@ -400,3 +400,12 @@ def test_at_schedules_keep_naive_times_naive() -> None:
     (entry,) = parse("@at 2026-12-24T18:00 x\n")[0].entries
     assert isinstance(entry.schedule, At)
     assert entry.schedule.when == datetime(2026, 12, 24, 18, 0)
+
+
+def test_random_values_differ_between_jobs() -> None:
+    text = "".join(f"~ * * * * job-{n}\n" for n in range(20))
+    minutes = set()
+    for entry in parse(text)[0].entries:
+        assert isinstance(entry.schedule, Cron)
+        minutes |= entry.schedule.expression.fields[0].values
+    assert len(minutes) > 5  # spread out, not one shared pick
