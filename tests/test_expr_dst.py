@@ -15,12 +15,12 @@ section 2.1 prescribes for a naive input with `tz`.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from itertools import islice, pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
+from notation import instant, stamp
 
 from pycron import CronExpression
 
@@ -29,29 +29,6 @@ LONDON = "Europe/London"
 LORD_HOWE = "Australia/Lord_Howe"
 UTC = timezone.utc
 
-_STAMP = re.compile(
-    r"(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) (?P<h>\d\d):(?P<mi>\d\d)(?::(?P<s>\d\d))?"
-    r"(?:(?P<sign>[+-])(?P<oh>\d\d):(?P<om>\d\d))?"
-)
-
-
-def stamp(text: str) -> tuple[datetime, timedelta | None]:
-    """`YYYY-MM-DD HH:MM[:SS][±HH:MM]` -> naive wall time and UTC offset (None if naive)."""
-    found = _STAMP.fullmatch(text)
-    assert found is not None, f"bad time notation in the test data: {text!r}"
-    wall = datetime(
-        int(found["y"]),
-        int(found["mo"]),
-        int(found["d"]),
-        int(found["h"]),
-        int(found["mi"]),
-        int(found["s"] or 0),
-    )
-    if found["sign"] is None:
-        return wall, None
-    offset = timedelta(hours=int(found["oh"]), minutes=int(found["om"]))
-    return wall, -offset if found["sign"] == "-" else offset
-
 
 def moment(text: str, zone: str) -> datetime:
     """An input: aware notation -> that instant in `zone`; naive notation -> naive wall time."""
@@ -59,10 +36,6 @@ def moment(text: str, zone: str) -> datetime:
     if offset is None:
         return wall
     return wall.replace(tzinfo=timezone(offset)).astimezone(ZoneInfo(zone))
-
-
-def instant(value: datetime) -> datetime:
-    return value.astimezone(UTC)
 
 
 def assert_moment(result: datetime, text: str, tz: tzinfo | None) -> None:
