@@ -993,7 +993,7 @@ def logs_command(
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Per job: last run, its result and duration, next run, running now.
 
-    Ends with a summary line: jobs, failing (last result not a success),
+    Ends with a summary line: jobs, failing (the last run did not succeed),
     running.
     """
     settings = _settings(ctx)
@@ -1007,9 +1007,10 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         record = last.get(entry.id)
         upcoming = _next_runs(entry, now, 1)
         jobs.append((entry, record, upcoming[0] if upcoming else None, entry.id in running))
-    failing = sum(
-        1 for _, r, _, _ in jobs if r and r.outcome not in (Outcome.SUCCESS, Outcome.RUNNING)
-    )
+    # A run that is still going, or slots the daemon skipped by policy, say nothing
+    # of whether the job works.
+    healthy = (Outcome.SUCCESS, Outcome.RUNNING, Outcome.MISSED)
+    failing = sum(1 for _, r, _, _ in jobs if r and r.outcome not in healthy)
     if as_json:
         _print_json(
             [
