@@ -297,15 +297,20 @@ class Settings(NamedTuple):
 
 
 class _Recorder:
-    """The history as the runner's recorder, logging each attempt as it goes."""
+    """The history as the runner's recorder, logging each attempt as it goes.
 
-    def __init__(self, history: History, log: EventLog) -> None:
+    A job written with cron's `-` prefix ("do not log") is recorded in the
+    history but logs only the runs that do not succeed.
+    """
+
+    def __init__(self, history: History, log: EventLog, quiet: bool = False) -> None:
         self._history = history
         self._log = log
+        self._quiet = quiet
 
     def started(self, result: RunResult) -> int:
         record = self._history.started(result)
-        if result.outcome is Outcome.RUNNING:
+        if result.outcome is Outcome.RUNNING and not self._quiet:
             self._log(
                 "start",
                 job=result.job_id,
@@ -318,7 +323,10 @@ class _Recorder:
 
     def finished(self, record_id: int, result: RunResult) -> None:
         self._history.finished(record_id, result)
-        level = "info" if result.outcome is Outcome.SUCCESS else "warning"
+        success = result.outcome is Outcome.SUCCESS
+        if success and self._quiet:
+            return
+        level = "info" if success else "warning"
         self._log(
             "end",
             level,
@@ -514,7 +522,7 @@ class Daemon:
             state_dir=self.settings.state_dir,
             clock=lambda: datetime.now(timezone.utc),
             sleep=lambda seconds: not self.stopping.wait(seconds),
-            recorder=_Recorder(self._history, self.log),
+            recorder=_Recorder(self._history, self.log, quiet=entry.no_log),
             stopping=self.stopping.is_set,
             poll_interval=0.1,
         )

@@ -248,6 +248,25 @@ def test_every_second_job_fires_on_time(sandbox: Sandbox) -> None:
     assert all(0 <= delay < 0.1 for delay in delays), delays
 
 
+def test_a_dash_job_is_recorded_but_not_logged(sandbox: Sandbox) -> None:
+    # cron's `-` before the schedule: "do not log this job" (failures still are).
+    sandbox.write(
+        "# pycron: name=quiet\n-@every 1s true\n"
+        "# pycron: name=loud\n@every 1s true\n"
+        "# pycron: name=failing\n-@every 1s false\n"
+    )
+    daemon = sandbox.start()
+    wait_until(lambda: len(sandbox.ended("quiet")) >= 2, 10, "two quiet runs")
+    wait_until(lambda: len(sandbox.ended("failing")) >= 2, 10, "two failing runs")
+    assert stop(daemon) == 0
+    log = daemon.log()
+    assert "job=loud" in log
+    assert "job=quiet" not in log
+    assert re.search(r"warning +end +job=failing .*outcome=failed", log)
+    assert "job=failing run=" in log
+    assert not re.search(r" start +job=failing", log)
+
+
 # --------------------------------------------------------------------------- stopping
 
 
