@@ -53,7 +53,7 @@ from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
 from pycron.history import History, RunRecord, orphaned
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.lint import lint
-from pycron.runner import Context, Outcome, run
+from pycron.runner import Context, Outcome, Retention, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -79,6 +79,7 @@ class Settings:
 
     crontab: Path
     state_dir: Path
+    retention: Retention
 
     def crontab_file(self, system: bool = False) -> CrontabFile:
         """The crontab as a file to read and edit."""
@@ -114,8 +115,30 @@ def _default_state_dir() -> Path:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
 )
+@click.option(
+    "--keep-runs",
+    envvar="PYCRON_KEEP_RUNS",
+    type=click.IntRange(min=1),
+    default=Retention().runs,
+    show_default=True,
+    help="Log files kept per job: those of its last N attempts...",
+)
+@click.option(
+    "--keep-mib",
+    envvar="PYCRON_KEEP_MIB",
+    type=click.IntRange(min=1),
+    default=Retention().max_bytes // 2**20,
+    show_default=True,
+    help="...and at most this many MiB of them (the newest attempt is always kept).",
+)
 @click.pass_context
-def cli(ctx: click.Context, crontab_path: Path | None, state_dir: Path | None) -> None:
+def cli(
+    ctx: click.Context,
+    crontab_path: Path | None,
+    state_dir: Path | None,
+    keep_runs: int,
+    keep_mib: int,
+) -> None:
     """pycron: a crontab-compatible cron.
 
     \b
@@ -123,7 +146,11 @@ def cli(ctx: click.Context, crontab_path: Path | None, state_dir: Path | None) -
     unknown job id, a concurrent edit), 2 usage or syntax error (also a crontab
     with errors).
     """
-    ctx.obj = Settings(crontab_path or _default_crontab(), state_dir or _default_state_dir())
+    ctx.obj = Settings(
+        crontab_path or _default_crontab(),
+        state_dir or _default_state_dir(),
+        Retention(keep_runs, keep_mib * 2**20),
+    )
 
 
 @cli.command("next")
@@ -846,6 +873,7 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None
             clock=_utc_now,
             sleep=_interruptible_sleep(stop.event),
             recorder=history,
+            retention=settings.retention,
             stopping=stop.event.is_set,
             output=sys.stdout.buffer,
             error_output=sys.stderr.buffer,
@@ -1172,6 +1200,7 @@ def daemon_command(
         zone=zone,
         reboot=reboot,
         heartbeat=heartbeat,
+        retention=settings.retention,
     )
     ctx.exit(serve(daemon_settings, LogFormat(log_format), log_level))
 

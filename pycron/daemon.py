@@ -33,7 +33,15 @@ from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse
 from pycron.errors import DaemonError, NoMatchError, PycronError
 from pycron.expr import resolve_tz
 from pycron.history import History, RunRecord, orphaned
-from pycron.runner import Context, Outcome, RunResult, group_alive, reap_lingering, run
+from pycron.runner import (
+    Context,
+    Outcome,
+    Retention,
+    RunResult,
+    group_alive,
+    reap_lingering,
+    run,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -294,6 +302,7 @@ class Settings(NamedTuple):
     zone: tzinfo | None = None
     reboot: bool = False
     heartbeat: float | None = None
+    retention: Retention = Retention()
 
 
 class _Recorder:
@@ -523,6 +532,7 @@ class Daemon:
             clock=lambda: datetime.now(timezone.utc),
             sleep=lambda seconds: not self.stopping.wait(seconds),
             recorder=_Recorder(self._history, self.log, quiet=entry.no_log),
+            retention=self.settings.retention,
             stopping=self.stopping.is_set,
             poll_interval=0.1,
         )

@@ -220,3 +220,12 @@ def test_unknown_job_and_missing_logs(pycron: Pycron) -> None:
     missing = pycron("logs", "hello")
     assert missing.returncode == 2
     assert "no recorded run" in missing.stderr
+
+
+def test_log_retention_is_configurable(pycron: Pycron) -> None:
+    for _ in range(4):
+        assert pycron("--keep-runs", "2", "run-now", "hello").returncode == 0
+    kept = sorted(p.name for p in (pycron.state / "logs" / "hello").iterdir())
+    assert len(kept) == 4  # .out and .err of the 2 newest attempts
+    newest = _history(pycron, "hello")[0]
+    assert Path(str(newest["stdout"])).name in kept
