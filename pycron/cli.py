@@ -118,6 +118,7 @@ def _default_state_dir() -> Path:
 @click.option(
     "--keep-runs",
     envvar="PYCRON_KEEP_RUNS",
+    metavar="N",
     type=click.IntRange(min=1),
     default=Retention().runs,
     show_default=True,
@@ -126,6 +127,7 @@ def _default_state_dir() -> Path:
 @click.option(
     "--keep-mib",
     envvar="PYCRON_KEEP_MIB",
+    metavar="M",
     type=click.IntRange(min=1),
     default=Retention().max_bytes // 2**20,
     show_default=True,
@@ -144,7 +146,15 @@ def cli(
     \b
     Exit codes: 0 ok, 1 operational error (an expression that never runs, an
     unknown job id, a concurrent edit), 2 usage or syntax error (also a crontab
-    with errors).
+    with errors); run-now exits with its job's code.
+
+    \b
+    Examples:
+      pycron next '30 2 * * 1-5' --count 3
+      pycron check /etc/crontab --system
+      pycron add --name backup --timeout 1h '30 2 * * *' /usr/local/bin/backup
+      pycron run-now backup && pycron status
+      pycron daemon
     """
     ctx.obj = Settings(
         crontab_path or _default_crontab(),
