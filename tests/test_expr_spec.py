@@ -1,6 +1,6 @@
 """The expression engine against the examples of the cron specification.
 
-Every expected value below is taken from /work/shared/cron-spec.md (sections 1, 2 and 5) or
+Every expected value below is taken from the shared cron-spec.md (sections 1, 2 and 5) or
 derived by hand from its rules; none comes from running the engine. Times are written in the
 spec's notation: `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (naive) with an optional `+HH:MM`/`-HH:MM`
 suffix (aware: local wall time and its UTC offset).
