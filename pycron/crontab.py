@@ -374,11 +374,6 @@ class Entry(NamedTuple):
         """The file's assignments for this job as a dict (later ones win)."""
         return dict(self.env)
 
-    @property
-    def schedule_text(self) -> str:
-        """The schedule as written (a leading `-` stripped)."""
-        return self.schedule.text
-
 
 class Crontab(NamedTuple):
     """A parsed crontab: every physical line, in order."""

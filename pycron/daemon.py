@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 
 from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse
 from pycron.errors import DaemonError, NoMatchError, PycronError
-from pycron.expr import resolve_tz
+from pycron.expr import CronExpression, resolve_tz
 from pycron.history import History, RunRecord, orphaned
 from pycron.runner import (
     Context,
@@ -118,6 +118,12 @@ def catch_up_policy(entry: Entry) -> CatchUp:
     return CatchUp.LATEST if isinstance(schedule, At) else CatchUp.NONE
 
 
+def _in_zone(expression: CronExpression, moment: datetime, zone: tzinfo | None) -> datetime:
+    """An aware moment as the expression should read it: in its CRON_TZ if it
+    has one (the expression converts), else in the daemon's zone."""
+    return moment if expression.tz is not None or zone is None else moment.astimezone(zone)
+
+
 def fire_after(
     entry: Entry, after: datetime, anchor: datetime, zone: tzinfo | None
 ) -> datetime | None:
@@ -129,9 +135,8 @@ def fire_after(
     schedule = entry.schedule
     if isinstance(schedule, Cron):
         expression = schedule.expression
-        start = after if expression.tz is not None or zone is None else after.astimezone(zone)
         try:
-            return expression.next(start).astimezone(timezone.utc)
+            return expression.next(_in_zone(expression, after, zone)).astimezone(timezone.utc)
         except NoMatchError:
             return None
     if isinstance(schedule, Every):
@@ -213,10 +218,9 @@ def _latest_slot(
     schedule = entry.schedule
     if isinstance(schedule, Cron):
         expression = schedule.expression
-        moment = now + timedelta(microseconds=1)
-        start = moment if expression.tz is not None or zone is None else moment.astimezone(zone)
+        moment = _in_zone(expression, now + timedelta(microseconds=1), zone)
         with contextlib.suppress(NoMatchError):
-            return expression.prev(start).astimezone(timezone.utc)
+            return expression.prev(moment).astimezone(timezone.utc)
     if isinstance(schedule, Every):
         return anchor + schedule.interval * ((now - anchor) // schedule.interval)
     return None
