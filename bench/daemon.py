@@ -43,7 +43,7 @@ from typing import Any
 from terminal import progress
 
 from pycron.crontab import Every, parse
-from pycron.daemon import Daemon, EventLog, Settings, local_zone, plan, real_sleep
+from pycron.daemon import Daemon, EventLog, Settings, Wakeup, local_zone, plan
 from pycron.history import History, RunRecord
 
 BENCH = Path(__file__).resolve().parent
@@ -528,7 +528,7 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
         write_atomically(crontab, texts[0])
         settings = Settings(crontab, work / "inprocess-state", zone=local_zone())
         log = EventLog(io.StringIO(), utc_now)
-        daemon = Daemon(settings, clock=utc_now, sleep=real_sleep, log=log)
+        daemon = Daemon(settings, clock=utc_now, sleep=Wakeup().sleep, log=log)
         note("parse", parse, texts[0], str(crontab))
         note("load", daemon._load, initial=True)
         for _ in range(10):

@@ -35,6 +35,7 @@ from pycron.crontab import (
     Every,
     Finding,
     Line,
+    Severity,
     add_lines,
     disable_job,
     enable_job,
@@ -44,16 +45,17 @@ from pycron.crontab import (
     parse,
     parse_duration,
     remove_job,
+    untrusted,
 )
 from pycron.daemon import LogFormat, local_zone, serve
 from pycron.daemon import Settings as DaemonSettings
-from pycron.errors import NoMatchError, PycronError, UsageError
+from pycron.errors import NoMatchError, PycronError, UnsafeFileError, UsageError
 from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
 from pycron.history import History, RunRecord, orphaned
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.lint import lint
-from pycron.runner import Context, Outcome, Retention, run
+from pycron.runner import Context, Outcome, Retention, prepare_state_dir, run, supervise
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -319,6 +321,8 @@ def check_command(
     """
     text, name = _read_source(source, _settings(ctx))
     crontab, errors = parse(text, name, system=system)
+    if source != "-":
+        errors += _trust_findings(Path(name))
     if show_lines:
         records = [_line_record(line) for line in crontab.lines]
         if as_json:
@@ -347,6 +351,16 @@ def check_command(
         ctx.exit(EXIT_USAGE)
     if strict and warnings:
         ctx.exit(EXIT_FAILURE)
+
+
+def _trust_findings(path: Path) -> list[Finding]:
+    """An error for the file as a whole if pycron, run by this user, would refuse
+    it for its owner or mode (see `untrusted`)."""
+    problem = untrusted(path, euid=os.geteuid())
+    if problem is None:
+        return []
+    message = problem.removeprefix(f"{path}: ")
+    return [Finding(str(path), 0, 0, Severity.ERROR, "unsafe-permissions", message)]
 
 
 def _users() -> set[str]:
@@ -875,8 +889,15 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None
       pycron run-now backup && echo "backup ok"
     """
     settings = _settings(ctx)
+    problem = untrusted(settings.crontab, euid=os.geteuid())
+    if problem is not None:
+        raise UnsafeFileError(problem)
     crontab, _ = settings.crontab_file().load()
     entry = crontab.find(job_id)
+    note = prepare_state_dir(settings.state_dir)
+    if note is not None:
+        click.echo(f"pycron: warning: {note}", err=True)
+    supervision = supervise()
     with _open_history(settings) as history, _StopOnSignal() as stop:
         context = Context(
             state_dir=settings.state_dir,
@@ -887,6 +908,7 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None
             stopping=stop.event.is_set,
             output=sys.stdout.buffer,
             error_output=sys.stderr.buffer,
+            supervision=supervision,
         )
         results = run(entry, _utc_now(), context, wait_lock=not no_wait_lock)
     last = results[-1]

@@ -21,6 +21,7 @@ import enum
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -1027,3 +1028,47 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(handle)
+
+
+def untrusted(path: Path, *, euid: int) -> str | None:
+    """Why pycron, running as user `euid`, must not act on a crontab or state
+    directory at `path` (a message naming the path, its mode or owner, and
+    the fix), or None where it may.
+
+    Whoever can write either one can run commands as the user pycron runs
+    as, so, as cron refuses such crontabs: it must belong to that user (or
+    to root, who can do so anyway), no other user may write it, and when
+    pycron runs as root not even its group may. (Group-writable files are
+    left to other users, whose private groups often make them so.)
+    A missing path is not refused here: there is nothing to trust yet.
+    """
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"{path}: cannot check its owner and mode: {error.strerror}"
+    runner = _user_name(euid)
+    if status.st_uid not in (euid, 0):
+        return (
+            f"{path}: owned by {_user_name(status.st_uid)}, who could then run commands as "
+            f"{runner}; `chown {runner} {path}`, or run pycron as its owner"
+        )
+    mode = stat.S_IMODE(status.st_mode)
+    writers = "others" if mode & 0o002 else "its group" if mode & 0o020 and euid == 0 else None
+    if writers is None:
+        return None
+    return (
+        f"{path}: writable by {writers} (mode {mode:04o}), who could then run commands as "
+        f"{runner}; `chmod go-w {path}`"
+    )
+
+
+def _user_name(uid: int) -> str:
+    """A user's name from the password database, else the number."""
+    import pwd  # noqa: PLC0415 - POSIX only, and only the trust check needs it
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"

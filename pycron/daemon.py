@@ -13,11 +13,13 @@ hours of downtime, clock jumps and DST transitions instantly.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import enum
 import gc
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -29,18 +31,21 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from filelock import FileLock, Timeout
 
-from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse
-from pycron.errors import DaemonError, NoMatchError, PycronError
+from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse, untrusted
+from pycron.errors import DaemonError, NoMatchError, PycronError, UnsafeFileError
 from pycron.expr import CronExpression, resolve_tz
 from pycron.history import History, RunRecord, orphaned
+from pycron.processes import job_alive
 from pycron.runner import (
     Context,
     Outcome,
     Retention,
     RunResult,
-    group_alive,
+    Supervision,
+    prepare_state_dir,
     reap_lingering,
     run,
+    supervise,
 )
 
 if TYPE_CHECKING:
@@ -374,6 +379,8 @@ class Daemon:
         self.stopping = threading.Event()  # running jobs must stop (second signal, grace over)
         self.draining = threading.Event()  # start no more jobs
         self.reload_requested = threading.Event()
+        self.signals: collections.deque[int] = collections.deque()  # recorded by `notice`
+        self.supervision = Supervision()
         self.jobs: dict[str, Entry] = {}
         self.state: dict[str, JobState] = {}
         self.anchor = clock()
@@ -390,8 +397,8 @@ class Daemon:
     def run(self) -> int:
         """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
         settings = self.settings
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(settings.state_dir / "daemon.lock"), thread_local=False)
+        note = prepare_state_dir(settings.state_dir)
+        lock = FileLock(str(settings.state_dir / "daemon.lock"), mode=0o600, thread_local=False)
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -408,7 +415,8 @@ class Daemon:
                 ) as pool,
             ):
                 self._history = history
-                self._loop(history, pool)
+                self.supervision = supervise()
+                self._loop(history, pool, note)
             self.log("stop", reason="signal")
             return 0
         finally:
@@ -428,9 +436,33 @@ class Daemon:
         self.reload_requested.set()
         self.wake.set()
 
+    def notice(self, number: int, _frame: object = None) -> None:
+        """The signal handler: it only records the signal, and the loop acts on it
+        at its next turn. A handler that logged, or took any lock, could run
+        while the main thread holds that very lock and wait on it forever."""
+        self.signals.append(number)
+
+    def _take_signals(self) -> None:
+        """Act on the signals recorded since the last look: the first SIGTERM or
+        SIGINT drains, the next stops running jobs; any number of SIGHUPs
+        become one reload (a storm of them costs one reload per turn)."""
+        reloads = 0
+        while self.signals:
+            number = self.signals.popleft()
+            if number == signal.SIGHUP:
+                reloads += 1
+            elif not self.stopping.is_set():
+                action = "stop now" if self.draining.is_set() else "drain"
+                self.log("signal", name=signal.Signals(number).name, action=action)
+                self.stop()
+        if reloads and not self.draining.is_set():
+            count = reloads if reloads > 1 else None
+            self.log("signal", name=signal.SIGHUP.name, count=count, action="reload")
+            self.reload()
+
     # ----------------------------------------------------------- the loop
 
-    def _loop(self, history: History, pool: ThreadPoolExecutor) -> None:
+    def _loop(self, history: History, pool: ThreadPoolExecutor, note: str | None) -> None:
         started = self.clock()
         self.log(
             "start",
@@ -438,13 +470,19 @@ class Daemon:
             state=self.settings.state_dir,
             pid=os.getpid(),
             max_parallel=self.settings.max_parallel,
+            containment=self.supervision.describe(),
         )
+        if note is not None:
+            self.log("state", "warning", message=note)
         interrupted = history.mark_interrupted(now=started, where=orphaned(socket.gethostname()))
         self._load(initial=True)
         self._recover(history, interrupted, started)
         self._start_reboot_jobs(pool, started)
         last_heartbeat = started
-        while not self.draining.is_set():
+        while True:
+            self._take_signals()
+            if self.draining.is_set():
+                break
             now = self.clock()
             if self.reload_requested.is_set() or self._file_changed():
                 self.reload_requested.clear()
@@ -510,6 +548,7 @@ class Daemon:
                     return
             self.stopping.wait(0.05)
             waited += 0.05
+            self._take_signals()
         self.stopping.set()
 
     # ----------------------------------------------------------- jobs
@@ -539,6 +578,7 @@ class Daemon:
             retention=self.settings.retention,
             stopping=self.stopping.is_set,
             poll_interval=0.1,
+            supervision=self.supervision,
         )
         return run(entry, slot, context, next_slot)
 
@@ -593,7 +633,7 @@ class Daemon:
         # A job outlives a daemon killed with -9 (it has a session of its own):
         # while it still runs, its slot is being served, and a second copy would
         # run beside it (its lock died with the daemon).
-        surviving = {r.id for r in interrupted if r.pid is not None and group_alive(r.pid)}
+        surviving = {r.id for r in interrupted if r.pid is not None and job_alive(r.pid, r.job_id)}
         for record in interrupted:
             self.log(
                 "interrupted",
@@ -639,6 +679,12 @@ class Daemon:
         errors, log them and keep the previous version of jobs that vanished."""
         self._file_signature = self._signature()
         path = self.settings.crontab
+        problem = untrusted(path, euid=os.geteuid())
+        if problem is not None:
+            if initial:
+                raise UnsafeFileError(problem)
+            self.log("reload", "error", message=f"{problem}; the jobs stay as they were")
+            return
         try:
             text = path.read_bytes().decode("utf-8", "surrogateescape")
         except OSError as error:
@@ -724,9 +770,35 @@ def _boot_id() -> str:
 # --------------------------------------------------------------------------- entry
 
 
-def real_sleep(seconds: float, wake: threading.Event) -> None:
-    """Sleep on the wall of a threading.Event, so signals cut it short."""
-    wake.wait(seconds)
+class Wakeup:
+    """A self-pipe the loop sleeps on: a signal's arrival writes a byte to it (the
+    interpreter does, through `signal.set_wakeup_fd`), which ends the sleep at
+    once, with no work in the handler itself."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        for end in (self._read, self._write):
+            os.set_blocking(end, False)
+
+    @property
+    def fileno(self) -> int:
+        """The end to hand to `signal.set_wakeup_fd`."""
+        return self._write
+
+    def sleep(self, seconds: float, wake: threading.Event) -> None:
+        """Sleep up to `seconds`, less if a signal arrives or `wake` is already set."""
+        if wake.is_set():
+            return
+        with contextlib.suppress(InterruptedError):
+            select.select([self._read], [], [], seconds)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 4096):
+                pass
+
+    def close(self) -> None:
+        """Close both ends."""
+        os.close(self._read)
+        os.close(self._write)
 
 
 def serve(
@@ -738,17 +810,13 @@ def serve(
         return datetime.now(timezone.utc)
 
     log = EventLog(stream, clock, log_format, log_level)
-    daemon = Daemon(settings, clock=clock, sleep=real_sleep, log=log)
-
-    def handle(number: int, _frame: object) -> None:
-        name = signal.Signals(number).name
-        if number == signal.SIGHUP:
-            log("signal", name=name, action="reload")
-            daemon.reload()
-            return
-        log("signal", name=name, action="stop now" if daemon.draining.is_set() else "drain")
-        daemon.stop()
-
+    wakeup = Wakeup()
+    daemon = Daemon(settings, clock=clock, sleep=wakeup.sleep, log=log)
+    previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(number, handle)
-    return daemon.run()
+        signal.signal(number, daemon.notice)
+    try:
+        return daemon.run()
+    finally:
+        signal.set_wakeup_fd(previous)
+        wakeup.close()

@@ -83,3 +83,9 @@ class HistoryError(PycronError):
 class DaemonError(PycronError):
     """The daemon cannot start (another daemon on the state directory, an
     unreadable crontab)."""
+
+
+class UnsafeFileError(PycronError):
+    """A crontab or state directory that another user could write, or that
+    another user owns: acting on it would let them run commands as the user
+    pycron runs as, so pycron refuses it, as cron does."""

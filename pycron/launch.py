@@ -28,6 +28,7 @@ from pycron.errors import (
     NoMatchError,
     PycronError,
     UnknownTimeZoneError,
+    UnsafeFileError,
     UsageError,
 )
 from pycron.expr import CronExpression, resolve_tz
@@ -52,6 +53,7 @@ EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (HistoryError, EXIT_FAILURE),
     (DaemonError, EXIT_FAILURE),
     (ConcurrentEditError, EXIT_FAILURE),
+    (UnsafeFileError, EXIT_FAILURE),
     (PycronError, EXIT_FAILURE),
 )
 

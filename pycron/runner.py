@@ -16,15 +16,15 @@ history) hears of each attempt when it starts and when it ends.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import enum
+import functools
 import hashlib
 import os
 import pwd
 import random
 import signal
+import stat
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,7 +34,23 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 
 from filelock import FileLock, Timeout
 
-from pycron.crontab import Entry, Options, Overlap
+from pycron.crontab import Entry, Options, Overlap, untrusted
+from pycron.errors import UnsafeFileError
+from pycron.processes import (
+    JOB_VARIABLE,
+    TOKEN_VARIABLE,
+    Scope,
+    become_subreaper,
+    cgroup_procs_fd,
+    cgroup_root,
+    enter_cgroup,
+    in_cgroup,
+    members,
+    new_scope,
+    reap_adopted,
+    remove_cgroup,
+    signal_members,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -134,13 +150,74 @@ class Retention(NamedTuple):
     max_bytes: int = 50 * 1024 * 1024
 
 
+class Supervision(NamedTuple):
+    """How this process contains the runs it starts, chosen once at start-up.
+
+    Every run is found by its process group and by a token in its
+    environment; with `cgroups`, each run also gets a cgroup of its own
+    there, which nothing it starts can leave (see `pycron.processes`).
+    """
+
+    cgroups: Path | None = None
+    subreaper: bool = False
+
+    def describe(self) -> str:
+        """The mechanism in words, for the daemon's start line."""
+        if self.cgroups is not None:
+            return f"cgroup v2 ({self.cgroups}), process groups and run tokens"
+        return "process groups and run tokens (no writable cgroup v2)"
+
+
+CGROUPS_VARIABLE = "PYCRON_CGROUPS"  # "off": contain runs without cgroups
+
+
+def supervise() -> Supervision:
+    """Prepare this process to supervise jobs (the daemon and `run-now` call it
+    once at start): become the subreaper of what jobs leave behind, and use
+    a cgroup per run where one can be made and a probe process really enters
+    it, unless $PYCRON_CGROUPS is `off`."""
+    subreaper = become_subreaper()
+    root = None if os.environ.get(CGROUPS_VARIABLE) == "off" else cgroup_root()
+    if root is not None and not _probe(root):
+        root = None
+    return Supervision(root, subreaper)
+
+
+def _probe(root: Path) -> bool:
+    """Start a shell in a new run cgroup under `root` and see that it got there."""
+    scope = new_scope(root)
+    if scope.cgroup is None:
+        return False
+    try:
+        process = _spawn(
+            [DEFAULT_SHELL, "-c", "read line"],
+            scope,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={TOKEN_VARIABLE: scope.token},
+            cwd="/",
+        )
+    except OSError:
+        remove_cgroup(scope)
+        return False
+    entered = in_cgroup(process.pid, scope)
+    assert process.stdin is not None
+    process.stdin.close()
+    process.wait()
+    _forget_leader(process)
+    remove_cgroup(scope)
+    return entered
+
+
 class Context(NamedTuple):
     """Everything a run needs from its caller: where state lives, the clock,
     how to wait, whom to tell.
 
     `clock` gives aware UTC now; `sleep(seconds)` waits between retries and
     returns False if the wait was cut short by a stop request; `stopping()`
-    is polled while a job runs (the daemon's shutdown); `output`, when given,
+    is polled while a job runs (the daemon's shutdown); `supervision` says
+    how runs are contained (see `supervise`); `output`, when given,
     receives the job's stdout as it is written, and its stderr too unless
     `error_output` is given for it (run-now streams both to the terminal).
     """
@@ -157,6 +234,7 @@ class Context(NamedTuple):
     user: str = ""
     home: str = ""
     poll_interval: float = 0.05
+    supervision: Supervision = Supervision()
 
     @property
     def logs_dir(self) -> Path:
@@ -265,31 +343,32 @@ def _attempt(
         stdout_path=stdout_path,
         stderr_path=stderr_path,
     )
+    scope = new_scope(context.supervision.cgroups)
+    if lock is not None:
+        lock.record_owner(scope)  # before the start: no moment when the run is unowned
     try:
-        process = _start(entry, context, stdout_path, stderr_path)
+        process = _start(entry, context, scope, stdout_path, stderr_path)
     except OSError as exc:
+        remove_cgroup(scope)
         where = f"{exc.filename}: " if exc.filename is not None else ""  # the shell or cwd
         result = result._replace(
             outcome=Outcome.ERROR,
             finished=context.clock(),
             message=f"could not start: {where}{exc.strerror or exc}",
         )
-        stderr_path.write_text(f"pycron: {result.message}\n")
+        _write_private(stderr_path, f"pycron: {result.message}\n".encode())
         if context.recorder is not None:
             context.recorder.finished(context.recorder.started(result), result)
         return result
     result = result._replace(pid=process.pid)
-    if lock is not None:
-        lock.record_owner(process.pid)
     record = context.recorder.started(result) if context.recorder is not None else None
-    outcome = _wait(process, entry.options, context, stdout_path, stderr_path)
-    replaced = lock is not None and lock.replace_requested()
-    if replaced:
-        outcome = Outcome.INTERRUPTED
+    replaced = lock.replace_requested if lock is not None else None
+    outcome = _wait(process, scope, entry.options, context, replaced, stdout_path, stderr_path)
+    was_replaced = replaced is not None and replaced()
     returncode = process.returncode
     result = result._replace(
-        outcome=outcome,
-        message="replaced by a newer run (overlap=replace)" if replaced else None,
+        outcome=Outcome.INTERRUPTED if was_replaced else outcome,
+        message="replaced by a newer run (overlap=replace)" if was_replaced else None,
         finished=context.clock(),
         exit_code=returncode if returncode is not None and returncode >= 0 else None,
         signal=-returncode if returncode is not None and returncode < 0 else None,
@@ -300,9 +379,10 @@ def _attempt(
 
 
 def _log_paths(logs_dir: Path, job_id: str, started: datetime, attempt: int) -> tuple[Path, Path]:
-    """Fresh `<stamp>-<attempt>.out/.err` paths in the job's log directory."""
+    """Fresh `<stamp>-<attempt>.out/.err` paths in the job's (private) log directory."""
     directory = logs_dir / safe_name(job_id)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(logs_dir)
+    private_directory(directory)
     stem = f"{started.astimezone(timezone.utc):%Y%m%dT%H%M%S%fZ}-{attempt}"
     candidate, number = stem, 1
     while (directory / f"{candidate}.out").exists():
@@ -311,41 +391,138 @@ def _log_paths(logs_dir: Path, job_id: str, started: datetime, attempt: int) -> 
     return directory / f"{candidate}.out", directory / f"{candidate}.err"
 
 
+def prepare_state_dir(state_dir: Path) -> str | None:
+    """Make the state directory ready for runs, or refuse it (UnsafeFileError).
+
+    It is created private (0700: it holds every job's output). One that
+    another user could write, or that another user owns, is refused, as is
+    such a `locks` or `logs` directory in it: whoever can plant files there
+    can steer what pycron writes or signals. One that others may merely
+    read (made by an older pycron, say) is made private; the returned note
+    says so.
+    """
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in (state_dir, state_dir / "locks", state_dir / "logs"):
+        problem = untrusted(path, euid=os.geteuid())
+        if problem is not None:
+            raise UnsafeFileError(problem)
+    mode = stat.S_IMODE(state_dir.stat().st_mode)
+    if mode & 0o077 and state_dir.stat().st_uid == os.geteuid():
+        state_dir.chmod(0o700)
+        return f"{state_dir}: made private (mode {mode:04o} to 0700): it holds the jobs' output"
+    return None
+
+
+def private_directory(path: Path) -> None:
+    """Create a directory only its owner can enter (0700), with any missing
+    parents, if it is missing. One that exists keeps its mode: whether it is
+    safe is checked apart (`prepare_state_dir`)."""
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        private_directory(path.parent)
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
+def _open_private(path: Path) -> int:
+    """A new file for writing, 0600 (job output may hold secrets), never
+    through a symbolic link someone planted in its place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.open(path, flags, 0o600)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a whole private file (see `_open_private`)."""
+    with os.fdopen(_open_private(path), "wb") as stream:
+        stream.write(data)
+
+
 def _start(
-    entry: Entry, context: Context, stdout_path: Path, stderr_path: Path
+    entry: Entry, context: Context, scope: Scope, stdout_path: Path, stderr_path: Path
 ) -> subprocess.Popen[bytes]:
-    """Start `SHELL -c COMMAND` in a new session, output straight into the log files."""
-    _adopt_orphans()
+    """Start `SHELL -c COMMAND` in a new session and the run's scope, output
+    straight into the log files."""
     env = job_environment(entry, context.user or _user(), context.home or _home())
+    env[JOB_VARIABLE] = entry.id
+    env[TOKEN_VARIABLE] = scope.token
     cwd = entry.options.cwd or env["HOME"]
     with contextlib.ExitStack() as files:
-        stdout = files.enter_context(stdout_path.open("wb"))
-        stderr = files.enter_context(stderr_path.open("wb"))
+        stdout = files.enter_context(os.fdopen(_open_private(stdout_path), "wb"))
+        stderr = files.enter_context(os.fdopen(_open_private(stderr_path), "wb"))
         stdin: IO[bytes] | int = subprocess.DEVNULL
         if entry.stdin is not None:
             stdin = files.enter_context(tempfile.TemporaryFile())
             stdin.write(entry.stdin.encode("utf-8", "surrogateescape"))
             stdin.seek(0)
-        return subprocess.Popen(
+        return _spawn(
             [env["SHELL"], "-c", entry.command],
+            scope,
             stdin=stdin,
             stdout=stdout,
             stderr=stderr,
             env=env,
             cwd=cwd,
-            start_new_session=True,
-            close_fds=True,
         )
+
+
+_SPAWN_LOCK = threading.Lock()  # held while a job leader starts, and while orphans are reaped
+_LEADERS: set[int] = set()  # started job processes, each reaped by its own Popen
+
+
+def _spawn(
+    argv: list[str],
+    scope: Scope,
+    *,
+    stdin: IO[bytes] | int,
+    stdout: IO[bytes] | int,
+    stderr: IO[bytes] | int,
+    env: dict[str, str],
+    cwd: str,
+) -> subprocess.Popen[bytes]:
+    """Start a job leader in a session of its own, inside the run's cgroup if it
+    has one (entered between fork and exec, so nothing starts outside it), and
+    register it so that orphan reaping never takes its exit status."""
+    descriptor = cgroup_procs_fd(scope)
+    enter = functools.partial(enter_cgroup, descriptor) if descriptor is not None else None
+    try:
+        with _SPAWN_LOCK:
+            process = subprocess.Popen(
+                argv,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                close_fds=True,
+                preexec_fn=enter,  # noqa: PLW1509 - one write(2), safe between fork and exec
+            )
+            _LEADERS.add(process.pid)
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)
+    return process
+
+
+def _forget_leader(process: subprocess.Popen[bytes]) -> None:
+    """The leader has been reaped by its Popen: its pid is free for others."""
+    with _SPAWN_LOCK:
+        _LEADERS.discard(process.pid)
 
 
 def _wait(
     process: subprocess.Popen[bytes],
+    scope: Scope,
     options: Options,
     context: Context,
+    replaced: Callable[[], bool] | None,
     stdout_path: Path,
     stderr_path: Path,
 ) -> Outcome:
-    """Wait for the job, enforcing its timeout and the caller's stop requests."""
+    """Wait for the job, enforcing its timeout, the caller's stop requests and
+    a newer run's request to make way (overlap=replace)."""
     deadline = None
     if options.timeout is not None:
         deadline = time.monotonic() + options.timeout.total_seconds()
@@ -353,8 +530,9 @@ def _wait(
     if context.output is not None:
         errors = context.error_output or context.output
         follower = _Follower(((stdout_path, context.output), (stderr_path, errors)))
+    grace = options.kill_grace.total_seconds()
     while True:
-        step = context.poll_interval if (follower or context.stopping) else None
+        step = context.poll_interval if (follower or context.stopping or replaced) else None
         if deadline is not None:
             remaining = deadline - time.monotonic()
             step = remaining if step is None else min(step, remaining)
@@ -365,13 +543,15 @@ def _wait(
             pass
         if follower is not None:
             follower.copy()
-        if context.stopping is not None and context.stopping():
-            _terminate_group(process, options.kill_grace.total_seconds())
+        stopped = context.stopping is not None and context.stopping()
+        if stopped or (replaced is not None and replaced()):
+            _terminate(process, scope, grace)
             return _finish(follower, Outcome.INTERRUPTED)
         if deadline is not None and time.monotonic() >= deadline:
-            _terminate_group(process, options.kill_grace.total_seconds())
+            _terminate(process, scope, grace)
             return _finish(follower, Outcome.TIMEOUT)
-    _note_lingering(process.pid)
+    _forget_leader(process)
+    _note_lingering(scope)
     return _finish(follower, Outcome.SUCCESS if process.returncode == 0 else Outcome.FAILED)
 
 
@@ -383,80 +563,65 @@ def _finish(follower: _Follower | None, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:
-    """SIGTERM the job's whole process group, SIGKILL it after `grace` seconds,
-    and reap the job: nothing it started survives."""
+def _terminate(process: subprocess.Popen[bytes], scope: Scope, grace: float) -> None:
+    """SIGTERM everything of the run, SIGKILL what is left after `grace` seconds,
+    and reap it: nothing the job started survives, whatever group or session
+    it moved to.
+
+    The leader is reaped last: until then its pid, and so its process group
+    id, cannot be given to another process, which makes signalling the
+    group safe.
+    """
     group = process.pid  # start_new_session: the job leads its own group
-    _signal_group(group, signal.SIGTERM)
-    if not _wait_group_gone(process, group, time.monotonic() + grace):
-        _signal_group(group, signal.SIGKILL)
-        _wait_group_gone(process, group, time.monotonic() + 5.0)
+    _signal_run(scope, group, signal.SIGTERM)
+    if not _wait_run_gone(scope, group, time.monotonic() + grace):
+        _signal_run(scope, group, signal.SIGKILL)
+        _wait_run_gone(scope, group, time.monotonic() + 5.0)
     process.wait()
+    _forget_leader(process)
+    reap_lingering()
+    remove_cgroup(scope)
 
 
-_LINGERING: set[int] = set()  # groups of ended jobs whose background processes still run
+def _signal_run(scope: Scope, group: int, number: int) -> None:
+    """Signal the (held) group and every proven member of the run."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, number)
+    signal_members(scope, number)
+
+
+def _wait_run_gone(scope: Scope, group: int, deadline: float) -> bool:
+    """Wait until no live process of the run or its group is left; False at the
+    deadline. (Ended ones wait as zombies for reaping; they count as gone.)"""
+    while members(scope, group):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+_LINGERING: list[Scope] = []  # cgroups of ended runs whose background processes still run
 _LINGERING_LOCK = threading.Lock()
 
 
-def _note_lingering(group: int) -> None:
-    """Remember a finished job's group if processes it started live on (as cron,
-    pycron leaves them running), so that they are reaped once they end."""
-    _reap_group(group)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, 0)
+def _note_lingering(scope: Scope) -> None:
+    """After a run ended on its own: remove its cgroup, or, if processes it
+    started live on (as under cron, they may), remember it for later."""
+    reap_lingering()
+    if not remove_cgroup(scope):
         with _LINGERING_LOCK:
-            _LINGERING.add(group)
+            _LINGERING.append(scope)
 
 
 def reap_lingering() -> int:
-    """Collect the ended background processes of finished jobs (adopted by us as
-    subreaper), so none stays a zombie; returns how many groups still live."""
+    """Collect the ended processes that jobs left behind (adopted by pycron as
+    subreaper), so that none stays a zombie, and remove the cgroups of ended
+    runs that have emptied; returns how many such cgroups are still in use."""
+    with _SPAWN_LOCK:
+        reap_adopted(_LEADERS)
     with _LINGERING_LOCK:
-        groups = list(_LINGERING)
-    for group in groups:
-        _reap_group(group)
-        try:
-            os.killpg(group, 0)
-        except (ProcessLookupError, PermissionError):
-            with _LINGERING_LOCK:
-                _LINGERING.discard(group)
-    return len(_LINGERING)
-
-
-def _reap_group(group: int) -> None:
-    """Collect the exit status of every dead process of the group adopted by us."""
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-group, os.WNOHANG)[0]:
-            pass
-
-
-def _adopt_orphans() -> None:
-    """Become a child subreaper (Linux), so that the background processes of a
-    job whose shell exited become our children, and our group reaping can
-    collect them instead of leaving zombies to an init that may never reap."""
-    global _ADOPTING  # noqa: PLW0603 - a once-per-process setting
-    if _ADOPTING or not sys.platform.startswith("linux"):
-        return
-    _ADOPTING = True
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-_PR_SET_CHILD_SUBREAPER = 36
-_ADOPTING = False
-
-
-def group_alive(group: int) -> bool:
-    """Whether a process group (a job's, led by its pid) still has members here."""
-    if group <= 0:
-        return False
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        _LINGERING[:] = [scope for scope in _LINGERING if not remove_cgroup(scope)]
+        return len(_LINGERING)
 
 
 def _wait_for(done: Callable[[], bool], deadline: float | None, context: Context) -> bool:
@@ -467,32 +632,6 @@ def _wait_for(done: Callable[[], bool], deadline: float | None, context: Context
             return False
         time.sleep(context.poll_interval)
     return True
-
-
-def _signal_group(group: int, number: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, number)
-
-
-def _wait_group_gone(process: subprocess.Popen[bytes], group: int, deadline: float) -> bool:
-    """Wait until no process of the group is left; False at the deadline.
-
-    Dead members must be reaped too, or they linger as zombies: the leader by
-    its Popen, the others (orphans that pycron adopted as child subreaper) by
-    waiting on the group, which is safe only once the leader is reaped.
-    """
-    while True:
-        if process.poll() is not None:
-            _reap_group(group)
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
 
 
 _FOLLOW_CHUNK = 1 << 16  # bytes: run-now copies the logs to the terminal in chunks this big
@@ -527,29 +666,36 @@ class _JobLock:
     """A job's (or lock group's) lock file under STATE/locks.
 
     flock-based, so the kernel releases it when its holder dies: no stale
-    locks after kill -9. The holder writes its process group beside it, for
-    `overlap=replace` to terminate.
+    locks after kill -9. The holder writes the scope of its run beside it
+    (`.owner`), so that `overlap=replace` can stop that run, and so that a
+    run that outlived a killed pycron is still known as running. A process
+    counts as the owner's only if it carries the run's token or sits in its
+    cgroup; the number of a process alone is never trusted.
     """
 
     def __init__(self, locks_dir: Path, name: str) -> None:
-        locks_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(locks_dir)
         self.name = name
         self.path = locks_dir / f"{safe_name(name)}.lock"
         self.owner_path = locks_dir / f"{safe_name(name)}.owner"
         self.request_path = locks_dir / f"{safe_name(name)}.replace"
-        self._lock = FileLock(str(self.path), preserve_lock_file=True, thread_local=False)
+        self._lock = FileLock(
+            str(self.path), mode=0o600, preserve_lock_file=True, thread_local=False
+        )
 
     def acquire(self, options: Options, wait: bool, context: Context) -> bool:
         """Take the lock as the overlap policy says; False means skip this run."""
         if self._take(0):
-            if self._orphan_alive():
-                return self._outlived(options, wait, context)
+            orphan = self._orphan()
+            if orphan is not None:
+                return self._outlived(orphan, options, wait, context)
             return True
         if options.overlap is Overlap.SKIP or (options.overlap is Overlap.QUEUE and not wait):
             return False
         if options.overlap is Overlap.REPLACE:
-            # Ask first, so that the running one neither retries nor counts a failure.
-            self.request_path.touch()
+            # Ask first, so that the running one neither retries nor counts a failure;
+            # it stops its own run, and these signals reach a run whose pycron hangs.
+            _write_private(self.request_path, b"")
             try:
                 self._signal_owner(signal.SIGTERM)
                 if not self._take(options.kill_grace.total_seconds(), context):
@@ -560,26 +706,34 @@ class _JobLock:
                 self.request_path.unlink(missing_ok=True)
         return self._take(-1, context)
 
-    def _orphan_alive(self) -> bool:
-        """True if a holder that died without releasing (kill -9) left its job
-        running: the lock is free, but its run is not over."""
+    def _owner(self) -> Scope | None:
+        """The scope of the run that holds (or held) the lock, if one is written."""
         try:
-            group = int(self.owner_path.read_text())
-        except (OSError, ValueError):
-            return False
-        return group_alive(group)
+            return Scope.from_text(self.owner_path.read_text())
+        except (OSError, UnicodeDecodeError):
+            return None
 
-    def _outlived(self, options: Options, wait: bool, context: Context) -> bool:
-        """The overlap policy against a job that outlived its pycron (lock held)."""
+    def _orphan(self) -> Scope | None:
+        """The scope of a run whose pycron died without releasing (kill -9) while
+        its processes live on: the lock is free, but that run is not over."""
+        scope = self._owner()
+        if scope is None or not members(scope):
+            return None
+        return scope
+
+    def _outlived(self, orphan: Scope, options: Options, wait: bool, context: Context) -> bool:
+        """The overlap policy against a run that outlived its pycron (lock held)."""
         if options.overlap is Overlap.SKIP or (options.overlap is Overlap.QUEUE and not wait):
             self._lock.release()
             return False
         if options.overlap is Overlap.REPLACE:
-            self._signal_owner(signal.SIGTERM)
+            signal_members(orphan, signal.SIGTERM)
             grace = time.monotonic() + options.kill_grace.total_seconds()
-            if not _wait_for(lambda: not self._orphan_alive(), grace, context):
-                self._signal_owner(signal.SIGKILL)
-        _wait_for(lambda: not self._orphan_alive(), None, context)
+            if not _wait_for(lambda: not members(orphan), grace, context):
+                signal_members(orphan, signal.SIGKILL)
+        _wait_for(lambda: not members(orphan), None, context)
+        reap_lingering()
+        remove_cgroup(orphan)
         return True
 
     def _take(self, timeout: float, context: Context | None = None) -> bool:
@@ -595,17 +749,15 @@ class _JobLock:
             return False
         return True
 
-    def record_owner(self, group: int) -> None:
-        """Note the process group of the job now running under the lock."""
-        self.owner_path.write_text(f"{group}\n")
+    def record_owner(self, scope: Scope) -> None:
+        """Note the scope of the run about to start under the lock."""
+        _write_private(self.owner_path, scope.to_text().encode())
 
     def _signal_owner(self, number: int) -> None:
-        """overlap=replace: signal the process group of the run holding the lock."""
-        try:
-            group = int(self.owner_path.read_text())
-        except (OSError, ValueError):
-            return
-        _signal_group(group, number)
+        """overlap=replace: signal the proven processes of the run holding the lock."""
+        scope = self._owner()
+        if scope is not None:
+            signal_members(scope, number)
 
     def replace_requested(self) -> bool:
         """True if a newer run (overlap=replace) asked this one to make way."""

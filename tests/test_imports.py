@@ -18,6 +18,7 @@ ORDER = [
     "explain",
     "crontab",
     "lint",
+    "processes",
     "runner",
     "history",
     "daemon",
