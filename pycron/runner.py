@@ -551,7 +551,10 @@ def _wait(
             _terminate(process, scope, grace)
             return _finish(follower, Outcome.TIMEOUT)
     _forget_leader(process)
-    _note_lingering(scope)
+    if (context.stopping is not None and context.stopping()) or (replaced and replaced()):
+        _terminate(process, scope, grace)  # what the job left must not outlive the request
+    else:
+        _note_lingering(scope)
     return _finish(follower, Outcome.SUCCESS if process.returncode == 0 else Outcome.FAILED)
 
 
@@ -570,9 +573,10 @@ def _terminate(process: subprocess.Popen[bytes], scope: Scope, grace: float) -> 
 
     The leader is reaped last: until then its pid, and so its process group
     id, cannot be given to another process, which makes signalling the
-    group safe.
+    group safe. Once it is reaped (it ended first), its group is left alone
+    and the run's marks find the rest.
     """
-    group = process.pid  # start_new_session: the job leads its own group
+    group = process.pid if process.returncode is None else None  # it leads its own group
     _signal_run(scope, group, signal.SIGTERM)
     if not _wait_run_gone(scope, group, time.monotonic() + grace):
         _signal_run(scope, group, signal.SIGKILL)
@@ -583,14 +587,15 @@ def _terminate(process: subprocess.Popen[bytes], scope: Scope, grace: float) -> 
     remove_cgroup(scope)
 
 
-def _signal_run(scope: Scope, group: int, number: int) -> None:
+def _signal_run(scope: Scope, group: int | None, number: int) -> None:
     """Signal the (held) group and every proven member of the run."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, number)
+    if group is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, number)
     signal_members(scope, number)
 
 
-def _wait_run_gone(scope: Scope, group: int, deadline: float) -> bool:
+def _wait_run_gone(scope: Scope, group: int | None, deadline: float) -> bool:
     """Wait until no live process of the run or its group is left; False at the
     deadline. (Ended ones wait as zombies for reaping; they count as gone.)"""
     while members(scope, group):
