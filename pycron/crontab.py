@@ -434,6 +434,8 @@ class _Reader:
         self.tz_error: str | None = None
         self.pending: list[Line] = []  # option lines waiting for their job
         self.broken_options: set[int] = set()  # numbers of option lines with errors
+        self.last_job = 0  # number of the last line read as a job (loaded or not)
+        self.unattached: int | None = None  # an options comment the next job must answer for
         self.ids: dict[str, int] = {}  # id -> line
         self.twins: dict[str, int] = {}  # hash id -> how many jobs share it so far
 
@@ -454,22 +456,31 @@ class _Reader:
         yield from self._flush_pending(None)
 
     def _flush_pending(self, following: Line | None) -> Iterator[Line]:
-        """Option lines bind to the job right after them; otherwise they are errors."""
+        """Option lines bind to the job line right after them; otherwise each is
+        an error, and the first job below them will not load (see `_job`): the
+        options may have been meant for it, so it must not run without them."""
         pending, self.pending = self.pending, []
-        binds = following is not None and following.kind in ("job", "invalid")
+        if following is not None and following.number == self.last_job:
+            yield from pending
+            return
         for line in pending:
-            if binds or line.kind == "invalid":
-                yield line
-            else:
-                yield self._invalid(
-                    line,
-                    0,
-                    "this pycron options comment binds to nothing: "
-                    "put it directly above the job it configures",
-                )
+            if self.unattached is None:
+                self.unattached = line.number
+            finding = self._error(
+                line,
+                0,
+                "this pycron options comment is not directly above a job: "
+                "move it onto the line above the job it is for, or delete it",
+                "until then, the first job below it (if any) is not loaded",
+            )
+            yield line._replace(kind="invalid", findings=(*line.findings, finding))
+
+    def _error(self, line: Line, column: int, message: str, hint: str | None = None) -> Finding:
+        """An error at `line`; every error of the reader has the code `syntax`."""
+        return Finding(self.path, line.number, column, Severity.ERROR, "syntax", message, hint)
 
     def _invalid(self, line: Line, column: int, message: str, hint: str | None = None) -> Line:
-        finding = Finding(self.path, line.number, column, Severity.ERROR, "syntax", message, hint)
+        finding = self._error(line, column, message, hint)
         return line._replace(kind="invalid", job=None, env=None, findings=(finding,))
 
     def _line(self, number: int, raw: str, ending: str) -> Line:
@@ -555,10 +566,22 @@ class _Reader:
         return line._replace(kind="env", env=(name, value))
 
     def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
+        """A job line; not loaded under options with errors or after options
+        that did not attach to any job (they may have been meant for this one)."""
+        self.last_job = line.number
+        unattached, self.unattached = self.unattached, None
         broken = [option.number for option in self.pending if option.kind == "invalid"]
         if broken:
             return self._invalid(
                 line, 0, f"not loaded: its pycron options comment (line {broken[0]}) has errors"
+            )
+        if unattached is not None:
+            return self._invalid(
+                line,
+                0,
+                f"not loaded: the pycron options comment at line {unattached} "
+                "does not attach to it",
+                f"move line {unattached} directly above this job, or delete it",
             )
         try:
             entry = self._entry(line.number, text, offset, enabled)

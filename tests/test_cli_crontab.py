@@ -46,6 +46,18 @@ def test_check_reports_errors_like_a_compiler(tmp_path: Path) -> None:
     assert f"{path}:2:3: error: hour: value 25 out of range 0-23" in result.stdout
 
 
+def test_check_fails_on_options_that_do_not_attach_and_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "tab"
+    path.write_text("# pycron: name=danger enabled=false\n\n* * * * * rm -rf /srv/cache\n")
+    result = _run(path, "check", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:1:1: error: this pycron options comment is not directly above a job" in (
+        result.stdout
+    )
+    assert f"{path}:3:1: error: not loaded: the pycron options comment at line 1" in result.stdout
+    assert "0 jobs, 2 errors" in result.stderr
+
+
 def test_check_json_gives_one_object_per_finding(tmp_path: Path) -> None:
     path = tmp_path / "tab"
     path.write_text("0 25 * * * bad\n*/5 * * * * date +%F\n")
