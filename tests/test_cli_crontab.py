@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from pycron.cli import cli
+from pycron.crontab import parse
+from pycron.lint import lint
 
 GOOD = (
     "SHELL=/bin/sh\n# pycron: name=backup timeout=30m\n30 2 * * * /usr/bin/backup\n@hourly date\n"
@@ -153,6 +156,70 @@ def test_add_rejects_bad_input_and_changes_nothing(crontab: Path, args: list[str
     assert result.exit_code == 2
     assert "error" in result.stderr
     assert crontab.read_text() == GOOD
+
+
+INJECTED = "\n* * * * * echo injected"
+# A good value of each option that takes text, to which INJECTED is appended.
+OPTION_VALUES = {
+    "--name": "a",
+    "--timeout": "5m",
+    "--kill-grace": "1s",
+    "--retries": "1",
+    "--retry-delay": "1s",
+    "--lock": "db",
+    "--cwd": "/srv",
+    "--catch-up": "latest",
+}
+# (arguments of add, where the error says the fault is, what it found)
+LINE_BREAK_CASES = [
+    pytest.param(["@hourly", "echo a" + INJECTED], "argument 2 ('echo a", "line break", id="word"),
+    pytest.param(["@hourly echo a" + INJECTED], "argument 1 ('@hourly", "line break", id="line"),
+    pytest.param(["@hourly", "echo a\r"], "argument 2 ('echo a", "carriage return", id="word-cr"),
+    pytest.param(
+        ["--cwd", "/srv\r", "@hourly", "x"], "--cwd ('/srv", "carriage return", id="cwd-cr"
+    ),
+    *(
+        pytest.param(
+            [option, value + INJECTED, "@hourly", "x"],
+            f"{option} ('{value}",
+            "line break",
+            id=option,
+        )
+        for option, value in OPTION_VALUES.items()
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "where", "what"), LINE_BREAK_CASES)
+def test_add_refuses_line_breaks_and_writes_nothing(
+    crontab: Path, args: list[str], where: str, what: str
+) -> None:
+    before = crontab.read_bytes()
+    result = _run(crontab, "add", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pycron: error: {where}")
+    assert f"contains a {what}" in result.stderr
+    assert crontab.read_bytes() == before
+    assert not crontab.with_name("crontab.bak").exists()
+
+
+def test_add_prints_the_warnings_of_check_for_the_new_line(crontab: Path) -> None:
+    command = "/usr/bin/tar czf /b/$(date +%F).tgz /etc"
+    result = _run(crontab, "add", "--name", "archive", "0 12 * * *", command)
+    assert result.exit_code == 0, result.output
+    line = len(GOOD.splitlines()) + 2  # below its options comment
+    assert crontab.read_text().splitlines()[line - 1] == f"0 12 * * * {command}"
+    parsed, _ = parse(crontab.read_text(), str(crontab))
+    warnings = "\n".join(str(f) for f in lint(parsed, datetime.now()) if f.line == line)
+    assert "[percent]" in warnings
+    assert result.stderr.splitlines() == [*warnings.splitlines(), f"added archive to {crontab}"]
+    assert warnings in _run(crontab, "check").stdout
+
+
+def test_add_prints_no_warnings_for_a_clean_line(crontab: Path) -> None:
+    result = _run(crontab, "add", "0 12 * * * /usr/bin/poll")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("added ") and len(result.stderr.splitlines()) == 1
 
 
 def test_remove_disable_enable(crontab: Path) -> None:
