@@ -219,7 +219,8 @@ def test_add_prints_the_warnings_of_check_for_the_new_line(crontab: Path) -> Non
 def test_add_prints_no_warnings_for_a_clean_line(crontab: Path) -> None:
     result = _run(crontab, "add", "0 12 * * * /usr/bin/poll")
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("added ") and len(result.stderr.splitlines()) == 1
+    added = json.loads(_run(crontab, "list", "--json").stdout)[-1]["id"]
+    assert result.stderr == f"added {added} to {crontab}\n"  # and no warning before it
 
 
 def test_remove_disable_enable(crontab: Path) -> None:
