@@ -534,8 +534,7 @@ def add_command(
     if words == ("-",):
         if options:
             raise UsageError("options apply to one job: give them in '# pycron:' lines on stdin")
-        lines = sys.stdin.read().splitlines()
-        source = "<stdin>"
+        lines, source = _input_lines(sys.stdin.read()), "<stdin>"
     else:
         lines, source = job_lines(" ".join(words), options), "<arguments>"
     alone, errors = parse("".join(f"{line}\n" for line in lines), source)
@@ -548,6 +547,17 @@ def add_command(
             click.echo(str(warning), err=True)
     added = [e.id for e in updated.entries][-len(alone.entries) :]
     click.echo(f"added {', '.join(added)} to {_settings(ctx).crontab}", err=True)
+
+
+def _input_lines(text: str) -> list[str]:
+    """The lines of `add -` input, split at LF only, as cron splits a file: a
+    form feed or a lone CR stays inside its line (str.splitlines would cut
+    there and write two lines where cron reads one). A CR before the LF is
+    dropped, so CRLF input is written with LF endings."""
+    lines = text.split("\n")
+    if not lines[-1]:
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _refuse_line_breaks(words: Sequence[str], options: Mapping[str, str]) -> None:

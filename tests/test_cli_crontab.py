@@ -143,6 +143,24 @@ def test_add_from_stdin_installs_many(crontab: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("stdin", "written"),
+    [
+        pytest.param("@daily a\x0c* * * * * b\n", "@daily a\x0c* * * * * b\n", id="form-feed"),
+        pytest.param("@daily a\x1c* * * * * b\n", "@daily a\x1c* * * * * b\n", id="file-separator"),
+        pytest.param(
+            "@daily a\u2028* * * * * b\n", "@daily a\u2028* * * * * b\n", id="line-separator"
+        ),
+        pytest.param("@daily a\r\n@hourly b\r\n", "@daily a\n@hourly b\n", id="crlf"),
+        pytest.param("@daily a\n@hourly b", "@daily a\n@hourly b\n", id="no-final-newline"),
+    ],
+)
+def test_add_from_stdin_splits_lines_as_cron_does(crontab: Path, stdin: str, written: str) -> None:
+    result = _run(crontab, "add", "-", stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert crontab.read_bytes() == (GOOD + written).encode()
+
+
+@pytest.mark.parametrize(
     "args",
     [
         pytest.param(["0 25 * * * x"], id="bad-hour"),
