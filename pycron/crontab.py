@@ -893,7 +893,20 @@ def _replace_lines(crontab: Crontab, start: int, stop: int, texts: Iterable[str]
 
 
 def add_lines(crontab: Crontab, texts: Iterable[str]) -> Crontab:
-    """Append lines at the end (a last line without LF first gets its LF)."""
+    """Append lines at the end (a last line without LF first gets its LF).
+
+    Refused when the file ends with a pycron options comment: it would attach
+    to the first added line and give that job options it was not added with.
+    """
+    last = crontab.lines[-1] if crontab.lines else None
+    if last is not None and last.options:
+        message = (
+            "the file ends with a pycron options comment, which would attach to the "
+            "added job: move it onto the line above the job it is for, or delete it"
+        )
+        raise invalid_crontab(
+            [Finding(crontab.path, last.number, 0, Severity.ERROR, "syntax", message)]
+        )
     body = crontab.render()
     if body and not body.endswith("\n"):
         body += "\n"

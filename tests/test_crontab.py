@@ -401,6 +401,12 @@ def test_add_touches_only_the_end() -> None:
     assert added.render() == EDITABLE + "\n0 3 * * * three\n"
 
 
+def test_add_refuses_to_give_options_left_at_the_end_to_the_new_job() -> None:
+    crontab = parse("0 1 * * * one\n# pycron: name=old enabled=false\n", "tab")[0]
+    with pytest.raises(CrontabError, match=r"^tab:2:1: error: the file ends with a pycron options"):
+        add_lines(crontab, ["@daily x"])
+
+
 def test_remove_takes_the_options_comment_along() -> None:
     removed = remove_job(parse(EDITABLE)[0], "one")
     assert removed.render() == "# top\nA=1\n\n0 2 * * * two   \n# end"
