@@ -508,7 +508,8 @@ def add_command(
     One argument is a whole crontab line; several are a schedule and a
     command. The options become a `# pycron:` comment above the job, which
     plain cron ignores. Bad input is rejected with the messages of `check`
-    and nothing changes.
+    and nothing changes; so is a line break inside an argument. The warnings
+    of `check` for the new lines are printed, and the job is still added.
 
     \b
     Examples:
