@@ -46,6 +46,7 @@ _BLANKS = " \t"
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_MOVE_OPTIONS = "move it onto the line above the job it is for, or delete it"
 
 
 # --------------------------------------------------------------------------- findings
@@ -469,8 +470,7 @@ class _Reader:
             finding = self._error(
                 line,
                 0,
-                "this pycron options comment is not directly above a job: "
-                "move it onto the line above the job it is for, or delete it",
+                f"this pycron options comment is not directly above a job: {_MOVE_OPTIONS}",
                 "until then, the first job below it (if any) is not loaded",
             )
             yield line._replace(kind="invalid", findings=(*line.findings, finding))
@@ -902,7 +902,7 @@ def add_lines(crontab: Crontab, texts: Iterable[str]) -> Crontab:
     if last is not None and last.options:
         message = (
             "the file ends with a pycron options comment, which would attach to the "
-            "added job: move it onto the line above the job it is for, or delete it"
+            f"added job: {_MOVE_OPTIONS}"
         )
         raise invalid_crontab(
             [Finding(crontab.path, last.number, 0, Severity.ERROR, "syntax", message)]
