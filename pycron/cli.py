@@ -58,10 +58,12 @@ from pycron.lint import lint
 from pycron.runner import Context, Outcome, Retention, prepare_state_dir, run, supervise
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 _EXPLAIN_RUNS = 3
 _COMMAND_WIDTH = 50  # a command longer than this is shortened in terminal tables
+_EXCERPT_WIDTH = 20  # how much of a refused `add` argument its error message shows
+_LINE_BREAKS = (("\n", "a line break"), ("\r", "a carriage return"))
 
 
 class _Group(click.Group):
@@ -331,10 +333,7 @@ def check_command(
             for record in records:
                 click.echo(_format_line_record(record))
         ctx.exit(EXIT_USAGE if errors else 0)
-    warnings_found = lint(
-        crontab, datetime.now().astimezone(), which=_which, users=_users(), local_tz=local_zone()
-    )
-    findings = sorted([*errors, *warnings_found], key=lambda f: (f.line, f.column))
+    findings = sorted([*errors, *_warnings(crontab)], key=lambda f: (f.line, f.column))
     if as_json:
         _print_json([_finding_record(f) for f in findings])
     else:
@@ -361,6 +360,13 @@ def _trust_findings(path: Path) -> list[Finding]:
         return []
     message = problem.removeprefix(f"{path}: ")
     return [Finding(str(path), 0, 0, Severity.ERROR, "unsafe-permissions", message)]
+
+
+def _warnings(crontab: Crontab) -> list[Finding]:
+    """The warnings `check` gives for a crontab, on this machine and now."""
+    return lint(
+        crontab, datetime.now().astimezone(), which=_which, users=_users(), local_tz=local_zone()
+    )
 
 
 def _users() -> set[str]:
@@ -516,7 +522,8 @@ def add_command(
     One argument is a whole crontab line; several are a schedule and a
     command. The options become a `# pycron:` comment above the job, which
     plain cron ignores. Bad input is rejected with the messages of `check`
-    and nothing changes.
+    and nothing changes; so is a line break inside an argument. The warnings
+    of `check` for the new lines are printed, and the job is still added.
 
     \b
     Examples:
@@ -538,19 +545,50 @@ def add_command(
         "catch-up": catch_up,
     }
     options = {key: value for key, value in given.items() if value is not None}
+    _refuse_line_breaks(words, options)
     if words == ("-",):
         if options:
             raise UsageError("options apply to one job: give them in '# pycron:' lines on stdin")
-        lines = sys.stdin.read().splitlines()
-        source = "<stdin>"
+        lines, source = _input_lines(sys.stdin.read()), "<stdin>"
     else:
         lines, source = job_lines(" ".join(words), options), "<arguments>"
     alone, errors = parse("".join(f"{line}\n" for line in lines), source)
     if errors or not alone.entries:
         raise invalid_crontab(errors) if errors else UsageError("no job in the input")
     updated = _edit(ctx, lambda crontab: add_lines(crontab, lines))
+    new_lines = {line.number for line in updated.lines[-len(lines) :]}
+    for warning in _warnings(updated):
+        if warning.line in new_lines:
+            click.echo(str(warning), err=True)
     added = [e.id for e in updated.entries][-len(alone.entries) :]
     click.echo(f"added {', '.join(added)} to {_settings(ctx).crontab}", err=True)
+
+
+def _input_lines(text: str) -> list[str]:
+    """The lines of `add -` input, split at LF only, as cron splits a file: a
+    form feed or a lone CR stays inside its line (str.splitlines would cut
+    there and write two lines where cron reads one). A CR before the LF is
+    dropped, so CRLF input is written with LF endings."""
+    lines = text.split("\n")
+    if not lines[-1]:
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def _refuse_line_breaks(words: Sequence[str], options: Mapping[str, str]) -> None:
+    """Refuse a line break in any argument of `add` that becomes part of a line:
+    cron would end the line there and read the rest as lines of their own (a
+    second job, say), so what is written would not be what was given."""
+    places = [(f"argument {number}", word) for number, word in enumerate(words, 1)]
+    places += [(f"--{key}", value) for key, value in options.items()]
+    for where, value in places:
+        for char, name in _LINE_BREAKS:
+            if char in value:
+                excerpt = value.split("\n")[0].split("\r")[0][:_EXCERPT_WIDTH] + "\u2026"
+                raise UsageError(
+                    f"{where} ({excerpt!r}): contains {name}; a crontab line cannot span "
+                    "lines: remove it, or give several lines to 'pycron add -'"
+                )
 
 
 @cli.command("remove")

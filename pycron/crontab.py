@@ -47,6 +47,7 @@ _BLANKS = " \t"
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_MOVE_OPTIONS = "move it onto the line above the job it is for, or delete it"
 
 
 # --------------------------------------------------------------------------- findings
@@ -435,6 +436,8 @@ class _Reader:
         self.tz_error: str | None = None
         self.pending: list[Line] = []  # option lines waiting for their job
         self.broken_options: set[int] = set()  # numbers of option lines with errors
+        self.last_job = 0  # number of the last line read as a job (loaded or not)
+        self.unattached: int | None = None  # an options comment the next job must answer for
         self.ids: dict[str, int] = {}  # id -> line
         self.twins: dict[str, int] = {}  # hash id -> how many jobs share it so far
 
@@ -455,22 +458,30 @@ class _Reader:
         yield from self._flush_pending(None)
 
     def _flush_pending(self, following: Line | None) -> Iterator[Line]:
-        """Option lines bind to the job right after them; otherwise they are errors."""
+        """Option lines bind to the job line right after them; otherwise each is
+        an error, and the first job below them will not load (see `_job`): the
+        options may have been meant for it, so it must not run without them."""
         pending, self.pending = self.pending, []
-        binds = following is not None and following.kind in ("job", "invalid")
+        if following is not None and following.number == self.last_job:
+            yield from pending
+            return
         for line in pending:
-            if binds or line.kind == "invalid":
-                yield line
-            else:
-                yield self._invalid(
-                    line,
-                    0,
-                    "this pycron options comment binds to nothing: "
-                    "put it directly above the job it configures",
-                )
+            if self.unattached is None:
+                self.unattached = line.number
+            finding = self._error(
+                line,
+                0,
+                f"this pycron options comment is not directly above a job: {_MOVE_OPTIONS}",
+                "until then, the first job below it (if any) is not loaded",
+            )
+            yield line._replace(kind="invalid", findings=(*line.findings, finding))
+
+    def _error(self, line: Line, column: int, message: str, hint: str | None = None) -> Finding:
+        """An error at `line`; every error of the reader has the code `syntax`."""
+        return Finding(self.path, line.number, column, Severity.ERROR, "syntax", message, hint)
 
     def _invalid(self, line: Line, column: int, message: str, hint: str | None = None) -> Line:
-        finding = Finding(self.path, line.number, column, Severity.ERROR, "syntax", message, hint)
+        finding = self._error(line, column, message, hint)
         return line._replace(kind="invalid", job=None, env=None, findings=(finding,))
 
     def _line(self, number: int, raw: str, ending: str) -> Line:
@@ -556,10 +567,22 @@ class _Reader:
         return line._replace(kind="env", env=(name, value))
 
     def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
+        """A job line; not loaded under options with errors or after options
+        that did not attach to any job (they may have been meant for this one)."""
+        self.last_job = line.number
+        unattached, self.unattached = self.unattached, None
         broken = [option.number for option in self.pending if option.kind == "invalid"]
         if broken:
             return self._invalid(
                 line, 0, f"not loaded: its pycron options comment (line {broken[0]}) has errors"
+            )
+        if unattached is not None:
+            return self._invalid(
+                line,
+                0,
+                f"not loaded: the pycron options comment at line {unattached} "
+                "does not attach to it",
+                f"move line {unattached} directly above this job, or delete it",
             )
         try:
             entry = self._entry(line.number, text, offset, enabled)
@@ -871,7 +894,20 @@ def _replace_lines(crontab: Crontab, start: int, stop: int, texts: Iterable[str]
 
 
 def add_lines(crontab: Crontab, texts: Iterable[str]) -> Crontab:
-    """Append lines at the end (a last line without LF first gets its LF)."""
+    """Append lines at the end (a last line without LF first gets its LF).
+
+    Refused when the file ends with a pycron options comment: it would attach
+    to the first added line and give that job options it was not added with.
+    """
+    last = crontab.lines[-1] if crontab.lines else None
+    if last is not None and last.options:
+        message = (
+            "the file ends with a pycron options comment, which would attach to the "
+            f"added job: {_MOVE_OPTIONS}"
+        )
+        raise invalid_crontab(
+            [Finding(crontab.path, last.number, 0, Severity.ERROR, "syntax", message)]
+        )
     body = crontab.render()
     if body and not body.endswith("\n"):
         body += "\n"

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from pycron.cli import cli
+from pycron.crontab import parse
+from pycron.lint import lint
 
 GOOD = (
     "SHELL=/bin/sh\n# pycron: name=backup timeout=30m\n30 2 * * * /usr/bin/backup\n@hourly date\n"
@@ -44,6 +47,18 @@ def test_check_reports_errors_like_a_compiler(tmp_path: Path) -> None:
     result = _run(path, "check", str(path))
     assert result.exit_code == 2
     assert f"{path}:2:3: error: hour: value 25 out of range 0-23" in result.stdout
+
+
+def test_check_fails_on_options_that_do_not_attach_and_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "tab"
+    path.write_text("# pycron: name=danger enabled=false\n\n* * * * * rm -rf /srv/cache\n")
+    result = _run(path, "check", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:1:1: error: this pycron options comment is not directly above a job" in (
+        result.stdout
+    )
+    assert f"{path}:3:1: error: not loaded: the pycron options comment at line 1" in result.stdout
+    assert "0 jobs, 2 errors" in result.stderr
 
 
 def test_check_json_gives_one_object_per_finding(tmp_path: Path) -> None:
@@ -128,6 +143,24 @@ def test_add_from_stdin_installs_many(crontab: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("stdin", "written"),
+    [
+        pytest.param("@daily a\x0c* * * * * b\n", "@daily a\x0c* * * * * b\n", id="form-feed"),
+        pytest.param("@daily a\x1c* * * * * b\n", "@daily a\x1c* * * * * b\n", id="file-separator"),
+        pytest.param(
+            "@daily a\u2028* * * * * b\n", "@daily a\u2028* * * * * b\n", id="line-separator"
+        ),
+        pytest.param("@daily a\r\n@hourly b\r\n", "@daily a\n@hourly b\n", id="crlf"),
+        pytest.param("@daily a\n@hourly b", "@daily a\n@hourly b\n", id="no-final-newline"),
+    ],
+)
+def test_add_from_stdin_splits_lines_as_cron_does(crontab: Path, stdin: str, written: str) -> None:
+    result = _run(crontab, "add", "-", stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert crontab.read_bytes() == (GOOD + written).encode()
+
+
+@pytest.mark.parametrize(
     "args",
     [
         pytest.param(["0 25 * * * x"], id="bad-hour"),
@@ -141,6 +174,71 @@ def test_add_rejects_bad_input_and_changes_nothing(crontab: Path, args: list[str
     assert result.exit_code == 2
     assert "error" in result.stderr
     assert crontab.read_text() == GOOD
+
+
+INJECTED = "\n* * * * * echo injected"
+# A good value of each option that takes text, to which INJECTED is appended.
+OPTION_VALUES = {
+    "--name": "a",
+    "--timeout": "5m",
+    "--kill-grace": "1s",
+    "--retries": "1",
+    "--retry-delay": "1s",
+    "--lock": "db",
+    "--cwd": "/srv",
+    "--catch-up": "latest",
+}
+# (arguments of add, where the error says the fault is, what it found)
+LINE_BREAK_CASES = [
+    pytest.param(["@hourly", "echo a" + INJECTED], "argument 2 ('echo a", "line break", id="word"),
+    pytest.param(["@hourly echo a" + INJECTED], "argument 1 ('@hourly", "line break", id="line"),
+    pytest.param(["@hourly", "echo a\r"], "argument 2 ('echo a", "carriage return", id="word-cr"),
+    pytest.param(
+        ["--cwd", "/srv\r", "@hourly", "x"], "--cwd ('/srv", "carriage return", id="cwd-cr"
+    ),
+    *(
+        pytest.param(
+            [option, value + INJECTED, "@hourly", "x"],
+            f"{option} ('{value}",
+            "line break",
+            id=option,
+        )
+        for option, value in OPTION_VALUES.items()
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "where", "what"), LINE_BREAK_CASES)
+def test_add_refuses_line_breaks_and_writes_nothing(
+    crontab: Path, args: list[str], where: str, what: str
+) -> None:
+    before = crontab.read_bytes()
+    result = _run(crontab, "add", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pycron: error: {where}")
+    assert f"contains a {what}" in result.stderr
+    assert crontab.read_bytes() == before
+    assert not crontab.with_name("crontab.bak").exists()
+
+
+def test_add_prints_the_warnings_of_check_for_the_new_line(crontab: Path) -> None:
+    command = "/usr/bin/tar czf /b/$(date +%F).tgz /etc"
+    result = _run(crontab, "add", "--name", "archive", "0 12 * * *", command)
+    assert result.exit_code == 0, result.output
+    line = len(GOOD.splitlines()) + 2  # below its options comment
+    assert crontab.read_text().splitlines()[line - 1] == f"0 12 * * * {command}"
+    parsed, _ = parse(crontab.read_text(), str(crontab))
+    warnings = "\n".join(str(f) for f in lint(parsed, datetime.now()) if f.line == line)
+    assert "[percent]" in warnings
+    assert result.stderr.splitlines() == [*warnings.splitlines(), f"added archive to {crontab}"]
+    assert warnings in _run(crontab, "check").stdout
+
+
+def test_add_prints_no_warnings_for_a_clean_line(crontab: Path) -> None:
+    result = _run(crontab, "add", "0 12 * * * /usr/bin/poll")
+    assert result.exit_code == 0, result.output
+    added = json.loads(_run(crontab, "list", "--json").stdout)[-1]["id"]
+    assert result.stderr == f"added {added} to {crontab}\n"  # and no warning before it
 
 
 def test_remove_disable_enable(crontab: Path) -> None:

@@ -213,9 +213,105 @@ def test_all_errors_of_a_file_are_collected() -> None:
     assert [e.command for e in crontab.entries] == ["ok"]
 
 
-def test_options_comment_must_bind_to_a_job() -> None:
-    _, errors = parse("# pycron: name=x\n\n0 0 * * * job\n")
-    assert [(e.line, "binds to nothing" in e.message) for e in errors] == [(1, True)]
+UNATTACHED = "not directly above a job"
+NOT_LOADED = "not loaded: the pycron options comment at line 1 does not attach to it"
+
+# (crontab text, errors as (line, words in the message), commands of the jobs that load).
+# A job must never run without the options meant for it: an options comment that is not
+# directly above a job is an error, and so is the first job below it, which does not load.
+ATTACH_CASES = [
+    pytest.param(
+        "# pycron: name=danger enabled=false\n0 0 * * * job\n",
+        [],
+        ["job"],
+        id="directly-above-binds",
+    ),
+    pytest.param(
+        "# pycron: name=danger enabled=false\n\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, UNATTACHED), (3, NOT_LOADED)],
+        ["other"],
+        id="blank-line-between",
+    ),
+    pytest.param(
+        "# pycron: enabled=false\n# nightly cleanup\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, UNATTACHED), (3, NOT_LOADED)],
+        ["other"],
+        id="comment-between",
+    ),
+    pytest.param(
+        "# pycron: enabled=false\nMAILTO=ops\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, UNATTACHED), (3, NOT_LOADED)],
+        ["other"],
+        id="assignment-between",
+    ),
+    pytest.param(
+        "# pycron: timeout=1m\n\n# cleanup\nA=1\n\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, UNATTACHED), (6, NOT_LOADED)],
+        ["other"],
+        id="several-lines-between",
+    ),
+    pytest.param(
+        "# pycron: name=danger\n# pycron: enabled=false\n\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, UNATTACHED), (2, UNATTACHED), (4, NOT_LOADED)],
+        ["other"],
+        id="two-options-comments-in-a-row",
+    ),
+    pytest.param(
+        "# pycron: enabled=false\n\n# pycron: name=job\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, UNATTACHED), (4, NOT_LOADED)],
+        ["other"],
+        id="second-options-comment-directly-above",
+    ),
+    pytest.param(
+        "# pycron: enabled=flase\n\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, "bad enabled 'flase'"), (1, UNATTACHED), (3, NOT_LOADED)],
+        ["other"],
+        id="broken-options-comment-between",
+    ),
+    pytest.param(
+        "# pycron: enabled=false\n\r\n0 0 * * * job\n0 1 * * * other\n",
+        [(1, UNATTACHED), (2, "carriage return"), (3, NOT_LOADED)],
+        ["other"],
+        id="above-a-carriage-return-line",
+    ),
+    pytest.param(
+        "# pycron: enabled=false\n0 25 * * * job\n0 1 * * * other\n",
+        [(2, "hour: value 25")],
+        ["other"],
+        id="directly-above-a-broken-job",
+    ),
+    pytest.param(
+        "0 1 * * * other\n# pycron: enabled=false\n",
+        [(2, UNATTACHED)],
+        ["other"],
+        id="at-end-of-file",
+    ),
+    pytest.param(
+        "0 1 * * * other\n# pycron: enabled=false\n\n# the end\n",
+        [(2, UNATTACHED)],
+        ["other"],
+        id="no-job-below",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "loaded"), ATTACH_CASES)
+def test_options_comment_must_be_directly_above_its_job(
+    text: str, expected: list[tuple[int, str]], loaded: list[str]
+) -> None:
+    crontab, errors = parse(text, "tab")
+    assert [e.line for e in errors] == [line for line, _ in expected]
+    for error, (_, words) in zip(errors, expected, strict=True):
+        assert words in error.message, error
+    assert [e.command for e in crontab.entries] == loaded
+    assert all(crontab.lines[line - 1].kind == "invalid" for line, _ in expected)
+
+
+def test_an_unattached_options_comment_says_what_to_do() -> None:
+    options, job = parse("# pycron: enabled=false\n\n0 0 * * * job\n", "tab")[1]
+    assert (options.line, options.column, job.line, job.column) == (1, 0, 3, 0)
+    assert str(options).startswith("tab:1:1: error: ")
+    assert "move it onto the line above the job it is for, or delete it" in options.message
 
 
 def test_duplicate_names_are_errors_and_unnamed_twins_get_distinct_ids() -> None:
@@ -303,6 +399,12 @@ def test_add_touches_only_the_end() -> None:
     crontab = parse(EDITABLE)[0]
     added = add_lines(crontab, ["0 3 * * * three"])
     assert added.render() == EDITABLE + "\n0 3 * * * three\n"
+
+
+def test_add_refuses_to_give_options_left_at_the_end_to_the_new_job() -> None:
+    crontab = parse("0 1 * * * one\n# pycron: name=old enabled=false\n", "tab")[0]
+    with pytest.raises(CrontabError, match=r"^tab:2:1: error: the file ends with a pycron options"):
+        add_lines(crontab, ["@daily x"])
 
 
 def test_remove_takes_the_options_comment_along() -> None:

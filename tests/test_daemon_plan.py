@@ -907,6 +907,20 @@ def test_enabling_a_job_catches_up_nothing_from_while_it_was_off(simulate: Simul
     assert sim.skips() == []
 
 
+def test_a_job_below_options_that_do_not_attach_never_starts(simulate: Simulate) -> None:
+    sim = simulate(
+        "# pycron: name=danger enabled=false\n\n*/5 * * * * true\n"
+        "# pycron: name=on\n30 * * * * true\n",
+        utc("08:10"),
+    )
+
+    starts = sim.run_until(utc("10:10"))
+
+    assert by_job(starts) == expected({"on": ["08:30", "09:30"]})
+    assert [e["where"].rsplit(":", 2)[1] for e in sim.events("error")] == ["1", "3"]
+    assert [(e["jobs"], e["errors"]) for e in sim.events("load")] == [("1", "2")]
+
+
 # =========================================================================== restarts
 
 
