@@ -126,8 +126,9 @@ class Sandbox:
         temporary.write_text(self.header + body)
         os.replace(temporary, self.crontab)
 
-    def start(self, *args: str) -> Daemon:
-        """Start `pycron daemon ARGS` on this crontab and state directory."""
+    def start(self, *args: str, env: dict[str, str] | None = None) -> Daemon:
+        """Start `pycron daemon ARGS` on this crontab and state directory, with
+        `env` added to this process's environment."""
         number = len(self.daemons)
         stdout = self.root / f"daemon-{number}.stdout"
         stderr = self.root / f"daemon-{number}.stderr"
@@ -135,7 +136,12 @@ class Sandbox:
         command += ["--state-dir", str(self.state), "daemon", *args]
         with stdout.open("wb") as out, stderr.open("wb") as err:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.root
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=self.root,
+                env={**os.environ, **(env or {})},
             )
         daemon = Daemon(process, stdout, stderr)
         self.daemons.append(daemon)
@@ -637,3 +643,151 @@ def test_stdout_stays_empty(sandbox: Sandbox, form: str) -> None:
     assert record.stderr_path is not None
     assert record.stdout_path.read_text() == "to-stdout\n"
     assert record.stderr_path.read_text() == "to-stderr\n"
+
+
+# --------------------------------------------------------------------------- hostile signals
+
+
+def test_sigterm_while_the_daemon_logs_heavily_stops_it(sandbox: Sandbox) -> None:
+    """A handler that logged itself hung on the log's lock when the signal came
+    while the main thread held it: here, in the middle of 30,000 error lines."""
+    sandbox.write("".join(f"61 * * * * echo {n}\n" for n in range(30_000)) + LATER)
+    daemon = sandbox.start()
+    daemon.wait_for(r" error +error ")
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait(timeout=60) == 0
+    log = daemon.log()
+    assert log.count(" error ") >= 30_000
+    assert re.search(r" info +signal +name=SIGTERM action=drain$", log, re.MULTILINE)
+    assert re.search(r" info +stop +reason=signal$", log, re.MULTILINE)
+
+
+def test_a_storm_of_sighups_coalesces_and_the_daemon_goes_on(sandbox: Sandbox) -> None:
+    sandbox.write(f"# pycron: name=tick\n@every 1s echo tick >> {sandbox.root}/tick.txt\n")
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +load +jobs=1 errors=0$")
+    for _ in range(10_000):
+        os.kill(daemon.pid, signal.SIGHUP)
+    assert daemon.process.poll() is None
+    reloads = wait_until(
+        lambda: re.findall(
+            r" signal +name=SIGHUP (?:count=(\d+) )?action=reload$", daemon.log(), re.M
+        ),
+        5,
+        "a reload",
+    )
+    ticks = len(sandbox.lines("tick.txt"))
+    wait_until(lambda: len(sandbox.lines("tick.txt")) > ticks, 5, "a tick after the storm")
+    assert stop(daemon) == 0
+    reloads = re.findall(
+        r" signal +name=SIGHUP (?:count=(\d+) )?action=reload$", daemon.log(), re.MULTILINE
+    )
+    assert 1 <= len(reloads) <= 500  # coalesced: far fewer reloads than signals
+    assert sum(int(count or 1) for count in reloads) <= 10_000
+    assert "Traceback" not in daemon.log()
+
+
+# --------------------------------------------------------------------------- escaped processes
+
+ESCAPE = "(setsid sh -c 'echo $$ > {root}/escaped.pid; exec sleep 301' &); sleep 30"
+MECHANISMS = {"cgroup": {}, "tokens": {"PYCRON_CGROUPS": "off"}}
+
+
+@pytest.mark.parametrize("mechanism", sorted(MECHANISMS))
+def test_shutdown_ends_what_a_job_left_outside_its_group(sandbox: Sandbox, mechanism: str) -> None:
+    sandbox.write(f"# pycron: name=escape\n@at {at(0.3)} {ESCAPE.format(root=sandbox.root)}\n")
+    daemon = sandbox.start("--shutdown-grace", "0.5", env=MECHANISMS[mechanism])
+    started = daemon.wait_for(r" info +start +.*containment=(.*)$")
+    if mechanism == "cgroup" and not started.group(1).startswith('"cgroup v2'):
+        pytest.skip(f"no writable cgroup v2 here: {started.group(1)}")
+    if mechanism == "tokens":
+        assert started.group(1).startswith('"process groups and run tokens')
+    (escaped,) = map(int, wait_until(lambda: sandbox.lines("escaped.pid"), 10, "the escape"))
+    assert stop(daemon) == 0
+    assert escaped not in sandbox.tagged()
+    assert not sandbox.tagged()
+
+
+# --------------------------------------------------------------------------- permissions
+
+UNSAFE = {
+    "crontab-writable-by-others": ("crontab", 0o646, "writable by others (mode 0646)"),
+    "crontab-writable-by-its-group": ("crontab", 0o664, "writable by its group (mode 0664)"),
+    "state-writable-by-others": ("state", 0o777, "writable by others (mode 0777)"),
+    "locks-writable-by-others": ("state/locks", 0o757, "writable by others (mode 0757)"),
+    "logs-writable-by-its-group": ("state/logs", 0o770, "writable by its group (mode 0770)"),
+}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="group-writable files are refused only to root")
+@pytest.mark.parametrize(("path", "mode", "message"), UNSAFE.values(), ids=UNSAFE.keys())
+def test_the_daemon_refuses_what_other_users_could_write(
+    sandbox: Sandbox, path: str, mode: int, message: str
+) -> None:
+    sandbox.write(LATER)
+    (sandbox.root / "state" / "locks").mkdir(parents=True)
+    (sandbox.root / "state" / "logs").mkdir()
+    target = sandbox.root / path
+    target.chmod(mode)
+    daemon = sandbox.start()
+    assert daemon.wait(timeout=START_TIMEOUT) == 1
+    fix = f"who could then run commands as root; `chmod go-w {target}`"
+    assert daemon.log().endswith(f"pycron: error: {target}: {message}, {fix}\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_the_daemon_refuses_a_crontab_of_another_user(sandbox: Sandbox) -> None:
+    sandbox.write(LATER)
+    os.chown(sandbox.crontab, 65534, -1)
+    daemon = sandbox.start()
+    assert daemon.wait(timeout=START_TIMEOUT) == 1
+    assert f"pycron: error: {sandbox.crontab}: owned by " in daemon.log()
+    assert "who could then run commands as root" in daemon.log()
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_state_logs_and_locks_are_private_and_the_job_keeps_its_umask(sandbox: Sandbox) -> None:
+    sandbox.write(f"# pycron: name=tick\n@every 1s umask > {sandbox.root}/umask.txt\n")
+    old = os.umask(0o022)  # cron's; the daemon inherits it and the job must see it
+    try:
+        daemon = sandbox.start()
+    finally:
+        os.umask(old)
+    wait_until(lambda: sandbox.ended("tick"), 10, "a run of the tick")
+    assert stop(daemon) == 0
+    state = sandbox.state
+    assert mode_of(state) == 0o700
+    files = [p for p in state.rglob("*") if p.is_file() and not p.name.startswith("history.db")]
+    assert any(p.suffix == ".out" for p in files)
+    assert any(p.suffix == ".lock" for p in files)
+    assert {str(p.relative_to(state)): mode_of(p) for p in files} == {
+        str(p.relative_to(state)): 0o600 for p in files
+    }
+    assert {mode_of(p) for p in state.rglob("*") if p.is_dir()} == {0o700}
+    assert sandbox.lines("umask.txt") == ["0022"]
+
+
+def test_a_readable_state_directory_is_made_private(sandbox: Sandbox) -> None:
+    sandbox.write(LATER)
+    sandbox.state.mkdir(mode=0o755)
+    sandbox.state.chmod(0o755)
+    daemon = sandbox.start()
+    daemon.wait_for(r" warning +state +message=.*made private \(mode 0755 to 0700\)")
+    assert stop(daemon) == 0
+    assert mode_of(sandbox.state) == 0o700
+
+
+def test_a_reload_of_a_crontab_others_can_write_keeps_the_jobs(sandbox: Sandbox) -> None:
+    sandbox.write(f"# pycron: name=tick\n@every 1s echo tick >> {sandbox.root}/tick.txt\n")
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +load +jobs=1 errors=0$")
+    sandbox.crontab.write_text(sandbox.header + "* * * * * echo injected\n")
+    sandbox.crontab.chmod(0o666)
+    daemon.send(signal.SIGHUP)
+    daemon.wait_for(r" error +reload +message=.*writable by others \(mode 0666\)")
+    ticks = len(sandbox.lines("tick.txt"))
+    wait_until(lambda: len(sandbox.lines("tick.txt")) > ticks, 5, "the old job to run on")
+    assert stop(daemon) == 0
