@@ -80,6 +80,12 @@ class HistoryError(PycronError):
     newer database, an unremovable log file, an unknown record id)."""
 
 
+class CorruptHistoryError(HistoryError):
+    """The run history file is damaged or is not an SQLite database at all:
+    `run-now` and the daemon set it aside and start a new one, other commands
+    report it."""
+
+
 class DaemonError(PycronError):
     """The daemon cannot start (another daemon on the state directory, an
     unreadable crontab)."""

@@ -274,13 +274,17 @@ def _attempt(
             finished=context.clock(),
             message=f"could not start: {where}{exc.strerror or exc}",
         )
-        stderr_path.write_text(f"pycron: {result.message}\n")
+        with contextlib.suppress(OSError):  # a full disk: the message is in the result anyway
+            stderr_path.write_text(f"pycron: {result.message}\n")
         if context.recorder is not None:
             context.recorder.finished(context.recorder.started(result), result)
         return result
     result = result._replace(pid=process.pid)
     if lock is not None:
-        lock.record_owner(process.pid)
+        # The job runs: a full disk must not cost it its supervision (without
+        # the owner file, only overlap=replace cannot find it).
+        with contextlib.suppress(OSError):
+            lock.record_owner(process.pid)
     record = context.recorder.started(result) if context.recorder is not None else None
     outcome = _wait(process, entry.options, context, stdout_path, stderr_path)
     replaced = lock is not None and lock.replace_requested()
@@ -636,6 +640,19 @@ def _prune_logs(directory: Path, retention: Retention) -> None:
         if index and (index >= retention.runs or total > retention.max_bytes):
             for path in paths:
                 path.unlink(missing_ok=True)
+
+
+def pruned_by_retention(log: Path) -> bool:
+    """Whether a missing log file can be retention's doing. Retention removes
+    whole runs (both files), oldest first, and always keeps the newest run: so
+    a log is retention-pruned only if its run has no file left and every run
+    still in the directory is newer. Anything else was deleted otherwise."""
+    run = log.stem
+    try:
+        kept = {path.stem for path in log.parent.iterdir()}
+    except OSError:
+        return False
+    return run not in kept and bool(kept) and min(kept) > run
 
 
 def _size(path: Path) -> int:
