@@ -652,7 +652,7 @@ def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) 
     try:
         return History.open(state_dir)
     except CorruptHistoryError as error:
-        reason = _reason(error)
+        reason = error.reason
     path = state_dir / FILE_NAME
     with FileLock(str(path.with_name(f"{FILE_NAME}.lock")), thread_local=False):
         try:
@@ -763,6 +763,7 @@ def nearest_rank(ordered: list[float], percent: int) -> float | None:
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), usable from
     any thread (History serialises use), in WAL mode, waiting on busy locks."""
+    _check_header(path)
     try:
         db = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
@@ -792,6 +793,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     while no WAL content exists, which is checked first (with content in a WAL
     file, SQLite could open it `mode=ro` in the first place).
     """
+    _check_header(path)
     if not path.exists():
         db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
@@ -813,6 +815,25 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         return _open_uri(path, "mode=ro&immutable=1")
     except sqlite3.Error as error:
         raise _history_error(path, error) from error
+
+
+_MAGIC = b"SQLite format 3\x00"  # the first bytes of every SQLite database
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a file that is no SQLite database before SQLite opens it: closing
+    its last connection, SQLite would delete the -wal and -shm files beside it,
+    which belong to the evidence of what went wrong. (An empty or missing file
+    is a new database.)"""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(len(_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise HistoryError(f"{path}: cannot read the run history: {error.strerror}") from None
+    if head and head != _MAGIC:
+        raise CorruptHistoryError(path, "not an SQLite database")
 
 
 def _open_uri(path: Path, query: str) -> sqlite3.Connection:
@@ -922,10 +943,7 @@ def _stored_version(db: sqlite3.Connection, path: Path) -> int:
 def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
     """A HistoryError naming the file, with advice where there is some."""
     if type(error) is sqlite3.DatabaseError:  # corrupt, or not a database at all
-        return CorruptHistoryError(
-            f"{path}: not a usable run history ({error}); move it aside to start a new one"
-            " (pycron run-now and the daemon do so themselves)"
-        )
+        return CorruptHistoryError(path, str(error))
     if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
         return HistoryError(
             f"{path}: {error}: another process held it for over {BUSY_TIMEOUT:g} s; try again"
