@@ -198,7 +198,6 @@ class History:
         hostname). A `readonly` History never writes (see `open_readonly`)."""
         self.path = path
         self.host = socket.gethostname() if host is None else host
-        self.readonly = readonly
         self._lock = threading.Lock()
         self._db = _connect_readonly(path) if readonly else _connect(path)
         try:

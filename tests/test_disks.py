@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 from test_cli_runs import Pycron
-from test_daemon import START_TIMEOUT, Sandbox, at, group_gone, stop, wait_until
+from test_daemon import (
+    START_TIMEOUT,
+    Sandbox,
+    at,
+    group_gone,
+    sandbox,  # noqa: F401 - a fixture, used by name
+    stop,
+    wait_until,
+)
 
 from pycron.history import END_NOTE, FILE_NAME, History
 from pycron.runner import Outcome
@@ -86,16 +94,6 @@ def tool(home: Pycron, disk: Disk) -> Pycron:
     home.state = disk.path / "state"
     home.env["PYCRON_STATE_DIR"] = str(home.state)
     return home
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    """A daemon's crontab and state directory (see test_daemon)."""
-    sandbox = Sandbox(tmp_path)
-    try:
-        yield sandbox
-    finally:
-        sandbox.cleanup()
 
 
 def runs(pycron: Pycron, *args: str) -> list[dict[str, object]]:
@@ -237,8 +235,9 @@ def test_a_corrupt_history_is_reported_by_readers_and_set_aside_by_run_now(
     assert [(r["job"], r["outcome"]) for r in runs(tool)] == [("broken", "failed")]
 
 
-def test_the_daemon_sets_a_corrupt_history_aside_and_runs_jobs(box: Sandbox) -> None:
-    sandbox = box
+def test_the_daemon_sets_a_corrupt_history_aside_and_runs_jobs(
+    sandbox: Sandbox,  # noqa: F811 - the fixture of test_daemon
+) -> None:
     sandbox.state.mkdir()
     db = sandbox.state / FILE_NAME
     db.write_bytes(GARBAGE)
@@ -255,7 +254,11 @@ def test_the_daemon_sets_a_corrupt_history_aside_and_runs_jobs(box: Sandbox) -> 
 # --------------------------------------------------------------------------- the daemon
 
 
-def test_the_daemon_supervises_jobs_the_full_disk_cannot_record(disk: Disk, box: Sandbox) -> None:
+def test_the_daemon_supervises_jobs_the_full_disk_cannot_record(
+    disk: Disk,
+    sandbox: Sandbox,  # noqa: F811 - the fixture of test_daemon
+) -> None:
+    box = sandbox
     box.state = disk.path / "state"
     box.write("# pycron: name=later\n@at 2099-01-01T00:00:00+00:00 true\n")
     daemon = box.start()
