@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -49,13 +48,28 @@ from pycron.crontab import (
 )
 from pycron.daemon import LogFormat, local_zone, serve
 from pycron.daemon import Settings as DaemonSettings
-from pycron.errors import NoMatchError, PycronError, UnsafeFileError, UsageError
+from pycron.errors import (
+    CorruptHistoryError,
+    HistoryError,
+    NoMatchError,
+    PycronError,
+    UnsafeFileError,
+    UsageError,
+)
 from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
-from pycron.history import History, RunRecord, orphaned
+from pycron.history import History, RunRecord, TolerantRecorder, open_recording
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.lint import lint
-from pycron.runner import Context, Outcome, Retention, prepare_state_dir, run, supervise
+from pycron.runner import (
+    Context,
+    Outcome,
+    Retention,
+    prepare_state_dir,
+    pruned_by_retention,
+    run,
+    supervise,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -810,12 +824,45 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _warn(message: str) -> None:
+    click.echo(f"pycron: warning: {message}", err=True)
+
+
 def _open_history(settings: Settings) -> History:
-    """The run history, with runs of dead pycron processes marked interrupted
-    (a `run-now` killed with -9 leaves a running row behind)."""
-    history = History.open(settings.state_dir)
-    history.mark_interrupted(now=_utc_now(), where=orphaned(socket.gethostname()))
+    """The run history for the commands that read it (and `history prune`),
+    kept up to date where it can be written (`History.settle`: a `run-now`
+    killed with -9 leaves a running row behind). Where it cannot (a read-only
+    or full disk), it is opened read-only and shown as it is; a corrupt file
+    is reported, and left where it is."""
+    try:
+        history = History.open(settings.state_dir)
+    except CorruptHistoryError:
+        raise
+    except HistoryError:
+        return History.open_readonly(settings.state_dir)
+    _settle(history)
     return history
+
+
+def _recorder(settings: Settings) -> TolerantRecorder | None:
+    """run-now's recorder: a corrupt history is set aside and a new one started;
+    None if the history cannot be opened at all, as the job runs anyway (said
+    on stderr)."""
+    try:
+        history = open_recording(settings.state_dir, _utc_now(), _warn)
+    except HistoryError as error:
+        _warn(f"{error}: this run is not recorded")
+        return None
+    _settle(history)
+    return TolerantRecorder(history, _warn)
+
+
+def _settle(history: History) -> None:
+    """The history's upkeep; if it cannot be written, the command goes on."""
+    try:
+        history.settle(_utc_now())
+    except HistoryError as error:
+        _warn(f"{error}: runs of pycron processes that are gone are shown as they were left")
 
 
 def _since(text: str | None) -> datetime | None:
@@ -936,19 +983,24 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None
     if note is not None:
         click.echo(f"pycron: warning: {note}", err=True)
     supervision = supervise()
-    with _open_history(settings) as history, _StopOnSignal() as stop:
+    recorder = _recorder(settings)
+    with _StopOnSignal() as stop:
         context = Context(
             state_dir=settings.state_dir,
             clock=_utc_now,
             sleep=_interruptible_sleep(stop.event),
-            recorder=history,
+            recorder=recorder,
             retention=settings.retention,
             stopping=stop.event.is_set,
             output=sys.stdout.buffer,
             error_output=sys.stderr.buffer,
             supervision=supervision,
         )
-        results = run(entry, _utc_now(), context, wait_lock=not no_wait_lock)
+        try:
+            results = run(entry, _utc_now(), context, wait_lock=not no_wait_lock)
+        finally:
+            if recorder is not None:
+                recorder.close()
     last = results[-1]
     attempts = f" after {last.attempt} attempts" if last.attempt > 1 else ""
     click.echo(
@@ -1068,8 +1120,10 @@ def logs_command(
             which = f"run {run_id} of {job_id!r}" if run_id is not None else f"{job_id!r}"
             raise UsageError(f"no recorded run for {which}: see `pycron history {job_id}`")
         path = record.stderr_path if errors else record.stdout_path
-        if path is None or not path.exists():
-            raise UsageError(f"the log of run {record.id} is gone (pruned by retention)")
+        if path is None:
+            raise UsageError(f"run {record.id} has no log: it did not run ({record.outcome.value})")
+        if not path.exists():
+            raise _log_gone(record, path)
         with path.open("rb") as stream:
             while True:
                 data = stream.read()
@@ -1083,6 +1137,18 @@ def logs_command(
                     sys.stdout.buffer.write(stream.read())
                     break
                 time.sleep(0.2)
+
+
+def _log_gone(record: RunRecord, path: Path) -> PycronError:
+    """Why a recorded log is not there: pruned by retention, as designed (a
+    usage error, like asking for a run that is not recorded), or missing,
+    deleted by something else (an operational error: a file cannot be read)."""
+    if pruned_by_retention(path):
+        return UsageError(f"the log of run {record.id} is gone (pruned by retention): {path}")
+    return HistoryError(
+        f"{path}: missing: the log of run {record.id} was deleted, not pruned by retention;"
+        f" see what removes files in {path.parent}"
+    )
 
 
 @cli.command("status")

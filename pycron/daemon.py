@@ -21,7 +21,6 @@ import json
 import os
 import select
 import signal
-import socket
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,13 +31,14 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 from filelock import FileLock, Timeout
 
 from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse, untrusted
-from pycron.errors import DaemonError, NoMatchError, PycronError, UnsafeFileError
+from pycron.errors import DaemonError, HistoryError, NoMatchError, PycronError, UnsafeFileError
 from pycron.expr import CronExpression, resolve_tz
-from pycron.history import History, RunRecord, orphaned
+from pycron.history import History, RunRecord, TolerantRecorder, open_recording
 from pycron.processes import job_alive
 from pycron.runner import (
     Context,
     Outcome,
+    Recorder,
     Retention,
     RunResult,
     Supervision,
@@ -315,24 +315,24 @@ class Settings(NamedTuple):
 
 
 class _Recorder:
-    """The history as the runner's recorder, logging each attempt as it goes.
+    """The daemon's (tolerant) recorder, logging each attempt as it goes.
 
     A job written with cron's `-` prefix ("do not log") is recorded in the
     history but logs only the runs that do not succeed.
     """
 
-    def __init__(self, history: History, log: EventLog, quiet: bool = False) -> None:
-        self._history = history
+    def __init__(self, recorder: Recorder, log: EventLog, quiet: bool = False) -> None:
+        self._recorder = recorder
         self._log = log
         self._quiet = quiet
 
     def started(self, result: RunResult) -> int:
-        record = self._history.started(result)
+        record = self._recorder.started(result)
         if result.outcome is Outcome.RUNNING and not self._quiet:
             self._log(
                 "start",
                 job=result.job_id,
-                run=record,
+                run=record if record > 0 else None,  # below 0: not recorded (yet)
                 attempt=result.attempt,
                 scheduled=result.scheduled_for,
                 pid=result.pid,
@@ -340,7 +340,7 @@ class _Recorder:
         return record
 
     def finished(self, record_id: int, result: RunResult) -> None:
-        self._history.finished(record_id, result)
+        self._recorder.finished(record_id, result)
         success = result.outcome is Outcome.SUCCESS
         if success and self._quiet:
             return
@@ -349,7 +349,7 @@ class _Recorder:
             "end",
             level,
             job=result.job_id,
-            run=record_id,
+            run=record_id if record_id > 0 else None,
             attempt=result.attempt,
             outcome=result.outcome.value,
             exit=result.exit_code,
@@ -388,7 +388,7 @@ class Daemon:
         self._running: dict[Future[list[RunResult]], Entry] = {}
         self._running_lock = threading.Lock()
         self._start_job = start_job
-        self._history: History | None = None
+        self._recorder: TolerantRecorder | None = None
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
         self._loaded_text: str | None = None
 
@@ -408,20 +408,30 @@ class Daemon:
             ) from None
         try:
             (settings.state_dir / "daemon.pid").write_text(f"{os.getpid()}\n")
-            with (
-                History.open(settings.state_dir) as history,
-                ThreadPoolExecutor(
+            history = open_recording(settings.state_dir, self.clock(), self._history_error)
+            recorder = self._recorder = TolerantRecorder(history, self._history_error)
+            try:
+                with ThreadPoolExecutor(
                     max_workers=settings.max_parallel, thread_name_prefix="job"
-                ) as pool,
-            ):
-                self._history = history
-                self.supervision = supervise()
-                self._loop(history, pool, note)
+                ) as pool:
+                    self.supervision = supervise()
+                    self._loop(history, pool, note)
+            finally:
+                unwritten = recorder.close()
+            if unwritten:
+                self._history_error(
+                    f"{unwritten} run end(s) could not be written to {history.path}: "
+                    "noted beside it, where they could be, for the next pycron that can write it"
+                )
             self.log("stop", reason="signal")
             return 0
         finally:
             (settings.state_dir / "daemon.pid").unlink(missing_ok=True)
             lock.release()
+
+    def _history_error(self, message: str) -> None:
+        """A failure of the history, logged loudly; the jobs go on."""
+        self.log("history", "error", message=message)
 
     def stop(self, *, immediately: bool = False) -> None:
         """Drain (start nothing new, let running jobs finish within the grace);
@@ -474,7 +484,7 @@ class Daemon:
         )
         if note is not None:
             self.log("state", "warning", message=note)
-        interrupted = history.mark_interrupted(now=started, where=orphaned(socket.gethostname()))
+        interrupted = self._settle(history, started)
         self._load(initial=True)
         self._recover(history, interrupted, started)
         self._start_reboot_jobs(pool, started)
@@ -489,8 +499,10 @@ class Daemon:
                 self._load(initial=False)
             earliest = self._earliest()
             if earliest is not None and earliest <= now:
-                self._plan(history, pool, now)
+                self._plan(pool, now)
             reap_lingering()
+            assert self._recorder is not None
+            self._recorder.retry()  # the run ends the history could not take earlier
             heartbeat = self.settings.heartbeat
             if heartbeat and (now - last_heartbeat).total_seconds() >= heartbeat:
                 last_heartbeat = now
@@ -499,7 +511,17 @@ class Daemon:
             self.wake.clear()
         self._drain()
 
-    def _plan(self, history: History, pool: ThreadPoolExecutor, now: datetime) -> None:
+    def _settle(self, history: History, now: datetime) -> list[RunRecord]:
+        """The history's upkeep at start (`History.settle`); the runs it marks
+        interrupted. If the history cannot be written, that is logged and the
+        daemon runs on: those runs are marked at a later start."""
+        try:
+            return history.settle(now)
+        except HistoryError as error:
+            self._history_error(f"{error}: runs left running by a pycron that died stay so")
+            return []
+
+    def _plan(self, pool: ThreadPoolExecutor, now: datetime) -> None:
         """Plan the jobs whose next fire time has come, start what is due, record
         what is skipped. Only those jobs are looked at, so an idle turn of a
         daemon with 10,000 jobs costs next to nothing."""
@@ -516,7 +538,7 @@ class Daemon:
         self.state.update(decided.state)
         self._earliest_cache = None
         for skipped in decided.skipped:
-            self._record_skipped(history, skipped, now)
+            self._record_skipped(skipped, now)
         for due in decided.due:
             self._submit(pool, self.jobs[due.job_id], due.scheduled_for, due.catch_up)
 
@@ -569,12 +591,12 @@ class Daemon:
             return []
         if self._start_job is not None:
             return self._start_job(entry, slot, next_slot)
-        assert self._history is not None
+        assert self._recorder is not None
         context = Context(
             state_dir=self.settings.state_dir,
             clock=lambda: datetime.now(timezone.utc),
             sleep=lambda seconds: not self.stopping.wait(seconds),
-            recorder=_Recorder(self._history, self.log, quiet=entry.no_log),
+            recorder=_Recorder(self._recorder, self.log, quiet=entry.no_log),
             retention=self.settings.retention,
             stopping=self.stopping.is_set,
             poll_interval=0.1,
@@ -604,7 +626,7 @@ class Daemon:
             if entry.enabled:
                 self._submit(pool, entry, now, False)
 
-    def _record_skipped(self, history: History, skipped: Skipped, now: datetime) -> None:
+    def _record_skipped(self, skipped: Skipped, now: datetime) -> None:
         """Log and record missed slots that are not run (one row per decision)."""
         message = (
             f"{skipped.missed} missed run(s) from {skipped.first.isoformat()} to "
@@ -622,7 +644,8 @@ class Daemon:
         result = RunResult(
             skipped.job_id, skipped.last, 1, Outcome.MISSED, now, now, message=message
         )
-        history.finished(history.started(result), result)
+        assert self._recorder is not None
+        self._recorder.finished(self._recorder.started(result), result)
 
     # ----------------------------------------------------------- start-up
 

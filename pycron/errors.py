@@ -10,6 +10,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
 
 class PycronError(Exception):
@@ -78,6 +79,20 @@ class ConcurrentEditError(PycronError):
 class HistoryError(PycronError):
     """The run history cannot be opened, read or written (a locked, corrupt or
     newer database, an unremovable log file, an unknown record id)."""
+
+
+class CorruptHistoryError(HistoryError):
+    """The run history file is damaged or is not an SQLite database at all:
+    `run-now` and the daemon set it aside and start a new one, other commands
+    report it. `reason` says what is wrong with the file at `path`."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"{path}: not a usable run history ({reason}); move it aside to start a new one"
+            " (pycron run-now and the daemon do so themselves)"
+        )
+        self.path = path
+        self.reason = reason
 
 
 class DaemonError(PycronError):

@@ -21,10 +21,18 @@ datetimes. Nothing here reads the wall clock: every "now" is an argument
 
 The schema carries a version (table `meta`) and grows only by the steps in
 `MIGRATIONS`; a database written by a newer pycron is refused, not guessed at.
+
+Disks fill up, turn read-only and break, and a scheduler must keep running
+jobs through all of it. So: commands that only read open the history
+read-only where it cannot be written (`History.open_readonly`); `run-now` and
+the daemon set a corrupt file aside and start a new one (`open_recording`);
+and they record through a `TolerantRecorder`, which turns every failure to
+write into a warning and keeps what it could not write, to write it later.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import sqlite3
@@ -33,16 +41,22 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from pycron.errors import HistoryError
+from filelock import FileLock
+
+from pycron.errors import CorruptHistoryError, HistoryError
 from pycron.runner import Outcome, Recorder, RunResult
 
 FILE_NAME = "history.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up
 INTERRUPTED_MESSAGE = "pycron stopped before this attempt ended"
+# An end that could not be written is noted in an empty file beside the
+# database, its name holding the end (an empty file needs no free block):
+# END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>".
+END_NOTE = f"{FILE_NAME}.end."
 
 # Each step brings the schema from the version before it to its own version;
 # the next schema change appends a step and never edits an old one.
@@ -178,17 +192,20 @@ class History:
     into a forked child: open another there.
     """
 
-    def __init__(self, path: Path, *, host: str | None = None) -> None:
+    def __init__(self, path: Path, *, host: str | None = None, readonly: bool = False) -> None:
         """Open (creating if need be) the database at `path` and bring its schema
         up to date. `host` names this machine in new records (default: its
-        hostname)."""
+        hostname). A `readonly` History never writes (see `open_readonly`)."""
         self.path = path
         self.host = socket.gethostname() if host is None else host
         self._lock = threading.Lock()
-        self._db = _connect(path)
+        self._db = _connect_readonly(path) if readonly else _connect(path)
         try:
             with self._guarded():
-                _migrate(self._db, path)
+                if readonly:
+                    _check_version(self._db, path, MIGRATIONS[-1][0])
+                else:
+                    _migrate(self._db, path)
         except BaseException:
             self._db.close()
             raise
@@ -202,6 +219,13 @@ class History:
         except OSError as error:
             raise HistoryError(f"{state_dir}: cannot create the state directory: {error}") from None
         return cls(state_dir / FILE_NAME, host=host)
+
+    @classmethod
+    def open_readonly(cls, state_dir: Path, *, host: str | None = None) -> History:
+        """Open `STATE/history.db` without writing anything, not even the files
+        SQLite keeps beside it where it cannot create them (a read-only or full
+        disk); a missing history reads as an empty one."""
+        return cls(state_dir / FILE_NAME, host=host, readonly=True)
 
     def __enter__(self) -> History:
         return self
@@ -332,6 +356,54 @@ class History:
 
     # -- Upkeep ----------------------------------------------------------------------------
 
+    def settle(self, now: datetime) -> list[RunRecord]:
+        """The upkeep of every command that can write: first the ends that were
+        noted beside the database when it could not be written (`note_end`),
+        then the runs left running by pycron processes of this host that are
+        gone, marked interrupted (returned)."""
+        self._apply_notes()
+        return self.mark_interrupted(now=now, where=orphaned(self.host))
+
+    def note_end(self, record_id: int, result: RunResult) -> Path:
+        """Note the end of a recorded attempt in an empty file beside the
+        database, for `settle` to write once the database can be written (so
+        that the attempt is not taken for an interrupted one); returns it."""
+        if result.finished is None:
+            raise ValueError(f"record {record_id}: a noted end needs an end time")
+        fields = (
+            record_id,
+            _micros(result.started),
+            result.outcome.value,
+            "-" if result.exit_code is None else result.exit_code,
+            "-" if result.signal is None else result.signal,
+            _micros(result.finished),
+        )
+        path = self.path.with_name(END_NOTE + ".".join(map(str, fields)))
+        path.touch()
+        return path
+
+    def _apply_notes(self) -> None:
+        """Write the noted ends to their records (those still running and
+        started as noted: a note never completes another record), then delete
+        the notes."""
+        notes = [
+            (path, note)
+            for path in self.path.parent.glob(f"{END_NOTE}*")
+            if (note := _read_note(path)) is not None
+        ]
+        if not notes:
+            return
+        with self._transaction() as db:
+            for _, (record_id, started, values) in notes:
+                assignments = ", ".join(f"{name} = :{name}" for name in values)
+                db.execute(
+                    f"UPDATE runs SET {assignments} WHERE id = :id AND started = :at"
+                    " AND outcome = :running",
+                    {**values, "id": record_id, "at": started, "running": Outcome.RUNNING.value},
+                )
+        for path, _ in notes:
+            path.unlink(missing_ok=True)
+
     def mark_interrupted(
         self,
         *,
@@ -343,6 +415,8 @@ class History:
         their start, should `now` come before it): all of them, or those the
         predicate `where` picks (see `orphaned`). Returns the changed records."""
         now = _utc(now)
+        if not any(where is None or where(record) for record in self.running()):
+            return []  # the usual case: no write lock taken, nothing written
         changed: list[RunRecord] = []
         with self._transaction() as db:
             rows = db.execute(
@@ -433,6 +507,186 @@ class History:
         return [_record(row) for row in self._query(sql, params)]
 
 
+class TolerantRecorder:
+    """The history as the runner's recorder, for runs that must go on whatever
+    the disk does: a failure to write is said through `warn` (with the path
+    and the reason), never raised, so the job is still supervised to its end
+    and its exit code still reaches the caller.
+
+    What could not be written is kept and written later (`retry`, also at every
+    call): an attempt whose start could not be recorded gets a placeholder id
+    below 0 and is recorded whole when it ends. An end that cannot be written
+    is also noted beside the database (`History.note_end`), so that should this
+    process stop before the disk has room again, the next pycron that can write
+    records the end as it was instead of taking the attempt for interrupted.
+    Usable from several threads at once.
+    """
+
+    def __init__(self, history: History, warn: Callable[[str], None]) -> None:
+        self.history = history
+        self._warn = warn
+        self._lock = threading.Lock()
+        self._placeholders = itertools.count(-1, -1)
+        self._pending: dict[int, RunResult] = {}  # record (or placeholder) id -> unwritten end
+
+    def started(self, result: RunResult) -> int:
+        """Record a start; a placeholder id (below 0) if it cannot be written."""
+        self.retry()
+        try:
+            return self.history.started(result)
+        except Exception as error:  # no failure of the history may stop a job
+            self._warn(
+                f"{self.history.path}: cannot record the start of {_attempt_name(result)}: "
+                f"{_reason(error)}; it runs all the same, and is recorded when it ends if the "
+                "history can be written by then"
+            )
+            return next(self._placeholders)
+
+    def finished(self, record_id: int, result: RunResult) -> None:
+        """Record an end; if it cannot be written, keep it (and note it) for later."""
+        self.retry()
+        _warn_if_full(result, self._warn)
+        try:
+            _write_end(self.history, record_id, result)
+        except Exception as error:  # as in `started`
+            with self._lock:
+                self._pending[record_id] = result
+            self._warn(
+                f"{self.history.path}: cannot record the end of {_attempt_name(result)} "
+                f"({result.outcome.value}): {_reason(error)}; {self._keep(record_id, result)}"
+            )
+
+    def _keep(self, record_id: int, result: RunResult) -> str:
+        """Note an unwritten end beside the database; says what became of it."""
+        if record_id < 0:
+            return "it is retried while this pycron runs, else the attempt stays unrecorded"
+        try:
+            note = self.history.note_end(record_id, result)
+        except OSError as error:
+            return (
+                f"it is retried while this pycron runs, but {error.filename}: {error.strerror}, "
+                "so should the disk stay full, the attempt will read as interrupted"
+            )
+        return f"it is retried while this pycron runs, and noted in {note} for the next one"
+
+    def close(self) -> int:
+        """A last `retry`, then close the history; returns how many ends are
+        still unwritten (they are noted beside the database)."""
+        try:
+            return self.retry()
+        finally:
+            self.history.close()
+
+    def retry(self) -> int:
+        """Write the ends kept after a failure, as far as possible now; returns
+        how many are still kept."""
+        with self._lock:
+            pending = dict(self._pending)
+        for record_id, result in pending.items():
+            try:
+                _write_end(self.history, record_id, result)
+            except Exception:  # still failing: kept for the next try
+                continue
+            with self._lock:
+                del self._pending[record_id]
+            if record_id > 0:
+                _drop_note(self.history, record_id)
+        with self._lock:
+            return len(self._pending)
+
+
+def _write_end(history: History, record_id: int, result: RunResult) -> None:
+    """Complete a record; an attempt without one (a placeholder id) is recorded whole."""
+    if record_id < 0:
+        history.started(result)
+    else:
+        history.finished(record_id, result)
+
+
+def _drop_note(history: History, record_id: int) -> None:
+    """Delete the notes of an end that was written after all."""
+    for path in history.path.parent.glob(f"{END_NOTE}{record_id}.*"):
+        path.unlink(missing_ok=True)
+
+
+def _warn_if_full(result: RunResult, warn: Callable[[str], None]) -> None:
+    """Warn when the log directory of an attempt that ran has no space left:
+    the job's writes to its log may have failed (pycron cannot see them)."""
+    if result.stdout_path is None or result.pid is None:
+        return
+    directory = result.stdout_path.parent
+    try:
+        full = os.statvfs(directory).f_bavail == 0
+    except OSError:
+        return
+    if full:
+        warn(
+            f"{directory}: no space left on the file system: the output of "
+            f"{_attempt_name(result)} may be cut short; free some space there"
+        )
+
+
+def _attempt_name(result: RunResult) -> str:
+    return f"{result.job_id} attempt {result.attempt}"
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong, without the path that a HistoryError starts with."""
+    cause = error.__cause__
+    if isinstance(error, HistoryError) and isinstance(cause, sqlite3.Error):
+        return str(cause)
+    return str(error) or type(error).__name__
+
+
+def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) -> History:
+    """Open the history to record runs in (`run-now`, the daemon). A corrupt
+    file is moved aside to `history.db.corrupt-<UTC time>` (kept, with its WAL
+    files, for whoever wants to look into it) and a new history started, which
+    `warn` hears of: a damaged history must not stop jobs from running.
+
+    Only one process sets a file aside (under a lock file), and it checks
+    first that the file is still corrupt, lest it move aside the new history
+    that another process has just started.
+    """
+    try:
+        return History.open(state_dir)
+    except CorruptHistoryError as error:
+        reason = error.reason
+    path = state_dir / FILE_NAME
+    with FileLock(str(path.with_name(f"{FILE_NAME}.lock")), thread_local=False):
+        try:
+            return History.open(state_dir)
+        except CorruptHistoryError:
+            moved = _set_aside(path, now)
+        history = History.open(state_dir)
+    warn(f"{path}: not a usable run history ({reason}): moved it to {moved}; a new one is started")
+    return history
+
+
+def _set_aside(path: Path, now: datetime) -> Path:
+    """Rename a database and its -wal and -shm files to `<name>.corrupt-<UTC
+    time>` (and -wal, -shm), the WAL files first: left behind, they would be
+    taken for part of the new database."""
+    stamp = f"{_utc(now):%Y%m%dT%H%M%SZ}"
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    number = 1
+    while target.exists():
+        number += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}.{number}")
+    try:
+        for suffix in ("-wal", "-shm"):
+            sibling = path.with_name(path.name + suffix)
+            if sibling.exists():
+                sibling.rename(target.with_name(target.name + suffix))
+        path.rename(target)
+    except OSError as error:
+        raise HistoryError(
+            f"{error.filename}: cannot move the corrupt run history aside: {error.strerror}; "
+            "move it away by hand"
+        ) from None
+    return target
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists on this machine (POSIX `kill(pid, 0)`:
     a process of another user counts; a zombie still counts until reaped)."""
@@ -508,6 +762,7 @@ def nearest_rank(ordered: list[float], percent: int) -> float | None:
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), usable from
     any thread (History serialises use), in WAL mode, waiting on busy locks."""
+    _check_header(path)
     try:
         db = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
@@ -522,6 +777,75 @@ def _connect(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as error:
         db.close()
         raise _history_error(path, error) from error
+    return db
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection (`mode=ro`), or an empty in-memory history if
+    there is no file yet (nothing is created).
+
+    In WAL mode even a reader needs the -wal and -shm files beside the
+    database, and creates them if they are missing (when the last connection
+    closed). Where they cannot be created (a read-only directory, a disk too
+    full for the -shm file) the database is opened `immutable`, which needs
+    neither, but also ignores the WAL file and every lock: that is right only
+    while no WAL content exists, which is checked first (with content in a WAL
+    file, SQLite could open it `mode=ro` in the first place).
+    """
+    _check_header(path)
+    if not path.exists():
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        _migrate(db, path)
+        return db
+    try:
+        return _open_uri(path, "mode=ro")
+    except sqlite3.OperationalError as error:
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise HistoryError(
+                f"{path}: cannot read the run history ({error}), and its {wal.name} holds runs "
+                f"that a reader needs write access to {path.parent} to see; free some space "
+                "there or make it writable"
+            ) from error
+    except sqlite3.Error as error:
+        raise _history_error(path, error) from error
+    try:
+        return _open_uri(path, "mode=ro&immutable=1")
+    except sqlite3.Error as error:
+        raise _history_error(path, error) from error
+
+
+_MAGIC = b"SQLite format 3\x00"  # the first bytes of every SQLite database
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a file that is no SQLite database before SQLite opens it: closing
+    its last connection, SQLite would delete the -wal and -shm files beside it,
+    which belong to the evidence of what went wrong. (An empty or missing file
+    is a new database.)"""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(len(_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise HistoryError(f"{path}: cannot read the run history: {error.strerror}") from None
+    if head and head != _MAGIC:
+        raise CorruptHistoryError(path, "not an SQLite database")
+
+
+def _open_uri(path: Path, query: str) -> sqlite3.Connection:
+    """A connection to `path` with URI parameters, tried with a first read (the
+    file is opened lazily, so opening alone proves nothing)."""
+    uri = f"{path.absolute().as_uri()}?{query}"
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, check_same_thread=False)
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -618,9 +942,7 @@ def _stored_version(db: sqlite3.Connection, path: Path) -> int:
 def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
     """A HistoryError naming the file, with advice where there is some."""
     if type(error) is sqlite3.DatabaseError:  # corrupt, or not a database at all
-        return HistoryError(
-            f"{path}: not a usable run history ({error}); move it aside to start a new one"
-        )
+        return CorruptHistoryError(path, str(error))
     if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
         return HistoryError(
             f"{path}: {error}: another process held it for over {BUSY_TIMEOUT:g} s; try again"
@@ -712,6 +1034,34 @@ def _to_text(moment: datetime) -> str:
 def _from_text(text: str) -> datetime:
     """A stored time as an aware UTC datetime."""
     return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since the epoch (for names, where ISO text would not do)."""
+    return (_utc(moment) - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _read_note(path: Path) -> tuple[int, str, dict[str, object]] | None:
+    """(record id, start as stored, columns of the end) of a `note_end` file,
+    or None for a name that is not one."""
+    parts = path.name[len(END_NOTE) :].split(".")
+    try:
+        record_id, started, outcome, exit_code, number, finished = parts
+        start = _EPOCH + timedelta(microseconds=int(started))
+        end = _EPOCH + timedelta(microseconds=int(finished))
+        values: dict[str, object] = {
+            "outcome": Outcome(outcome).value,
+            "exit_code": None if exit_code == "-" else int(exit_code),
+            "signal": None if number == "-" else int(number),
+            "finished": _to_text(end),
+            "duration": (end - start).total_seconds(),
+        }
+        return int(record_id), _to_text(start), values
+    except ValueError:
+        return None
 
 
 def _path_text(path: Path | None) -> str | None:

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from pycron.errors import (
     ConcurrentEditError,
+    CorruptHistoryError,
     CronSyntaxError,
     CrontabError,
     DaemonError,
@@ -50,6 +51,7 @@ EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (CrontabError, EXIT_USAGE),
     (NoMatchError, EXIT_FAILURE),
     (JobNotFoundError, EXIT_FAILURE),
+    (CorruptHistoryError, EXIT_FAILURE),
     (HistoryError, EXIT_FAILURE),
     (DaemonError, EXIT_FAILURE),
     (ConcurrentEditError, EXIT_FAILURE),

@@ -345,7 +345,11 @@ def _attempt(
     )
     scope = new_scope(context.supervision.cgroups)
     if lock is not None:
-        lock.record_owner(scope)  # before the start: no moment when the run is unowned
+        # Before the start, so that no moment passes with the run unowned. A full
+        # disk must not stop the job: without the file, a run that outlives a
+        # killed pycron goes unnoticed, but the lock still keeps runs apart.
+        with contextlib.suppress(OSError):
+            lock.record_owner(scope)
     try:
         process = _start(entry, context, scope, stdout_path, stderr_path)
     except OSError as exc:
@@ -356,7 +360,8 @@ def _attempt(
             finished=context.clock(),
             message=f"could not start: {where}{exc.strerror or exc}",
         )
-        _write_private(stderr_path, f"pycron: {result.message}\n".encode())
+        with contextlib.suppress(OSError):  # a full disk: the message is in the result anyway
+            _write_private(stderr_path, f"pycron: {result.message}\n".encode())
         if context.recorder is not None:
             context.recorder.finished(context.recorder.started(result), result)
         return result
@@ -793,6 +798,19 @@ def _prune_logs(directory: Path, retention: Retention) -> None:
         if index and (index >= retention.runs or total > retention.max_bytes):
             for path in paths:
                 path.unlink(missing_ok=True)
+
+
+def pruned_by_retention(log: Path) -> bool:
+    """Whether a missing log file can be retention's doing. Retention removes
+    whole runs (both files), oldest first, and always keeps the newest run: so
+    a log is retention-pruned only if its run has no file left and every run
+    still in the directory is newer. Anything else was deleted otherwise."""
+    run = log.stem
+    try:
+        kept = {path.stem for path in log.parent.iterdir()}
+    except OSError:
+        return False
+    return run not in kept and bool(kept) and min(kept) > run
 
 
 def _size(path: Path) -> int:

@@ -646,6 +646,25 @@ def test_a_failing_predicate_changes_nothing(history: History) -> None:
     assert len(history.running()) == 1
 
 
+def test_upkeep_without_orphans_takes_no_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Readers settle the history on every command: with nothing to mark, they
+    # must not wait for (or fail behind) a writer, nor write on a full disk.
+    with History.open(tmp_path, host="here") as history:
+        record(history, attempt())
+        history.started(attempt("alive", outcome=Outcome.RUNNING, seconds=None))
+        monkeypatch.setattr(history_module, "BUSY_TIMEOUT", 0.2)
+        writer = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            assert history.mark_interrupted(now=T0, where=orphaned("here")) == []
+            assert [run.job_id for run in history.running()] == ["alive"]
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+
+
 def _dead_pid() -> int:
     """The id of a process that has ended and been reaped."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])
