@@ -528,7 +528,8 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
         write_atomically(crontab, texts[0])
         settings = Settings(crontab, work / "inprocess-state", zone=local_zone())
         log = EventLog(io.StringIO(), utc_now)
-        daemon = Daemon(settings, clock=utc_now, sleep=Wakeup().sleep, log=log)
+        wakeup = Wakeup()
+        daemon = Daemon(settings, clock=utc_now, sleep=wakeup.sleep, log=log)
         note("parse", parse, texts[0], str(crontab))
         note("load", daemon._load, initial=True)
         for _ in range(10):
@@ -541,6 +542,7 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
         note("reload_one_edit", daemon._load, initial=False)
         write_atomically(crontab, texts[1])
         note("reload_all_changed", daemon._load, initial=False)
+        wakeup.close()
     progress("")
     result: Result = {"jobs": jobs, "runs": runs, "unit": "CPU ms"}
     result |= {key: median_of(values) for key, values in figures.items()}

@@ -46,6 +46,7 @@ from pycron.runner import (
     reap_lingering,
     run,
     supervise,
+    write_private,
 )
 
 if TYPE_CHECKING:
@@ -407,7 +408,7 @@ class Daemon:
                 f"on {settings.state_dir}; stop it first or use another --state-dir"
             ) from None
         try:
-            (settings.state_dir / "daemon.pid").write_text(f"{os.getpid()}\n")
+            write_private(settings.state_dir / "daemon.pid", f"{os.getpid()}\n".encode())
             history = open_recording(settings.state_dir, self.clock(), self._history_error)
             recorder = self._recorder = TolerantRecorder(history, self._history_error)
             try:
@@ -621,7 +622,7 @@ class Daemon:
         if marker.exists() and not self.settings.reboot:
             self.log("reboot", jobs=len(reboot_jobs), message="already run since boot")
             return
-        marker.write_text(f"{now.isoformat()}\n")
+        write_private(marker, f"{now.isoformat()}\n".encode())
         for entry in reboot_jobs:
             if entry.enabled:
                 self._submit(pool, entry, now, False)

@@ -361,7 +361,7 @@ def _attempt(
             message=f"could not start: {where}{exc.strerror or exc}",
         )
         with contextlib.suppress(OSError):  # a full disk: the message is in the result anyway
-            _write_private(stderr_path, f"pycron: {result.message}\n".encode())
+            write_private(stderr_path, f"pycron: {result.message}\n".encode())
         if context.recorder is not None:
             context.recorder.finished(context.recorder.started(result), result)
         return result
@@ -411,8 +411,9 @@ def prepare_state_dir(state_dir: Path) -> str | None:
         problem = untrusted(path, euid=os.geteuid())
         if problem is not None:
             raise UnsafeFileError(problem)
-    mode = stat.S_IMODE(state_dir.stat().st_mode)
-    if mode & 0o077 and state_dir.stat().st_uid == os.geteuid():
+    status = state_dir.stat()
+    mode = stat.S_IMODE(status.st_mode)
+    if mode & 0o077 and status.st_uid == os.geteuid():
         state_dir.chmod(0o700)
         return f"{state_dir}: made private (mode {mode:04o} to 0700): it holds the jobs' output"
     return None
@@ -438,7 +439,7 @@ def _open_private(path: Path) -> int:
     return os.open(path, flags, 0o600)
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write a whole private file (see `_open_private`)."""
     with os.fdopen(_open_private(path), "wb") as stream:
         stream.write(data)
@@ -705,7 +706,7 @@ class _JobLock:
         if options.overlap is Overlap.REPLACE:
             # Ask first, so that the running one neither retries nor counts a failure;
             # it stops its own run, and these signals reach a run whose pycron hangs.
-            _write_private(self.request_path, b"")
+            write_private(self.request_path, b"")
             try:
                 self._signal_owner(signal.SIGTERM)
                 if not self._take(options.kill_grace.total_seconds(), context):
@@ -761,7 +762,7 @@ class _JobLock:
 
     def record_owner(self, scope: Scope) -> None:
         """Note the scope of the run about to start under the lock."""
-        _write_private(self.owner_path, scope.to_text().encode())
+        write_private(self.owner_path, scope.to_text().encode())
 
     def _signal_owner(self, number: int) -> None:
         """overlap=replace: signal the proven processes of the run holding the lock."""

@@ -12,6 +12,8 @@ import os
 import pytest
 from hypothesis import settings
 
+from pycron.runner import Supervision, supervise
+
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=200, print_blob=True)
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile("ci" if "CI" in os.environ else "dev")
@@ -28,3 +30,10 @@ def _private_homes(
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.delenv("PYCRON_CRONTAB", raising=False)
     monkeypatch.delenv("PYCRON_STATE_DIR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def supervision() -> Supervision:
+    """This process prepared to supervise jobs as the daemon and `run-now` do at
+    start (subreaper, a cgroup per run where possible): once, as they do."""
+    return supervise()

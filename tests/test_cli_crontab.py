@@ -61,6 +61,22 @@ def test_check_fails_on_options_that_do_not_attach_and_names_both_lines(tmp_path
     assert "0 jobs, 2 errors" in result.stderr
 
 
+def test_check_reports_a_crontab_others_can_write(crontab: Path) -> None:
+    crontab.chmod(0o646)
+    result = _run(crontab, "check", str(crontab), "--json")
+    assert result.exit_code == 2
+    (finding,) = json.loads(result.stdout)
+    assert (finding["line"], finding["column"], finding["severity"], finding["code"]) == (
+        0,
+        1,
+        "error",
+        "unsafe-permissions",
+    )
+    assert finding["message"].startswith("writable by others (mode 0646)")
+    # The same text from stdin has no owner or mode to check.
+    assert _run(crontab, "check", "-", stdin=crontab.read_text()).exit_code == 0
+
+
 def test_check_json_gives_one_object_per_finding(tmp_path: Path) -> None:
     path = tmp_path / "tab"
     path.write_text("0 25 * * * bad\n*/5 * * * * date +%F\n")

@@ -103,6 +103,38 @@ def test_run_now_exits_as_documented(pycron: Pycron, job: str, code: int, outcom
     assert record["outcome"] == outcome
 
 
+UNSAFE_FOR_RUN_NOW = {
+    "crontab-writable-by-others": ("crontab", 0o666, "writable by others (mode 0666)"),
+    "state-writable-by-others": ("state", 0o757, "writable by others (mode 0757)"),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "message"), UNSAFE_FOR_RUN_NOW.values(), ids=UNSAFE_FOR_RUN_NOW.keys()
+)
+def test_run_now_refuses_what_other_users_could_write(
+    pycron: Pycron, name: str, mode: int, message: str
+) -> None:
+    pycron.state.mkdir(mode=0o700)
+    target = pycron.root / name
+    target.chmod(mode)
+    done = pycron("run-now", "hello")
+    assert done.returncode == 1
+    assert done.stdout == ""  # the job never ran
+    assert done.stderr.startswith(f"pycron: error: {target}: {message}, who could then run")
+    assert done.stderr.rstrip().endswith(f"`chmod go-w {target}`")
+
+
+def test_run_now_keeps_its_files_private(pycron: Pycron) -> None:
+    assert pycron("run-now", "hello").returncode == 0
+    modes = {p.name: p.stat().st_mode & 0o777 for p in pycron.state.rglob("*")}
+    logs = [name for name in modes if name.endswith((".out", ".err", ".lock"))]
+    assert len(logs) == 3
+    assert {modes[name] for name in logs} == {0o600}
+    assert modes["logs"] == modes["locks"] == 0o700
+    assert pycron.state.stat().st_mode & 0o777 == 0o700
+
+
 def test_run_now_streams_output_and_keeps_it(pycron: Pycron) -> None:
     done = pycron("run-now", "hello")
     assert done.stdout == "hello\n"

@@ -32,6 +32,7 @@ from pycron.runner import (
     Outcome,
     Retention,
     RunResult,
+    Supervision,
     backoff,
     job_environment,
     reap_lingering,
@@ -200,7 +201,9 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def context(tmp_path: Path, home: Path, recorder: FakeRecorder) -> Iterator[Context]:
+def context(
+    tmp_path: Path, home: Path, recorder: FakeRecorder, supervision: Supervision
+) -> Iterator[Context]:
     """A context whose recorder knows every job started; their groups die at teardown."""
     yield Context(
         state_dir=tmp_path / "state",
@@ -210,6 +213,7 @@ def context(tmp_path: Path, home: Path, recorder: FakeRecorder) -> Iterator[Cont
         user="alice",
         home=str(home),
         poll_interval=0.02,
+        supervision=supervision,
     )
     kill_groups(recorder.pids())
 
