@@ -5,8 +5,8 @@ call. The job runs as `SHELL -c COMMAND` in a session (process group) of its
 own, with cron's environment, its `%` stdin, and stdout/stderr going straight
 into per-run log files (no pipes: no deadlock, no memory growth however much
 a job prints). A timeout, measured on the monotonic clock, terminates the
-whole process group, then kills it after the grace period, so nothing the
-job started survives. Failures are retried with capped, jittered exponential
+whole run, then kills it after the grace period, so nothing the job started
+survives, even what left its process group (see `pycron.processes`). Failures are retried with capped, jittered exponential
 backoff that never reaches past the job's next scheduled run.
 
 The runner records nothing itself: a `Recorder` given by the caller (the
