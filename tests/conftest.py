@@ -8,6 +8,7 @@ the profile.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -37,3 +38,11 @@ def supervision() -> Supervision:
     """This process prepared to supervise jobs as the daemon and `run-now` do at
     start (subreaper, a cgroup per run where possible): once, as they do."""
     return supervise()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A job's home (its working directory) inside the test's directory."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path

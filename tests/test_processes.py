@@ -24,11 +24,13 @@ from test_runner import (
     child_env,
     job,
     kill_groups,
+    make_context,
     run_once,
     utcnow,
     wait_until,
 )
 
+from pycron.crontab import Entry
 from pycron.processes import (
     JOB_VARIABLE,
     TOKEN_VARIABLE,
@@ -88,27 +90,11 @@ def mechanism(request: pytest.FixtureRequest) -> Supervision:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def context(tmp_path: Path, home: Path, mechanism: Supervision) -> Iterator[Context]:
     """A context with the mechanism under test; every process a test's jobs wrote to an
     `escaped` file, and every job group, is killed at teardown whatever happened."""
     recorder = FakeRecorder()
-    yield Context(
-        state_dir=tmp_path / "state",
-        clock=utcnow,
-        sleep=FakeSleep(),
-        recorder=recorder,
-        user="alice",
-        home=str(home),
-        poll_interval=0.02,
-        supervision=mechanism,
-    )
+    yield make_context(tmp_path, home, recorder, mechanism)
     kill_groups(recorder.pids())
     for path in home.rglob("escaped"):
         with contextlib.suppress(ValueError, ProcessLookupError, PermissionError):
@@ -201,14 +187,9 @@ def stranger_with_pid(pid: int) -> subprocess.Popen[bytes]:
     pytest.fail(f"could not start a process with pid {pid}")
 
 
-@pytest.mark.parametrize("overlap", ["replace", "skip", "queue"])
-def test_a_stale_owner_file_never_reaches_a_process_that_reused_the_pid(
-    context: Context, home: Path, overlap: str
-) -> None:
-    """pycron killed with -9 leaves its lock's owner file behind; once its job has
-    ended too and the kernel gave the job's pid to a stranger, the job's lock is
-    free and the stranger is left alone."""
-    entry = job("exec sleep 300", f"overlap={overlap} kill-grace=1s")
+def outlive_runner(context: Context, entry: Entry) -> int:
+    """Start the job from a runner in another process, kill that runner with -9
+    once the job runs, and return the job's process group (the job goes on)."""
     state = context.state_dir
     runner = subprocess.Popen(
         child_command(state, entry, "files"), env=child_env(), start_new_session=True
@@ -218,7 +199,18 @@ def test_a_stale_owner_file_never_reaches_a_process_that_reused_the_pid(
     finally:
         runner.kill()
         runner.wait()
-    group = int((state / "pid").read_text())
+    return int((state / "pid").read_text())
+
+
+@pytest.mark.parametrize("overlap", ["replace", "skip", "queue"])
+def test_a_stale_owner_file_never_reaches_a_process_that_reused_the_pid(
+    context: Context, home: Path, overlap: str
+) -> None:
+    """pycron killed with -9 leaves its lock's owner file behind; once its job has
+    ended too and the kernel gave the job's pid to a stranger, the job's lock is
+    free and the stranger is left alone."""
+    entry = job("exec sleep 300", f"overlap={overlap} kill-grace=1s")
+    group = outlive_runner(context, entry)
     os.killpg(group, signal.SIGKILL)
     assert wait_until(lambda: not alive(group))
     with contextlib.suppress(ChildProcessError):
@@ -238,16 +230,7 @@ def test_a_stale_owner_file_never_reaches_a_process_that_reused_the_pid(
 
 def test_a_run_that_outlived_its_pycron_still_holds_its_lock(context: Context, home: Path) -> None:
     entry = job("exec sleep 300", "overlap=skip")
-    state = context.state_dir
-    runner = subprocess.Popen(
-        child_command(state, entry, "files"), env=child_env(), start_new_session=True
-    )
-    try:
-        assert wait_until((state / "pid").exists, timeout=10)
-    finally:
-        runner.kill()
-        runner.wait()
-    group = int((state / "pid").read_text())
+    group = outlive_runner(context, entry)
     try:
         assert run_once(entry._replace(command="true"), context).outcome is (
             Outcome.SKIPPED_OVERLAP

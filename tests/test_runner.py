@@ -194,18 +194,20 @@ def recorder() -> FakeRecorder:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def context(
     tmp_path: Path, home: Path, recorder: FakeRecorder, supervision: Supervision
 ) -> Iterator[Context]:
     """A context whose recorder knows every job started; their groups die at teardown."""
-    yield Context(
+    yield make_context(tmp_path, home, recorder, supervision)
+    kill_groups(recorder.pids())
+
+
+def make_context(
+    tmp_path: Path, home: Path, recorder: FakeRecorder, supervision: Supervision
+) -> Context:
+    """The runner's context in these tests: a state directory under `tmp_path`,
+    jobs at home in `home`, no real sleeps, quick polls."""
+    return Context(
         state_dir=tmp_path / "state",
         clock=utcnow,
         sleep=FakeSleep(),
@@ -215,7 +217,6 @@ def context(
         poll_interval=0.02,
         supervision=supervision,
     )
-    kill_groups(recorder.pids())
 
 
 def run_once(entry: Entry, context: Context, *, wait_lock: bool = True) -> RunResult:
