@@ -6,8 +6,9 @@ own, with cron's environment, its `%` stdin, and stdout/stderr going straight
 into per-run log files (no pipes: no deadlock, no memory growth however much
 a job prints). A timeout, measured on the monotonic clock, terminates the
 whole run, then kills it after the grace period, so nothing the job started
-survives, even what left its process group (see `pycron.processes`). Failures are retried with capped, jittered exponential
-backoff that never reaches past the job's next scheduled run.
+survives, even what left its process group (see `pycron.processes`).
+Failures are retried with capped, jittered exponential backoff that never
+reaches past the job's next scheduled run.
 
 The runner records nothing itself: a `Recorder` given by the caller (the
 history) hears of each attempt when it starts and when it ends.
