@@ -8,9 +8,9 @@ counts as the run's only when one of the marks proves it:
   process the job starts inherits unless it clears its environment on
   purpose, and which no stranger can hold;
 - where pycron can create cgroups (cgroup v2, as root or in a delegated
-  subtree), a cgroup of the run's own, which nothing the job starts can
-  leave, whatever it does to its environment, and which `cgroup.kill`
-  empties at once.
+  subtree), a cgroup of the run's own, which nothing the job starts once it
+  is in there can leave, whatever it does to its environment, and which
+  `cgroup.kill` empties at once.
 
 Nothing here trusts a bare process id read from a file: a process is
 signalled through a pidfd taken before its mark is checked, so a pid the
@@ -224,23 +224,22 @@ def remove_cgroup(scope: Scope) -> bool:
     return True
 
 
-def cgroup_procs_fd(scope: Scope) -> int | None:
-    """An open `cgroup.procs` of the run's cgroup, for the child to write `0` into
-    between fork and exec (see `enter_cgroup`); None without a cgroup."""
+def move_to_cgroup(pid: int, scope: Scope) -> bool:
+    """Move a just-started job leader into the run's cgroup; True if it got there.
+
+    The job is not held back for it: a move between cgroups waits for the
+    kernel (tens of milliseconds on a quiet machine), which a job's start
+    should not. What the job starts in those first moments stays in pycron's
+    cgroup, and is still found by the run's token; what it starts later is
+    born in the run's cgroup.
+    """
     if scope.cgroup is None:
-        return None
+        return False
     try:
-        return os.open(scope.cgroup / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+        (scope.cgroup / "cgroup.procs").write_text(str(pid))
     except OSError:
-        return None
-
-
-def enter_cgroup(descriptor: int) -> None:
-    """In the child before exec: move itself into the cgroup. Async-signal-safe
-    (one write), as code between fork and exec in a threaded parent must be.
-    A failure leaves the job in pycron's cgroup, still found by its token."""
-    with contextlib.suppress(OSError):
-        os.write(descriptor, b"0")
+        return False  # it has ended already, or the cgroup cannot take it
+    return True
 
 
 def in_cgroup(pid: int, scope: Scope) -> bool:

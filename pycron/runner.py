@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import functools
 import hashlib
 import os
 import pwd
@@ -42,11 +41,10 @@ from pycron.processes import (
     TOKEN_VARIABLE,
     Scope,
     become_subreaper,
-    cgroup_procs_fd,
     cgroup_root,
-    enter_cgroup,
     in_cgroup,
     members,
+    move_to_cgroup,
     new_scope,
     reap_adopted,
     remove_cgroup,
@@ -488,28 +486,22 @@ def _spawn(
     env: dict[str, str],
     cwd: str,
 ) -> subprocess.Popen[bytes]:
-    """Start a job leader in a session of its own, inside the run's cgroup if it
-    has one (entered between fork and exec, so nothing starts outside it), and
-    register it so that orphan reaping never takes its exit status."""
-    descriptor = cgroup_procs_fd(scope)
-    enter = functools.partial(enter_cgroup, descriptor) if descriptor is not None else None
-    try:
-        with _SPAWN_LOCK:
-            process = subprocess.Popen(
-                argv,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-                close_fds=True,
-                preexec_fn=enter,  # noqa: PLW1509 - one write(2), safe between fork and exec
-            )
-            _LEADERS.add(process.pid)
-    finally:
-        if descriptor is not None:
-            os.close(descriptor)
+    """Start a job leader in a session of its own, move it into the run's cgroup
+    if it has one, and register it so that orphan reaping never takes its
+    exit status."""
+    with _SPAWN_LOCK:
+        process = subprocess.Popen(
+            argv,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            close_fds=True,
+        )
+        _LEADERS.add(process.pid)
+    move_to_cgroup(process.pid, scope)
     return process
 
 
