@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -58,7 +59,7 @@ from pycron.errors import (
 )
 from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
-from pycron.history import History, RunRecord, TolerantRecorder, open_recording
+from pycron.history import History, RunRecord, TolerantRecorder, open_recording, orphan_note
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.lint import lint
 from pycron.runner import (
@@ -900,7 +901,11 @@ def _local(moment: datetime | None) -> str:
 
 
 def _result_text(record: RunRecord) -> str:
-    """`success`, `failed (exit 3)`, `failed (signal 15)`, `timeout`..."""
+    """`success`, `failed (exit 3)`, `failed (signal 15)`, `timeout`, `running
+    (pycron gone, pid 42)`..."""
+    note = _orphan_note(record)
+    if note is not None:
+        return f"{record.outcome.value} ({note})"
     if record.outcome is Outcome.FAILED and record.signal is not None:
         return f"failed (signal {record.signal})"
     if record.outcome is Outcome.FAILED and record.exit_code is not None:
@@ -924,8 +929,13 @@ def _record_json(record: RunRecord) -> dict[str, object]:
         "stderr": str(record.stderr_path) if record.stderr_path else None,
         "host": record.host,
         "pid": record.pid,
-        "message": record.message,
+        "message": record.message or _orphan_note(record),
     }
+
+
+def _orphan_note(record: RunRecord) -> str | None:
+    """`pycron gone, pid N` for a run that outlived the pycron that started it."""
+    return orphan_note(record, socket.gethostname())
 
 
 class _StopOnSignal:
@@ -997,7 +1007,7 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None
             supervision=supervision,
         )
         try:
-            results = run(entry, _utc_now(), context, wait_lock=not no_wait_lock)
+            results = run(entry, _utc_now(), context, wait_lock=not no_wait_lock, manual=True)
         finally:
             if recorder is not None:
                 recorder.close()
@@ -1164,16 +1174,17 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     crontab, _ = settings.crontab_file().load()
     with _open_history(settings) as history:
         last = history.last_per_job()
-        running = {r.job_id for r in history.running()}
+        running = {r.job_id: r for r in history.running()}
+        queued = {r.job_id for r in history.queued()}
     now = datetime.now()
     jobs = []
     for entry in crontab.entries:
         record = last.get(entry.id)
         upcoming = _next_runs(entry, now, 1)
         jobs.append((entry, record, upcoming[0] if upcoming else None, entry.id in running))
-    # A run that is still going, or slots the daemon skipped by policy, say nothing
-    # of whether the job works.
-    healthy = (Outcome.SUCCESS, Outcome.RUNNING, Outcome.MISSED)
+    # A run that is still going or waiting, or slots the daemon skipped by policy,
+    # say nothing of whether the job works.
+    healthy = (Outcome.SUCCESS, Outcome.RUNNING, Outcome.QUEUED, Outcome.MISSED)
     failing = sum(1 for _, r, _, _ in jobs if r and r.outcome not in healthy)
     if as_json:
         _print_json(
@@ -1183,6 +1194,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
                     "schedule": entry.schedule.text,
                     "enabled": entry.enabled,
                     "running": is_running,
+                    "queued": entry.id in queued,
                     "next": upcoming.isoformat() if upcoming else None,
                     "last": _record_json(record) if record else None,
                 }
@@ -1197,13 +1209,24 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
             _result_text(record) if record else "-",
             _human_duration(record.duration) if record else "-",
             upcoming.isoformat(sep=" ", timespec="minutes") if upcoming else _no_next(entry),
-            "yes" if is_running else "no",
+            _running_text(running.get(entry.id), entry.id in queued),
         )
-        for entry, record, upcoming, is_running in jobs
+        for entry, record, upcoming, _ in jobs
     ]
     _print_table(("ID", "LAST RUN", "RESULT", "DURATION", "NEXT RUN", "RUNNING"), rows)
     summary = [_plural(len(jobs), "job"), f"{failing} failing", f"{len(running)} running"]
+    if queued:
+        summary.append(f"{len(queued)} queued")
     click.echo(", ".join(summary))
+
+
+def _running_text(record: RunRecord | None, queued: bool) -> str:
+    """The RUNNING column of `status`: yes (with a note if its pycron is gone),
+    queued (due, waiting for the daemon's workers), or no."""
+    if record is not None:
+        note = _orphan_note(record)
+        return f"yes ({note})" if note else "yes"
+    return "queued" if queued else "no"
 
 
 @cli.command("stats")

@@ -33,7 +33,7 @@ from filelock import FileLock, Timeout
 from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse, untrusted
 from pycron.errors import DaemonError, HistoryError, NoMatchError, PycronError, UnsafeFileError
 from pycron.expr import CronExpression, resolve_tz
-from pycron.history import History, RunRecord, TolerantRecorder, open_recording
+from pycron.history import History, RunRecord, TolerantRecorder, gone_pycron, open_recording
 from pycron.processes import job_alive
 from pycron.runner import (
     Context,
@@ -327,9 +327,9 @@ class _Recorder:
         self._log = log
         self._quiet = quiet
 
-    def started(self, result: RunResult) -> int:
-        record = self._recorder.started(result)
-        if result.outcome is Outcome.RUNNING and not self._quiet:
+    def started(self, result: RunResult, record_id: int | None = None) -> int:
+        record = self._recorder.started(result, record_id)
+        if result.outcome is Outcome.RUNNING and result.pid is not None and not self._quiet:
             self._log(
                 "start",
                 job=result.job_id,
@@ -370,7 +370,8 @@ class Daemon:
         clock: Callable[[], datetime],
         sleep: Callable[[float, threading.Event], None],
         log: EventLog,
-        start_job: Callable[[Entry, datetime, datetime | None], list[RunResult]] | None = None,
+        start_job: Callable[[Entry, datetime, datetime | None, int | None], list[RunResult]]
+        | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -390,6 +391,7 @@ class Daemon:
         self._running_lock = threading.Lock()
         self._start_job = start_job
         self._recorder: TolerantRecorder | None = None
+        self._orphans: list[RunRecord] = []  # runs whose pycron died while their job lives on
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
         self._loaded_text: str | None = None
 
@@ -488,6 +490,7 @@ class Daemon:
         interrupted = self._settle(history, started)
         self._load(initial=True)
         self._recover(history, interrupted, started)
+        self._resume_queued(history, pool, started)
         self._start_reboot_jobs(pool, started)
         last_heartbeat = started
         while True:
@@ -502,6 +505,7 @@ class Daemon:
             if earliest is not None and earliest <= now:
                 self._plan(pool, now)
             reap_lingering()
+            self._watch_orphans(history, now)
             assert self._recorder is not None
             self._recorder.retry()  # the run ends the history could not take earlier
             heartbeat = self.settings.heartbeat
@@ -540,8 +544,24 @@ class Daemon:
         self._earliest_cache = None
         for skipped in decided.skipped:
             self._record_skipped(skipped, now)
-        for due in decided.due:
-            self._submit(pool, self.jobs[due.job_id], due.scheduled_for, due.catch_up)
+        records = self._queue(decided.due, now)
+        for due, record in zip(decided.due, records, strict=True):
+            self._submit(pool, self.jobs[due.job_id], due.scheduled_for, due.catch_up, record)
+
+    def _queue(self, due: list[Due], now: datetime) -> list[int | None]:
+        """Record each due run `queued` before it waits for a worker, all in one
+        transaction, so that a run waiting when the daemon stops (or dies) is
+        started by the next one. Where the history cannot take them, the runs
+        go on unrecorded until they start."""
+        if not due:
+            return []
+        assert self._recorder is not None
+        results = [RunResult(d.job_id, d.scheduled_for, 1, Outcome.QUEUED, now) for d in due]
+        try:
+            return list(self._recorder.history.queue(results))
+        except HistoryError as error:
+            self._history_error(f"{error}: {len(due)} due run(s) wait unrecorded")
+            return [None] * len(due)
 
     def _earliest(self) -> datetime | None:
         """The earliest next fire time of all jobs (kept until the state changes)."""
@@ -577,21 +597,32 @@ class Daemon:
     # ----------------------------------------------------------- jobs
 
     def _submit(
-        self, pool: ThreadPoolExecutor, entry: Entry, slot: datetime, catch_up: bool
+        self,
+        pool: ThreadPoolExecutor,
+        entry: Entry,
+        slot: datetime,
+        catch_up: bool,
+        record: int | None,
     ) -> None:
         if catch_up:
             self.log("catch-up", job=entry.id, scheduled=slot)
         next_slot = fire_after(entry, slot, self.anchor, self.settings.zone)
-        future = pool.submit(self._run_job, entry, slot, next_slot)
+        future = pool.submit(self._run_job, entry, slot, next_slot, record)
         with self._running_lock:
             self._running[future] = entry
         future.add_done_callback(self._done)
 
-    def _run_job(self, entry: Entry, slot: datetime, next_slot: datetime | None) -> list[RunResult]:
+    def _run_job(
+        self, entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
+    ) -> list[RunResult]:
+        """A worker's turn: claim the run's queued record and run it. Once the
+        daemon drains, queued runs are left queued for the next daemon."""
         if self.stopping.is_set() or self.draining.is_set():
             return []
+        if record is not None and not self._claim(entry, record):
+            return []
         if self._start_job is not None:
-            return self._start_job(entry, slot, next_slot)
+            return self._start_job(entry, slot, next_slot, record)
         assert self._recorder is not None
         context = Context(
             state_dir=self.settings.state_dir,
@@ -603,7 +634,21 @@ class Daemon:
             poll_interval=0.1,
             supervision=self.supervision,
         )
-        return run(entry, slot, context, next_slot)
+        return run(entry, slot, context, next_slot, claimed=record)
+
+    def _claim(self, entry: Entry, record: int) -> bool:
+        """Take a queued record for this worker; False if another took it. If the
+        history cannot be written, the run goes ahead (a job must run) and its
+        record is completed when the history takes writes again."""
+        assert self._recorder is not None
+        try:
+            if self._recorder.history.claim(record, self.clock()):
+                return True
+        except HistoryError as error:
+            self._history_error(f"{error}: job {entry.id} runs unclaimed")
+            return True
+        self.log("skip", "warning", job=entry.id, run=record, message="already taken")
+        return False
 
     def _done(self, future: Future[list[RunResult]]) -> None:
         with self._running_lock:
@@ -625,7 +670,7 @@ class Daemon:
         write_private(marker, f"{now.isoformat()}\n".encode())
         for entry in reboot_jobs:
             if entry.enabled:
-                self._submit(pool, entry, now, False)
+                self._submit(pool, entry, now, False, None)
 
     def _record_skipped(self, skipped: Skipped, now: datetime) -> None:
         """Log and record missed slots that are not run (one row per decision)."""
@@ -654,10 +699,6 @@ class Daemon:
         """First fire times from the history: each job's missed slots since its
         last recorded slot (interrupted runs count as missed) go to the planner."""
         last = history.last_scheduled_per_job()
-        # A job outlives a daemon killed with -9 (it has a session of its own):
-        # while it still runs, its slot is being served, and a second copy would
-        # run beside it (its lock died with the daemon).
-        surviving = {r.id for r in interrupted if r.pid is not None and job_alive(r.pid, r.job_id)}
         for record in interrupted:
             self.log(
                 "interrupted",
@@ -665,11 +706,22 @@ class Daemon:
                 job=record.job_id,
                 run=record.id,
                 scheduled=record.scheduled_for,
-                message=f"its job (pid {record.pid}) still runs: not run again"
-                if record.id in surviving
-                else None,
             )
-        redo = {r.job_id: r.scheduled_for for r in interrupted if r.id not in surviving}
+        # A job outlives a daemon killed with -9 (it has a session of its own):
+        # while it runs, its slot is being served, so it is not run again, and
+        # its record stays `running` until it ends (see `_watch_orphans`).
+        host = history.host
+        self._orphans = [r for r in history.running() if gone_pycron(r, host)]
+        for record in self._orphans:
+            self.log(
+                "orphan",
+                "warning",
+                job=record.job_id,
+                run=record.id,
+                scheduled=record.scheduled_for,
+                message=f"pycron gone, its job (pid {record.pid}) still runs: not run again",
+            )
+        redo = {r.job_id: r.scheduled_for for r in interrupted}
         for job_id, entry in self.jobs.items():
             recorded = last.get(job_id)
             if job_id in redo and catch_up_policy(entry) is not CatchUp.NONE:
@@ -685,6 +737,59 @@ class Daemon:
             elif job_id in self.state:  # the clock is behind the history: repeat nothing
                 self.state[job_id] = self.state[job_id]._replace(last_slot=recorded)
         self._earliest_cache = None
+
+    def _resume_queued(self, history: History, pool: ThreadPoolExecutor, now: datetime) -> None:
+        """Start the runs a previous daemon left queued, oldest first, before
+        anything else, whatever their job's catch-up policy; a run whose job is
+        gone, or whose job's next slot has come meanwhile, is recorded missed."""
+        try:
+            waiting = history.queued()
+        except HistoryError as error:
+            self._history_error(f"{error}: runs left queued wait for a later start")
+            return
+        for record in waiting:
+            entry = self.jobs.get(record.job_id)
+            reason = self._why_not_resume(entry, record, now)
+            if reason is None and entry is not None:
+                self.log("resume", job=record.job_id, run=record.id, scheduled=record.scheduled_for)
+                self._submit(pool, entry, record.scheduled_for, False, record.id)
+                continue
+            missed = record.result._replace(outcome=Outcome.MISSED, finished=now, message=reason)
+            self.log("skip", "warning", job=record.job_id, run=record.id, message=reason)
+            assert self._recorder is not None
+            self._recorder.finished(record.id, missed)
+
+    def _why_not_resume(self, entry: Entry | None, record: RunRecord, now: datetime) -> str | None:
+        """Why a run left queued is not started now (None: it is)."""
+        if entry is None:
+            return "queued when the daemon stopped; its job is no longer in the crontab"
+        if not entry.enabled:
+            return "queued when the daemon stopped; its job is disabled now"
+        upcoming = fire_after(entry, record.scheduled_for, self.anchor, self.settings.zone)
+        if upcoming is not None and upcoming <= now:
+            return (
+                f"queued when the daemon stopped; its next run ({upcoming.isoformat()}) "
+                "has come since"
+            )
+        return None
+
+    def _watch_orphans(self, history: History, now: datetime) -> None:
+        """Mark the runs that outlived a dead pycron interrupted once their job is
+        gone (their end was not seen, so nothing more is known of it)."""
+        if not self._orphans:
+            return
+        ended = [r for r in self._orphans if not (r.pid and job_alive(r.pid, r.job_id))]
+        if not ended:
+            return
+        ids = {r.id for r in ended}
+        try:
+            history.mark_interrupted(now=now, where=lambda record: record.id in ids)
+        except HistoryError as error:
+            self._history_error(f"{error}: ended orphan runs stay running for now")
+            return
+        self._orphans = [r for r in self._orphans if r.id not in ids]
+        for record in ended:
+            self.log("interrupted", "warning", job=record.job_id, run=record.id)
 
     # ----------------------------------------------------------- the crontab
 

@@ -39,7 +39,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from filelock import FileLock
 
 from pycron.errors import CorruptHistoryError, HistoryError
+from pycron.processes import job_alive
 from pycron.runner import Outcome, Recorder, RunResult
 
 FILE_NAME = "history.db"
@@ -246,25 +247,70 @@ class History:
 
     # -- Recorder --------------------------------------------------------------------------
 
-    def started(self, result: RunResult) -> int:
-        """Record an attempt that has started (outcome `running`); returns its
-        record id. A result that has already ended (a skipped attempt, say) is
-        stored complete, as it is."""
+    def started(self, result: RunResult, record_id: int | None = None) -> int:
+        """Record an attempt that starts (outcome `running`) in a new record, or
+        in record `record_id` (a queued record claimed for it, or its own,
+        now with its process's pid); returns the record id. A result that has
+        already ended (a skipped attempt, say) is stored complete, as it is."""
         values = _result_values(result)
         values.update(host=self.host, recorder_pid=os.getpid())
-        names = ", ".join(values)
-        marks = ", ".join(f":{name}" for name in values)
+        if record_id is not None:
+            self._update(record_id, values)
+            return record_id
+        return self.queue([result])[0]
+
+    def queue(self, results: Sequence[RunResult]) -> list[int]:
+        """Record attempts in new records, all in one transaction (the daemon
+        records each due run `queued` as it decides it); their record ids."""
+        ids: list[int] = []
         with self._transaction() as db:
-            record_id = db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", values).lastrowid
-        if record_id is None:  # pragma: no cover - an INSERT always sets it
-            raise HistoryError(f"{self.path}: the new record got no id")
-        return record_id
+            for result in results:
+                values = _result_values(result)
+                values.update(host=self.host, recorder_pid=os.getpid())
+                names = ", ".join(values)
+                marks = ", ".join(f":{name}" for name in values)
+                record_id = db.execute(
+                    f"INSERT INTO runs ({names}) VALUES ({marks})", values
+                ).lastrowid
+                if record_id is None:  # pragma: no cover - an INSERT always sets it
+                    raise HistoryError(f"{self.path}: the new record got no id")
+                ids.append(record_id)
+        return ids
+
+    def claim(self, record_id: int, now: datetime) -> bool:
+        """Take a queued record for its run (outcome `running`, started `now`, this
+        process its recorder): True for exactly one caller, however many
+        processes try at once; False if it is not (or no longer) queued."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE runs SET outcome = ?, started = ?, host = ?, recorder_pid = ?"
+                " WHERE id = ? AND outcome = ?",
+                [
+                    Outcome.RUNNING.value,
+                    _to_text(now),
+                    self.host,
+                    os.getpid(),
+                    record_id,
+                    Outcome.QUEUED.value,
+                ],
+            )
+            return cursor.rowcount == 1
+
+    def queued(self) -> list[RunRecord]:
+        """Runs recorded as due but not started yet, oldest slot first."""
+        return self._records(
+            f"SELECT {_COLUMNS} FROM runs WHERE outcome = ? ORDER BY scheduled_for, id",
+            [Outcome.QUEUED.value],
+        )
 
     def finished(self, record_id: int, result: RunResult) -> None:
         """Complete the record of an attempt that has ended with `result`."""
         if result.outcome is Outcome.RUNNING or result.finished is None:
             raise ValueError(f"record {record_id}: a finished attempt needs an end and an outcome")
-        values = _result_values(result)
+        self._update(record_id, _result_values(result))
+
+    def _update(self, record_id: int, values: dict[str, object]) -> None:
+        """Set columns of one record; a record that is not there is an error."""
         assignments = ", ".join(f"{name} = :{name}" for name in values)
         with self._transaction() as db:
             cursor = db.execute(
@@ -339,12 +385,13 @@ class History:
         tz: tzinfo = timezone.utc,
     ) -> RunStats:
         """Figures over the ended attempts (of one job, started at or after
-        `since`); days are counted in `tz`. See `RunStats`."""
+        `since`; running and queued ones are left out); days are counted in
+        `tz`. See `RunStats`."""
         where, params = _filters(job_id, since, None)
         where += " AND " if where else " WHERE "
         rows = self._query(
-            f"SELECT outcome, started, duration FROM runs{where}outcome != ?",
-            [*params, Outcome.RUNNING.value],
+            f"SELECT outcome, started, duration FROM runs{where}outcome NOT IN (?, ?)",
+            [*params, Outcome.RUNNING.value, Outcome.QUEUED.value],
         )
         return summarize(
             (
@@ -529,12 +576,21 @@ class TolerantRecorder:
         self._placeholders = itertools.count(-1, -1)
         self._pending: dict[int, RunResult] = {}  # record (or placeholder) id -> unwritten end
 
-    def started(self, result: RunResult) -> int:
-        """Record a start; a placeholder id (below 0) if it cannot be written."""
+    def started(self, result: RunResult, record_id: int | None = None) -> int:
+        """Record a start (in `record_id`, if given); a placeholder id (below 0)
+        if a new record cannot be written."""
         self.retry()
+        if record_id is not None and record_id < 0:
+            return record_id  # not recorded: it is recorded whole when it ends
         try:
-            return self.history.started(result)
+            return self.history.started(result, record_id)
         except Exception as error:  # no failure of the history may stop a job
+            if record_id is not None:
+                self._warn(
+                    f"{self.history.path}: cannot record that {_attempt_name(result)} "
+                    f"started: {_reason(error)}; it runs all the same"
+                )
+                return record_id
             self._warn(
                 f"{self.history.path}: cannot record the start of {_attempt_name(result)}: "
                 f"{_reason(error)}; it runs all the same, and is recorded when it ends if the "
@@ -705,13 +761,29 @@ def pid_alive(pid: int) -> bool:
 
 def orphaned(host: str) -> Callable[[RunRecord], bool]:
     """A `mark_interrupted` predicate: running records written on `host` by a
-    pycron process that no longer exists, so nobody will ever complete them.
-    (Records of other hosts cannot be checked from here and are left alone.)"""
+    pycron process that no longer exists, whose job has ended too, so nobody
+    will ever complete them. (A job runs in a session of its own and may
+    outlive its pycron: while it runs, so does its record. Records of other
+    hosts cannot be checked from here and are left alone.)"""
 
     def is_orphaned(record: RunRecord) -> bool:
-        return record.host == host and not pid_alive(record.recorder_pid)
+        return gone_pycron(record, host) and not (
+            record.pid is not None and job_alive(record.pid, record.job_id)
+        )
 
     return is_orphaned
+
+
+def gone_pycron(record: RunRecord, host: str) -> bool:
+    """Whether a running record of `host` was left by a pycron that is gone."""
+    return record.host == host and not pid_alive(record.recorder_pid)
+
+
+def orphan_note(record: RunRecord, host: str) -> str | None:
+    """For a run that outlived the pycron that started it: `pycron gone, pid N`."""
+    if record.outcome is not Outcome.RUNNING or not gone_pycron(record, host):
+        return None
+    return f"pycron gone, pid {record.pid}" if record.pid is not None else "pycron gone"
 
 
 def summarize(

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 class Outcome(enum.Enum):
     """How an attempt ended."""
 
+    QUEUED = "queued"  # due, waiting for a worker (the daemon); replaced when it starts
     RUNNING = "running"  # recorded at start; replaced when the attempt ends
     SUCCESS = "success"  # exit status 0
     FAILED = "failed"  # another exit status, or killed by a signal of its own
@@ -100,8 +101,10 @@ class RunResult(NamedTuple):
 class Recorder(Protocol):
     """Hears of attempts; the run history implements it."""
 
-    def started(self, result: RunResult) -> int:
-        """An attempt has started (outcome RUNNING); returns its record id."""
+    def started(self, result: RunResult, record_id: int | None = None) -> int:
+        """An attempt starts (outcome RUNNING): record it in a new record, or in
+        record `record_id` (one queued for it, or its own once its process has
+        a pid); returns the record id."""
 
     def finished(self, record_id: int, result: RunResult) -> None:
         """The attempt with this record id has ended."""
@@ -258,13 +261,18 @@ def run(
     context: Context,
     next_slot: datetime | None = None,
     wait_lock: bool = True,
+    *,
+    claimed: int | None = None,
+    manual: bool = False,
 ) -> list[RunResult]:
     """Run a job for one scheduled slot, with its retries; returns every attempt.
 
     The job's lock (its id, or its `lock=` name) is held across all attempts,
     so retries never overlap the next run either. `next_slot` bounds the
     retries; `wait_lock=False` turns `overlap=queue` into a skip (run-now's
-    --no-wait-lock).
+    --no-wait-lock). `claimed` is a record the caller queued for this run
+    and claimed (its first attempt is recorded there); `manual` says that no
+    schedule asked for the run (`run-now`: the job sees no PYCRON_SCHEDULED).
     """
     options = entry.options
     lock = None
@@ -285,11 +293,10 @@ def run(
                 if stopped
                 else f"lock {lock.name!r} is held by another run",
             )
-            if context.recorder is not None:
-                context.recorder.finished(context.recorder.started(skipped), skipped)
+            _note_end(context, skipped, claimed)
             return [skipped]
     try:
-        return _attempts(entry, scheduled_for, context, next_slot, lock)
+        return _attempts(entry, scheduled_for, context, next_slot, lock, claimed, manual)
     finally:
         if lock is not None:
             lock.release()
@@ -301,12 +308,15 @@ def _attempts(
     context: Context,
     next_slot: datetime | None,
     lock: _JobLock | None,
+    claimed: int | None,
+    manual: bool,
 ) -> list[RunResult]:
     """Attempt 1, then retries with backoff while attempts fail and time remains."""
     options = entry.options
     results: list[RunResult] = []
     for attempt in range(1, options.retries + 2):
-        result = _attempt(entry, scheduled_for, attempt, context, lock)
+        record = claimed if attempt == 1 else None
+        result = _attempt(entry, scheduled_for, attempt, context, lock, record, manual)
         results.append(result)
         if result.outcome not in (Outcome.FAILED, Outcome.TIMEOUT) or attempt > options.retries:
             break
@@ -328,9 +338,17 @@ def backoff(base: float, attempt: int, jitter: float) -> float:
 
 
 def _attempt(
-    entry: Entry, scheduled_for: datetime, attempt: int, context: Context, lock: _JobLock | None
+    entry: Entry,
+    scheduled_for: datetime,
+    attempt: int,
+    context: Context,
+    lock: _JobLock | None,
+    claimed: int | None,
+    manual: bool,
 ) -> RunResult:
-    """One attempt: start the process, record it, wait for it, record the end."""
+    """One attempt: record it, start the process (which learns its record id),
+    note its pid, wait for it, record the end. A process that started is
+    supervised to its end whatever the recorder does."""
     started = context.clock()
     stdout_path, stderr_path = _log_paths(context.logs_dir, entry.id, started, attempt)
     result = RunResult(
@@ -349,8 +367,10 @@ def _attempt(
         # killed pycron goes unnoticed, but the lock still keeps runs apart.
         with contextlib.suppress(OSError):
             lock.record_owner(scope)
+    record = _note_start(context, result, claimed)
+    variables = run_variables(entry, record, attempt, None if manual else scheduled_for, context)
     try:
-        process = _start(entry, context, scope, stdout_path, stderr_path)
+        process = _start(entry, context, scope, variables, stdout_path, stderr_path)
     except OSError as exc:
         remove_cgroup(scope)
         where = f"{exc.filename}: " if exc.filename is not None else ""  # the shell or cwd
@@ -361,11 +381,10 @@ def _attempt(
         )
         with contextlib.suppress(OSError):  # a full disk: the message is in the result anyway
             write_private(stderr_path, f"pycron: {result.message}\n".encode())
-        if context.recorder is not None:
-            context.recorder.finished(context.recorder.started(result), result)
+        _note_end(context, result, record)
         return result
     result = result._replace(pid=process.pid)
-    record = context.recorder.started(result) if context.recorder is not None else None
+    _note_start(context, result, record)
     replaced = lock.replace_requested if lock is not None else None
     outcome = _wait(process, scope, entry.options, context, replaced, stdout_path, stderr_path)
     was_replaced = replaced is not None and replaced()
@@ -377,9 +396,54 @@ def _attempt(
         exit_code=returncode if returncode is not None and returncode >= 0 else None,
         signal=-returncode if returncode is not None and returncode < 0 else None,
     )
-    if record is not None and context.recorder is not None:
-        context.recorder.finished(record, result)
+    _note_end(context, result, record)
     return result
+
+
+def _note_start(context: Context, result: RunResult, record: int | None) -> int | None:
+    """Tell the recorder that an attempt starts (in `record`, if it has one)."""
+    if context.recorder is None:
+        return None
+    return context.recorder.started(result, record)
+
+
+def _note_end(context: Context, result: RunResult, record: int | None) -> None:
+    """Tell the recorder how an attempt ended (recording it whole if it has no record)."""
+    if context.recorder is not None:
+        if record is None:
+            record = context.recorder.started(result)
+        context.recorder.finished(record, result)
+
+
+RUN_VARIABLES = (
+    JOB_VARIABLE,
+    "PYCRON_RUN_ID",
+    "PYCRON_ATTEMPT",
+    "PYCRON_SCHEDULED",
+    "PYCRON_LOG_DIR",
+)
+
+
+def run_variables(
+    entry: Entry,
+    record: int | None,
+    attempt: int,
+    scheduled_for: datetime | None,
+    context: Context,
+) -> dict[str, str]:
+    """What a job learns of its run, set after cron's variables and the crontab's
+    (which cannot override them): its job id, its record id in the history
+    (`pycron logs ID --run RUN`; empty if it could not be recorded), the
+    attempt number, the slot it runs for (ISO 8601 in UTC, empty when run by
+    hand) and the directory of its logs."""
+    values = (
+        entry.id,
+        str(record) if record is not None and record > 0 else "",
+        str(attempt),
+        scheduled_for.isoformat() if scheduled_for is not None else "",
+        str(context.logs_dir / safe_name(entry.id)),
+    )
+    return dict(zip(RUN_VARIABLES, values, strict=True))
 
 
 def _log_paths(logs_dir: Path, job_id: str, started: datetime, attempt: int) -> tuple[Path, Path]:
@@ -445,12 +509,17 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def _start(
-    entry: Entry, context: Context, scope: Scope, stdout_path: Path, stderr_path: Path
+    entry: Entry,
+    context: Context,
+    scope: Scope,
+    variables: dict[str, str],
+    stdout_path: Path,
+    stderr_path: Path,
 ) -> subprocess.Popen[bytes]:
     """Start `SHELL -c COMMAND` in a new session and the run's scope, output
     straight into the log files."""
     env = job_environment(entry, context.user or _user(), context.home or _home())
-    env[JOB_VARIABLE] = entry.id
+    env.update(variables)
     env[TOKEN_VARIABLE] = scope.token
     cwd = entry.options.cwd or env["HOME"]
     with contextlib.ExitStack() as files:

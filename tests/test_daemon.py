@@ -155,7 +155,8 @@ class Sandbox:
             return history.runs(job_id)[::-1]
 
     def running(self, job_id: str) -> list[RunRecord]:
-        return [r for r in self.runs(job_id) if r.outcome is Outcome.RUNNING]
+        """Runs of the job whose process has started (its pid is recorded)."""
+        return [r for r in self.runs(job_id) if r.outcome is Outcome.RUNNING and r.pid is not None]
 
     def ended(self, job_id: str | None = None) -> list[RunRecord]:
         return [r for r in self.runs(job_id) if r.outcome is not Outcome.RUNNING]
@@ -500,8 +501,8 @@ def test_kill_9_mid_run_does_not_double_a_job_that_survived(sandbox: Sandbox) ->
 
     second = sandbox.start("--shutdown-grace", "0")
     second.wait_for(
-        rf" warning +interrupted +job=long run={orphan.id} scheduled=\S+ "
-        rf'message="its job \(pid {orphan.pid}\) still runs: not run again"$'
+        rf" warning +orphan +job=long run={orphan.id} scheduled=\S+ "
+        rf'message="pycron gone, its job \(pid {orphan.pid}\) still runs: not run again"$'
     )
     wait_until(
         lambda: [r for r in sandbox.ended("tick") if r.recorder_pid == second.pid],
@@ -511,7 +512,13 @@ def test_kill_9_mid_run_does_not_double_a_job_that_survived(sandbox: Sandbox) ->
     assert not group_gone(orphan.pid)  # still running: its slot is being served
     assert len(sandbox.lines("long.pids")) == 1
     (record,) = sandbox.runs("long")
-    assert record.outcome is Outcome.INTERRUPTED  # no daemon watches it any more
+    assert record.outcome is Outcome.RUNNING  # it is: pycron is gone, its job is not
+    # Once it ends, the daemon that watches it marks it interrupted (its end was unseen).
+    os.killpg(orphan.pid, signal.SIGKILL)
+    second.wait_for(rf" warning +interrupted +job=long run={orphan.id}$")
+    (record,) = sandbox.runs("long")
+    assert record.outcome is Outcome.INTERRUPTED
+    assert len(sandbox.lines("long.pids")) == 1  # and it is not run again
     assert stop(second) == 0
 
 

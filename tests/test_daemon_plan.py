@@ -540,13 +540,15 @@ class Simulation:
             if self.now >= end:
                 daemon.stop(immediately=True)
 
-        def start_job(entry: Entry, slot: datetime, next_slot: datetime | None) -> list[RunResult]:
+        def start_job(
+            entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
+        ) -> list[RunResult]:
             assert next_slot is None or next_slot > slot
             self.starts.append(Start(entry.id, slot, self.now))
             if history is None:
                 return []
             result = RunResult(entry.id, slot, 1, Outcome.SUCCESS, self.now, self.now, exit_code=0)
-            history.started(result)
+            history.started(result, record)  # in the record the daemon queued and claimed
             return [result]
 
         settings = Settings(self.crontab, self.state_dir, max_parallel=1, zone=self.zone)

@@ -83,9 +83,10 @@ class FakeRecorder:
         self.started_as: dict[int, RunResult] = {}
         self._lock = threading.Lock()
 
-    def started(self, result: RunResult) -> int:
+    def started(self, result: RunResult, record_id: int | None = None) -> int:
         with self._lock:
-            record_id = len(self.rows) + 1
+            if record_id is None:
+                record_id = len(self.rows) + 1
             self.rows[record_id] = self.started_as[record_id] = result
             return record_id
 
@@ -514,10 +515,11 @@ from pycron.runner import Context, run
 
 state, text, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 class Recorder:
-    def started(self, result):
-        state.mkdir(parents=True, exist_ok=True)
-        (state / "pid.tmp").write_text(str(result.pid))
-        os.replace(state / "pid.tmp", state / "pid")
+    def started(self, result, record_id=None):
+        if result.pid is not None:
+            state.mkdir(parents=True, exist_ok=True)
+            (state / "pid.tmp").write_text(str(result.pid))
+            os.replace(state / "pid.tmp", state / "pid")
         return 1
 
     def finished(self, record_id, result):
