@@ -580,9 +580,15 @@ class Daemon:
     def _drain(self) -> None:
         """Wait for running jobs up to the grace, then stop them (recorded interrupted)."""
         with self._running_lock:
-            running = list(self._running)
-        if running:
-            self.log("drain", running=len(running), grace=f"{self.settings.shutdown_grace}s")
+            futures = list(self._running)
+        if futures:
+            started = sum(1 for future in futures if future.running())
+            self.log(
+                "drain",
+                running=started,
+                queued=len(futures) - started or None,  # they stay queued for the next start
+                grace=f"{self.settings.shutdown_grace}s",
+            )
         deadline = self.settings.shutdown_grace
         waited = 0.0
         while waited < deadline and not self.stopping.is_set():

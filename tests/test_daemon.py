@@ -798,3 +798,115 @@ def test_a_reload_of_a_crontab_others_can_write_keeps_the_jobs(sandbox: Sandbox)
     ticks = len(sandbox.lines("tick.txt"))
     wait_until(lambda: len(sandbox.lines("tick.txt")) > ticks, 5, "the old job to run on")
     assert stop(daemon) == 0
+
+
+# --------------------------------------------------------------------------- queued runs
+
+
+def pycron_json(sandbox: Sandbox, *args: str) -> object:
+    """`pycron ARGS --json` on the sandbox's crontab and state, parsed."""
+    where = ["--crontab", str(sandbox.crontab), "--state-dir", str(sandbox.state)]
+    done = subprocess.run(
+        [sys.executable, "-m", "pycron", *where, *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("how", ["sigterm", "kill-9"])
+def test_runs_waiting_for_a_worker_survive_a_restart_and_run_once(
+    sandbox: Sandbox, how: str
+) -> None:
+    """30 jobs due at once, 2 workers: the daemon stops while 28 wait. The next
+    daemon starts those first, and every job runs exactly once."""
+    root = sandbox.root
+    when = at(1.0)
+    hold = f"while [ ! -e {root}/release ]; do sleep 0.02; done"
+    sandbox.write(
+        "".join(
+            f"# pycron: name=job{n:02d}\n@at {when} echo $PYCRON_JOB_ID >> runs.txt; {hold}\n"
+            for n in range(30)
+        )
+    )
+    first = sandbox.start("--max-parallel", "2", "--shutdown-grace", "30")
+    wait_until(lambda: len(sandbox.lines("runs.txt")) == 2, START_TIMEOUT, "two jobs to start")
+    queued = wait_until(
+        lambda: [r for r in sandbox.runs() if r.outcome is Outcome.QUEUED], 5, "queued runs"
+    )
+    assert len(queued) == 28
+    status = pycron_json(sandbox, "status")
+    assert isinstance(status, list)
+    assert sum(job["queued"] for job in status) == 28
+    assert sum(job["running"] for job in status) == 2
+    if how == "sigterm":
+        first.send(signal.SIGTERM)
+        first.wait_for(r" info +drain +running=2 queued=28 ")
+        (root / "release").touch()  # the two finish within the grace
+        assert first.wait(timeout=15) == 0
+    else:
+        first.process.kill()
+        assert first.wait(timeout=10) == -signal.SIGKILL
+    assert len(sandbox.lines("runs.txt")) == 2
+    assert len([r for r in sandbox.runs() if r.outcome is Outcome.QUEUED]) == 28
+
+    second = sandbox.start("--max-parallel", "2")
+    second.wait_for(r" info +resume +job=job\d\d ")
+    (root / "release").touch()
+    wait_until(lambda: len(sandbox.lines("runs.txt")) == 30, 20, "every job to run")
+    wait_until(
+        lambda: not [r for r in sandbox.runs() if r.outcome in (Outcome.QUEUED, Outcome.RUNNING)],
+        20,
+        "every run to end",
+    )
+    assert stop(second) == 0
+    assert sorted(sandbox.lines("runs.txt")) == [f"job{n:02d}" for n in range(30)]
+    outcomes = sorted(r.outcome.value for r in sandbox.runs())
+    if how == "sigterm":
+        assert outcomes == ["success"] * 30
+    else:  # the two that outlived the killed daemon ended unseen
+        assert outcomes == ["interrupted"] * 2 + ["success"] * 28
+
+
+def test_a_queued_run_whose_next_slot_came_is_recorded_missed(sandbox: Sandbox) -> None:
+    root = sandbox.root
+    hold = f"while [ ! -e {root}/release ]; do sleep 0.02; done"
+    sandbox.write(
+        f"# pycron: name=holder\n@at {at(0.5)} {hold}\n"
+        f"# pycron: name=ticker\n@every 1s echo tick >> {root}/ticks.txt\n"
+    )
+    first = sandbox.start("--max-parallel", "1")
+    wait_until(lambda: sandbox.running("holder"), START_TIMEOUT, "the holder to start")
+    wait_until(
+        lambda: [r for r in sandbox.runs("ticker") if r.outcome is Outcome.QUEUED],
+        5,
+        "a queued tick",
+    )
+    first.process.kill()
+    first.wait(timeout=10)
+    (root / "release").touch()
+    # The next daemon counts @every from its own start: the queued tick's next slot has come.
+    second = sandbox.start()
+    second.wait_for(r" warning +skip +job=ticker run=\d+ message=\"queued when the daemon stopped")
+    assert stop(second) == 0
+    missed = [r for r in sandbox.runs("ticker") if r.outcome is Outcome.MISSED]
+    assert missed
+    assert all("has come since" in (r.message or "") for r in missed)
+
+
+def test_status_says_when_pycron_is_gone_but_its_job_runs(sandbox: Sandbox) -> None:
+    sandbox.write(f"# pycron: name=long\n@at {at(0.3)} sleep 30\n")
+    daemon = sandbox.start()
+    (record,) = wait_until(lambda: sandbox.running("long"), START_TIMEOUT, "the long job")
+    daemon.process.kill()
+    daemon.wait(timeout=10)
+    status = pycron_json(sandbox, "status")
+    assert isinstance(status, list)
+    (job,) = status
+    assert job["running"] is True
+    assert job["last"]["outcome"] == "running"
+    assert job["last"]["message"] == f"pycron gone, pid {record.pid}"
+    (run,) = pycron_json(sandbox, "history")  # type: ignore[misc]
+    assert run["message"] == f"pycron gone, pid {record.pid}"

@@ -727,6 +727,49 @@ def test_twenty_processes_write_at_once(tmp_path: Path) -> None:
     )
 
 
+CLAIMER_CHILD = (
+    CHILD_PRELUDE
+    + """
+state, records = Path(sys.argv[1]), [int(word) for word in sys.argv[2:]]
+with History.open(state) as history:
+    print("ready", flush=True)
+    sys.stdin.readline()  # the start signal: every claimer begins at once
+    now = datetime.now(timezone.utc)
+    print(" ".join(str(record) for record in records if history.claim(record, now)))
+"""
+)
+
+
+def test_a_queued_run_is_claimed_once_by_processes_racing_for_it(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    slot = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    with History.open(state) as history:
+        queued = history.queue(
+            [RunResult(f"job-{n}", slot, 1, Outcome.QUEUED, slot) for n in range(10)]
+        )
+    ids = [str(record) for record in queued]
+    children = run_children(
+        [[CLAIMER_CHILD, str(state), *ids] for _ in range(8)], tmp_path / "err", together=True
+    )
+    assert [child.returncode for child in children] == [0] * 8, [c.stderr for c in children]
+    claimed = [word for child in children for word in child.stdout.split()]
+    assert sorted(claimed, key=int) == ids  # each exactly once
+    with History.open(state) as history:
+        assert history.queued() == []
+        assert {r.outcome for r in history.runs()} == {Outcome.RUNNING}
+        assert not history.claim(queued[0], slot)  # no longer queued
+
+
+def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: History) -> None:
+    late = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    early = late - timedelta(days=1)
+    queued = history.queue(
+        [RunResult(job, when, 1, Outcome.QUEUED, late) for job, when in (("a", late), ("b", early))]
+    )
+    assert [r.id for r in history.queued()] == queued[::-1]
+    assert history.stats().runs == 0
+
+
 def test_threads_share_one_history(history: History) -> None:
     barrier = threading.Barrier(8, timeout=PROCESS_TIMEOUT)
     errors: list[BaseException] = []

@@ -28,6 +28,7 @@ from pycron.crontab import Entry, parse
 from pycron.runner import (
     CRON_PATH,
     MAX_RETRY_DELAY,
+    RUN_VARIABLES,
     Context,
     Outcome,
     Retention,
@@ -814,6 +815,45 @@ def test_the_job_environment(
     assert {key: seen.get(key) for key in wanted} == wanted
     assert "PYCRON_TEST_LEAK" not in seen
     assert job_environment(entry, "alice", str(home)).items() >= wanted.items()
+
+
+@pytest.mark.parametrize("manual", [False, True], ids=["scheduled", "run-now"])
+def test_a_job_knows_which_run_it_is(
+    context: Context, recorder: FakeRecorder, manual: bool
+) -> None:
+    forged = ["PYCRON_RUN_ID=9", "PYCRON_ATTEMPT=9", "PYCRON_SCHEDULED=x", "PYCRON_JOB_ID=x"]
+    entry = job("env", env=forged)
+    slot = datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)
+    (result,) = run(entry, slot, context, manual=manual)
+    seen = environment_of(result)
+    (record,) = recorder.rows
+    assert result.stdout_path is not None
+    assert {key: seen[key] for key in RUN_VARIABLES} == {
+        "PYCRON_JOB_ID": entry.id,
+        "PYCRON_RUN_ID": str(record),
+        "PYCRON_ATTEMPT": "1",
+        "PYCRON_SCHEDULED": "" if manual else "2026-12-05T03:00:00+00:00",
+        "PYCRON_LOG_DIR": str(result.stdout_path.parent),
+    }
+
+
+def test_each_attempt_has_its_own_record_and_number(
+    context: Context, recorder: FakeRecorder, home: Path
+) -> None:
+    entry = job('echo "$PYCRON_ATTEMPT $PYCRON_RUN_ID" >> attempts; exit 1', "retries=2")
+    results = run(entry, utcnow(), context)
+    assert [r.outcome for r in results] == [Outcome.FAILED] * 3
+    assert (home / "attempts").read_text().splitlines() == [
+        f"{attempt} {record}" for attempt, record in zip((1, 2, 3), recorder.rows, strict=True)
+    ]
+
+
+def test_a_claimed_record_takes_the_first_attempt(context: Context, recorder: FakeRecorder) -> None:
+    queued = recorder.started(RunResult("x", utcnow(), 1, Outcome.QUEUED, utcnow()))
+    (result,) = run(job("true"), utcnow(), context, claimed=queued)
+    assert list(recorder.rows) == [queued]
+    assert recorder.rows[queued] == result
+    assert result.outcome is Outcome.SUCCESS
 
 
 def test_no_variable_with_an_empty_name_is_exported(home: Path) -> None:
