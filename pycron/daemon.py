@@ -392,6 +392,7 @@ class Daemon:
         self._start_job = start_job
         self._recorder: TolerantRecorder | None = None
         self._orphans: list[RunRecord] = []  # runs whose pycron died while their job lives on
+        self._duties: dict[str, tuple[str, datetime]] = {}  # job -> (schedule, responsible since)
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
         self._loaded_text: str | None = None
 
@@ -489,7 +490,8 @@ class Daemon:
             self.log("state", "warning", message=note)
         interrupted = self._settle(history, started)
         self._load(initial=True)
-        self._recover(history, interrupted, started)
+        self._duties = self._held_duties(history)
+        self._recover(history, interrupted, started, self._take_duties(history, started))
         self._resume_queued(history, pool, started)
         self._start_reboot_jobs(pool, started)
         last_heartbeat = started
@@ -500,7 +502,10 @@ class Daemon:
             now = self.clock()
             if self.reload_requested.is_set() or self._file_changed():
                 self.reload_requested.clear()
+                loaded = self.jobs
                 self._load(initial=False)
+                if self.jobs is not loaded:
+                    self._take_duties(history, now)
             earliest = self._earliest()
             if earliest is not None and earliest <= now:
                 self._plan(pool, now)
@@ -701,9 +706,52 @@ class Daemon:
 
     # ----------------------------------------------------------- start-up
 
-    def _recover(self, history: History, interrupted: list[RunRecord], now: datetime) -> None:
+    def _held_duties(self, history: History) -> dict[str, tuple[str, datetime]]:
+        """The responsibilities the history holds (none if it cannot be read)."""
+        try:
+            return history.responsibilities()
+        except HistoryError as error:
+            self._history_error(f"{error}: jobs never run have no missed runs found this time")
+            return {}
+
+    def _take_duties(self, history: History, now: datetime) -> dict[str, datetime | None]:
+        """Take responsibility for every enabled job from `now` on, unless it is
+        held already for the same schedule (a job whose schedule changed is a
+        new job); drop it for jobs gone or disabled. Returns, per job, since
+        when it is held: None for a job the history held nothing for (a job
+        from before responsibilities were kept: its runs alone count)."""
+        taken: dict[str, tuple[str, datetime]] = {}
+        since: dict[str, datetime | None] = {}
+        for job_id, entry in self.jobs.items():
+            if not entry.enabled:
+                continue
+            schedule = f"{entry.schedule.text} {_zone_of(entry)}"
+            held = self._duties.get(job_id)
+            if held is not None and held[0] == schedule:
+                since[job_id] = held[1]
+                continue
+            taken[job_id] = (schedule, now)
+            since[job_id] = now if held is not None else None
+        dropped = [job_id for job_id in self._duties if job_id not in since]
+        try:
+            history.take_responsibility(taken, dropped)
+        except HistoryError as error:
+            self._history_error(f"{error}: a later start may not find these jobs' missed runs")
+        self._duties.update(taken)
+        for job_id in dropped:
+            del self._duties[job_id]
+        return since
+
+    def _recover(
+        self,
+        history: History,
+        interrupted: list[RunRecord],
+        now: datetime,
+        since: Mapping[str, datetime | None],
+    ) -> None:
         """First fire times from the history: each job's missed slots since its
-        last recorded slot (interrupted runs count as missed) go to the planner."""
+        last recorded slot, or since the daemon took responsibility for it if
+        that is later (interrupted runs count as missed), go to the planner."""
         last = history.last_scheduled_per_job()
         for record in interrupted:
             self.log(
@@ -729,7 +777,7 @@ class Daemon:
             )
         redo = {r.job_id: r.scheduled_for for r in interrupted}
         for job_id, entry in self.jobs.items():
-            recorded = last.get(job_id)
+            recorded = _latest(last.get(job_id), since.get(job_id))
             if job_id in redo and catch_up_policy(entry) is not CatchUp.NONE:
                 recorded = redo[job_id] - timedelta(microseconds=1)
             schedule = entry.schedule
@@ -876,6 +924,11 @@ class Daemon:
             errors=len(errors),
             changed=",".join(changed) if not initial and changed else None,
         )
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    """The latest of the moments given (None if none is)."""
+    return max((moment for moment in moments if moment is not None), default=None)
 
 
 def _same_schedule(old: Entry, new: Entry) -> bool:

@@ -39,7 +39,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -88,6 +88,18 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX runs_job_scheduled ON runs (job_id, scheduled_for)",
             "CREATE INDEX runs_started ON runs (started)",
             "CREATE INDEX runs_outcome ON runs (outcome)",
+        ),
+    ),
+    (
+        2,
+        (
+            # Per job: since when the daemon has been responsible for it, and for
+            # which schedule (a job whose schedule changes is a new job).
+            """CREATE TABLE responsibility (
+                job_id TEXT PRIMARY KEY,
+                schedule TEXT NOT NULL,
+                since TEXT NOT NULL
+            )""",
         ),
     ),
 )
@@ -400,6 +412,34 @@ class History:
             ),
             tz,
         )
+
+    # -- Responsibility --------------------------------------------------------------------
+
+    def responsibilities(self) -> dict[str, tuple[str, datetime]]:
+        """Per job id: the schedule it had and the instant from which the daemon
+        has been responsible for it (catch-up finds missed slots only after
+        that instant, so a job never run still has its missed slots found)."""
+        rows = self._query("SELECT job_id, schedule, since FROM responsibility", [])
+        return {job_id: (schedule, _from_text(since)) for job_id, schedule, since in rows}
+
+    def take_responsibility(
+        self, taken: Mapping[str, tuple[str, datetime]], dropped: Collection[str] = ()
+    ) -> None:
+        """Record (or replace) the responsibility for jobs, and drop it for jobs
+        no longer scheduled, in one transaction."""
+        if not taken and not dropped:
+            return
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO responsibility (job_id, schedule, since) VALUES (?, ?, ?)",
+                [
+                    (job_id, schedule, _to_text(since))
+                    for job_id, (schedule, since) in taken.items()
+                ],
+            )
+            db.executemany(
+                "DELETE FROM responsibility WHERE job_id = ?", [(job_id,) for job_id in dropped]
+            )
 
     # -- Upkeep ----------------------------------------------------------------------------
 

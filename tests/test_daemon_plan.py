@@ -1171,3 +1171,46 @@ def test_at_missed_while_down_is_caught_up_once(simulate: Simulate, line: str) -
     assert sim.catch_ups() == [("once", utc("12:00"))]
     sim.now = utc("17:00")
     assert sim.run_until(utc("18:00"), record=True) == []
+
+
+# --------------------------------------------------------------------------- jobs never run
+
+NEVER_RUN = """\
+# pycron: name=daily-latest
+0 12 * * * true
+# pycron: name=daily-none catch-up=none
+0 12 * * * true
+# pycron: name=half-all catch-up=all
+0,30 12 * * * true
+"""
+
+
+def test_missed_runs_of_jobs_that_never_ran_are_found(simulate: Simulate) -> None:
+    """Missed slots count from when the daemon took the job on, not only from
+    its last run: these jobs never ran before the daemon went down."""
+    sim = simulate(NEVER_RUN, utc("10:00"), UTC)
+    assert sim.run_until(utc("10:30")) == []
+    sim.now = utc("13:00")  # down over 12:00 and 12:30, far past the 60 s of lateness
+    starts = sim.run_until(utc("13:00:01"), record=True)
+    assert by_job(starts) == expected({"daily-latest": ["12:00"], "half-all": ["12:00", "12:30"]})
+    assert sim.skips() == [("daily-none", 1, utc("12:00"), utc("12:00"), "none")]
+    with History.open(sim.state_dir) as history:
+        (missed,) = history.runs("daily-none", outcome=Outcome.MISSED)
+        assert missed.message is not None
+        assert missed.message.endswith("not run (catch-up=none)")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param("# pycron: name=late\n0 12 * * * true\n", id="added-while-down"),
+        pytest.param("# pycron: name=early\n0 11 * * * true\n", id="schedule-changed-while-down"),
+    ],
+)
+def test_no_catch_up_from_before_a_job_existed(simulate: Simulate, edit: str) -> None:
+    sim = simulate("# pycron: name=early\n0 12 * * * true\n", utc("10:00"), UTC)
+    assert sim.run_until(utc("10:30")) == []
+    sim.crontab.write_text(edit)  # while no daemon runs
+    sim.now = utc("13:00")
+    assert sim.run_until(utc("13:00:01"), record=True) == []
+    assert sim.skips() == []
