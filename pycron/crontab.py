@@ -1108,3 +1108,11 @@ def _user_name(uid: int) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+def random_delay(value: str) -> int | None:
+    """The minutes of cronie's `RANDOM_DELAY=N` (the jobs below it start up to N
+    minutes late); None for a value that is not a whole number of minutes,
+    which cronie, and so pycron, ignores."""
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() else None

@@ -17,8 +17,11 @@ import collections
 import contextlib
 import enum
 import gc
+import heapq
+import itertools
 import json
 import os
+import random
 import select
 import signal
 import sys
@@ -30,7 +33,17 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from filelock import FileLock, Timeout
 
-from pycron.crontab import At, CatchUp, Cron, Entry, Every, Reboot, parse, untrusted
+from pycron.crontab import (
+    At,
+    CatchUp,
+    Cron,
+    Entry,
+    Every,
+    Reboot,
+    parse,
+    random_delay,
+    untrusted,
+)
 from pycron.errors import DaemonError, HistoryError, NoMatchError, PycronError, UnsafeFileError
 from pycron.expr import CronExpression, resolve_tz
 from pycron.history import History, RunRecord, TolerantRecorder, gone_pycron, open_recording
@@ -372,7 +385,10 @@ class Daemon:
         log: EventLog,
         start_job: Callable[[Entry, datetime, datetime | None, int | None], list[RunResult]]
         | None = None,
+        delay_scale: float | None = None,
     ) -> None:
+        """`delay_scale` in [0, 1) scales every RANDOM_DELAY; drawn at random
+        (once, as cronie does at its start) unless given."""
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
@@ -395,6 +411,10 @@ class Daemon:
         self._duties: dict[str, tuple[str, datetime]] = {}  # job -> (schedule, responsible since)
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
         self._loaded_text: str | None = None
+        self.delay_scale = random.random() if delay_scale is None else delay_scale
+        # Runs held back by RANDOM_DELAY: (start at, order, job, slot, record), soonest first.
+        self._delayed: list[tuple[datetime, int, str, datetime, int | None]] = []
+        self._delays = itertools.count()
 
     # ----------------------------------------------------------- lifecycle
 
@@ -509,6 +529,7 @@ class Daemon:
             earliest = self._earliest()
             if earliest is not None and earliest <= now:
                 self._plan(pool, now)
+            self._release_delayed(pool, now)
             reap_lingering()
             self._watch_orphans(history, now)
             assert self._recorder is not None
@@ -551,7 +572,33 @@ class Daemon:
             self._record_skipped(skipped, now)
         records = self._queue(decided.due, now)
         for due, record in zip(decided.due, records, strict=True):
-            self._submit(pool, self.jobs[due.job_id], due.scheduled_for, due.catch_up, record)
+            entry = self.jobs[due.job_id]
+            delay = self._random_delay(entry)
+            if delay and due.scheduled_for + delay > now:
+                start = due.scheduled_for + delay
+                self.log("delay", job=entry.id, scheduled=due.scheduled_for, start=start)
+                item = (start, next(self._delays), entry.id, due.scheduled_for, record)
+                heapq.heappush(self._delayed, item)
+                continue
+            self._submit(pool, entry, due.scheduled_for, due.catch_up, record)
+
+    def _random_delay(self, entry: Entry) -> timedelta:
+        """How long RANDOM_DELAY (cronie's: up to N minutes, the same share of N
+        for every job while this daemon runs) holds the job's runs back."""
+        for name, value in reversed(entry.env):
+            if name == "RANDOM_DELAY":
+                minutes = random_delay(value)
+                return timedelta(minutes=minutes * self.delay_scale) if minutes else timedelta()
+        return timedelta()
+
+    def _release_delayed(self, pool: ThreadPoolExecutor, now: datetime) -> None:
+        """Start the runs whose RANDOM_DELAY is over (still queued in the history,
+        so a stop meanwhile leaves them to the next start)."""
+        while self._delayed and self._delayed[0][0] <= now:
+            _, _, job_id, slot, record = heapq.heappop(self._delayed)
+            entry = self.jobs.get(job_id)
+            if entry is not None:
+                self._submit(pool, entry, slot, False, record)
 
     def _queue(self, due: list[Due], now: datetime) -> list[int | None]:
         """Record each due run `queued` before it waits for a worker, all in one
@@ -576,8 +623,8 @@ class Daemon:
         return self._earliest_cache[0]
 
     def _sleep_time(self, now: datetime) -> float:
-        """Seconds until the earliest next fire time, at most MAX_SLEEP."""
-        earliest = self._earliest()
+        """Seconds until the earliest next fire time or delayed start, at most MAX_SLEEP."""
+        earliest = _soonest(self._earliest(), self._delayed[0][0] if self._delayed else None)
         if earliest is None:
             return MAX_SLEEP
         return max(0.0, min(MAX_SLEEP, (earliest - now).total_seconds()))
@@ -929,6 +976,11 @@ class Daemon:
 def _latest(*moments: datetime | None) -> datetime | None:
     """The latest of the moments given (None if none is)."""
     return max((moment for moment in moments if moment is not None), default=None)
+
+
+def _soonest(*moments: datetime | None) -> datetime | None:
+    """The soonest of the moments given (None if none is)."""
+    return min((moment for moment in moments if moment is not None), default=None)
 
 
 def _same_schedule(old: Entry, new: Entry) -> bool:

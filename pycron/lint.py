@@ -36,6 +36,7 @@ from pycron.crontab import (
     Line,
     Reboot,
     Severity,
+    random_delay,
 )
 from pycron.errors import NoMatchError
 from pycron.explain import OCCURRENCES, dst_notes
@@ -423,11 +424,19 @@ def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
             "Debian's cron ignores CRON_TZ: there the jobs below run in the daemon's time zone",
         )
     elif name == "RANDOM_DELAY":
-        yield env.at(
-            env.name_column,
-            "RANDOM_DELAY delays each job by up to that many minutes in cronie only: pycron "
-            "exports it and does not delay, Debian ignores it",
-        )
+        if random_delay(env.value) is None:
+            yield env.at(
+                env.value_column,
+                f"RANDOM_DELAY={env.value} is not a whole number of minutes: "
+                "cronie and pycron ignore it",
+                "write RANDOM_DELAY=N, N minutes",
+            )
+        else:
+            yield env.at(
+                env.name_column,
+                "RANDOM_DELAY delays the jobs below by up to that many minutes in cronie and "
+                "pycron; Debian's cron ignores it and runs them on time",
+            )
 
 
 # --------------------------------------------------------------------------- command checks

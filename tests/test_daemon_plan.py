@@ -482,6 +482,7 @@ class Start(NamedTuple):
     at: datetime
 
 
+DELAY_SCALE = 0.5  # the share of RANDOM_DELAY that every simulated daemon waits
 MAX_STEPS = 500_000  # loop turns in one daemon lifetime before the harness gives up
 MAX_IDLE_TURNS = 1000  # turns in a row with a 0 s sleep before it calls the loop busy
 
@@ -552,7 +553,14 @@ class Simulation:
             return [result]
 
         settings = Settings(self.crontab, self.state_dir, max_parallel=1, zone=self.zone)
-        daemon = Daemon(settings, clock=self.clock, sleep=sleep, log=self.log, start_job=start_job)
+        daemon = Daemon(
+            settings,
+            clock=self.clock,
+            sleep=sleep,
+            log=self.log,
+            start_job=start_job,
+            delay_scale=DELAY_SCALE,
+        )
         try:
             assert daemon.run() == 0
         finally:
@@ -1214,3 +1222,37 @@ def test_no_catch_up_from_before_a_job_existed(simulate: Simulate, edit: str) ->
     sim.now = utc("13:00")
     assert sim.run_until(utc("13:00:01"), record=True) == []
     assert sim.skips() == []
+
+
+# --------------------------------------------------------------------------- RANDOM_DELAY
+
+DELAYED = """\
+RANDOM_DELAY=10
+# pycron: name=delayed
+0 12 * * * true
+RANDOM_DELAY=0
+# pycron: name=on-time
+0 12 * * * true
+RANDOM_DELAY=ten
+# pycron: name=ignored
+0 12 * * * true
+"""
+
+
+def test_random_delay_holds_jobs_back_by_one_share_of_it(simulate: Simulate) -> None:
+    sim = simulate(DELAYED, utc("11:00"), UTC)
+    starts = sim.run_until(utc("12:10"))
+    assert sorted((s.job, s.slot, s.at) for s in starts) == [
+        ("delayed", utc("12:00"), utc("12:00") + timedelta(minutes=10 * DELAY_SCALE)),
+        ("ignored", utc("12:00"), utc("12:00")),
+        ("on-time", utc("12:00"), utc("12:00")),
+    ]
+
+
+def test_a_run_held_back_by_random_delay_survives_a_restart(simulate: Simulate) -> None:
+    sim = simulate(DELAYED, utc("11:00"), UTC)
+    first = sim.run_until(utc("12:03"), record=True)
+    assert sorted(s.job for s in first) == ["ignored", "on-time"]
+    sim.now = utc("12:04")
+    second = sim.run_until(utc("12:10"), record=True)
+    assert [(s.job, s.slot, s.at) for s in second] == [("delayed", utc("12:00"), utc("12:04"))]

@@ -131,6 +131,7 @@ FIRES = [
     pytest.param("TZ=UTC\n", {}, "env-special", 1, 0, id="special-TZ"),
     pytest.param("  CRON_TZ=UTC\n", {}, "env-special", 1, 2, id="special-CRON_TZ"),
     pytest.param("RANDOM_DELAY=5\n", {}, "env-special", 1, 0, id="special-RANDOM_DELAY"),
+    pytest.param("RANDOM_DELAY=5m\n", {}, "env-special", 1, 13, id="special-RANDOM_DELAY-bad"),
     pytest.param("=x\n", {}, "env-special", 1, 0, id="special-empty-name"),
     # dst: at the hour field
     pytest.param(
