@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -76,7 +76,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
 _EXPLAIN_RUNS = 3
-_COMMAND_WIDTH = 50  # a command longer than this is shortened in terminal tables
 _EXCERPT_WIDTH = 20  # how much of a refused `add` argument its error message shows
 _LINE_BREAKS = (("\n", "a line break"), ("\r", "a carriage return"))
 
@@ -268,24 +267,115 @@ def _print_json(value: object) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """A rich table on a terminal, tab-free plain columns (tabulate) in a pipe."""
-    if _on_terminal():
-        from rich.console import Console  # noqa: PLC0415 - rich is slow to import
-        from rich.table import Table  # noqa: PLC0415
+class Column(NamedTuple):
+    """A column of a table, and how it gives way on a narrow terminal.
 
-        table = Table(*headers, header_style="bold", box=None, pad_edge=False)
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-    else:
-        from tabulate import tabulate  # noqa: PLC0415
+    No cell is ever cut (ids are typed, times read whole) but those of
+    `shrink` columns (commands), which are shortened first, down to `SHRUNK`
+    cells; then whole columns are left out, the lowest `rank` first, never a
+    `keep` one (the ids). `outcome` columns are coloured by meaning.
+    """
+
+    header: str
+    rank: int
+    keep: bool = False
+    shrink: bool = False
+    outcome: bool = False
+
+
+SHRUNK = 12  # cells a shortened column keeps at least
+GAP = 2  # cells between two columns
+OUTCOME_STYLES = {
+    "success": "green",
+    "failed": "red",
+    "timeout": "red",
+    "error": "red",
+    "missed": "yellow",
+    "interrupted": "yellow",
+    "skipped-overlap": "yellow",
+}
+WIDE_HELP = "Show every column in full, however wide the terminal."
+
+
+def fit_columns(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
+) -> tuple[list[int], list[int]]:
+    """Which columns to show, and how wide each is (by column index), so that a
+    table fits `width` cells: shorten the shrinkable columns, then leave out
+    columns, least important first, never a kept one. A table whose kept
+    columns alone are wider is shown whole (the terminal wraps it)."""
+    from rich.cells import cell_len  # noqa: PLC0415 - rich is slow to import
+
+    natural = [
+        max([cell_len(column.header), *(cell_len(row[index]) for row in rows)])
+        for index, column in enumerate(columns)
+    ]
+    widths = list(natural)
+    shown = list(range(len(columns)))
+
+    def excess() -> int:
+        return sum(widths[i] for i in shown) + GAP * (len(shown) - 1) - width
+
+    for index in shown:
+        if columns[index].shrink and excess() > 0:
+            floor = max(cell_len(columns[index].header), SHRUNK)
+            widths[index] = max(floor, widths[index] - excess())
+    while excess() > 0 and (droppable := [i for i in shown if not columns[i].keep]):
+        shown.remove(min(droppable, key=lambda i: columns[i].rank))
+    for index in shown:  # room left over goes back to what was shortened
+        if columns[index].shrink:
+            widths[index] = min(natural[index], widths[index] - min(excess(), 0))
+    return shown, widths
+
+
+def _print_table(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False
+) -> None:
+    """A table fitted to the terminal (see `fit_columns`; `wide`: everything in
+    full), outcomes in colour unless NO_COLOR is set; in a pipe, plain columns
+    (tabulate), every one in full."""
+    headers = [column.header for column in columns]
+    if not _on_terminal():
+        from tabulate import tabulate  # noqa: PLC0415 - only tables need it
 
         click.echo(tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True))
+        return
+    from rich.console import Console  # noqa: PLC0415 - rich is slow to import
+    from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    console = Console()
+    shown, widths = fit_columns(columns, rows, 1 << 30 if wide else console.width)
+    if wide:
+        console = Console(width=sum(widths) + GAP * len(widths))
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for index in shown:
+        table.add_column(headers[index], width=widths[index], no_wrap=True)
+    for row in rows:
+        table.add_row(
+            *(
+                Text(
+                    _shorten(row[index], widths[index]),
+                    style=OUTCOME_STYLES.get(row[index].split(" ", 1)[0], "")
+                    if columns[index].outcome
+                    else "",
+                )
+                for index in shown
+            )
+        )
+    console.print(table)
+    hidden = [headers[index] for index in range(len(columns)) if index not in shown]
+    if hidden:
+        click.echo(f"(not shown: {', '.join(hidden)}; --wide or --json shows them)", err=True)
 
 
 def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
+    """`text` cut to `width` cells, ending in an ellipsis if it was cut."""
+    from rich.cells import cell_len, set_cell_size  # noqa: PLC0415 - rich is slow to import
+
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1) + "\u2026"
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -735,9 +825,14 @@ def export_command(ctx: click.Context) -> None:
     show_default=True,
     help="How many next run times to show per job.",
 )
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
 @click.pass_context
-def list_command(ctx: click.Context, as_json: bool, runs: int) -> None:
+def list_command(ctx: click.Context, as_json: bool, runs: int, wide: bool) -> None:
     """List the jobs: id, schedule, command, next run, enabled, last run and result.
+
+    On a terminal the table fits its width: ids and times are never cut, the
+    command is shortened first, then the least important columns are left
+    out (stderr says which): --wide shows every column in full, --json all.
 
     \b
     Examples:
@@ -764,12 +859,11 @@ def list_command(ctx: click.Context, as_json: bool, runs: int) -> None:
             ]
         )
         return
-    width = _COMMAND_WIDTH if _on_terminal() else 10_000
     rows = [
         (
             entry.id,
             entry.schedule.text,
-            _shorten(entry.command, width),
+            entry.command,
             ", ".join(t.isoformat(sep=" ", timespec="minutes") for t in times) or _no_next(entry),
             "yes" if entry.enabled else "no",
             _local(record.started) if record else "never",
@@ -777,8 +871,18 @@ def list_command(ctx: click.Context, as_json: bool, runs: int) -> None:
         )
         for entry, times, record in jobs
     ]
-    headers = ("ID", "SCHEDULE", "COMMAND", "NEXT RUN", "ENABLED", "LAST RUN", "RESULT")
-    _print_table(headers, rows)
+    _print_table(LIST_COLUMNS, rows, wide=wide)
+
+
+LIST_COLUMNS = (
+    Column("ID", 9, keep=True),
+    Column("SCHEDULE", 6),
+    Column("COMMAND", 7, shrink=True),
+    Column("NEXT RUN", 8),
+    Column("ENABLED", 1),
+    Column("LAST RUN", 3),
+    Column("RESULT", 4, outcome=True),
+)
 
 
 def _next_runs(entry: Entry, now: datetime, count: int) -> list[datetime]:
@@ -1052,9 +1156,15 @@ class _HistoryGroup(_Group):
 @click.option("--since", metavar="WHEN", help="A duration back from now (7d, 12h) or a time.")
 @click.option("--outcome", type=click.Choice([o.value for o in Outcome]))
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of runs.")
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
 @click.pass_context
 def history_group(
-    ctx: click.Context, limit: int, since: str | None, outcome: str | None, as_json: bool
+    ctx: click.Context,
+    limit: int,
+    since: str | None,
+    outcome: str | None,
+    as_json: bool,
+    wide: bool,
 ) -> None:
     """Show runs, newest first: pycron history [ID] [options].
 
@@ -1090,7 +1200,17 @@ def history_group(
         )
         for r in records
     ]
-    _print_table(("RUN", "JOB", "STARTED", "ATTEMPT", "RESULT", "DURATION"), rows)
+    _print_table(HISTORY_COLUMNS, rows, wide=wide)
+
+
+HISTORY_COLUMNS = (
+    Column("RUN", 9, keep=True),
+    Column("JOB", 8, keep=True),
+    Column("STARTED", 7),
+    Column("ATTEMPT", 2),
+    Column("RESULT", 6, outcome=True),
+    Column("DURATION", 3),
+)
 
 
 @history_group.command("prune")
@@ -1163,8 +1283,9 @@ def _log_gone(record: RunRecord, path: Path) -> PycronError:
 
 @cli.command("status")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of jobs.")
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
 @click.pass_context
-def status_command(ctx: click.Context, as_json: bool) -> None:
+def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
     """Per job: last run, its result and duration, next run, running now.
 
     Ends with a summary line: jobs, failing (the last run did not succeed),
@@ -1213,11 +1334,21 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         )
         for entry, record, upcoming, _ in jobs
     ]
-    _print_table(("ID", "LAST RUN", "RESULT", "DURATION", "NEXT RUN", "RUNNING"), rows)
+    _print_table(STATUS_COLUMNS, rows, wide=wide)
     summary = [_plural(len(jobs), "job"), f"{failing} failing", f"{len(running)} running"]
     if queued:
         summary.append(f"{len(queued)} queued")
     click.echo(", ".join(summary))
+
+
+STATUS_COLUMNS = (
+    Column("ID", 9, keep=True),
+    Column("LAST RUN", 6),
+    Column("RESULT", 7, outcome=True),
+    Column("DURATION", 2),
+    Column("NEXT RUN", 5),
+    Column("RUNNING", 4),
+)
 
 
 def _running_text(record: RunRecord | None, queued: bool) -> str:

@@ -3,11 +3,17 @@ status, stats, history prune; exit codes as documented."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -261,3 +267,104 @@ def test_log_retention_is_configurable(pycron: Pycron) -> None:
     assert len(kept) == 4  # .out and .err of the 2 newest attempts
     newest = _history(pycron, "hello")[0]
     assert Path(str(newest["stdout"])).name in kept
+
+
+# --------------------------------------------------------------------------- terminal tables
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LONG_ID = "a-job-with-a-rather-long-name-to-type"
+
+
+def on_terminal(pycron: Pycron, columns: int, *args: str, color: bool = True) -> tuple[str, str]:
+    """Run `pycron ARGS` with its stdout on a pseudo-terminal `columns` wide;
+    returns what it printed there (with any colour codes) and its stderr."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {k: v for k, v in pycron.env.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(TERM="xterm-256color", COLUMNS=str(columns), LINES="50")
+    if not color:
+        env["NO_COLOR"] = "1"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pycron", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                continue
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:  # the terminal closed: the command has ended
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert process.stderr is not None
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0, errors
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return b"".join(chunks).decode().replace("\r\n", "\n"), errors
+
+
+@pytest.fixture
+def tables(pycron: Pycron) -> Pycron:
+    """A crontab with a long job id and a long command, and runs that succeeded and failed."""
+    with pycron.crontab.open("a") as stream:
+        stream.write(f"# pycron: name={LONG_ID}\n@daily echo {'x' * 80}\n")
+    assert pycron("run-now", "hello").returncode == 0
+    assert pycron("run-now", "broken").returncode == 3
+    return pycron
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+@pytest.mark.parametrize("command", ["list", "status", "history"])
+def test_tables_fit_the_terminal_and_never_cut_ids_or_times(
+    tables: Pycron, command: str, columns: int
+) -> None:
+    shown, notice = on_terminal(tables, columns, command)
+    plain = ANSI.sub("", shown)
+    lines = [line for line in plain.splitlines() if line.strip()]
+    assert max(len(line) for line in lines) <= columns
+    header = lines[0]
+    assert "\u2026" not in header  # no header is cut
+    ids = [LONG_ID, "hello", "broken", "nowhere"] if command != "history" else ["hello", "broken"]
+    for job_id in ids:
+        assert re.search(rf"(^|\s){re.escape(job_id)}(\s|$)", plain, re.MULTILINE), job_id
+    for date in re.findall(r"\d{4}-[\d:-]*(?: [\d:]+)?\S?", plain):  # never `2026-1…`
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?", date), date
+    if command != "list":  # only a command may be shortened
+        assert "\u2026" not in plain
+    hidden = re.search(r"not shown: (.*); --wide", notice)
+    for name in hidden.group(1).split(", ") if hidden else []:
+        assert name not in header.split()
+    if columns == 120 and command != "list":
+        assert not hidden  # everything fits
+
+
+def test_wide_shows_every_column_in_full(tables: Pycron) -> None:
+    shown, notice = on_terminal(tables, 60, "list", "--wide")
+    plain = ANSI.sub("", shown)
+    assert "x" * 80 in plain
+    assert "not shown" not in notice
+    assert all(name in plain for name in ("SCHEDULE", "ENABLED", "LAST RUN", "RESULT"))
+
+
+@pytest.mark.parametrize("color", [True, False], ids=["colour", "NO_COLOR"])
+def test_outcomes_are_coloured_by_meaning_unless_no_color(tables: Pycron, color: bool) -> None:
+    shown, _ = on_terminal(tables, 120, "history", color=color)
+    red = re.search(r"\x1b\[31m\s*failed", shown)
+    green = re.search(r"\x1b\[32m\s*success", shown)
+    assert (red is not None, green is not None) == (color, color), shown
+    if not color:
+        assert not re.search(r"\x1b\[3\dm", shown)
