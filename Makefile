@@ -3,11 +3,21 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+STATUS := $(BIN)/pycron --crontab crontab.example --state-dir ./.pycron status
+
+.PHONY: run status test lint bench clean
 
 run: $(VENV)/.installed
-	mkdir -p .pycron
+	@mkdir -p -m 700 .pycron
+	@echo "pycron: running the jobs of crontab.example until Ctrl-C"
+	@echo "  the jobs write under   ./.pycron/ (heartbeat.log, system-check.log, backups/ ...)"
+	@echo "  run history and logs   ./.pycron/history.db, ./.pycron/logs/<job>/"
+	@echo "  from a second terminal make status   (or: $(STATUS))"
+	@echo
 	$(BIN)/pycron --crontab crontab.example --state-dir ./.pycron daemon
+
+status: $(VENV)/.installed
+	@$(STATUS)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

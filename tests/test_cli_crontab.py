@@ -367,3 +367,16 @@ def test_export_of_a_missing_crontab_is_empty(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == ""
     assert not os.path.exists(tmp_path / "missing")
+
+
+def test_crontab_example_explains_each_warning_it_keeps() -> None:
+    example = Path(__file__).resolve().parent.parent / "crontab.example"
+    result = _run(example, "check", str(example), "--json")
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.stdout)
+    assert findings
+    assert {finding["severity"] for finding in findings} == {"warning"}
+    lines = example.read_text().splitlines()
+    for finding in findings:  # a `# (check: ...)` comment stands just above each
+        above = lines[max(0, finding["line"] - 4) : finding["line"] - 1]
+        assert any(line.startswith("# (check") for line in above), finding
