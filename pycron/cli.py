@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -103,6 +103,28 @@ class Settings:
         """The crontab as a file to read and edit."""
         return CrontabFile(self.crontab, system=system)
 
+    def updated(self, ctx: click.Context, given: dict[str, Any]) -> Settings:
+        """These settings with the global options given after the command."""
+        root = ctx.find_root()
+        for name in given:
+            if root.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                flag = "--" + name.removesuffix("_path").replace("_", "-")
+                raise UsageError(f"{flag} is given both before and after the command: give it once")
+        runs = given.get("keep_runs", self.retention.runs)
+        mib = given.get("keep_mib")
+        return replace(
+            self,
+            crontab=given.get("crontab_path", self.crontab),
+            state_dir=given.get("state_dir", self.state_dir),
+            retention=Retention(runs, mib * 2**20 if mib else self.retention.max_bytes),
+        )
+
+
+def _sentence(message: str) -> str:
+    """A message of click's in pycron's style (lower case first, no final stop)."""
+    message = message.rstrip(".")
+    return message[:1].lower() + message[1:]
+
 
 def _default_crontab() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
@@ -116,41 +138,77 @@ def _default_state_dir() -> Path:
     return Path(base, "pycron")
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def _global_options(*, after: bool) -> list[click.Parameter]:
+    """Where the crontab and the state are, and how many logs to keep: taken
+    before the command (with their environment variables and defaults) and
+    after it, where users type them first (`pycron daemon --crontab F`)."""
+    defaults = not after
+    return [
+        click.Option(
+            ["--crontab", "crontab_path"],
+            envvar="PYCRON_CRONTAB" if defaults else None,
+            metavar="PATH",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The crontab file [default: $PYCRON_CRONTAB, else "
+            "$XDG_CONFIG_HOME/pycron/crontab].",
+        ),
+        click.Option(
+            ["--state-dir", "state_dir"],
+            envvar="PYCRON_STATE_DIR" if defaults else None,
+            metavar="DIR",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
+        ),
+        click.Option(
+            ["--keep-runs", "keep_runs"],
+            envvar="PYCRON_KEEP_RUNS" if defaults else None,
+            metavar="N",
+            type=click.IntRange(min=1),
+            default=Retention().runs if defaults else None,
+            help=f"Log files kept per job: those of its last N runs [default: "
+            f"$PYCRON_KEEP_RUNS, else {Retention().runs}]...",
+        ),
+        click.Option(
+            ["--keep-mib", "keep_mib"],
+            envvar="PYCRON_KEEP_MIB" if defaults else None,
+            metavar="M",
+            type=click.IntRange(min=1),
+            default=Retention().max_bytes // 2**20 if defaults else None,
+            help=f"...and at most this many MiB of them [default: $PYCRON_KEEP_MIB, else "
+            f"{Retention().max_bytes // 2**20}] (the newest run is always kept).",
+        ),
+    ]
+
+
+GLOBAL_NAMES = ("crontab_path", "state_dir", "keep_runs", "keep_mib")
+
+
+class _GlobalOptions(click.Command):
+    """A command that also takes the global options after its name. Given there,
+    they replace the settings made before it; the same option on both sides
+    is a usage error that names it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_options(after=True))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        given = {name: ctx.params.pop(name, None) for name in GLOBAL_NAMES}
+        given = {name: value for name, value in given.items() if value is not None}
+        if given:
+            ctx.obj = _settings(ctx).updated(ctx, given)
+        return super().invoke(ctx)
+
+
+_Group.command_class = _GlobalOptions
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    params=_global_options(after=False),
+)
 @click.version_option(__version__, prog_name="pycron")
-@click.option(
-    "--crontab",
-    "crontab_path",
-    envvar="PYCRON_CRONTAB",
-    metavar="PATH",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The crontab file [default: $PYCRON_CRONTAB, else $XDG_CONFIG_HOME/pycron/crontab].",
-)
-@click.option(
-    "--state-dir",
-    envvar="PYCRON_STATE_DIR",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
-)
-@click.option(
-    "--keep-runs",
-    envvar="PYCRON_KEEP_RUNS",
-    metavar="N",
-    type=click.IntRange(min=1),
-    default=Retention().runs,
-    show_default=True,
-    help="Log files kept per job: those of its last N attempts...",
-)
-@click.option(
-    "--keep-mib",
-    envvar="PYCRON_KEEP_MIB",
-    metavar="M",
-    type=click.IntRange(min=1),
-    default=Retention().max_bytes // 2**20,
-    show_default=True,
-    help="...and at most this many MiB of them (the newest attempt is always kept).",
-)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -1140,7 +1198,7 @@ def _run_exit_code(outcome: Outcome, exit_code: int | None, number: int | None) 
     return exit_code or 0
 
 
-class _HistoryGroup(_Group):
+class _HistoryGroup(_GlobalOptions, _Group):
     """`pycron history [ID] [options]` and `pycron history prune ...`: a first
     word that is not a subcommand is the job id."""
 
@@ -1496,5 +1554,22 @@ def daemon_command(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the click interface (see `pycron.launch.main` for the process entry)."""
-    cli.main(args=argv, prog_name="pycron")
+    """Run the click interface (see `pycron.launch.main` for the process entry);
+    click's own errors (usage, end of input at a prompt) end, like pycron's, as
+    one `pycron: error:` line."""
+    try:
+        code = cli.main(args=argv, prog_name="pycron", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.UsageError as error:
+        hint = f"\n  see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
+        click.echo(f"pycron: error: {_sentence(error.format_message())}{hint}", err=True)
+        sys.exit(error.exit_code)
+    except click.ClickException as error:
+        click.echo(f"pycron: error: {_sentence(error.format_message())}", err=True)
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("pycron: error: stopped (end of input or interrupt)", err=True)
+        sys.exit(EXIT_FAILURE)
+    if isinstance(code, int):  # a command's ctx.exit(code)
+        sys.exit(code)

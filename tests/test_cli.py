@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -162,3 +163,78 @@ def test_explain_of_a_never_running_expression() -> None:
     result = CliRunner().invoke(cli, ["explain", "0 0 30 2 *", "--from", "2026-01-01T00:00"])
     assert result.exit_code == 0
     assert "never runs" in result.stdout
+
+
+# --------------------------------------------------------------------------- global options
+
+
+@pytest.fixture
+def places(tmp_path: Path) -> tuple[Path, Path]:
+    crontab = tmp_path / "crontab"
+    crontab.write_text("# pycron: name=hello\n@daily echo hello\n")
+    return crontab, tmp_path / "state"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param(["--crontab", "{crontab}", "--state-dir", "{state}", "list"], id="before"),
+        pytest.param(["list", "--crontab", "{crontab}", "--state-dir", "{state}"], id="after"),
+        pytest.param(["--crontab", "{crontab}", "list", "--state-dir", "{state}"], id="mixed"),
+        pytest.param(["list", "--crontab={crontab}", "--state-dir={state}"], id="after-with-="),
+    ],
+)
+def test_global_options_go_before_or_after_the_command(
+    places: tuple[Path, Path], where: list[str]
+) -> None:
+    crontab, state = places
+    done = _run_process([word.format(crontab=crontab, state=state) for word in where])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].split()[:2] == ["hello", "@daily"]
+
+
+def test_global_options_after_a_subcommand_of_a_group(places: tuple[Path, Path]) -> None:
+    crontab, state = places
+    done = _run_process(["history", "prune", "--state-dir", str(state), "--crontab", str(crontab)])
+    assert done.returncode == 0, done.stderr
+    assert state.is_dir()
+
+
+def test_a_global_option_on_both_sides_is_a_usage_error(places: tuple[Path, Path]) -> None:
+    crontab, _ = places
+    done = _run_process(["--crontab", str(crontab), "list", "--crontab", str(crontab)])
+    assert done.returncode == 2
+    assert done.stderr == (
+        "pycron: error: --crontab is given both before and after the command: give it once\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["list", "status", "daemon", "add", "history", "logs"])
+def test_every_command_shows_the_global_options_in_its_help(command: str) -> None:
+    done = _run_process([command, "--help"])
+    assert done.returncode == 0
+    for option in ("--crontab PATH", "--state-dir DIR", "--keep-runs N", "--keep-mib M"):
+        assert option in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--crontabs", "x", "list"], ["list", "--crontabs", "x"]],
+    ids=["before", "after"],
+)
+def test_a_mistyped_global_option_gets_a_suggestion_in_either_place(args: list[str]) -> None:
+    done = _run_process(args)
+    assert done.returncode == 2
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("pycron: error: no such option '--crontabs'")
+    assert "'--crontab'" in first
+    assert "Error:" not in done.stderr
+
+
+def test_click_errors_read_like_pycron_errors() -> None:
+    done = _run_process(["run-now"])
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "pycron: error: missing argument 'ID'",
+        "  see 'pycron run-now --help'",
+    ]
