@@ -53,8 +53,10 @@ from pycron.errors import (
     HistoryError,
     NoMatchError,
     PycronError,
+    StorageError,
     UnsafeFileError,
     UsageError,
+    file_errors,
 )
 from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
@@ -130,7 +132,7 @@ def _default_state_dir() -> Path:
     "--state-dir",
     envvar="PYCRON_STATE_DIR",
     metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a file there is reported as each command uses it
     help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
 )
 @click.option(
@@ -667,11 +669,9 @@ def edit_command(ctx: click.Context) -> None:
     is kept beside it and nothing is installed.
     """
     file = _settings(ctx).crontab_file()
+    file.check_writable()  # before the editor: no one should edit what cannot be installed
     original = file.read_text()
-    handle, name = tempfile.mkstemp(prefix="pycron-", suffix=".crontab")
-    draft = Path(name)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(original.encode("utf-8", "surrogateescape"))
+    draft = _draft(original)
     while True:
         click.edit(filename=str(draft))
         text = draft.read_bytes().decode("utf-8", "surrogateescape")
@@ -689,6 +689,10 @@ def edit_command(ctx: click.Context) -> None:
         return
     try:
         file.install_text(text, expected=original)
+    except StorageError:
+        # The crontab's directory cannot take it: the copy stays where it was edited.
+        click.echo(f"your version is kept in {draft}", err=True)
+        raise
     except PycronError:
         kept = file.path.with_name(file.path.name + ".edited")
         shutil.move(str(draft), kept)
@@ -696,6 +700,19 @@ def edit_command(ctx: click.Context) -> None:
         raise
     draft.unlink()
     click.echo(f"installed {file.path}", err=True)
+
+
+def _draft(text: str) -> Path:
+    """A private temporary copy of the crontab for the editor."""
+    with file_errors(tempfile.gettempdir(), "make a copy to edit", "TMPDIR"):
+        handle, name = tempfile.mkstemp(prefix="pycron-", suffix=".crontab")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text.encode("utf-8", "surrogateescape"))
+        except BaseException:
+            Path(name).unlink()
+            raise
+    return Path(name)
 
 
 @cli.command("import")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import hashlib
 import os
 import pwd
@@ -35,7 +36,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 from filelock import FileLock, Timeout
 
 from pycron.crontab import Entry, Options, Overlap, untrusted
-from pycron.errors import UnsafeFileError
+from pycron.errors import UnsafeFileError, file_errors
 from pycron.processes import (
     JOB_VARIABLE,
     TOKEN_VARIABLE,
@@ -403,18 +404,23 @@ def prepare_state_dir(state_dir: Path) -> str | None:
     such a `locks` or `logs` directory in it: whoever can plant files there
     can steer what pycron writes or signals. One that others may merely
     read (made by an older pycron, say) is made private; the returned note
-    says so.
+    says so. A directory that cannot be made, or written (a read-only file
+    system), or one with a regular file on its path, is a StorageError.
     """
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for path in (state_dir, state_dir / "locks", state_dir / "logs"):
-        problem = untrusted(path, euid=os.geteuid())
-        if problem is not None:
-            raise UnsafeFileError(problem)
-    status = state_dir.stat()
-    mode = stat.S_IMODE(status.st_mode)
-    if mode & 0o077 and status.st_uid == os.geteuid():
-        state_dir.chmod(0o700)
-        return f"{state_dir}: made private (mode {mode:04o} to 0700): it holds the jobs' output"
+    with file_errors(state_dir, "prepare the state directory", "--state-dir"):
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (state_dir, state_dir / "locks", state_dir / "logs"):
+            private_directory(path)
+            problem = untrusted(path, euid=os.geteuid())
+            if problem is not None:
+                raise UnsafeFileError(problem)
+            if os.statvfs(path).f_flag & os.ST_RDONLY:  # no lock could be taken there
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        status = state_dir.stat()
+        mode = stat.S_IMODE(status.st_mode)
+        if mode & 0o077 and status.st_uid == os.geteuid():
+            state_dir.chmod(0o700)
+            return f"{state_dir}: made private (mode {mode:04o} to 0700): it holds the jobs' output"
     return None
 
 
