@@ -142,7 +142,7 @@ def _default_state_dir() -> Path:
     type=click.IntRange(min=1),
     default=Retention().runs,
     show_default=True,
-    help="Log files kept per job: those of its last N attempts...",
+    help="Log files kept per job: those of its last N runs, all their attempts...",
 )
 @click.option(
     "--keep-mib",
@@ -151,7 +151,8 @@ def _default_state_dir() -> Path:
     type=click.IntRange(min=1),
     default=Retention().max_bytes // 2**20,
     show_default=True,
-    help="...and at most this many MiB of them (the newest attempt is always kept).",
+    help="...and at most this many MiB of them, whole runs (the newest run and runs in "
+    "progress are always kept).",
 )
 @click.pass_context
 def cli(
