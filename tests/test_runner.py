@@ -731,6 +731,19 @@ def test_the_byte_cap_counts_whole_runs(context: Context) -> None:
     assert set((context.logs_dir / entry.id).iterdir()) == run_files(*runs[-2:])
 
 
+def test_a_marker_whose_logs_are_gone_is_no_run(context: Context) -> None:
+    context = context._replace(retention=Retention(runs=3))  # room for the marker, were it one
+    entry = job("echo hello")
+    first, second = (run(entry, utcnow(), context) for _ in range(2))
+    for result in first:  # as `pycron history prune` leaves it
+        assert result.stdout_path is not None
+        assert result.stderr_path is not None
+        result.stdout_path.unlink()
+        result.stderr_path.unlink()
+    third = run(entry, utcnow(), context)
+    assert set((context.logs_dir / entry.id).iterdir()) == run_files(second, third)
+
+
 def test_logs_of_an_older_pycron_count_one_run_per_attempt(context: Context) -> None:
     entry = job("echo new")
     directory = context.logs_dir / entry.id
