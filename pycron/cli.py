@@ -54,8 +54,10 @@ from pycron.errors import (
     HistoryError,
     NoMatchError,
     PycronError,
+    StorageError,
     UnsafeFileError,
     UsageError,
+    file_errors,
 )
 from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
@@ -165,8 +167,8 @@ def _global_options(*, after: bool) -> list[click.Parameter]:
             metavar="N",
             type=click.IntRange(min=1),
             default=Retention().runs if defaults else None,
-            help=f"Log files kept per job: those of its last N runs [default: "
-            f"$PYCRON_KEEP_RUNS, else {Retention().runs}]...",
+            help=f"Log files kept per job: those of its last N runs, all their attempts "
+            f"[default: $PYCRON_KEEP_RUNS, else {Retention().runs}]...",
         ),
         click.Option(
             ["--keep-mib", "keep_mib"],
@@ -174,8 +176,9 @@ def _global_options(*, after: bool) -> list[click.Parameter]:
             metavar="M",
             type=click.IntRange(min=1),
             default=Retention().max_bytes // 2**20 if defaults else None,
-            help=f"...and at most this many MiB of them [default: $PYCRON_KEEP_MIB, else "
-            f"{Retention().max_bytes // 2**20}] (the newest run is always kept).",
+            help=f"...and at most this many MiB of them, whole runs [default: "
+            f"$PYCRON_KEEP_MIB, else {Retention().max_bytes // 2**20}] (the newest run and "
+            "runs in progress are always kept).",
         ),
     ]
 
@@ -816,11 +819,9 @@ def edit_command(ctx: click.Context) -> None:
     is kept beside it and nothing is installed.
     """
     file = _settings(ctx).crontab_file()
+    file.check_writable()  # before the editor: no one should edit what cannot be installed
     original = file.read_text()
-    handle, name = tempfile.mkstemp(prefix="pycron-", suffix=".crontab")
-    draft = Path(name)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(original.encode("utf-8", "surrogateescape"))
+    draft = _draft(original)
     while True:
         click.edit(filename=str(draft))
         text = draft.read_bytes().decode("utf-8", "surrogateescape")
@@ -838,6 +839,10 @@ def edit_command(ctx: click.Context) -> None:
         return
     try:
         file.install_text(text, expected=original)
+    except StorageError:
+        # The crontab's directory cannot take it: the copy stays where it was edited.
+        click.echo(f"your version is kept in {draft}", err=True)
+        raise
     except PycronError:
         kept = file.path.with_name(file.path.name + ".edited")
         shutil.move(str(draft), kept)
@@ -845,6 +850,19 @@ def edit_command(ctx: click.Context) -> None:
         raise
     draft.unlink()
     click.echo(f"installed {file.path}", err=True)
+
+
+def _draft(text: str) -> Path:
+    """A private temporary copy of the crontab for the editor."""
+    with file_errors(tempfile.gettempdir(), "make a copy to edit", "TMPDIR"):
+        handle, name = tempfile.mkstemp(prefix="pycron-", suffix=".crontab")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(text.encode("utf-8", "surrogateescape"))
+        except BaseException:
+            Path(name).unlink()
+            raise
+    return Path(name)
 
 
 @cli.command("import")

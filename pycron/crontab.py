@@ -33,12 +33,15 @@ from pycron.errors import (
     CrontabError,
     JobNotFoundError,
     UnknownTimeZoneError,
+    file_errors,
 )
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
     from datetime import tzinfo
+
+    from filelock import FileLock
 
 MAX_LINE_BYTES = 131_071  # cronie silently cuts longer lines; pycron refuses them
 DISABLED_MARK = "#pycron-disabled# "
@@ -952,6 +955,9 @@ def job_lines(line: str, options: Mapping[str, str]) -> list[str]:
 # --------------------------------------------------------------------------- the file
 
 
+_CRONTAB_OPTION = "--crontab"  # how to choose another crontab, for error messages
+
+
 class CrontabFile:
     """A crontab on disk: locked reads, validated atomic installs.
 
@@ -978,10 +984,11 @@ class CrontabFile:
 
     def read_text(self) -> str:
         """The file's text ('' if it does not exist yet)."""
-        try:
-            return self.path.read_bytes().decode("utf-8", "surrogateescape")
-        except FileNotFoundError:
-            return ""
+        with file_errors(self.path, "read the crontab", _CRONTAB_OPTION):
+            try:
+                return self.path.read_bytes().decode("utf-8", "surrogateescape")
+            except FileNotFoundError:
+                return ""
 
     def load(self) -> tuple[Crontab, list[Finding]]:
         """Parse the file as it is now."""
@@ -989,10 +996,7 @@ class CrontabFile:
 
     def update(self, edit: Callable[[Crontab], Crontab]) -> Crontab:
         """Apply `edit` under the lock and install the result if it is valid."""
-        from filelock import FileLock  # noqa: PLC0415 - only editing commands need it
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.lock_path)):
+        with file_errors(self.path, "change the crontab", _CRONTAB_OPTION), self._lock():
             current, _ = self.load()
             changed = edit(current)
             text = changed.render()
@@ -1002,6 +1006,15 @@ class CrontabFile:
             if text != current.render():
                 self._install(text)
             return checked
+
+    def check_writable(self) -> None:
+        """Raise StorageError now if a change could not be installed: take the
+        lock and write the current text to a temporary file beside the crontab
+        (then remove it). `edit` asks before it opens the editor, so that no
+        one edits a copy that cannot be installed. (An empty crontab on a full
+        disk still passes: writing nothing needs no space.)"""
+        with file_errors(self.path, "change the crontab", _CRONTAB_OPTION), self._lock():
+            self._write_temporary(self.path.name, _encode(self.read_text())).unlink()
 
     def install_text(self, text: str, expected: str | None = None) -> Crontab:
         """Install a whole new text; with `expected`, only if the file still holds it."""
@@ -1015,18 +1028,20 @@ class CrontabFile:
 
         return self.update(replace)
 
+    def _lock(self) -> FileLock:
+        """The lock on the crontab's sibling `.lock` file (its directory made if missing)."""
+        from filelock import FileLock  # noqa: PLC0415 - only editing commands need it
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.lock_path))
+
     def _install(self, text: str) -> None:
-        data = text.encode("utf-8", "surrogateescape")
         try:
             status: os.stat_result | None = self.path.stat()
         except FileNotFoundError:
             status = None
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        temporary = self._write_temporary(self.path.name, _encode(text))
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
             if status is not None:
                 os.chmod(temporary, status.st_mode & 0o7777)
                 if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (
@@ -1037,19 +1052,34 @@ class CrontabFile:
                 self._backup()
             os.replace(temporary, self.path)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
             raise
         _fsync_directory(self.path.parent)
 
     def _backup(self) -> None:
         """Copy the current file to the backup path (atomically, via its own temp file)."""
-        data = self.path.read_bytes()
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{self.backup_path.name}.", dir=self.path.parent
-        )
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        temporary = self._write_temporary(self.backup_path.name, self.path.read_bytes())
         os.replace(temporary, self.backup_path)
+
+    def _write_temporary(self, name: str, data: bytes) -> Path:
+        """A new file `.<name>.XXXXXXXX` beside the crontab holding `data`, on
+        disk (fsync); removed again if it cannot be written whole (a full disk),
+        so that a failed change leaves nothing behind."""
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return Path(temporary)
+
+
+def _encode(text: str) -> bytes:
+    """A crontab's text as the bytes on disk (undecodable bytes kept as they were read)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _fsync_directory(directory: Path) -> None:

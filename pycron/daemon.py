@@ -44,7 +44,14 @@ from pycron.crontab import (
     random_delay,
     untrusted,
 )
-from pycron.errors import DaemonError, HistoryError, NoMatchError, PycronError, UnsafeFileError
+from pycron.errors import (
+    DaemonError,
+    HistoryError,
+    NoMatchError,
+    PycronError,
+    UnsafeFileError,
+    file_errors,
+)
 from pycron.expr import CronExpression, resolve_tz
 from pycron.history import History, RunRecord, TolerantRecorder, gone_pycron, open_recording
 from pycron.processes import job_alive
@@ -423,15 +430,18 @@ class Daemon:
         settings = self.settings
         note = prepare_state_dir(settings.state_dir)
         lock = FileLock(str(settings.state_dir / "daemon.lock"), mode=0o600, thread_local=False)
+        with file_errors(lock.lock_file, "lock the state directory", "--state-dir"):
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                raise DaemonError(
+                    f"another pycron daemon (pid {_read_pid(settings.state_dir)}) is running "
+                    f"on {settings.state_dir}; stop it first or use another --state-dir"
+                ) from None
+        pid_file = settings.state_dir / "daemon.pid"
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            raise DaemonError(
-                f"another pycron daemon (pid {_read_pid(settings.state_dir)}) is running "
-                f"on {settings.state_dir}; stop it first or use another --state-dir"
-            ) from None
-        try:
-            write_private(settings.state_dir / "daemon.pid", f"{os.getpid()}\n".encode())
+            with file_errors(pid_file, "write the daemon's pid file", "--state-dir"):
+                write_private(pid_file, f"{os.getpid()}\n".encode())
             history = open_recording(settings.state_dir, self.clock(), self._history_error)
             recorder = self._recorder = TolerantRecorder(history, self._history_error)
             try:
@@ -450,7 +460,7 @@ class Daemon:
             self.log("stop", reason="signal")
             return 0
         finally:
-            (settings.state_dir / "daemon.pid").unlink(missing_ok=True)
+            pid_file.unlink(missing_ok=True)
             lock.release()
 
     def _history_error(self, message: str) -> None:

@@ -7,10 +7,14 @@ still catch them. The CLI maps each class to one exit code (see `pycron.cli`).
 
 from __future__ import annotations
 
+import errno
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+    from types import TracebackType
 
 
 class PycronError(Exception):
@@ -104,3 +108,85 @@ class UnsafeFileError(PycronError):
     """A crontab or state directory that another user could write, or that
     another user owns: acting on it would let them run commands as the user
     pycron runs as, so pycron refuses it, as cron does."""
+
+
+class StorageError(PycronError):
+    """A file or directory pycron must read, create or write cannot be: a
+    read-only file system, a full disk, a regular file where a directory
+    must be, no permission. `path` is where, `reason` why (the system's
+    words); the message also says what pycron was doing and what to do."""
+
+    def __init__(self, path: str, doing: str, reason: str, advice: str) -> None:
+        super().__init__(f"{path}: cannot {doing}: {reason}; {advice}")
+        self.path = path
+        self.reason = reason
+
+
+# What to do about an error number (the choice of another path is always added).
+_ADVICE = {
+    errno.EROFS: "remount the file system read-write",
+    errno.ENOSPC: "free some space on its file system",
+    errno.EDQUOT: "free some space or raise the disk quota",
+    errno.EACCES: "give this user access to it",
+    errno.EPERM: "give this user access to it",
+}
+
+
+class _FileErrors:
+    """See `file_errors`."""
+
+    def __init__(self, path: str | os.PathLike[str], doing: str, option: str) -> None:
+        self.path = os.fspath(path)
+        self.doing = doing
+        self.option = option
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(error, OSError):
+            raise self.translate(error) from error
+
+    def translate(self, error: OSError) -> StorageError:
+        """The StorageError for `error`, naming the file it names (else `path`)."""
+        path = os.fsdecode(error.filename) if error.filename is not None else self.path
+        reason = error.strerror or str(error)
+        advice = _ADVICE.get(error.errno or 0, "see what is wrong with it")
+        if error.errno in (errno.ENOTDIR, errno.EEXIST):
+            blocker = _not_a_directory(path)
+            if blocker is not None:
+                itself = blocker == os.path.abspath(path)
+                reason = "not a directory" if itself else f"{blocker} is not a directory"
+                advice = "move that file away"
+        return StorageError(path, self.doing, reason, f"{advice}, or use another {self.option}")
+
+
+def file_errors(path: str | os.PathLike[str], doing: str, option: str) -> _FileErrors:
+    """A context in which an OSError of a file operation becomes a StorageError:
+    `with file_errors(state_dir, "lock the state directory", "--state-dir"):`.
+
+    The one place where the system's file errors become pycron's, so that a
+    command on a read-only or full disk, or on a path through a regular
+    file, ends with one line that names the file (the error's own, else
+    `path`), the reason and the fix, never with a traceback. `option` is
+    the command-line option that chooses another path.
+    """
+    return _FileErrors(path, doing, option)
+
+
+def _not_a_directory(path: str) -> str | None:
+    """The first of `path` and its parents that exists but is no directory
+    (a regular file where a directory must be), if any."""
+    current = os.path.abspath(path)
+    while True:
+        if os.path.lexists(current) and not os.path.isdir(current):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent

@@ -28,6 +28,7 @@ from pycron.errors import (
     JobNotFoundError,
     NoMatchError,
     PycronError,
+    StorageError,
     UnknownTimeZoneError,
     UnsafeFileError,
     UsageError,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 EXIT_OK = 0
-EXIT_FAILURE = 1  # operational error: nothing matches, a file cannot be read, ...
+EXIT_FAILURE = 1  # operational error: nothing matches, a file cannot be read or written, ...
 EXIT_USAGE = 2  # bad command line or bad syntax
 
 # Most specific first; every PycronError maps to exactly one code.
@@ -56,6 +57,7 @@ EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (DaemonError, EXIT_FAILURE),
     (ConcurrentEditError, EXIT_FAILURE),
     (UnsafeFileError, EXIT_FAILURE),
+    (StorageError, EXIT_FAILURE),
     (PycronError, EXIT_FAILURE),
 )
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
+import fcntl
 import hashlib
 import os
 import pwd
@@ -35,7 +37,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple, Protocol
 from filelock import FileLock, Timeout
 
 from pycron.crontab import Entry, Options, Overlap, untrusted
-from pycron.errors import UnsafeFileError
+from pycron.errors import UnsafeFileError, file_errors
 from pycron.processes import (
     JOB_VARIABLE,
     TOKEN_VARIABLE,
@@ -145,8 +147,9 @@ def safe_name(job_id: str) -> str:
 
 
 class Retention(NamedTuple):
-    """How many per-run log files a job keeps: the last `runs` runs and at most
-    `max_bytes` in all, whichever is smaller; pruned after each run."""
+    """Whose log files a job keeps: those of its last `runs` runs (each with all
+    its attempts), and only as many of them as fit in `max_bytes`; pruned
+    after each run, never removing the newest run or one in progress."""
 
     runs: int = 100
     max_bytes: int = 50 * 1024 * 1024
@@ -311,21 +314,28 @@ def _attempts(
     claimed: int | None,
     manual: bool,
 ) -> list[RunResult]:
-    """Attempt 1, then retries with backoff while attempts fail and time remains."""
+    """Attempt 1, then retries with backoff while attempts fail and time remains;
+    then retention, while the run still counts as in progress (so that its own
+    logs are kept however many runs of the job ended meanwhile)."""
     options = entry.options
     results: list[RunResult] = []
-    for attempt in range(1, options.retries + 2):
-        record = claimed if attempt == 1 else None
-        result = _attempt(entry, scheduled_for, attempt, context, lock, record, manual)
-        results.append(result)
-        if result.outcome not in (Outcome.FAILED, Outcome.TIMEOUT) or attempt > options.retries:
-            break
-        delay = backoff(options.retry_delay.total_seconds(), attempt, context.random())
-        if next_slot is not None and context.clock() + timedelta(seconds=delay) >= next_slot:
-            break
-        if not context.sleep(delay):
-            break
-    _prune_logs(context.logs_dir / safe_name(entry.id), context.retention)
+    logs = _RunLogs(context.logs_dir / safe_name(entry.id), context.clock())
+    try:
+        for attempt in range(1, options.retries + 2):
+            record = claimed if attempt == 1 else None
+            result = _attempt(entry, scheduled_for, attempt, context, lock, logs, record, manual)
+            results.append(result)
+            if result.outcome not in (Outcome.FAILED, Outcome.TIMEOUT) or attempt > options.retries:
+                break
+            delay = backoff(options.retry_delay.total_seconds(), attempt, context.random())
+            if next_slot is not None and context.clock() + timedelta(seconds=delay) >= next_slot:
+                break
+            if not context.sleep(delay):
+                break
+        logs.end()
+        _prune_logs(logs.directory, context.retention)
+    finally:
+        logs.close()
     return results
 
 
@@ -343,6 +353,7 @@ def _attempt(
     attempt: int,
     context: Context,
     lock: _JobLock | None,
+    logs: _RunLogs,
     claimed: int | None,
     manual: bool,
 ) -> RunResult:
@@ -350,7 +361,7 @@ def _attempt(
     note its pid, wait for it, record the end. A process that started is
     supervised to its end whatever the recorder does."""
     started = context.clock()
-    stdout_path, stderr_path = _log_paths(context.logs_dir, entry.id, started, attempt)
+    stdout_path, stderr_path = logs.paths(attempt)
     result = RunResult(
         entry.id,
         scheduled_for,
@@ -446,19 +457,6 @@ def run_variables(
     return dict(zip(RUN_VARIABLES, values, strict=True))
 
 
-def _log_paths(logs_dir: Path, job_id: str, started: datetime, attempt: int) -> tuple[Path, Path]:
-    """Fresh `<stamp>-<attempt>.out/.err` paths in the job's (private) log directory."""
-    directory = logs_dir / safe_name(job_id)
-    private_directory(logs_dir)
-    private_directory(directory)
-    stem = f"{started.astimezone(timezone.utc):%Y%m%dT%H%M%S%fZ}-{attempt}"
-    candidate, number = stem, 1
-    while (directory / f"{candidate}.out").exists():
-        number += 1
-        candidate = f"{stem}.{number}"
-    return directory / f"{candidate}.out", directory / f"{candidate}.err"
-
-
 def prepare_state_dir(state_dir: Path) -> str | None:
     """Make the state directory ready for runs, or refuse it (UnsafeFileError).
 
@@ -467,18 +465,23 @@ def prepare_state_dir(state_dir: Path) -> str | None:
     such a `locks` or `logs` directory in it: whoever can plant files there
     can steer what pycron writes or signals. One that others may merely
     read (made by an older pycron, say) is made private; the returned note
-    says so.
+    says so. A directory that cannot be made, or written (a read-only file
+    system), or one with a regular file on its path, is a StorageError.
     """
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for path in (state_dir, state_dir / "locks", state_dir / "logs"):
-        problem = untrusted(path, euid=os.geteuid())
-        if problem is not None:
-            raise UnsafeFileError(problem)
-    status = state_dir.stat()
-    mode = stat.S_IMODE(status.st_mode)
-    if mode & 0o077 and status.st_uid == os.geteuid():
-        state_dir.chmod(0o700)
-        return f"{state_dir}: made private (mode {mode:04o} to 0700): it holds the jobs' output"
+    with file_errors(state_dir, "prepare the state directory", "--state-dir"):
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (state_dir, state_dir / "locks", state_dir / "logs"):
+            private_directory(path)
+            problem = untrusted(path, euid=os.geteuid())
+            if problem is not None:
+                raise UnsafeFileError(problem)
+            if os.statvfs(path).f_flag & os.ST_RDONLY:  # no lock could be taken there
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        status = state_dir.stat()
+        mode = stat.S_IMODE(status.st_mode)
+        if mode & 0o077 and status.st_uid == os.geteuid():
+            state_dir.chmod(0o700)
+            return f"{state_dir}: made private (mode {mode:04o} to 0700): it holds the jobs' output"
     return None
 
 
@@ -845,35 +848,195 @@ class _JobLock:
 # --------------------------------------------------------------------------- retention
 
 
-def _prune_logs(directory: Path, retention: Retention) -> None:
-    """Keep the newest `retention.runs` runs of a job, within `retention.max_bytes`."""
+class _RunLogs:
+    """The log files of one run of a job (one call of `run`, all its attempts).
+
+    Attempt N writes `<run>-<N>.out` and `.err`, where `<run>` is the UTC
+    time the run started (`20260101T023000123456Z`, with `.2`, `.3` ... if
+    another run already has it), so that retention can tell the runs apart.
+    `<run>.run` marks the run: the runner holds a lock on it while the run
+    lasts, so that no pruning, in this process or another, removes the logs
+    of a run in progress; its time of change is when the run ended.
+    """
+
+    def __init__(self, directory: Path, started: datetime) -> None:
+        self.directory = directory
+        private_directory(directory)
+        stamp = f"{started.astimezone(timezone.utc):{_STAMP}}"
+        self.key, self._marker = _claim_run(directory, stamp)
+
+    def paths(self, attempt: int) -> tuple[Path, Path]:
+        """The stdout and stderr log files of an attempt of this run."""
+        stem = f"{self.key}-{attempt}"
+        return self.directory / f"{stem}.out", self.directory / f"{stem}.err"
+
+    def end(self) -> None:
+        """Note on the marker that the run has ended (still holding it)."""
+        if self._marker is not None:
+            with contextlib.suppress(OSError):
+                os.utime(self._marker)
+
+    def close(self) -> None:
+        """Let go of the marker: from now on, retention may remove this run."""
+        if self._marker is not None:
+            os.close(self._marker)
+            self._marker = None
+
+
+_STAMP = "%Y%m%dT%H%M%S%fZ"  # a run's start in its name: the names sort by it
+_MARKER = ".run"  # the suffix of a run's marker; its logs end in .out and .err
+
+
+def _claim_run(directory: Path, stamp: str) -> tuple[str, int | None]:
+    """A name for a new run (the stamp, else `<stamp>.2`, ...) and its marker,
+    locked before the name appears, so that no pruning ever sees it unlocked.
+    Without a marker (a full disk: None) the run still goes ahead, unguarded."""
+    number = 1
+    while True:
+        key = stamp if number == 1 else f"{stamp}.{number}"
+        number += 1
+        if (directory / f"{key}-1.out").exists():  # an older run named alike (the clock went back)
+            continue
+        try:
+            return key, _locked_marker(directory / f"{key}{_MARKER}")
+        except FileExistsError:
+            continue
+        except OSError:
+            return key, None
+
+
+def _locked_marker(path: Path) -> int:
+    """Create `path` (0600) already locked: made under a temporary name, locked,
+    then linked into place, which fails if `path` exists. Returns the open
+    file, whose lock the kernel releases with it, should pycron die."""
+    handle, temporary = tempfile.mkstemp(prefix=".", suffix=_MARKER, dir=path.parent)
     try:
-        files = sorted(directory.iterdir(), reverse=True)  # names sort by start time
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        os.link(temporary, path)
+    except BaseException:
+        os.close(handle)
+        raise
+    finally:
+        os.unlink(temporary)
+    return handle
+
+
+def _in_progress(directory: Path, key: str) -> bool:
+    """Whether a runner still holds the marker of run `key` (runs without one,
+    made by an older pycron, are over)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        handle = os.open(directory / f"{key}{_MARKER}", flags)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell: keep it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(handle)
+    return False
+
+
+def _run_key(name: str) -> str | None:
+    """The run a file of a job's log directory belongs to: `<run>` of
+    `<run>-<attempt>.out`/`.err` and of `<run>.run`; None for other files.
+    (Logs of an older pycron, `<attempt start>-<attempt>`, each make a run.)"""
+    if name.startswith("."):
+        return None
+    stem, suffix = os.path.splitext(name)
+    if suffix == _MARKER:
+        return stem
+    if suffix in (".out", ".err"):
+        return stem.rpartition("-")[0] or None
+    return None
+
+
+def _runs(directory: Path) -> dict[str, list[Path]]:
+    """The files of each run in a job's log directory, newest run first."""
+    runs: dict[str, list[Path]] = {}
+    for path in directory.iterdir():
+        key = _run_key(path.name)
+        if key is not None:
+            runs.setdefault(key, []).append(path)
+    return dict(sorted(runs.items(), reverse=True))
+
+
+def _prune_logs(directory: Path, retention: Retention) -> None:
+    """Keep the newest `retention.runs` runs of a job, within `retention.max_bytes`.
+
+    A run is all the attempts of one call of `run`, counted and removed as a
+    whole, oldest first. The newest run and runs in progress are never
+    removed; they count against both limits all the same. A marker left
+    without logs (`history prune` removed them) is no run: it goes.
+    """
+    try:
+        runs = _runs(directory)
     except FileNotFoundError:
         return
-    runs: dict[str, list[Path]] = {}
-    for path in files:
-        runs.setdefault(path.stem, []).append(path)
     total = 0
-    for index, (_, paths) in enumerate(runs.items()):
-        size = sum(_size(path) for path in paths)
-        total += size
-        if index and (index >= retention.runs or total > retention.max_bytes):
-            for path in paths:
-                path.unlink(missing_ok=True)
+    index = 0
+    for key, paths in runs.items():
+        if all(path.suffix == _MARKER for path in paths) and not _in_progress(directory, key):
+            _remove(paths)
+            continue
+        total += sum(_size(path) for path in paths)
+        over = index >= retention.runs or total > retention.max_bytes
+        if index and over and not _in_progress(directory, key):
+            _remove(paths)
+        index += 1
+
+
+def _remove(paths: list[Path]) -> None:
+    """Remove a run's files, its marker last."""
+    for path in sorted(paths, key=lambda path: path.suffix == _MARKER):
+        path.unlink(missing_ok=True)
 
 
 def pruned_by_retention(log: Path) -> bool:
-    """Whether a missing log file can be retention's doing. Retention removes
-    whole runs (both files), oldest first, and always keeps the newest run: so
-    a log is retention-pruned only if its run has no file left and every run
-    still in the directory is newer. Anything else was deleted otherwise."""
-    run = log.stem
+    """Whether a missing log file can be retention's doing.
+
+    Retention removes whole runs (every file), never the newest run, and,
+    oldest first, every run older than one it removes unless that one was
+    still in progress. So a log is retention-pruned only if its run has no
+    file left, a newer run is kept, and each older run still there is in
+    progress or ended after this run started. Anything else was deleted
+    otherwise.
+    """
+    key = _run_key(log.name)
     try:
-        kept = {path.stem for path in log.parent.iterdir()}
+        runs = _runs(log.parent)
     except OSError:
         return False
-    return run not in kept and bool(kept) and min(kept) > run
+    if key is None or key in runs or not any(other > key for other in runs):
+        return False
+    started = _started(key)
+    return started is not None and all(
+        _in_progress(log.parent, other) or _ended(paths) > started
+        for other, paths in runs.items()
+        if other < key
+    )
+
+
+def _started(key: str) -> float | None:
+    """When run `key` started (epoch seconds), from its name."""
+    try:
+        moment = datetime.strptime(key.partition(".")[0], _STAMP)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc).timestamp()
+
+
+def _ended(paths: list[Path]) -> float:
+    """When a run ended, as far as its files tell: the latest time one of them
+    changed (its marker is touched at the end)."""
+    times = [0.0]
+    for path in paths:
+        with contextlib.suppress(OSError):
+            times.append(path.stat().st_mtime)
+    return max(times)
 
 
 def _size(path: Path) -> int:

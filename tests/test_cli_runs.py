@@ -264,7 +264,7 @@ def test_log_retention_is_configurable(pycron: Pycron) -> None:
     for _ in range(4):
         assert pycron("--keep-runs", "2", "run-now", "hello").returncode == 0
     kept = sorted(p.name for p in (pycron.state / "logs" / "hello").iterdir())
-    assert len(kept) == 4  # .out and .err of the 2 newest attempts
+    assert len(kept) == 6  # .out, .err and marker of the 2 newest runs
     newest = _history(pycron, "hello")[0]
     assert Path(str(newest["stdout"])).name in kept
 

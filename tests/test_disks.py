@@ -1,6 +1,7 @@
 """Disks that are full, read-only or damaged, for real: the state directory
-lives on a small tmpfs mounted for the test (filled up, or remounted
-read-only), and the run history is corrupted by writing garbage over it.
+or the crontab lives on a small tmpfs mounted for the test (filled up, or
+remounted read-only), the run history is corrupted by writing garbage over
+it, and paths lead through a regular file.
 
 Mounting needs root (CAP_SYS_ADMIN); elsewhere those tests are skipped, saying
 so. Every mount is undone by its fixture, whatever the test did.
@@ -282,6 +283,176 @@ def test_the_daemon_supervises_jobs_the_full_disk_cannot_record(
     assert stop(daemon) == 0
     with History.open(box.state) as history:
         assert not history.runs(outcome=Outcome.INTERRUPTED)
+
+
+# --------------------------------------------------------------------------- refused
+
+
+def refused(done: subprocess.CompletedProcess[str], path: Path) -> str:
+    """Assert a command ended with exit 1 and one `pycron: error:` line naming
+    `path` (no traceback); return that line."""
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("pycron: error: ")]
+    assert len(errors) == 1, done.stderr
+    assert str(path) in errors[0], done.stderr
+    return errors[0]
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    """Every file under `directory` and its bytes, by relative path."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+def breaks(disk: Disk, how: str) -> None:
+    """Make the disk refuse writes: `full` or read-only (`ro`)."""
+    if how == "full":
+        disk.fill()
+    else:
+        disk.remount("ro")
+
+
+REPLACEMENT = "# pycron: name=other\n@daily true\n"
+EDIT_COMMANDS = {
+    "add": ("add", "@hourly echo new"),
+    "import": ("import", "{replacement}"),
+    "edit": ("edit",),
+    "remove": ("remove", "hello", "--yes"),
+    "disable": ("disable", "hello"),
+}
+
+
+@pytest.fixture
+def editing(home: Pycron, tmp_path: Path) -> Pycron:
+    """`pycron` with an editor that notes it was opened and adds a line, and a
+    private TMPDIR for its copies."""
+    editor = tmp_path / "editor.sh"
+    editor.write_text(f'#!/bin/sh\ntouch {tmp_path}/editor.opened\necho "# mine" >> "$1"\n')
+    editor.chmod(0o755)
+    (tmp_path / "tmp").mkdir()
+    home.env.update(VISUAL=str(editor), TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "replacement").write_text(REPLACEMENT)
+    return home
+
+
+def on_disk(tool: Pycron, disk: Disk) -> Path:
+    """Move the crontab into a directory on the disk, with its lock and backup
+    files made by a change; returns that directory."""
+    directory = disk.path / "etc"
+    directory.mkdir()
+    tool.crontab = directory / "crontab"
+    tool.crontab.write_bytes((tool.root / "crontab").read_bytes())
+    tool.env["PYCRON_CRONTAB"] = str(tool.crontab)
+    for change in ("disable", "enable"):
+        assert tool(change, "hello").returncode == 0
+    return directory
+
+
+@pytest.mark.parametrize("how", ["full", "ro"])
+@pytest.mark.parametrize("command", EDIT_COMMANDS.values(), ids=EDIT_COMMANDS.keys())
+def test_a_change_the_disk_refuses_is_one_error_and_changes_nothing(
+    editing: Pycron, disk: Disk, tmp_path: Path, command: tuple[str, ...], how: str
+) -> None:
+    directory = on_disk(editing, disk)
+    before = files(directory)
+    breaks(disk, how)
+    try:
+        args = [arg.format(replacement=tmp_path / "replacement") for arg in command]
+        line = refused(editing(*args), editing.crontab)
+        assert "cannot change the crontab" in line
+        assert files(directory) == before  # the crontab byte for byte, and no stray file
+    finally:
+        if how == "ro":
+            disk.remount("rw")
+    assert not (tmp_path / "editor.opened").exists()  # refused before the editor opened
+    assert not list((tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.parametrize("how", ["full", "ro"])
+def test_edit_keeps_the_copy_when_the_disk_refuses_it_after_the_editor(
+    editing: Pycron, disk: Disk, tmp_path: Path, how: str
+) -> None:
+    directory = on_disk(editing, disk)
+    before = files(directory)
+    breaking = (
+        f"dd if=/dev/zero of={disk.filler} bs=64k 2>/dev/null"
+        if how == "full"
+        else f"mount -o remount,ro {disk.path}"
+    )
+    editor = tmp_path / "editor.sh"
+    editor.write_text(editor.read_text() + breaking + "\nexit 0\n")
+    try:
+        done = editing("edit")
+        refused(done, editing.crontab)
+        assert files(directory) == before
+    finally:
+        if how == "ro":
+            disk.remount("rw")
+    match = re.search(r"^your version is kept in (\S+)$", done.stderr, re.M)
+    assert match, done.stderr
+    kept = Path(match.group(1))
+    assert kept.parent == tmp_path / "tmp"
+    assert kept.read_bytes() == before["crontab"] + b"# mine\n"
+
+
+@pytest.mark.parametrize("command", EDIT_COMMANDS.values(), ids=EDIT_COMMANDS.keys())
+def test_a_crontab_under_a_regular_file_is_one_error(
+    editing: Pycron, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file\n")
+    editing.env["PYCRON_CRONTAB"] = str(blocker / "crontab")
+    args = [arg.format(replacement=tmp_path / "replacement") for arg in command]
+    line = refused(editing(*args), blocker)
+    assert "not a directory; move that file away, or use another --crontab" in line
+    assert blocker.read_text() == "a file\n"
+    assert not (tmp_path / "editor.opened").exists()
+
+
+STATE_COMMANDS = {"daemon": ("daemon",), "run-now": ("run-now", "hello")}
+
+
+@pytest.mark.parametrize("command", STATE_COMMANDS.values(), ids=STATE_COMMANDS.keys())
+@pytest.mark.parametrize("under", [False, True], ids=["a-file", "under-a-file"])
+def test_a_state_dir_that_is_or_is_under_a_regular_file_is_one_error(
+    home: Pycron, tmp_path: Path, command: tuple[str, ...], under: bool
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file\n")
+    home.env["PYCRON_STATE_DIR"] = str(blocker / "state" if under else blocker)
+    line = refused(home(*command), blocker)
+    assert "not a directory; move that file away, or use another --state-dir" in line
+    assert blocker.read_text() == "a file\n"
+
+
+@pytest.mark.parametrize("command", STATE_COMMANDS.values(), ids=STATE_COMMANDS.keys())
+def test_a_read_only_state_dir_is_one_error(
+    tool: Pycron, disk: Disk, command: tuple[str, ...]
+) -> None:
+    assert tool("run-now", "hello").returncode == 0
+    before = files(tool.state)
+    disk.remount("ro")
+    try:
+        line = refused(tool(*command), tool.state)
+        assert "Read-only file system; remount the file system read-write" in line
+        assert files(tool.state) == before
+    finally:
+        disk.remount("rw")
+
+
+def test_the_daemon_on_a_full_disk_is_one_error_and_leaves_no_pid_file(
+    tool: Pycron, disk: Disk
+) -> None:
+    assert tool("run-now", "hello").returncode == 0
+    before = files(tool.state)
+    disk.fill()
+    line = refused(tool("daemon"), tool.state / "daemon.pid")
+    assert "No space left on device; free some space" in line
+    assert files(tool.state) == {**before, "daemon.lock": b""}  # the lock file, empty
 
 
 # --------------------------------------------------------------------------- logs

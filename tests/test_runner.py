@@ -36,6 +36,7 @@ from pycron.runner import (
     Supervision,
     backoff,
     job_environment,
+    pruned_by_retention,
     reap_lingering,
     run,
     safe_name,
@@ -668,12 +669,100 @@ def test_retention_keeps_the_newest_runs(case: RetentionCase, context: Context) 
     other = run_once(job("echo other"), context)
     context = context._replace(retention=case.retention)
     entry = job("echo 0123456789abcdef")
-    results = [run_once(entry, context) for _ in range(case.runs)]
-    directory = context.logs_dir / entry.id
-    expected = {p for r in results[-case.kept :] for p in (r.stdout_path, r.stderr_path)}
-    assert set(directory.iterdir()) == expected
+    runs = [run(entry, utcnow(), context) for _ in range(case.runs)]
+    assert set((context.logs_dir / entry.id).iterdir()) == run_files(*runs[-case.kept :])
     assert other.stdout_path is not None
     assert other.stdout_path.exists()  # another job's logs are not touched
+
+
+def run_files(*runs: list[RunResult]) -> set[Path]:
+    """The files of runs: each attempt's logs and the run's marker."""
+    files = set()
+    for attempts in runs:
+        for result in attempts:
+            assert result.stdout_path is not None
+            assert result.stderr_path is not None
+            files |= {result.stdout_path, result.stderr_path}
+            run_name = result.stdout_path.stem.rpartition("-")[0]
+            files.add(result.stdout_path.with_name(f"{run_name}.run"))
+    return files
+
+
+@pytest.mark.parametrize("keep", [1, 2])
+def test_retention_never_removes_the_logs_of_a_run_in_progress(
+    context: Context, home: Path, keep: int
+) -> None:
+    context = context._replace(retention=Retention(runs=keep))
+    # The first run waits for `release`; once `short` exists, runs end at once.
+    entry = job(f"echo start; [ -e short ] || {WAIT_FOR_RELEASE}; echo end", "overlap=allow")
+    long = Background(entry, context)
+    directory = context.logs_dir / entry.id
+    assert wait_until(lambda: any(directory.glob("*.out")))
+    (log,) = directory.glob("*.out")
+    (home / "short").touch()
+    shorts = [run(entry, utcnow(), context) for _ in range(keep + 2)]
+    assert log.read_text() == "start\n"  # still being written, and still there
+    marker = log.with_name(log.name.rpartition("-")[0] + ".run")
+    assert set(directory.iterdir()) == {
+        *run_files(*shorts[-keep:]),
+        log,
+        log.with_suffix(".err"),
+        marker,
+    }
+    pruned = shorts[0][0].stdout_path
+    assert pruned is not None
+    assert pruned_by_retention(pruned)  # though an older run is still there
+    (home / "release").touch()
+    finished = long.join()
+    assert log.read_text() == "start\nend\n"  # its own pruning keeps it
+    assert set(directory.iterdir()) == run_files(*shorts[-keep:], finished)
+
+
+def test_retention_keeps_every_attempt_of_the_last_runs(context: Context) -> None:
+    context = context._replace(retention=Retention(runs=2))
+    entry = job("echo try; exit 1", "retries=2")
+    runs = [run(entry, utcnow(), context) for _ in range(3)]
+    assert [len(attempts) for attempts in runs] == [3, 3, 3]
+    assert set((context.logs_dir / entry.id).iterdir()) == run_files(*runs[1:])
+
+
+def test_the_byte_cap_counts_whole_runs(context: Context) -> None:
+    # 3 attempts of 10 bytes: 30 bytes a run, so 70 bytes hold two whole runs.
+    context = context._replace(retention=Retention(max_bytes=70))
+    entry = job("echo 123456789; exit 1", "retries=2")
+    runs = [run(entry, utcnow(), context) for _ in range(4)]
+    assert set((context.logs_dir / entry.id).iterdir()) == run_files(*runs[-2:])
+
+
+def test_a_marker_whose_logs_are_gone_is_no_run(context: Context) -> None:
+    context = context._replace(retention=Retention(runs=3))  # room for the marker, were it one
+    entry = job("echo hello")
+    first, second = (run(entry, utcnow(), context) for _ in range(2))
+    for result in first:  # as `pycron history prune` leaves it
+        assert result.stdout_path is not None
+        assert result.stderr_path is not None
+        result.stdout_path.unlink()
+        result.stderr_path.unlink()
+    third = run(entry, utcnow(), context)
+    assert set((context.logs_dir / entry.id).iterdir()) == run_files(second, third)
+
+
+def test_logs_of_an_older_pycron_count_one_run_per_attempt(context: Context) -> None:
+    entry = job("echo new")
+    directory = context.logs_dir / entry.id
+    directory.mkdir(parents=True)
+    old = [
+        directory / f"20200101T00000{n}000000Z-{n}.{kind}"
+        for n in (1, 2)
+        for kind in ("out", "err")
+    ]
+    for path in old:
+        path.write_text("old\n")
+    context = context._replace(retention=Retention(runs=2))
+    first = run(entry, utcnow(), context)
+    assert set(directory.iterdir()) == {*old[2:], *run_files(first)}
+    assert pruned_by_retention(old[0])
+    assert not pruned_by_retention(old[2])
 
 
 # --------------------------------------------------------------------------- names and paths
