@@ -158,7 +158,7 @@ def _global_options(*, after: bool) -> list[click.Parameter]:
             ["--state-dir", "state_dir"],
             envvar="PYCRON_STATE_DIR" if defaults else None,
             metavar="DIR",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),  # a file there is reported where it is used
             help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
         ),
         click.Option(
