@@ -47,6 +47,8 @@ _BLANKS = " \t"
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+# Five times: blanks, then a token (both possibly empty, as at the end of a short line).
+_FIVE_FIELDS = re.compile(r"(?:[ \t]*[^ \t]*){5}")
 _MOVE_OPTIONS = "move it onto the line above the job it is for, or delete it"
 
 
@@ -285,9 +287,14 @@ def _read_options(text: str, column: int) -> tuple[tuple[str, str, int, int], ..
     return items
 
 
+_DEFAULT_OPTIONS = Options()
+
+
 def build_options(given: Iterable[tuple[str, str]]) -> Options:
     """Options from checked `(key, value)` pairs (see OPTION_READERS)."""
     pairs = tuple(given)
+    if not pairs:
+        return _DEFAULT_OPTIONS  # immutable: every job without options shares it
     values: dict[str, Any] = {}
     for key, value in pairs:
         values.update(OPTION_READERS[key](value))
@@ -432,6 +439,8 @@ class _Reader:
         self.path = path
         self.system = system
         self.env: dict[str, str] = {}
+        # The same tuple for every job until the next assignment: jobs share it.
+        self.env_items: tuple[tuple[str, str], ...] = ()
         self.tz: tzinfo | None = None
         self.tz_error: str | None = None
         self.pending: list[Line] = []  # option lines waiting for their job
@@ -550,6 +559,7 @@ class _Reader:
 
     def _assign(self, line: Line, name: str, value: str) -> Line:
         self.env[name] = value
+        self.env_items = tuple(self.env.items())
         if name == "CRON_TZ":
             self.tz, self.tz_error = None, None
             if value:
@@ -590,7 +600,7 @@ class _Reader:
             return self._invalid(line, exc.column, exc.message, exc.hint)
         if self.tz_error:
             return self._invalid(line, entry.schedule_column, f"not loaded: {self.tz_error}")
-        return line._replace(kind="job", job=entry)
+        return Line(line.number, line.text, line.ending, "job", job=entry)  # _replace is slower
 
     def _entry(self, number: int, text: str, offset: int, enabled: bool) -> Entry:
         """Read a job line (after an optional disable mark at `offset`)."""
@@ -632,7 +642,7 @@ class _Reader:
             schedule=schedule,
             command=command,
             stdin=stdin,
-            env=tuple(self.env.items()),
+            env=self.env_items,
             options=options,
             user=user,
             enabled=enabled and options.enabled,
@@ -702,6 +712,8 @@ def split_percent(text: str) -> tuple[str, str | None]:
     takes the next character as it is: `\\%` becomes `%` in both parts, any
     other pair stays as written (so in `\\\\%` the `%` still splits).
     """
+    if "%" not in text:  # most commands: nothing to split, backslash pairs stay as written
+        return text, None
     parts: list[str] = []
     current: list[str] = []
     i = 0
@@ -739,9 +751,9 @@ def _read_schedule(text: str, column: int, tz: tzinfo | None) -> tuple[Schedule,
             schedule = _pycron_schedule(word, value, column + value_start, tz)
             return (schedule, *_skip_blanks(text, value_end, column))
         return (_cron(word, column, tz), *_skip_blanks(text, word_end, column))
-    end = 0
-    for _ in range(5):
-        end = _token_end(text, len(text) - len(text[end:].lstrip(_BLANKS)))
+    match = _FIVE_FIELDS.match(text)
+    assert match is not None  # every part of the pattern may be empty
+    end = match.end()
     fields = text[:end]
     rest, rest_column = _skip_blanks(text, end, column)
     if "~" in fields:
