@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from crontabs import far_month, idle_crontab
 from terminal import progress
 
 from pycron.crontab import Every, parse
@@ -343,23 +344,6 @@ def stamp_command(path: Path) -> str:
     """A job command whose first instruction appends the wall clock (ns) and the
     job's shell's pid to `path`; `%` escaped as a crontab needs."""
     return f'date "+\\%s.\\%N $$" >> {shlex.quote(str(path))}'
-
-
-def far_month(shift: int) -> int:
-    """The month six (plus `shift`) months from now: no job in it is due soon."""
-    return (datetime.now().month - 1 + 6 + shift) % 12 + 1
-
-
-def idle_crontab(count: int, month: int, edit: int = 0) -> str:
-    """`count` jobs at fixed times of `month` only (every fourth on its last day,
-    `L`), each with its own command and so its own id; `edit` changes the
-    command of the first job, as a one-line edit does."""
-    lines = ["# pycron daemon benchmark: jobs that are not due for months", ""]
-    for number in range(count):
-        day = "L" if number % 4 == 3 else str(number % 28 + 1)
-        command = f"echo idle job {number}" + (f" edit {edit}" if number == 0 and edit else "")
-        lines.append(f"{number % 60} {(number // 60) % 24} {day} {month} * {command}")
-    return "\n".join(lines) + "\n"
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -44,6 +44,7 @@ MAX_LINE_BYTES = 131_071  # cronie silently cuts longer lines; pycron refuses th
 DISABLED_MARK = "#pycron-disabled# "
 OPTION_PREFIX = "pycron:"
 _BLANKS = " \t"
+_NAME_ENDS = _BLANKS + "="  # what ends the name of an assignment
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
@@ -287,14 +288,12 @@ def _read_options(text: str, column: int) -> tuple[tuple[str, str, int, int], ..
     return items
 
 
-_DEFAULT_OPTIONS = Options()
+_DEFAULT_OPTIONS = Options()  # immutable: every job without options shares it
 
 
 def build_options(given: Iterable[tuple[str, str]]) -> Options:
     """Options from checked `(key, value)` pairs (see OPTION_READERS)."""
     pairs = tuple(given)
-    if not pairs:
-        return _DEFAULT_OPTIONS  # immutable: every job without options shares it
     values: dict[str, Any] = {}
     for key, value in pairs:
         values.update(OPTION_READERS[key](value))
@@ -462,7 +461,8 @@ class _Reader:
             if line.kind == "option" or number in self.broken_options:
                 self.pending.append(line)
                 continue
-            yield from self._flush_pending(line)
+            if self.pending:
+                yield from self._flush_pending(line)
             yield line
         yield from self._flush_pending(None)
 
@@ -499,7 +499,11 @@ class _Reader:
             return self._invalid(
                 line, raw.index("\0"), "NUL byte in line: cron would split the line here; remove it"
             )
-        if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
+        # A character takes at most 4 bytes: only long lines need encoding to know.
+        if (
+            len(raw) > MAX_LINE_BYTES // 4
+            and len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES
+        ):
             return self._invalid(
                 line,
                 0,
@@ -604,8 +608,9 @@ class _Reader:
 
     def _entry(self, number: int, text: str, offset: int, enabled: bool) -> Entry:
         """Read a job line (after an optional disable mark at `offset`)."""
-        position = offset + len(text) - len(text.lstrip(_BLANKS))
-        text = text.lstrip(_BLANKS)
+        stripped = text.lstrip(_BLANKS)
+        position = offset + len(text) - len(stripped)
+        text = stripped
         no_log = text.startswith("-")
         if no_log:
             text, position = text[1:], position + 1
@@ -635,7 +640,9 @@ class _Reader:
                 "have 5 fields (no seconds or years)",
             )
         command, stdin = split_percent(command_text)
-        options = build_options((k, v) for option in self.pending for k, v in option.options)
+        options = _DEFAULT_OPTIONS
+        if self.pending:
+            options = build_options((k, v) for option in self.pending for k, v in option.options)
         return Entry(
             id=self._unique_id(options.name, schedule.text, command_text, number, position),
             line=number,
@@ -679,6 +686,8 @@ class _Reader:
 def parse_assignment(body: str) -> tuple[str, str] | None:
     """An environment assignment (`NAME=value`, cron's quoting rules), or None
     if the line is not one (and is then a job line)."""
+    if "=" not in body:
+        return None
     if body[0] in "'\"":
         end = body.find(body[0], 1)
         if end < 0:
@@ -688,7 +697,7 @@ def parse_assignment(body: str) -> tuple[str, str] | None:
             return None
     else:
         end = 0
-        while end < len(body) and body[end] not in _BLANKS + "=":
+        while end < len(body) and body[end] not in _NAME_ENDS:
             end += 1
         name, rest = body[:end], body[end:]
     rest = rest.lstrip(_BLANKS)

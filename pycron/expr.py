@@ -929,9 +929,15 @@ def resolve_tz(tz: str | tzinfo | None) -> tzinfo | None:
 # --------------------------------------------------------------------------- compiling
 
 
-_FIELD_SIZES: Final = {MINUTE: 60, HOUR: 24, MONTH: 13}
 _MEMO_LIMIT: Final = 4096  # entries of each memo below; past it the memo starts afresh
-_FIELD_TABLES: dict[tuple[int, str], _Tables] = {}  # (field index, field text) -> tables
+_MINUTE_TABLES: dict[str, _Tables] = {}  # field text -> tables
+_HOUR_TABLES: dict[str, _Tables] = {}
+_MONTH_TABLES: dict[str, _Tables] = {}
+_FIELD_MEMOS: Final = {
+    MINUTE: (_MINUTE_TABLES, 60),
+    HOUR: (_HOUR_TABLES, 24),
+    MONTH: (_MONTH_TABLES, 13),
+}
 _DAY_RULES: dict[tuple[str, str], _DayRule] = {}  # (day-of-month, day-of-week text) -> rule
 
 
@@ -945,14 +951,14 @@ def _compile(text: str) -> tuple[_Tables, _Tables, _Tables, _DayRule, bool]:
     alone (no column: the same text means the same values anywhere), and each
     starts afresh past _MEMO_LIMIT entries. They hold successes only: an
     expression with a field text not seen yet (or blanks other than single
-    spaces, or a nickname) goes through `parse_fields`, which raises the
-    errors with their columns.
+    spaces) goes through `parse_fields`, which raises the errors with their
+    columns. A nickname is looked up as its expansion.
     """
-    tokens = text.split(" ")
+    tokens = NICKNAMES.get(text, text).split(" ")
     if len(tokens) == 5 and "\t" not in text:
-        minute = _FIELD_TABLES.get((MINUTE, tokens[0]))
-        hour = _FIELD_TABLES.get((HOUR, tokens[1]))
-        month = _FIELD_TABLES.get((MONTH, tokens[3]))
+        minute = _MINUTE_TABLES.get(tokens[0])
+        hour = _HOUR_TABLES.get(tokens[1])
+        month = _MONTH_TABLES.get(tokens[3])
         rule = _DAY_RULES.get((tokens[2], tokens[4]))
         if minute is not None and hour is not None and month is not None and rule is not None:
             return minute, hour, month, rule, tokens[0][0] == "*" or tokens[1][0] == "*"
@@ -968,14 +974,13 @@ def _compile(text: str) -> tuple[_Tables, _Tables, _Tables, _DayRule, bool]:
 
 def _field_tables(field: Field) -> _Tables:
     """The next/prev tables of a minute, hour or month field (memoised per text)."""
-    key = (field.index, field.text)
-    tables = _FIELD_TABLES.get(key)
+    memo, size = _FIELD_MEMOS[field.index]
+    tables = memo.get(field.text)
     if tables is None:
-        size = _FIELD_SIZES[field.index]
         tables = _next_table(field.values, size), _prev_table(field.values, size)
-        if len(_FIELD_TABLES) > _MEMO_LIMIT:
-            _FIELD_TABLES.clear()
-        _FIELD_TABLES[key] = tables
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        memo[field.text] = tables
     return tables
 
 
@@ -1029,8 +1034,8 @@ class CronExpression:
     def __init__(self, text: str, tz: str | tzinfo | None = None) -> None:
         self.text = text
         minute, hour, month, rule, self.wildcard = _compile(text)
-        self.tz = resolve_tz(tz)
-        self._zone = _zone_for(self.tz) if self.tz is not None else None
+        self.tz = tz if tz is None else resolve_tz(tz)
+        self._zone = None if self.tz is None else _zone_for(self.tz)
         self._next_minute, self._prev_minute = minute
         self._next_hour, self._prev_hour = hour
         self._next_month, self._prev_month = month
