@@ -952,9 +952,10 @@ def _compile(text: str) -> tuple[_Tables, _Tables, _Tables, _DayRule, bool]:
     starts afresh past _MEMO_LIMIT entries. They hold successes only: an
     expression with a field text not seen yet (or blanks other than single
     spaces) goes through `parse_fields`, which raises the errors with their
-    columns. A nickname is looked up as its expansion.
+    columns (as does anything but a string). A nickname is looked up as its
+    expansion.
     """
-    tokens = NICKNAMES.get(text, text).split(" ")
+    tokens = NICKNAMES.get(text, text).split(" ") if isinstance(text, str) else ()
     if len(tokens) == 5 and "\t" not in text:
         minute = _MINUTE_TABLES.get(tokens[0])
         hour = _HOUR_TABLES.get(tokens[1])
