@@ -730,7 +730,7 @@ def startup_block(jobs: int, startup: Result) -> str:
     return "\n".join(
         [
             f"== start-up of a daemon with {jobs:,} jobs (medians of {len(startup['runs'])} runs)",
-            f"   process start -> `load` line (first plan) {startup['to_load_ms']:5.1f} ms"
+            f"   process start -> `load` (first plan)   {startup['to_load_ms']:8.1f} ms"
             f"  (runs: {runs})",
             f"     process start -> `start` line        {startup['to_start_line_ms']:8.1f} ms"
             "  (interpreter, imports, state directory, history)",
