@@ -1,10 +1,12 @@
 """The libraries under test behind one small interface.
 
-Each library gives, for one expression, three kinds of callable:
+Each library gives, for one expression, four kinds of callable:
 
 - `next_fn()`: start -> first firing after it, on an expression prepared once
   (the fastest public way each library has for an arbitrary start);
 - `parse_next_fn()`: the same, but parsing the expression on every call;
+- `parse_fn()`: start -> the library's object for the expression, built anew
+  (the constructor alone; croniter and cronsim bind the start in it);
 - `iterator(start)`: a zero-argument callable returning the next firing of
   one iterator started at `start`.
 
@@ -22,6 +24,7 @@ from importlib import metadata
 from typing import Any
 
 NextFn = Callable[[datetime], datetime]
+ParseFn = Callable[[datetime], object]
 StepFn = Callable[[], datetime]
 
 # Any start will do to find out whether cronsim accepts an expression: it parses
@@ -42,6 +45,10 @@ class Prepared:
 
     def parse_next_fn(self) -> NextFn:
         """start -> next firing, parsing the expression each time."""
+        raise NotImplementedError
+
+    def parse_fn(self) -> ParseFn:
+        """start -> a new object for the expression (the constructor alone)."""
         raise NotImplementedError
 
     def iterator(self, start: datetime) -> StepFn:
@@ -97,6 +104,14 @@ class _PycronPrepared(Prepared):
 
         return call
 
+    def parse_fn(self) -> ParseFn:
+        cls, text = self.cls, self.text
+
+        def build(_start: datetime) -> object:
+            return cls(text)
+
+        return build
+
     def iterator(self, start: datetime) -> StepFn:
         items = self.expr.iter(start)
 
@@ -145,6 +160,14 @@ class _CroniterPrepared(Prepared):
 
         return call
 
+    def parse_fn(self) -> ParseFn:
+        cls, text = self.cls, self.text
+
+        def build(start: datetime) -> object:
+            return cls(text, start, ret_type=datetime)
+
+        return build
+
     def iterator(self, start: datetime) -> StepFn:
         get_next = self.cls(self.text, start, ret_type=datetime).get_next
 
@@ -189,6 +212,14 @@ class _CronsimPrepared(Prepared):
 
     def parse_next_fn(self) -> NextFn:
         return self.next_fn()
+
+    def parse_fn(self) -> ParseFn:
+        cls, text = self.cls, self.text
+
+        def build(start: datetime) -> object:
+            return cls(text, start)
+
+        return build
 
     def iterator(self, start: datetime) -> StepFn:
         items = self.cls(self.text, start)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from corpus import AWARE_STARTS, ITER_STEPS, NAIVE_STARTS, Case
-from libraries import Library, Prepared, StepFn, Unsupported
+from libraries import Library, ParseFn, Prepared, StepFn, Unsupported
 from terminal import progress
 
 # A runner times one batch of `reps` repetitions: (elapsed ns, calls timed).
@@ -32,7 +32,7 @@ OK, UNSUPPORTED, DIFFERS, ERROR, SKIPPED = "ok", "n/a", "differs", "error", "-"
 
 @dataclass(frozen=True)
 class Scenario:
-    """What one table measures: `mode` is next, parse-next or iter; `headline`
+    """What one table measures: `mode` is next, parse-next, parse or iter; `headline`
     scenarios count for the every-expression target."""
 
     key: str
@@ -62,6 +62,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         "parse-next-naive",
         "parse + next(), naive starts (expression built on every call)",
         "parse-next",
+        aware=False,
+        headline=False,
+    ),
+    Scenario(
+        "parse",
+        "building the expression's object alone (pycron: field texts seen before)",
+        "parse",
         aware=False,
         headline=False,
     ),
@@ -95,7 +102,7 @@ class Cell:
 # --------------------------------------------------------------------------- runners
 
 
-def _next_runner(fn: Callable[[datetime], datetime], starts: Sequence[datetime]) -> Runner:
+def _next_runner(fn: ParseFn, starts: Sequence[datetime]) -> Runner:
     """Time `fn(start)` for every start, `reps` times over."""
 
     def run(reps: int) -> tuple[int, int]:
@@ -149,6 +156,8 @@ def make_runner(scenario: Scenario, prepared: Prepared) -> Runner:
         return _next_runner(prepared.next_fn(), scenario.starts)
     if scenario.mode == "parse-next":
         return _next_runner(prepared.parse_next_fn(), scenario.starts)
+    if scenario.mode == "parse":
+        return _next_runner(prepared.parse_fn(), scenario.starts)
     return _iter_runner(prepared, scenario.starts, ITER_STEPS)
 
 
@@ -160,7 +169,8 @@ Answers = list[datetime] | list[list[datetime]]
 
 def answers(scenario: Scenario, prepared: Prepared) -> Answers:
     """What a library answers in a scenario: one datetime per start, or the
-    first ITER_STEPS + 1 items of an iterator per start."""
+    first ITER_STEPS + 1 items of an iterator per start. The objects a `parse`
+    cell builds are checked by their first firing, as in `parse-next`."""
     if scenario.mode == "iter":
         result: list[list[datetime]] = []
         for start in scenario.starts:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from corpus import Case
 from measure import OK, SKIPPED, UNSUPPORTED, Cell, Scenario
+from parsing import MAXIMUM_PARSE_MS, PARSE, CrontabResult, crontab_ratio
 from process import ProcessResult
 
 PER_EXPRESSION_PEER = "cronsim"
@@ -42,6 +43,7 @@ TARGETS: tuple[Target, ...] = (
     Target("iter() step vs cronsim (naive)", "iter-naive", "cronsim", 10),
     Target("iter() step vs croniter (aware)", "iter-aware", "croniter", 20),
     Target("iter() step vs cronsim (aware)", "iter-aware", "cronsim", 10),
+    Target("CronExpression(text) vs CronSim(text, start)", "parse", "cronsim", 2),
 )
 
 
@@ -95,6 +97,7 @@ def evaluate(
     scenarios: Sequence[Scenario],
     cases: Sequence[Case],
     process: ProcessResult | None,
+    crontab: CrontabResult | None,
 ) -> list[Verdict]:
     """Every target with its measured figure."""
     keys = {scenario.key for scenario in scenarios}
@@ -119,6 +122,7 @@ def evaluate(
         )
     verdicts.append(_every_expression(index, scenarios, cases))
     verdicts.append(_process_verdict(process))
+    verdicts += _crontab_verdicts(crontab)
     return verdicts
 
 
@@ -158,6 +162,26 @@ def _process_verdict(process: ProcessResult | None) -> Verdict:
     return Verdict(
         label, required, f"{difference:+.1f} ms", difference <= PROCESS_MAXIMUM_MS, detail
     )
+
+
+def _crontab_verdicts(crontab: CrontabResult | None) -> list[Verdict]:
+    """The crontab's parse(): no slower than cronsim building its expressions
+    alone, and under MAXIMUM_PARSE_MS."""
+    jobs = f"{crontab.jobs if crontab else 0:,}"
+    against = Verdict(f"crontab parse() vs cronsim, {jobs} jobs", ">= 1x", "-", None)
+    alone = Verdict(f"crontab parse(), {jobs} jobs", f"< {MAXIMUM_PARSE_MS:g} ms", "-", None)
+    if crontab is None:
+        against.detail = alone.detail = "not run (--no-crontab)"
+        return [against, alone]
+    value = crontab_ratio(crontab, PER_EXPRESSION_PEER)
+    if value is not None:
+        against.measured, against.met = f"{value:.2f}x", value >= 1
+        against.detail = f"cronsim's time for the {jobs} expressions alone / parse() of the file"
+    parse_ms = crontab.median_ms(PARSE)
+    if parse_ms is not None:
+        alone.measured, alone.met = f"{parse_ms:.1f} ms", parse_ms < MAXIMUM_PARSE_MS
+        alone.detail = f"median of {crontab.rounds} rounds, garbage collector on"
+    return [against, alone]
 
 
 # --------------------------------------------------------------------------- text

@@ -22,6 +22,7 @@ from pathlib import Path
 from corpus import CORPUS, ITER_STEPS, Case
 from libraries import Library, Pycron, load_peers
 from measure import SCENARIOS, Scenario, build_cells, measure
+from parsing import CrontabResult, crontab_block, crontab_json, measure_crontab
 from process import ProcessResult, measure_process
 from report import (
     evaluate,
@@ -57,6 +58,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--process-runs", type=int, help="`pycron next` runs (default 30, quick 5)")
     parser.add_argument("--no-process", action="store_true", help="skip the start-up part")
+    parser.add_argument(
+        "--no-crontab", action="store_true", help="skip the crontab part (10,000-job parse())"
+    )
     parser.add_argument(
         "--daemon",
         action=argparse.BooleanOptionalAction,
@@ -191,6 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(slowest(index, scenario, cases, 3))
         print()
 
+    crontab: CrontabResult | None = None
+    if not args.no_crontab:
+        crontab = measure_crontab(libraries, args.rounds)
+        print(crontab_block(crontab))
+        print()
+
     process: ProcessResult | None = None
     if not args.no_process:
         process = measure_process(ROOT, RELEASE_ENV, args.process_runs)
@@ -202,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if len(scenarios) < len(SCENARIOS):
         caveats.append("some scenarios only")
-    verdicts = evaluate(index, scenarios, cases, process)
+    verdicts = evaluate(index, scenarios, cases, process, crontab)
     print(targets_block(verdicts, ", ".join(caveats)))
 
     daemon: dict[str, object] | None = None
@@ -226,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "scenarios": [scenario_json(index, s, cases, names) for s in scenarios],
         "process": process_json(process),
+        "crontab": crontab_json(crontab),
         "targets": [verdict_json(verdict) for verdict in verdicts],
         "daemon": daemon,
         "seconds": round(time.monotonic() - began, 1),

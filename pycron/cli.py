@@ -59,11 +59,9 @@ from pycron.errors import (
     UsageError,
     file_errors,
 )
-from pycron.explain import describe, dst_notes
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
 from pycron.history import History, RunRecord, TolerantRecorder, open_recording, orphan_note
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
-from pycron.lint import lint
 from pycron.runner import (
     Context,
     Outcome,
@@ -292,6 +290,8 @@ def explain_command(expression: str, tz: str | None, start: str | None) -> None:
       pycron explain '30 2 * * 1-5'
       pycron explain '30 2 * * *' --tz America/New_York
     """
+    from pycron.explain import describe, dst_notes  # noqa: PLC0415 - not needed to start the daemon
+
     expr = CronExpression(expression, tz)
     reference = parse_start(start, tz)
     click.echo(describe(expr) + (f" ({expr.tz})" if expr.tz is not None else ""))
@@ -530,6 +530,8 @@ def _trust_findings(path: Path) -> list[Finding]:
 
 def _warnings(crontab: Crontab) -> list[Finding]:
     """The warnings `check` gives for a crontab, on this machine and now."""
+    from pycron.lint import lint  # noqa: PLC0415 - not needed to start the daemon
+
     return lint(
         crontab, datetime.now().astimezone(), which=_which, users=_users(), local_tz=local_zone()
     )

@@ -47,9 +47,12 @@ MAX_LINE_BYTES = 131_071  # cronie silently cuts longer lines; pycron refuses th
 DISABLED_MARK = "#pycron-disabled# "
 OPTION_PREFIX = "pycron:"
 _BLANKS = " \t"
+_NAME_ENDS = _BLANKS + "="  # what ends the name of an assignment
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+# Five times: blanks, then a token (both possibly empty, as at the end of a short line).
+_FIVE_FIELDS = re.compile(r"(?:[ \t]*[^ \t]*){5}")
 _MOVE_OPTIONS = "move it onto the line above the job it is for, or delete it"
 
 
@@ -288,6 +291,9 @@ def _read_options(text: str, column: int) -> tuple[tuple[str, str, int, int], ..
     return items
 
 
+_DEFAULT_OPTIONS = Options()  # immutable: every job without options shares it
+
+
 def build_options(given: Iterable[tuple[str, str]]) -> Options:
     """Options from checked `(key, value)` pairs (see OPTION_READERS)."""
     pairs = tuple(given)
@@ -435,6 +441,8 @@ class _Reader:
         self.path = path
         self.system = system
         self.env: dict[str, str] = {}
+        # The same tuple for every job until the next assignment: jobs share it.
+        self.env_items: tuple[tuple[str, str], ...] = ()
         self.tz: tzinfo | None = None
         self.tz_error: str | None = None
         self.pending: list[Line] = []  # option lines waiting for their job
@@ -456,7 +464,8 @@ class _Reader:
             if line.kind == "option" or number in self.broken_options:
                 self.pending.append(line)
                 continue
-            yield from self._flush_pending(line)
+            if self.pending:
+                yield from self._flush_pending(line)
             yield line
         yield from self._flush_pending(None)
 
@@ -493,7 +502,11 @@ class _Reader:
             return self._invalid(
                 line, raw.index("\0"), "NUL byte in line: cron would split the line here; remove it"
             )
-        if len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES:
+        # A character takes at most 4 bytes: only long lines need encoding to know.
+        if (
+            len(raw) > MAX_LINE_BYTES // 4
+            and len(raw.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES
+        ):
             return self._invalid(
                 line,
                 0,
@@ -553,6 +566,7 @@ class _Reader:
 
     def _assign(self, line: Line, name: str, value: str) -> Line:
         self.env[name] = value
+        self.env_items = tuple(self.env.items())
         if name == "CRON_TZ":
             self.tz, self.tz_error = None, None
             if value:
@@ -593,12 +607,13 @@ class _Reader:
             return self._invalid(line, exc.column, exc.message, exc.hint)
         if self.tz_error:
             return self._invalid(line, entry.schedule_column, f"not loaded: {self.tz_error}")
-        return line._replace(kind="job", job=entry)
+        return Line(line.number, line.text, line.ending, "job", job=entry)  # _replace is slower
 
     def _entry(self, number: int, text: str, offset: int, enabled: bool) -> Entry:
         """Read a job line (after an optional disable mark at `offset`)."""
-        position = offset + len(text) - len(text.lstrip(_BLANKS))
-        text = text.lstrip(_BLANKS)
+        stripped = text.lstrip(_BLANKS)
+        position = offset + len(text) - len(stripped)
+        text = stripped
         no_log = text.startswith("-")
         if no_log:
             text, position = text[1:], position + 1
@@ -628,14 +643,16 @@ class _Reader:
                 "have 5 fields (no seconds or years)",
             )
         command, stdin = split_percent(command_text)
-        options = build_options((k, v) for option in self.pending for k, v in option.options)
+        options = _DEFAULT_OPTIONS
+        if self.pending:
+            options = build_options((k, v) for option in self.pending for k, v in option.options)
         return Entry(
             id=self._unique_id(options.name, schedule.text, command_text, number, position),
             line=number,
             schedule=schedule,
             command=command,
             stdin=stdin,
-            env=tuple(self.env.items()),
+            env=self.env_items,
             options=options,
             user=user,
             enabled=enabled and options.enabled,
@@ -672,6 +689,8 @@ class _Reader:
 def parse_assignment(body: str) -> tuple[str, str] | None:
     """An environment assignment (`NAME=value`, cron's quoting rules), or None
     if the line is not one (and is then a job line)."""
+    if "=" not in body:
+        return None
     if body[0] in "'\"":
         end = body.find(body[0], 1)
         if end < 0:
@@ -681,7 +700,7 @@ def parse_assignment(body: str) -> tuple[str, str] | None:
             return None
     else:
         end = 0
-        while end < len(body) and body[end] not in _BLANKS + "=":
+        while end < len(body) and body[end] not in _NAME_ENDS:
             end += 1
         name, rest = body[:end], body[end:]
     rest = rest.lstrip(_BLANKS)
@@ -705,6 +724,8 @@ def split_percent(text: str) -> tuple[str, str | None]:
     takes the next character as it is: `\\%` becomes `%` in both parts, any
     other pair stays as written (so in `\\\\%` the `%` still splits).
     """
+    if "%" not in text:  # most commands: nothing to split, backslash pairs stay as written
+        return text, None
     parts: list[str] = []
     current: list[str] = []
     i = 0
@@ -742,9 +763,9 @@ def _read_schedule(text: str, column: int, tz: tzinfo | None) -> tuple[Schedule,
             schedule = _pycron_schedule(word, value, column + value_start, tz)
             return (schedule, *_skip_blanks(text, value_end, column))
         return (_cron(word, column, tz), *_skip_blanks(text, word_end, column))
-    end = 0
-    for _ in range(5):
-        end = _token_end(text, len(text) - len(text[end:].lstrip(_BLANKS)))
+    match = _FIVE_FIELDS.match(text)
+    assert match is not None  # every part of the pattern may be empty
+    end = match.end()
     fields = text[:end]
     rest, rest_column = _skip_blanks(text, end, column)
     if "~" in fields:

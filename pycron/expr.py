@@ -601,6 +601,7 @@ def _parse_dow_extension(text: str, column: int) -> Item | None:
 # --------------------------------------------------------------------------- lookup tables
 
 
+_Tables = tuple[tuple[int, ...], tuple[int, ...]]  # the next and prev lookup tables of a field
 _TABLES: dict[tuple[bool, frozenset[int], int], tuple[int, ...]] = {}
 
 
@@ -668,7 +669,12 @@ def _nearest_weekday(day: int, first_weekday: int, length: int) -> int:
 
 
 class _DayRule:
-    """The two day fields compiled: plain bitmasks plus the month-dependent items."""
+    """The two day fields compiled: plain bitmasks plus the month-dependent items.
+
+    It also holds the memos of its day tables, per month shape and per calendar
+    month, which every expression with the same two day fields shares (see
+    `_shared_day_rule`): they depend on nothing else.
+    """
 
     __slots__ = (
         "both",
@@ -679,6 +685,8 @@ class _DayRule:
         "dow_last",
         "dow_mask",
         "dow_nth",
+        "months",
+        "shapes",
     )
 
     def __init__(self, dom: Field, dow: Field) -> None:
@@ -695,6 +703,8 @@ class _DayRule:
             (i.start, i.end) for i in dow.items if i.kind == ItemKind.NTH_DOW
         )
         self.both = dom.star or dow.star  # AND the fields (one is a star) rather than OR them
+        self.shapes: list[_Tables | None] = [None] * 28  # by month shape
+        self.months: dict[int, _Tables] = {}  # by year * 16 + month
 
     def days(self, shape: int) -> int:
         """Bitmask of the matching days (bit d = day d) of a month of this shape."""
@@ -731,10 +741,10 @@ def _mask(values: frozenset[int]) -> int:
     return mask
 
 
-_DAY_TABLES: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+_DAY_TABLES: dict[int, _Tables] = {}
 
 
-def _day_tables(mask: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _day_tables(mask: int) -> _Tables:
     """Next/prev lookup tables over days 0..32 for a day bitmask (memoised)."""
     tables = _DAY_TABLES.get(mask)
     if tables is None:
@@ -916,6 +926,78 @@ def resolve_tz(tz: str | tzinfo | None) -> tzinfo | None:
         ) from exc
 
 
+# --------------------------------------------------------------------------- compiling
+
+
+_MEMO_LIMIT: Final = 4096  # entries of each memo below; past it the memo starts afresh
+_MINUTE_TABLES: dict[str, _Tables] = {}  # field text -> tables
+_HOUR_TABLES: dict[str, _Tables] = {}
+_MONTH_TABLES: dict[str, _Tables] = {}
+_FIELD_MEMOS: Final = {
+    MINUTE: (_MINUTE_TABLES, 60),
+    HOUR: (_HOUR_TABLES, 24),
+    MONTH: (_MONTH_TABLES, 13),
+}
+_DAY_RULES: dict[tuple[str, str], _DayRule] = {}  # (day-of-month, day-of-week text) -> rule
+
+
+def _compile(text: str) -> tuple[_Tables, _Tables, _Tables, _DayRule, bool]:
+    """What the search needs of an expression: the minute, hour and month
+    tables, the day rule, and whether it is a wildcard job (spec 2.3).
+
+    Memoised per field text, as crontabs repeat a few field texts (`0`, `*`,
+    `*/5`, `1-5`) on line after line. The memos are safe in a long-running
+    daemon: their keys are immutable texts, their values depend on those texts
+    alone (no column: the same text means the same values anywhere), and each
+    starts afresh past _MEMO_LIMIT entries. They hold successes only: an
+    expression with a field text not seen yet (or blanks other than single
+    spaces) goes through `parse_fields`, which raises the errors with their
+    columns (as does anything but a string). A nickname is looked up as its
+    expansion.
+    """
+    tokens = NICKNAMES.get(text, text).split(" ") if isinstance(text, str) else ()
+    if len(tokens) == 5 and "\t" not in text:
+        minute = _MINUTE_TABLES.get(tokens[0])
+        hour = _HOUR_TABLES.get(tokens[1])
+        month = _MONTH_TABLES.get(tokens[3])
+        rule = _DAY_RULES.get((tokens[2], tokens[4]))
+        if minute is not None and hour is not None and month is not None and rule is not None:
+            return minute, hour, month, rule, tokens[0][0] == "*" or tokens[1][0] == "*"
+    minute_field, hour_field, dom, month_field, dow = parse_fields(text)
+    return (
+        _field_tables(minute_field),
+        _field_tables(hour_field),
+        _field_tables(month_field),
+        _shared_day_rule(dom, dow),
+        minute_field.text[0] == "*" or hour_field.text[0] == "*",
+    )
+
+
+def _field_tables(field: Field) -> _Tables:
+    """The next/prev tables of a minute, hour or month field (memoised per text)."""
+    memo, size = _FIELD_MEMOS[field.index]
+    tables = memo.get(field.text)
+    if tables is None:
+        tables = _next_table(field.values, size), _prev_table(field.values, size)
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        memo[field.text] = tables
+    return tables
+
+
+def _shared_day_rule(dom: Field, dow: Field) -> _DayRule:
+    """The day rule of two day fields (memoised per pair of texts, so that
+    expressions with the same day fields share its day-table memos)."""
+    key = (dom.text, dow.text)
+    rule = _DAY_RULES.get(key)
+    if rule is None:
+        rule = _DayRule(dom, dow)
+        if len(_DAY_RULES) > _MEMO_LIMIT:
+            _DAY_RULES.clear()
+        _DAY_RULES[key] = rule
+    return rule
+
+
 # --------------------------------------------------------------------------- the expression
 
 _Wall = tuple[int, int, int, int, int]  # year, month, day, hour, minute
@@ -933,6 +1015,7 @@ class CronExpression:
 
     __slots__ = (
         "_day_rule",
+        "_fields",
         "_first_month",
         "_last_month",
         "_months",
@@ -944,7 +1027,6 @@ class CronExpression:
         "_prev_month",
         "_shape_tables",
         "_zone",
-        "fields",
         "text",
         "tz",
         "wildcard",
@@ -952,23 +1034,31 @@ class CronExpression:
 
     def __init__(self, text: str, tz: str | tzinfo | None = None) -> None:
         self.text = text
-        self.fields = parse_fields(text)
-        self.tz = resolve_tz(tz)
-        self._zone = _zone_for(self.tz) if self.tz is not None else None
-        minute, hour, dom, month, dow = self.fields
-        # Spec 2.3: a job is "wildcard" when its minute or hour text starts with `*`.
-        self.wildcard = minute.text[0] == "*" or hour.text[0] == "*"
-        self._next_minute = _next_table(minute.values, 60)
-        self._prev_minute = _prev_table(minute.values, 60)
-        self._next_hour = _next_table(hour.values, 24)
-        self._prev_hour = _prev_table(hour.values, 24)
-        self._next_month = _next_table(month.values, 13)
-        self._prev_month = _prev_table(month.values, 13)
-        self._first_month = min(month.values)
-        self._last_month = max(month.values)
-        self._day_rule = _DayRule(dom, dow)
-        self._shape_tables: list[tuple[tuple[int, ...], tuple[int, ...]] | None] = [None] * 28
-        self._months: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        minute, hour, month, rule, self.wildcard = _compile(text)
+        self.tz = tz if tz is None else resolve_tz(tz)
+        self._zone = None if self.tz is None else _zone_for(self.tz)
+        self._next_minute, self._prev_minute = minute
+        self._next_hour, self._prev_hour = hour
+        self._next_month, self._prev_month = month
+        self._first_month = self._next_month[1]  # the smallest month >= 1
+        self._last_month = self._prev_month[12]  # the largest month <= 12
+        self._day_rule = rule
+        self._shape_tables = rule.shapes
+        self._months = rule.months
+        self._fields: tuple[Field, ...] | None = None
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        """The five parsed fields, with their items and columns.
+
+        Parsed on first use: the search needs only the tables built at
+        construction, and a crontab of thousands of jobs should not pay for
+        syntax trees that only `explain` and the lint read.
+        """
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = parse_fields(self.text)
+        return fields
 
     def __repr__(self) -> str:
         if self.tz is None:
@@ -1044,8 +1134,9 @@ class CronExpression:
         tz = moment.tzinfo
         return None if tz is None else _zone_for(tz)
 
-    def _days_of(self, year: int, month: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """Next/prev day tables of one calendar month (memoised per month and shape)."""
+    def _days_of(self, year: int, month: int) -> _Tables:
+        """Next/prev day tables of one calendar month (memoised per month and shape,
+        in the memos of the day rule)."""
         key = year * 16 + month
         tables = self._months.get(key)
         if tables is None:
