@@ -571,15 +571,19 @@ def in_process_block(result: Result) -> str:
 
 
 def startup_figures(daemon: DaemonProcess, jobs: int) -> Result:
-    """Process start to the daemon's `start` line and to its `load` line."""
+    """Process start to the daemon's `start` line, its `load` line and its `ready`
+    line (the end of start-up: every job has its first fire time, missed runs
+    are decided, and the loop plans next)."""
     start = daemon.wait_for(daemon_started, "daemon `start`")
     load = daemon.wait_for(named("load"), "`load`", timeout=EVENT_TIMEOUT_S * 2)
     if load.fields.get("jobs") != jobs or load.fields.get("errors"):
         raise BenchError(f"the daemon loaded {load.fields} instead of {jobs} jobs without errors")
+    ready = daemon.wait_for(named("ready"), "`ready`", timeout=EVENT_TIMEOUT_S * 2)
     return {
         "to_start_line_ms": round((start.at - daemon.launched) * 1000, 1),
         "to_load_ms": round((load.at - daemon.launched) * 1000, 1),
         "start_to_load_ms": round((load.at - start.at) * 1000, 1),
+        "to_ready_ms": round((ready.at - daemon.launched) * 1000, 1),
         "memory_after_load_mb": memory_mb(daemon.pid),
     }
 
@@ -704,7 +708,7 @@ def measure_big(work: Path, options: argparse.Namespace) -> Result:
     progress("")
     result["startup"] = {
         key: median_of([run[key] for run in startups])
-        for key in ("to_load_ms", "to_start_line_ms", "start_to_load_ms")
+        for key in ("to_load_ms", "to_start_line_ms", "start_to_load_ms", "to_ready_ms")
     }
     result["startup"]["runs"] = startups
     result["startup"]["imports"] = import_figures(options.startup_runs * 3)
@@ -730,7 +734,7 @@ def startup_block(jobs: int, startup: Result) -> str:
     return "\n".join(
         [
             f"== start-up of a daemon with {jobs:,} jobs (medians of {len(startup['runs'])} runs)",
-            f"   process start -> `load` (first plan)   {startup['to_load_ms']:8.1f} ms"
+            f"   process start -> `load`                {startup['to_load_ms']:8.1f} ms"
             f"  (runs: {runs})",
             f"     process start -> `start` line        {startup['to_start_line_ms']:8.1f} ms"
             "  (interpreter, imports, state directory, history)",
@@ -739,6 +743,8 @@ def startup_block(jobs: int, startup: Result) -> str:
             "  (`python -c 'import pycron.cli'` minus `python -c pass`)",
             f"     `start` -> `load` line               {startup['start_to_load_ms']:8.1f} ms"
             "  (read, parse, first fire time of each job)",
+            f"   process start -> `ready` (first plan)  {startup['to_ready_ms']:8.1f} ms"
+            "  (and missed runs decided, queued runs resumed)",
             f"   memory after load                     RSS {memory.get('rss', 0):.1f} MB",
         ]
     )
@@ -973,6 +979,7 @@ def evaluate(results: Result) -> list[Goal]:
     fire = results.get("fire") or {}
     burst = results.get("burst") or {}
     startup = (big.get("startup") or {}).get("to_load_ms")
+    ready = (big.get("startup") or {}).get("to_ready_ms")
     reload = big.get("reload") or {}
     sighup = [value for value in (reload.get("sighup_median_ms") or {}).values() if value]
     idle = (big.get("idle") or {}).get("cpu_per_60s")
@@ -994,10 +1001,10 @@ def evaluate(results: Result) -> list[Goal]:
         goal(
             f"start-up to the first plan, {jobs:,} jobs",
             "< 250 ms",
-            startup,
+            ready,
             GOAL_FIRST_PLAN_S * 1000,
             "ms",
-            "the same `load` line: every job has its first fire time",
+            "median, whole process, to the `ready` line",
         ),
         goal(
             f"reload after SIGHUP, {jobs:,} jobs",

@@ -416,6 +416,7 @@ class Daemon:
         self._recorder: TolerantRecorder | None = None
         self._orphans: list[RunRecord] = []  # runs whose pycron died while their job lives on
         self._duties: dict[str, tuple[str, datetime]] = {}  # job -> (schedule, responsible since)
+        self._duty_changes: tuple[dict[str, tuple[str, datetime]], list[str]] = ({}, [])
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
         self._loaded_text: str | None = None
         self.delay_scale = random.random() if delay_scale is None else delay_scale
@@ -524,6 +525,10 @@ class Daemon:
         self._recover(history, interrupted, started, self._take_duties(history, started))
         self._resume_queued(history, pool, started)
         self._start_reboot_jobs(pool, started)
+        due = sum(
+            1 for state in self.state.values() if state.next_fire and state.next_fire <= started
+        )
+        self.log("ready", jobs=len(self.jobs), due=due)
         last_heartbeat = started
         while True:
             self._take_signals()
@@ -540,6 +545,7 @@ class Daemon:
             if earliest is not None and earliest <= now:
                 self._plan(pool, now)
             self._release_delayed(pool, now)
+            self._write_duties(history)
             reap_lingering()
             self._watch_orphans(history, now)
             assert self._recorder is not None
@@ -790,14 +796,25 @@ class Daemon:
             taken[job_id] = (schedule, now)
             since[job_id] = now if held is not None else None
         dropped = [job_id for job_id in self._duties if job_id not in since]
+        self._duties.update(taken)
+        for job_id in dropped:
+            del self._duties[job_id]
+        self._duty_changes = (taken, dropped)
+        return since
+
+    def _write_duties(self, history: History) -> None:
+        """Store the responsibilities taken or dropped since the last turn: after
+        the first plan, not before it (writing 10,000 of them at a first start
+        takes longer than planning). Should the daemon stop before, a later
+        start takes those jobs on afresh."""
+        taken, dropped = self._duty_changes
+        if not taken and not dropped:
+            return
+        self._duty_changes = ({}, [])
         try:
             history.take_responsibility(taken, dropped)
         except HistoryError as error:
             self._history_error(f"{error}: a later start may not find these jobs' missed runs")
-        self._duties.update(taken)
-        for job_id in dropped:
-            del self._duties[job_id]
-        return since
 
     def _recover(
         self,

@@ -693,12 +693,13 @@ def test_retention_never_removes_the_logs_of_a_run_in_progress(
     context: Context, home: Path, keep: int
 ) -> None:
     context = context._replace(retention=Retention(runs=keep))
-    # The first run waits for `release`; once `short` exists, runs end at once.
-    entry = job(f"echo start; [ -e short ] || {WAIT_FOR_RELEASE}; echo end", "overlap=allow")
+    # The first run waits for `release` (and says so); once `short` exists, runs end at once.
+    entry = job(f"[ -e short ] || {{ echo start; {WAIT_FOR_RELEASE}; }}; echo end", "overlap=allow")
     long = Background(entry, context)
     directory = context.logs_dir / entry.id
     assert wait_until(lambda: any(directory.glob("*.out")))
     (log,) = directory.glob("*.out")
+    assert wait_until(lambda: log.read_text() == "start\n")  # it waits: now the short ones
     (home / "short").touch()
     shorts = [run(entry, utcnow(), context) for _ in range(keep + 2)]
     assert log.read_text() == "start\n"  # still being written, and still there
