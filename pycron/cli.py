@@ -27,6 +27,7 @@ import click
 
 from pycron import __version__
 from pycron.crontab import (
+    OPTION_READERS,
     At,
     Cron,
     Crontab,
@@ -51,7 +52,9 @@ from pycron.daemon import LogFormat, local_zone, serve
 from pycron.daemon import Settings as DaemonSettings
 from pycron.errors import (
     CorruptHistoryError,
+    CrontabError,
     HistoryError,
+    JobNotFoundError,
     NoMatchError,
     PycronError,
     StorageError,
@@ -300,8 +303,9 @@ def explain_command(expression: str, tz: str | None, start: str | None) -> None:
         runs = expr.iter(reference)
         for _ in range(_EXPLAIN_RUNS):
             click.echo(f"  {next(runs).isoformat()}")
-    except NoMatchError:
+    except NoMatchError as error:
         click.echo("  none: this expression never runs")
+        raise error from None  # an error, and exit 1, as in `next`
     notes = dst_notes(expr, _aware(reference, expr))
     if notes:
         click.echo("Daylight saving time:")
@@ -653,7 +657,22 @@ def _compact(values: list[int]) -> str:
 
 
 def _edit(ctx: click.Context, change: Callable[[Crontab], Crontab]) -> Crontab:
-    return _settings(ctx).crontab_file().update(change)
+    """Apply an edit to the crontab, refused while the file has an error (the
+    edit would be judged by an error it did not make)."""
+    path = _settings(ctx).crontab
+
+    def checked(crontab: Crontab) -> Crontab:
+        errors = [finding for finding in crontab.findings if finding.is_error]
+        if errors:
+            first = errors[0]
+            raise CrontabError(
+                f"{path} already has an error at line {first.line} ({first.message}): "
+                f"nothing changed; see `pycron check {path}` and fix it first (`pycron edit`)",
+                errors,
+            )
+        return change(crontab)
+
+    return _settings(ctx).crontab_file().update(checked)
 
 
 @cli.command("add")
@@ -714,6 +733,7 @@ def add_command(
     }
     options = {key: value for key, value in given.items() if value is not None}
     _refuse_line_breaks(words, options)
+    _check_options(options)
     if words == ("-",):
         if options:
             raise UsageError("options apply to one job: give them in '# pycron:' lines on stdin")
@@ -741,6 +761,15 @@ def _input_lines(text: str) -> list[str]:
     if not lines[-1]:
         lines.pop()
     return [line.removesuffix("\r") for line in lines]
+
+
+def _check_options(options: Mapping[str, str]) -> None:
+    """A bad option value is an error about that option, said once."""
+    for key, value in options.items():
+        try:
+            OPTION_READERS[key](value)
+        except ValueError as error:
+            raise UsageError(f"--{key}: {error}") from None
 
 
 def _refuse_line_breaks(words: Sequence[str], options: Mapping[str, str]) -> None:
@@ -772,8 +801,7 @@ def remove_command(ctx: click.Context, job_ids: tuple[str, ...], yes: bool) -> N
     Example:
       pycron remove backup 3f2a9c01de --yes
     """
-    file = _settings(ctx).crontab_file()
-    current, _ = file.load()
+    current, _ = _settings(ctx).crontab_file().load()
     for job_id in job_ids:
         entry = current.find(job_id)
         if not yes and sys.stdin.isatty():
@@ -786,7 +814,7 @@ def remove_command(ctx: click.Context, job_ids: tuple[str, ...], yes: bool) -> N
             crontab = remove_job(crontab, job_id)
         return crontab
 
-    file.update(change)
+    _edit(ctx, change)
     click.echo(f"removed {', '.join(job_ids)}", err=True)
 
 
@@ -1222,6 +1250,10 @@ class _HistoryGroup(_GlobalOptions, _Group):
     """`pycron history [ID] [options]` and `pycron history prune ...`: a first
     word that is not a subcommand is the job id."""
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        """`pycron history [OPTIONS] [ID]`: the subcommand is in the help text."""
+        return ["[OPTIONS]", "[ID]"]
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             ctx.meta["history_job"] = args[0]
@@ -1235,6 +1267,13 @@ class _HistoryGroup(_GlobalOptions, _Group):
 @click.option("--outcome", type=click.Choice([o.value for o in Outcome]))
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of runs.")
 @click.option("--wide", is_flag=True, help=WIDE_HELP)
+@click.option(
+    "--job",
+    "job_option",
+    metavar="ID",
+    help="Only this job's runs (the same as ID, and needed for a job named like a "
+    "subcommand: --job prune).",
+)
 @click.pass_context
 def history_group(
     ctx: click.Context,
@@ -1243,21 +1282,32 @@ def history_group(
     outcome: str | None,
     as_json: bool,
     wide: bool,
+    job_option: str | None,
 ) -> None:
-    """Show runs, newest first: pycron history [ID] [options].
+    """Show runs, newest first, of all jobs or of job ID.
+
+    `--job ID` is the same as ID, and names a job called like a subcommand
+    (`--job prune`). `pycron history prune --older-than 30d` deletes old runs
+    and their logs.
 
     \b
     Examples:
       pycron history
       pycron history backup --limit 5
+      pycron history --job prune
       pycron history --outcome failed --since 7d --json
       pycron history prune --older-than 30d
     """
     if ctx.invoked_subcommand is not None:
         return
     job_id = ctx.meta.get("history_job")
+    if job_id is not None and job_option is not None and job_id != job_option:
+        raise UsageError(f"give the job once: {job_id!r} and --job {job_option!r}")
+    job_id = job_id or job_option
     settings = _settings(ctx)
     with _open_history(settings) as history:
+        if job_id is not None:
+            _known_job(settings, history, job_id)
         records = history.runs(
             job_id=job_id,
             limit=limit,
@@ -1322,14 +1372,20 @@ def logs_command(
       pycron logs backup --run 42 --stderr
       pycron logs backup --follow
     """
-    with _open_history(_settings(ctx)) as history:
+    settings = _settings(ctx)
+    with _open_history(settings) as history:
+        _known_job(settings, history, job_id)
         record = history.run(run_id) if run_id is not None else history.latest(job_id)
         if record is None or record.job_id != job_id:
-            which = f"run {run_id} of {job_id!r}" if run_id is not None else f"{job_id!r}"
-            raise UsageError(f"no recorded run for {which}: see `pycron history {job_id}`")
+            which = f"run {run_id} of {job_id!r}" if run_id is not None else f"run of {job_id!r}"
+            raise HistoryError(
+                f"no {which} in the history: see `pycron history --job {job_id}` for its runs"
+            )
         path = record.stderr_path if errors else record.stdout_path
         if path is None:
-            raise UsageError(f"run {record.id} has no log: it did not run ({record.outcome.value})")
+            raise HistoryError(
+                f"run {record.id} has no log: it did not run ({record.outcome.value})"
+            )
         if not path.exists():
             raise _log_gone(record, path)
         with path.open("rb") as stream:
@@ -1347,12 +1403,26 @@ def logs_command(
                 time.sleep(0.2)
 
 
+def _known_job(settings: Settings, history: History, job_id: str) -> None:
+    """Refuse a job id that is neither in the crontab nor in the history (a
+    typo, most likely: exit 1, naming the jobs there are). A job removed from
+    the crontab still has its runs."""
+    crontab, _ = settings.crontab_file().load()
+    ids = [entry.id for entry in crontab.entries]
+    if job_id in ids or history.latest(job_id) is not None:
+        return
+    raise JobNotFoundError(
+        f"no job {job_id!r} in {settings.crontab}, nor any run of it in the history "
+        f"(jobs: {', '.join(ids) or 'none'})"
+    )
+
+
 def _log_gone(record: RunRecord, path: Path) -> PycronError:
-    """Why a recorded log is not there: pruned by retention, as designed (a
-    usage error, like asking for a run that is not recorded), or missing,
-    deleted by something else (an operational error: a file cannot be read)."""
+    """Why a recorded log is not there: pruned by retention, as designed, or
+    missing, deleted by something else. Either way there is nothing to show
+    (exit 1); the message tells which."""
     if pruned_by_retention(path):
-        return UsageError(f"the log of run {record.id} is gone (pruned by retention): {path}")
+        return HistoryError(f"the log of run {record.id} is gone (pruned by retention): {path}")
     return HistoryError(
         f"{path}: missing: the log of run {record.id} was deleted, not pruned by retention;"
         f" see what removes files in {path.parent}"
@@ -1367,10 +1437,17 @@ def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
     """Per job: last run, its result and duration, next run, running now.
 
     Ends with a summary line: jobs, failing (the last run did not succeed),
-    running.
+    running. A crontab with errors is said on stderr: its bad lines do not run.
     """
     settings = _settings(ctx)
-    crontab, _ = settings.crontab_file().load()
+    crontab, errors = settings.crontab_file().load()
+    if errors:
+        click.echo(
+            f"pycron: warning: {settings.crontab} has {_plural(len(errors), 'error')} (the first "
+            f"at line {errors[0].line}): those lines do not run; see `pycron check "
+            f"{settings.crontab}`",
+            err=True,
+        )
     with _open_history(settings) as history:
         last = history.last_per_job()
         running = {r.job_id: r for r in history.running()}
@@ -1448,7 +1525,10 @@ def stats_command(ctx: click.Context, job_id: str | None, since: str | None, as_
 
     On a terminal, also a chart of successes and failures per day.
     """
-    with _open_history(_settings(ctx)) as history:
+    settings = _settings(ctx)
+    with _open_history(settings) as history:
+        if job_id is not None:
+            _known_job(settings, history, job_id)
         stats = history.stats(job_id=job_id, since=_since(since), tz=_local_tz())
     durations = {
         "min": stats.duration_min,

@@ -208,7 +208,8 @@ def _option_choice(
         word, _, window = value.partition(":") if kind is CatchUp else (value, "", "")
         choices = [member.value for member in kind]
         if word not in choices:
-            raise ValueError(f"bad {key} {value!r}: one of {', '.join(choices)}")
+            listed = ", ".join(choices) + (" or all:WINDOW (all:12h)" if kind is CatchUp else "")
+            raise ValueError(f"bad {key} {value!r}: one of {listed}")
         result: dict[str, Any] = {key.replace("-", "_"): kind(word)}
         if window:
             if word != CatchUp.ALL.value:

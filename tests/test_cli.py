@@ -161,7 +161,7 @@ def test_explain_shows_description_runs_and_dst_notes() -> None:
 
 def test_explain_of_a_never_running_expression() -> None:
     result = CliRunner().invoke(cli, ["explain", "0 0 30 2 *", "--from", "2026-01-01T00:00"])
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # as `next` exits for it
     assert "never runs" in result.stdout
 
 

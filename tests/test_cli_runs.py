@@ -253,11 +253,69 @@ def test_twenty_parallel_run_nows_record_twenty_complete_rows(pycron: Pycron) ->
     assert {r["outcome"] for r in records} == {"success"}
 
 
-def test_unknown_job_and_missing_logs(pycron: Pycron) -> None:
-    assert pycron("run-now", "nope").returncode == 1
-    missing = pycron("logs", "hello")
-    assert missing.returncode == 2
-    assert "no recorded run" in missing.stderr
+# The README's exit-code table: 0 ok; 1 an operational error (an expression that
+# never runs, an unknown job id, nothing recorded to show); 2 a usage or syntax error.
+EXIT_TABLE = [
+    pytest.param(["list"], 0, "", id="0-ok"),
+    pytest.param(["next", "0 0 30 2 *"], 1, "never", id="1-next-never-runs"),
+    pytest.param(["explain", "0 0 30 2 *"], 1, "", id="1-explain-never-runs"),
+    pytest.param(["run-now", "nope"], 1, "no job 'nope'", id="1-run-now-unknown-id"),
+    pytest.param(["logs", "nope"], 1, "no job 'nope'", id="1-logs-unknown-id"),
+    pytest.param(["logs", "hello"], 1, "no run of 'hello'", id="1-logs-nothing-recorded"),
+    pytest.param(["logs", "hello", "--run", "99"], 1, "no run 99 of", id="1-logs-unknown-run"),
+    pytest.param(["history", "nope"], 1, "no job 'nope'", id="1-history-unknown-id"),
+    pytest.param(["history", "--job", "nope"], 1, "no job 'nope'", id="1-history-job-option"),
+    pytest.param(["stats", "nope"], 1, "no job 'nope'", id="1-stats-unknown-id"),
+    pytest.param(["disable", "nope"], 1, "no job 'nope'", id="1-disable-unknown-id"),
+    pytest.param(["remove", "nope", "--yes"], 1, "no job 'nope'", id="1-remove-unknown-id"),
+    pytest.param(["next", "61 * * * *"], 2, "out of range", id="2-syntax"),
+    pytest.param(["next", "@daily", "--count", "0"], 2, "--count", id="2-bad-option-value"),
+    pytest.param(["nosuch"], 2, "no such command", id="2-unknown-command"),
+    pytest.param(
+        ["add", "--timeout", "5x", "* * * * * true"],
+        2,
+        "--timeout: bad duration '5x'",
+        id="2-add-bad-option",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "said"), EXIT_TABLE)
+def test_every_command_exits_as_the_readme_table_says(
+    pycron: Pycron, args: list[str], code: int, said: str
+) -> None:
+    done = pycron(*args)
+    assert done.returncode == code, done.stderr
+    if code:
+        (first, *_) = done.stderr.splitlines()
+        assert first.startswith("pycron: error:"), done.stderr
+        assert said in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_option_error_of_add_is_said_once(pycron: Pycron) -> None:
+    before = pycron.crontab.read_bytes()
+    done = pycron("add", "--timeout", "5x", "* * * * * true")
+    assert done.stderr == (
+        "pycron: error: --timeout: bad duration '5x': write it like 90s, 5m, 1h30m or 2d\n"
+    )
+    assert pycron.crontab.read_bytes() == before
+
+
+def test_edits_of_a_crontab_with_an_error_say_where_it_is(pycron: Pycron) -> None:
+    with pycron.crontab.open("a") as stream:
+        stream.write("61 * * * * true\n")
+    broken = pycron.crontab.read_bytes()
+    line = broken.decode().count("\n")
+    for args in (["add", "@daily true"], ["disable", "hello"], ["remove", "hello", "--yes"]):
+        done = pycron(*args)
+        assert done.returncode == 2
+        assert f"already has an error at line {line} " in done.stderr
+        assert f"see `pycron check {pycron.crontab}`" in done.stderr
+        assert pycron.crontab.read_bytes() == broken
+    status = pycron("status")
+    assert status.returncode == 0
+    assert f"has 1 error (the first at line {line})" in status.stderr
 
 
 def test_log_retention_is_configurable(pycron: Pycron) -> None:
