@@ -845,24 +845,30 @@ def edit_command(ctx: click.Context) -> None:
     """Edit the crontab in $VISUAL or $EDITOR, like `crontab -e`.
 
     The edited copy is checked before it is installed; on errors you can
-    re-open it. If the crontab changed while you were editing, your version
-    is kept beside it and nothing is installed.
+    re-open it, or drop the edit (exit 2). If the crontab changed while you
+    were editing, your version is kept beside it (`.edited`) and nothing is
+    installed; if the editor fails, or the question meets the end of input
+    or Ctrl-C, your version is kept where it was edited (exit 1, its path
+    said).
     """
     file = _settings(ctx).crontab_file()
     file.check_writable()  # before the editor: no one should edit what cannot be installed
     original = file.read_text()
     draft = _draft(original)
-    while True:
-        click.edit(filename=str(draft))
-        text = draft.read_bytes().decode("utf-8", "surrogateescape")
-        _, errors = parse(text, str(file.path))
-        if not errors:
-            break
-        for finding in errors:
-            click.echo(str(finding), err=True)
-        if not click.confirm("the crontab has errors; edit it again?", default=True, err=True):
-            click.echo(f"not installed; your version is in {draft}", err=True)
-            ctx.exit(EXIT_USAGE)
+    try:
+        text = _edit_until_valid(draft, str(file.path))
+    except (click.ClickException, click.Abort, KeyboardInterrupt) as stop:
+        # The editor failed, or the prompt met the end of input or an interrupt.
+        reason = stop.format_message() if isinstance(stop, click.ClickException) else "stopped"
+        if isinstance(stop, click.Abort):
+            click.echo(err=True)  # end the question's line
+        raise PycronError(
+            f"not installed ({_sentence(reason)}): your version is kept in {draft}"
+        ) from None
+    if text is None:
+        draft.unlink()
+        click.echo("not installed: the edit with errors was dropped", err=True)
+        ctx.exit(EXIT_USAGE)
     if text == original:
         draft.unlink()
         click.echo("no changes", err=True)
@@ -880,6 +886,21 @@ def edit_command(ctx: click.Context) -> None:
         raise
     draft.unlink()
     click.echo(f"installed {file.path}", err=True)
+
+
+def _edit_until_valid(draft: Path, name: str) -> str | None:
+    """Open the editor on the draft until it holds a crontab without errors
+    (its text), or the user gives up on it (None)."""
+    while True:
+        click.edit(filename=str(draft))
+        text = draft.read_bytes().decode("utf-8", "surrogateescape")
+        _, errors = parse(text, name)
+        if not errors:
+            return text
+        for finding in errors:
+            click.echo(str(finding), err=True)
+        if not click.confirm("the crontab has errors; edit it again?", default=True, err=True):
+            return None
 
 
 def _draft(text: str) -> Path:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -312,14 +314,24 @@ def test_import_and_export(crontab: Path, tmp_path: Path) -> None:
     assert crontab.read_text() == new
 
 
-def test_edit_installs_a_valid_edit(crontab: Path, tmp_path: Path) -> None:
+def test_edit_installs_a_valid_edit(crontab: Path, tmp_path: Path, drafts: Path) -> None:
     editor = _editor(tmp_path, "printf '0 5 * * * /usr/bin/new\\n' >> \"$1\"")
     result = CliRunner(env={"VISUAL": str(editor)}).invoke(cli, ["--crontab", str(crontab), "edit"])
     assert result.exit_code == 0, result.output
     assert crontab.read_text() == GOOD + "0 5 * * * /usr/bin/new\n"
+    assert list(drafts.iterdir()) == []  # installed: the copy is gone
 
 
-def test_edit_with_errors_can_be_abandoned(crontab: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def drafts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where `edit` makes its copies in these tests (not the machine's /tmp)."""
+    directory = tmp_path / "drafts"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return directory
+
+
+def test_edit_with_errors_can_be_abandoned(crontab: Path, tmp_path: Path, drafts: Path) -> None:
     editor = _editor(tmp_path, "printf '0 25 * * * bad\\n' >> \"$1\"")
     result = CliRunner(env={"VISUAL": str(editor)}).invoke(
         cli, ["--crontab", str(crontab), "edit"], input="n\n"
@@ -327,9 +339,57 @@ def test_edit_with_errors_can_be_abandoned(crontab: Path, tmp_path: Path) -> Non
     assert result.exit_code == 2
     assert "hour: value 25" in result.stderr
     assert crontab.read_text() == GOOD
+    assert list(drafts.iterdir()) == []  # dropped on purpose: no copy is left behind
 
 
-def test_edit_keeps_both_versions_when_the_file_changed(crontab: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("body", "answers"),
+    [
+        pytest.param("printf '# mine\\n' >> \"$1\"; exit 3", "", id="editor-fails"),
+        pytest.param("printf '0 25 * * * mine\\n' >> \"$1\"", "", id="end-of-input-at-prompt"),
+    ],
+)
+def test_a_stopped_edit_keeps_the_copy_and_says_where(
+    crontab: Path, tmp_path: Path, drafts: Path, body: str, answers: str
+) -> None:
+    editor = _editor(tmp_path, body)
+    result = CliRunner(env={"VISUAL": str(editor)}).invoke(
+        cli, ["--crontab", str(crontab), "edit"], input=answers
+    )
+    assert result.exit_code == 1
+    (kept,) = drafts.iterdir()
+    assert "mine" in kept.read_text()
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("pycron: error: not installed (")
+    assert last.endswith(f"): your version is kept in {kept}")
+    assert crontab.read_text() == GOOD
+
+
+def test_an_interrupted_edit_keeps_the_copy_and_says_where(crontab: Path, tmp_path: Path) -> None:
+    editor = _editor(tmp_path, "printf '# mine\\n' >> \"$1\"; kill -INT 0; sleep 5")
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "pycron", "--crontab", str(crontab), "edit"],
+        env={**os.environ, "VISUAL": str(editor), "TMPDIR": str(drafts)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,  # the editor interrupts its own process group only
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    (kept,) = drafts.iterdir()
+    assert kept.read_text() == GOOD + "# mine\n"
+    assert done.stderr.splitlines()[-1].endswith(f"your version is kept in {kept}")
+    assert "Traceback" not in done.stderr
+    assert crontab.read_text() == GOOD
+
+
+def test_edit_keeps_both_versions_when_the_file_changed(
+    crontab: Path, tmp_path: Path, drafts: Path
+) -> None:
     script = f"printf '# mine\\n' >> \"$1\"; printf '# theirs\\n' >> {crontab}"
     editor = _editor(tmp_path, script)
     result = CliRunner(env={"VISUAL": str(editor)}).invoke(cli, ["--crontab", str(crontab), "edit"])
