@@ -1657,7 +1657,7 @@ def daemon_command(
     \b
     Examples:
       pycron daemon
-      pycron --crontab ./crontab --state-dir ./state daemon --log-format json
+      pycron daemon --crontab ./crontab --state-dir ./state --log-format json
     """
     settings = _settings(ctx)
     zone = resolve_tz(tz) if tz else local_zone()
