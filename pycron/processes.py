@@ -211,6 +211,16 @@ def cgroup_root() -> Path | None:
     return root
 
 
+def sweep_cgroups(root: Path) -> None:
+    """Remove the empty run cgroups under `root` that ended runs left behind
+    (a run whose background processes outlived its pycron). Populated ones
+    refuse removal, so a run still going keeps its cgroup."""
+    with contextlib.suppress(OSError):
+        for path in root.glob("run-*"):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
 def remove_cgroup(scope: Scope) -> bool:
     """Remove the run's cgroup once it is empty; True if it is gone (or never was)."""
     if scope.cgroup is None:

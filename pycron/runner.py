@@ -51,6 +51,7 @@ from pycron.processes import (
     reap_adopted,
     remove_cgroup,
     signal_members,
+    sweep_cgroups,
 )
 
 if TYPE_CHECKING:
@@ -185,6 +186,8 @@ def supervise() -> Supervision:
     root = None if os.environ.get(CGROUPS_VARIABLE) == "off" else cgroup_root()
     if root is not None and not _probe(root):
         root = None
+    if root is not None:
+        sweep_cgroups(root)
     return Supervision(root, subreaper)
 
 

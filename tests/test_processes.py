@@ -302,3 +302,13 @@ def test_a_group_id_from_the_history_proves_nothing_without_the_job_id() -> None
             process.kill()
             process.wait()
     assert not job_alive(ours.pid, "backup")
+
+
+def test_supervising_sweeps_empty_run_cgroups_away() -> None:
+    root = _cgroups().cgroups
+    assert root is not None
+    left = new_scope(root)  # as a run whose processes outlived its pycron leaves it
+    assert left.cgroup is not None
+    assert left.cgroup.is_dir()
+    supervise()
+    assert not left.cgroup.exists()
