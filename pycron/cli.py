@@ -65,9 +65,9 @@ from pycron.errors import (
 from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
 from pycron.history import History, RunRecord, TolerantRecorder, open_recording, orphan_note
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
+from pycron.records import Outcome
 from pycron.runner import (
     Context,
-    Outcome,
     Retention,
     prepare_state_dir,
     pruned_by_retention,

@@ -55,12 +55,10 @@ from pycron.errors import (
 from pycron.expr import CronExpression, resolve_tz
 from pycron.history import History, RunRecord, TolerantRecorder, gone_pycron, open_recording
 from pycron.processes import job_alive
+from pycron.records import Outcome, Recorder, RunResult
 from pycron.runner import (
     Context,
-    Outcome,
-    Recorder,
     Retention,
-    RunResult,
     Supervision,
     prepare_state_dir,
     reap_lingering,

@@ -49,7 +49,7 @@ from filelock import FileLock
 
 from pycron.errors import CorruptHistoryError, HistoryError
 from pycron.processes import job_alive
-from pycron.runner import Outcome, Recorder, RunResult
+from pycron.records import Outcome, Recorder, RunResult
 
 FILE_NAME = "history.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up

@@ -21,7 +21,6 @@ group is known and `members` finds nothing more.)
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import secrets
@@ -297,6 +296,8 @@ def become_subreaper() -> bool:
     daemon and `run-now` at start. Returns whether it took effect."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # noqa: PLC0415 - only supervising processes needs it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)

@@ -29,7 +29,7 @@ import pytest
 
 from pycron.daemon import MAX_SLEEP
 from pycron.history import INTERRUPTED_MESSAGE, History, RunRecord
-from pycron.runner import Outcome
+from pycron.records import Outcome
 
 T = TypeVar("T")
 

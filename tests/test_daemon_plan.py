@@ -44,7 +44,7 @@ from pycron.daemon import (
     plan,
 )
 from pycron.history import INTERRUPTED_MESSAGE, History
-from pycron.runner import Outcome, RunResult
+from pycron.records import Outcome, RunResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -1049,7 +1049,7 @@ import os, sys
 from datetime import datetime
 from pathlib import Path
 from pycron.history import History
-from pycron.runner import Outcome, RunResult
+from pycron.records import Outcome, RunResult
 state, job, slot, started = sys.argv[1:]
 result = RunResult(
     job, datetime.fromisoformat(slot), 1, Outcome.RUNNING, datetime.fromisoformat(started),

@@ -33,7 +33,7 @@ from test_daemon import (
 )
 
 from pycron.history import END_NOTE, FILE_NAME, History
-from pycron.runner import Outcome
+from pycron.records import Outcome
 
 DISK_SIZE = "4m"
 GARBAGE = b"\xde\xad\xbe\xef not a database " * 512

@@ -28,7 +28,7 @@ from pycron.history import (
     orphaned,
     pid_alive,
 )
-from pycron.runner import Outcome, RunResult
+from pycron.records import Outcome, RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST = MIGRATIONS[-1][0]
@@ -136,7 +136,7 @@ sys.path.insert(0, {str(ROOT)!r})
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from pycron.history import History
-from pycron.runner import Outcome, RunResult
+from pycron.records import Outcome, RunResult
 """
 
 

@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pycron"
 # A module may import only modules to its left (design.md, "Dependency direction").
 ORDER = [
     "errors",
+    "records",
     "expr",
     "explain",
     "crontab",
@@ -124,3 +125,14 @@ def test_a_zone_loads_zoneinfo_only_then() -> None:
     done = _run_without_site(script)
     assert done.stdout == "2026-01-02T00:00:00+00:00\n"
     assert done.stderr.split() == ["True", "False"]
+
+
+def test_reading_the_history_loads_nothing_that_starts_processes() -> None:
+    """The history's readers (the CLI's run commands, a status page) share the
+    run records with the runner, not the runner itself."""
+    heavy = "{'subprocess', 'ctypes', 'pycron.runner'}"
+    probe = f"import sys, pycron.history; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -41,7 +41,8 @@ from pycron.processes import (
     new_scope,
     signal_members,
 )
-from pycron.runner import Context, Outcome, Supervision, supervise
+from pycron.records import Outcome
+from pycron.runner import Context, Supervision, supervise
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -25,14 +25,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pycron.crontab import Entry, parse
+from pycron.records import Outcome, RunResult
 from pycron.runner import (
     CRON_PATH,
     MAX_RETRY_DELAY,
     RUN_VARIABLES,
     Context,
-    Outcome,
     Retention,
-    RunResult,
     Supervision,
     backoff,
     job_environment,
