@@ -448,7 +448,15 @@ class Daemon:
                     max_workers=settings.max_parallel, thread_name_prefix="job"
                 ) as pool:
                     self.supervision = supervise()
-                    self._loop(history, pool, note)
+                    try:
+                        self._loop(history, pool, note)
+                    except BaseException:
+                        # An error ends the daemon as SIGTERM does: nothing new
+                        # starts (leaving the pool would start what waits in it),
+                        # running jobs get the grace, queued runs stay queued.
+                        self.stop()
+                        self._drain()
+                        raise
             finally:
                 unwritten = recorder.close()
             if unwritten:

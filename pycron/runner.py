@@ -343,7 +343,13 @@ def _attempt(
         _note_end(context, result, record)
         return result
     result = result._replace(pid=process.pid)
-    _note_start(context, result, record)
+    try:
+        _note_start(context, result, record)
+    except BaseException:
+        # A recorder that fails now would leave a started job unsupervised:
+        # end it as a timeout would, then let the failure go on.
+        _terminate(process, scope, entry.options.kill_grace.total_seconds())
+        raise
     replaced = lock.replace_requested if lock is not None else None
     outcome = _wait(process, scope, entry.options, context, replaced, stdout_path, stderr_path)
     was_replaced = replaced is not None and replaced()

@@ -23,6 +23,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -1256,3 +1257,45 @@ def test_a_run_held_back_by_random_delay_survives_a_restart(simulate: Simulate) 
     sim.now = utc("12:04")
     second = sim.run_until(utc("12:10"), record=True)
     assert [(s.job, s.slot, s.at) for s in second] == [("delayed", utc("12:00"), utc("12:04"))]
+
+
+def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> None:
+    """The loop fails while runs wait for the one worker: the running one gets the
+    grace, the waiting ones are never started (they stay queued for a restart)."""
+    crontab = tmp_path / "crontab"
+    crontab.write_text("".join(f"# pycron: name=job{n}\n@every 1s true\n" for n in range(3)))
+    now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
+    started: list[str] = []
+    release = threading.Event()
+
+    def start_job(
+        entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
+    ) -> list[RunResult]:
+        started.append(entry.id)
+        release.wait(10)
+        return []
+
+    first_slot = now[0] + timedelta(seconds=1)
+
+    def sleep(seconds: float, wake: threading.Event) -> None:
+        if now[0] >= first_slot:  # all three are due: the worker takes the first
+            deadline = time.monotonic() + 10
+            while not started and time.monotonic() < deadline:
+                time.sleep(0.01)
+            threading.Timer(0.2, release.set).start()
+            raise RuntimeError("the store failed")
+        now[0] += timedelta(seconds=seconds)
+
+    settings = Settings(crontab, tmp_path / "state", max_parallel=1, shutdown_grace=5, zone=UTC)
+    daemon = Daemon(
+        settings,
+        clock=lambda: now[0],
+        sleep=sleep,
+        log=EventLog(io.StringIO(), lambda: now[0]),
+        start_job=start_job,
+    )
+    with pytest.raises(RuntimeError, match="the store failed"):
+        daemon.run()
+    assert started == ["job0"]
+    with History.open(settings.state_dir) as history:
+        assert sorted(r.job_id for r in history.queued()) == ["job1", "job2"]

@@ -1049,3 +1049,28 @@ def test_a_replaced_run_does_not_retry(
     (new,) = second.join()
     assert [attempt.outcome for attempt in old] == [Outcome.INTERRUPTED]
     assert new.outcome is Outcome.SUCCESS
+
+
+class RefusingRecorder(FakeRecorder):
+    """A store that takes the record of an attempt, then fails when told its pid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: int | None = None
+
+    def started(self, result: RunResult, record_id: int | None = None) -> int:
+        if result.pid is not None:
+            self.refused = result.pid
+            raise RuntimeError("the store is gone")
+        return super().started(result, record_id)
+
+
+def test_a_job_whose_start_the_store_refuses_is_not_left_unsupervised(
+    context: Context,
+) -> None:
+    recorder = RefusingRecorder()
+    entry = job("sleep 30", "timeout=1h kill-grace=1s")
+    with pytest.raises(RuntimeError, match="the store is gone"):
+        run(entry, utcnow(), context._replace(recorder=recorder))
+    assert recorder.refused is not None
+    assert_group_gone(recorder.refused)  # ended at once, not after its hour
