@@ -1046,7 +1046,7 @@ def _no_next(entry: Entry) -> str:
 
 # --------------------------------------------------------------------------- runs
 
-# run-now's exit codes beyond the job's own (design.md, "Exit codes").
+# run-now's exit codes beyond the job's own (README, "Exit codes").
 EXIT_TIMEOUT = 124  # as timeout(1)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the job's lock
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM

@@ -4,12 +4,12 @@
 ("At 02:30 on Monday through Friday"). It reads the value sets of the ordinary
 fields, so that equivalent spellings (`*/15`, `0,15,30,45`, `0-59/15`) read the
 same, and the items of the day fields for the L/W/# extensions. The sentence
-keeps the spec's day rule visible: "or" when both day fields are restricted and
+keeps cron's day rule visible: "or" when both day fields are restricted and
 neither is a star, "if it is also" when a star field restricts the other.
 
 `dst_notes()` lists, for a job with a time zone, the transitions of the coming
 months where the job runs at another time, once instead of twice, or not at
-all (spec section 2.3).
+all (README, "Daylight saving time").
 
 Both are pure: no clock and no files; time comes in as arguments.
 """
@@ -316,7 +316,7 @@ def _weekday_condition(field: Field) -> str:
 
 
 def _day_phrase(day_of_month: Field, day_of_week: Field) -> tuple[str, bool]:
-    """The days the job runs on, following the spec's day rule (section 1.4).
+    """The days the job runs on, following cron's day rule.
 
     If either field is a star, a day must match both (AND); a restricted star
     field (`*/2`) then reads as a condition: "if it is also a Sunday". If
@@ -503,7 +503,8 @@ def _fold_note(expr: CronExpression, transition: Transition, hits: list[datetime
 
 def dst_notes(expr: CronExpression, start: datetime, months: int = 12) -> list[str]:
     """Notes on the DST transitions within `months` months after `start` that change
-    when a zoned job runs (spec section 2.3); [] for an expression without a zone.
+    when a zoned job runs (README, "Daylight saving time"); [] for an
+    expression without a zone.
 
     A fixed job whose time falls in a gap runs once when the gap ends; one whose
     time is repeated runs in the first pass only. A wildcard job (minute or hour

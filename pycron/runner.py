@@ -1010,5 +1010,9 @@ def _user() -> str:
 
 
 def _home() -> str:
-    """The owner's home directory (cron takes it from the password entry)."""
-    return os.path.expanduser("~")
+    """The owner's home directory from the password entry, as cron takes it
+    (not $HOME of whoever started pycron); `~` only for a user without one."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return os.path.expanduser("~")

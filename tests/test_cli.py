@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pycron.cli import cli
 
-# Expected times are the spec's (cron-spec.md section 5 and table D1).
+# Expected times follow the rules in the README: the DST gap runs a fixed job once, at its end.
 NEXT_CASES = [
     pytest.param(
         ["0 0 */3 * *", "--from", "2026-01-29T00:00", "--count", "3"],

@@ -10,7 +10,7 @@ Two levels:
   starts is the order of submission. Hours of schedule take a fraction of a second.
   The restart tests use a real History in a temporary state directory.
 
-Spec references: DST rules are cron-spec section 2.3 (wildcard = the minute or hour
+The DST rules (wildcard = the minute or hour
 field starts with `*`; fixed jobs fire once in a repeated hour and at the end of a
 gap; wildcard jobs fire in both passes of a repeated hour and not in a gap).
 """

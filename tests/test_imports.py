@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pycron"
 
-# A module may import only modules to its left (design.md, "Dependency direction").
+# A module may import only modules to its left (the README's module map).
 ORDER = [
     "errors",
     "records",

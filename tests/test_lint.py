@@ -1,4 +1,4 @@
-"""The warnings of `pycron check` (pycron.lint, cron spec section 4).
+"""The warnings of `pycron check` (pycron.lint).
 
 Each code has snippets that must produce it, at the line and column written
 here by hand from the spec (1-based line, 0-based column of the token), and
