@@ -36,6 +36,7 @@ from pycron.crontab import (
     Every,
     Finding,
     Line,
+    Reboot,
     Severity,
     add_lines,
     disable_job,
@@ -48,7 +49,7 @@ from pycron.crontab import (
     remove_job,
     untrusted,
 )
-from pycron.daemon import LogFormat, local_zone, serve
+from pycron.daemon import LogFormat, fire_after, local_zone, serve
 from pycron.daemon import Settings as DaemonSettings
 from pycron.errors import (
     CorruptHistoryError,
@@ -972,8 +973,10 @@ def list_command(ctx: click.Context, as_json: bool, runs: int, wide: bool) -> No
         click.echo(str(finding), err=True)
     with _open_history(settings) as history:
         last = history.last_per_job()
-    now = datetime.now()
-    jobs = [(entry, _next_runs(entry, now, runs), last.get(entry.id)) for entry in crontab.entries]
+    now, zone = _utc_now(), local_zone()
+    jobs = [
+        (entry, _next_runs(entry, now, runs, zone), last.get(entry.id)) for entry in crontab.entries
+    ]
     if as_json:
         _print_json(
             [
@@ -991,7 +994,7 @@ def list_command(ctx: click.Context, as_json: bool, runs: int, wide: bool) -> No
             entry.id,
             entry.schedule.text,
             entry.command,
-            ", ".join(t.isoformat(sep=" ", timespec="minutes") for t in times) or _no_next(entry),
+            ", ".join(_minutes(t) for t in times) or _no_next(entry),
             "yes" if entry.enabled else "no",
             _local(record.started) if record else "never",
             _result_text(record) if record else "-",
@@ -1012,23 +1015,25 @@ LIST_COLUMNS = (
 )
 
 
-def _next_runs(entry: Entry, now: datetime, count: int) -> list[datetime]:
-    """The next `count` runs of a job from `now` (naive local time, as cron's clock)."""
-    schedule = entry.schedule
-    if not entry.enabled or count == 0:
+def _next_runs(entry: Entry, now: datetime, count: int, zone: tzinfo | None) -> list[datetime]:
+    """The job's next `count` runs after `now` (aware), computed as the daemon
+    computes them (a job in a DST gap shows the time it really runs), in this
+    machine's zone. `@every` counts from the daemon's start and `@reboot`
+    runs at boot: neither has a time to show here."""
+    if not entry.enabled or isinstance(entry.schedule, (Every, Reboot)):
         return []
-    if isinstance(schedule, Cron):
-        start = now.astimezone(schedule.expression.tz) if schedule.expression.tz else now
-        try:
-            runs = schedule.expression.iter(start)
-            return [next(runs) for _ in range(count)]
-        except NoMatchError:
-            return []
-    if isinstance(schedule, At):
-        when = schedule.when
-        future = when > (now.astimezone(when.tzinfo) if when.tzinfo else now)
-        return [when] if future else []
-    return []
+    runs: list[datetime] = []
+    moment: datetime | None = now
+    while len(runs) < count and moment is not None:
+        moment = fire_after(entry, moment, now, zone)
+        if moment is not None:
+            runs.append(moment.astimezone(zone) if zone is not None else moment.astimezone())
+    return runs
+
+
+def _minutes(moment: datetime) -> str:
+    """A fire time in the table: local wall time, to the minute."""
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _no_next(entry: Entry) -> str:
@@ -1473,11 +1478,11 @@ def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
         last = history.last_per_job()
         running = {r.job_id: r for r in history.running()}
         queued = {r.job_id for r in history.queued()}
-    now = datetime.now()
+    now, zone = _utc_now(), local_zone()
     jobs = []
     for entry in crontab.entries:
         record = last.get(entry.id)
-        upcoming = _next_runs(entry, now, 1)
+        upcoming = _next_runs(entry, now, 1, zone)
         jobs.append((entry, record, upcoming[0] if upcoming else None, entry.id in running))
     # A run that is still going or waiting, or slots the daemon skipped by policy,
     # say nothing of whether the job works.
@@ -1505,7 +1510,7 @@ def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
             _local(record.started) if record else "never",
             _result_text(record) if record else "-",
             _human_duration(record.duration) if record else "-",
-            upcoming.isoformat(sep=" ", timespec="minutes") if upcoming else _no_next(entry),
+            _minutes(upcoming) if upcoming else _no_next(entry),
             _running_text(running.get(entry.id), entry.id in queued),
         )
         for entry, record, upcoming, _ in jobs

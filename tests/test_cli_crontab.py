@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from freezegun import freeze_time
 
 from pycron.cli import cli
 from pycron.crontab import parse
@@ -285,7 +286,9 @@ def test_list_json_and_plain(crontab: Path) -> None:
     assert jobs[0]["id"] == "backup"
     assert jobs[0]["schedule"] == "30 2 * * *"
     assert len(jobs[0]["next"]) == 2
-    assert jobs[0]["next"][0].endswith("T02:30:00")
+    first_run = datetime.fromisoformat(jobs[0]["next"][0])
+    assert first_run.tzinfo is not None  # an instant, in this machine's zone
+    assert first_run.strftime("%H:%M") == "02:30"
     plain = _run(crontab, "list")
     header, first, second = plain.stdout.splitlines()
     assert header.split() == [
@@ -440,3 +443,21 @@ def test_crontab_example_explains_each_warning_it_keeps() -> None:
     for finding in findings:  # a `# (check: ...)` comment stands just above each
         above = lines[max(0, finding["line"] - 4) : finding["line"] - 1]
         assert any(line.startswith("# (check") for line in above), finding
+
+
+@pytest.mark.parametrize("command", ["list", "status"])
+def test_next_runs_on_a_dst_day_are_the_ones_the_daemon_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """02:30 does not exist in New York on 2026-03-08: the daemon runs the job at
+    03:00 EDT (the end of the gap), and `list` and `status` say so."""
+    crontab = tmp_path / "crontab"
+    crontab.write_text("# pycron: name=night\n30 2 * * * true\n")
+    monkeypatch.setenv("TZ", "America/New_York")
+    with freeze_time("2026-03-07T17:00:00+00:00"):
+        result = _run(crontab, command, "--json", *(["--next", "2"] if command == "list" else []))
+    assert result.exit_code == 0, result.output
+    (job,) = json.loads(result.stdout)
+    runs = job["next"] if command == "list" else [job["next"]]
+    assert runs == ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"][: len(runs)]
+    assert len(runs) == (2 if command == "list" else 1)
