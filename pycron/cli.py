@@ -35,7 +35,6 @@ from pycron.crontab import (
     Entry,
     Every,
     Finding,
-    Line,
     Reboot,
     Severity,
     add_lines,
@@ -63,7 +62,7 @@ from pycron.errors import (
     UsageError,
     file_errors,
 )
-from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
+from pycron.expr import CronExpression, resolve_tz
 from pycron.history import History, RunRecord, TolerantRecorder, open_recording, orphan_note
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.records import Outcome
@@ -75,6 +74,7 @@ from pycron.runner import (
     run,
     supervise,
 )
+from pycron.views import finding_view, job_view, line_view, run_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -497,16 +497,16 @@ def check_command(
     if source != "-":
         errors += _trust_findings(Path(name))
     if show_lines:
-        records = [_line_record(line) for line in crontab.lines]
+        records = [line_view(line) for line in crontab.lines]
         if as_json:
             _print_json(records)
         else:
             for record in records:
-                click.echo(_format_line_record(record))
+                click.echo(_formatline_view(record))
         ctx.exit(EXIT_USAGE if errors else 0)
     findings = sorted([*errors, *_warnings(crontab)], key=lambda f: (f.line, f.column))
     if as_json:
-        _print_json([_finding_record(f) for f in findings])
+        _print_json([finding_view(f) for f in findings])
     else:
         for finding in findings:
             click.echo(str(finding))
@@ -558,62 +558,7 @@ def _which(command: str, path: str) -> bool:
     return shutil.which(command, path=path) is not None
 
 
-def _finding_record(finding: Finding) -> dict[str, object]:
-    return {
-        "path": finding.path,
-        "line": finding.line,
-        "column": finding.column + 1,
-        "severity": finding.severity.value,
-        "code": finding.code,
-        "message": finding.message,
-        "hint": finding.hint,
-    }
-
-
-def _line_record(line: Line) -> dict[str, object]:
-    """How pycron reads one physical line (`check --lines`)."""
-    record: dict[str, object] = {"line": line.number, "kind": line.kind, "text": line.text}
-    if line.env is not None:
-        record["name"], record["value"] = line.env
-    if line.options:
-        record["options"] = dict(line.options)
-    if line.findings:
-        record["errors"] = [f"{f.column + 1}: {f.message}" for f in line.findings]
-    if line.job is not None:
-        record.update(_job_record(line.job))
-    return record
-
-
-def _job_record(entry: Entry) -> dict[str, object]:
-    schedule = entry.schedule
-    record: dict[str, object] = {
-        "id": entry.id,
-        "schedule": schedule.text,
-        "user": entry.user,
-        "command": entry.command,
-        "stdin": entry.stdin,
-        "enabled": entry.enabled,
-        "options": dict(entry.options.given),
-    }
-    if isinstance(schedule, Cron):
-        expression = schedule.expression
-        record["fields"] = {
-            FIELD_NAMES[f.index]: sorted(f.values) if f.values or not f.items else []
-            for f in expression.fields
-        }
-        record["extensions"] = [
-            item.text
-            for f in expression.fields
-            for item in f.items
-            if item.kind not in ("star", "any", "value", "range")
-        ]
-        if schedule.random:
-            record["picked"] = expression.text
-        record["tz"] = str(expression.tz) if expression.tz is not None else None
-    return record
-
-
-def _format_line_record(record: dict[str, object]) -> str:
+def _formatline_view(record: dict[str, object]) -> str:
     head = f"{record['line']:>4} {record['kind']:<8}"
     if record["kind"] == "job":
         parts = [f"id={record['id']}", f"schedule={record['schedule']!r}"]
@@ -981,9 +926,9 @@ def list_command(ctx: click.Context, as_json: bool, runs: int, wide: bool) -> No
         _print_json(
             [
                 {
-                    **_job_record(entry),
+                    **job_view(entry),
                     "next": [t.isoformat() for t in times],
-                    "last": _record_json(record) if record else None,
+                    "last": run_view(record) if record else None,
                 }
                 for entry, times, record in jobs
             ]
@@ -1147,26 +1092,6 @@ def _result_text(record: RunRecord) -> str:
     if record.outcome is Outcome.FAILED and record.exit_code is not None:
         return f"failed (exit {record.exit_code})"
     return record.outcome.value
-
-
-def _record_json(record: RunRecord) -> dict[str, object]:
-    return {
-        "run": record.id,
-        "job": record.job_id,
-        "scheduled_for": record.scheduled_for.isoformat(),
-        "attempt": record.attempt,
-        "outcome": record.outcome.value,
-        "exit_code": record.exit_code,
-        "signal": record.signal,
-        "started": record.started.isoformat(),
-        "finished": record.finished.isoformat() if record.finished else None,
-        "duration": record.duration,
-        "stdout": str(record.stdout_path) if record.stdout_path else None,
-        "stderr": str(record.stderr_path) if record.stderr_path else None,
-        "host": record.host,
-        "pid": record.pid,
-        "message": record.message or _orphan_note(record),
-    }
 
 
 def _orphan_note(record: RunRecord) -> str | None:
@@ -1341,7 +1266,7 @@ def history_group(
             outcome=Outcome(outcome) if outcome else None,
         )
     if as_json:
-        _print_json([_record_json(r) for r in records])
+        _print_json([run_view(r) for r in records])
         return
     rows = [
         (
@@ -1498,7 +1423,7 @@ def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
                     "running": is_running,
                     "queued": entry.id in queued,
                     "next": upcoming.isoformat() if upcoming else None,
-                    "last": _record_json(record) if record else None,
+                    "last": run_view(record) if record else None,
                 }
                 for entry, record, upcoming, is_running in jobs
             ]

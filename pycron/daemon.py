@@ -66,6 +66,7 @@ from pycron.runner import (
     supervise,
     write_private,
 )
+from pycron.views import job_view, run_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -469,6 +470,35 @@ class Daemon:
         finally:
             pid_file.unlink(missing_ok=True)
             lock.release()
+
+    def snapshot(self) -> dict[str, object]:
+        """What a status page needs, in the shapes of the CLI's `--json` (see
+        `pycron.views`): every job with its next run (in the daemon's zone),
+        whether it runs or waits and its last run; the runs going and queued.
+        Callable from another thread while the daemon runs."""
+        assert self._recorder is not None, "the daemon is not running"
+        history = self._recorder.history
+        last, running, queued = history.last_per_job(), history.running(), history.queued()
+        going, waiting = {r.job_id for r in running}, {r.job_id for r in queued}
+        state, zone = dict(self.state), self.settings.zone
+        jobs = []
+        for job_id, entry in dict(self.jobs).items():
+            fire = state[job_id].next_fire if job_id in state else None
+            record = last.get(job_id)
+            jobs.append(
+                {
+                    **job_view(entry),
+                    "next": fire.astimezone(zone).isoformat() if fire is not None else None,
+                    "running": job_id in going,
+                    "queued": job_id in waiting,
+                    "last": run_view(record, history.host) if record else None,
+                }
+            )
+        return {
+            "jobs": jobs,
+            "running": [run_view(r, history.host) for r in running],
+            "queued": [run_view(r, history.host) for r in queued],
+        }
 
     def _history_error(self, message: str) -> None:
         """A failure of the history, logged loudly; the jobs go on."""

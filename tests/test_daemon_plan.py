@@ -18,6 +18,7 @@ gap; wildcard jobs fire in both passes of a repeated hour and not in a gap).
 from __future__ import annotations
 
 import io
+import json
 import os
 import shlex
 import subprocess
@@ -31,8 +32,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
 import pycron.daemon as daemon_module
+from pycron.cli import cli
 from pycron.crontab import CatchUp, Entry, parse
 from pycron.daemon import (
     ON_TIME,
@@ -1299,3 +1302,63 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
     assert started == ["job0"]
     with History.open(settings.state_dir) as history:
         assert sorted(r.job_id for r in history.queued()) == ["job1", "job2"]
+
+
+def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
+    """`Daemon.snapshot()` (for a status page) says what `pycron list --json`
+    says, in the same shapes, while the daemon runs."""
+    crontab = tmp_path / "crontab"
+    crontab.write_text(
+        "# pycron: name=nightly\n30 2 * * * true\n"
+        "# pycron: name=once\n@at 2026-05-04T10:00:01+00:00 true\n"
+    )
+    now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
+    snapshots: list[dict[str, object]] = []
+
+    def ran_once() -> bool:
+        assert daemon._recorder is not None
+        return bool(daemon._recorder.history.runs("once", outcome=Outcome.SUCCESS))
+
+    def sleep(seconds: float, wake: threading.Event) -> None:
+        if now[0] >= datetime(2026, 5, 4, 10, 0, 2, tzinfo=UTC):
+            deadline = time.monotonic() + 10
+            while not ran_once() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            snapshots.append(daemon.snapshot())
+            daemon.stop(immediately=True)
+        now[0] += timedelta(seconds=max(seconds, 0.5))
+
+    def start_job(
+        entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
+    ) -> list[RunResult]:
+        result = RunResult(entry.id, slot, 1, Outcome.SUCCESS, now[0], now[0], exit_code=0)
+        assert daemon._recorder is not None
+        daemon._recorder.history.started(result, record)
+        return [result]
+
+    settings = Settings(crontab, tmp_path / "state", max_parallel=1, zone=UTC)
+    daemon = Daemon(
+        settings,
+        clock=lambda: now[0],
+        sleep=sleep,
+        log=EventLog(io.StringIO(), lambda: now[0]),
+        start_job=start_job,
+    )
+    assert daemon.run() == 0
+    (snapshot,) = snapshots
+    jobs = {job["id"]: job for job in snapshot["jobs"]}  # type: ignore[attr-defined]
+    where = ["--crontab", str(crontab), "--state-dir", str(settings.state_dir)]
+    listed = json.loads(CliRunner().invoke(cli, ["list", "--json", *where]).stdout)
+    assert {job["id"] for job in listed} == set(jobs)
+    for job in listed:  # every key of `list --json`, with the same values but the times
+        shown = jobs[job["id"]]
+        assert set(job) <= set(shown)
+        assert {k: v for k, v in job.items() if k != "next"} == {
+            k: shown[k] for k in job if k != "next"
+        }
+    assert jobs["nightly"]["next"] == "2026-05-05T02:30:00+00:00"
+    assert jobs["once"]["last"]["outcome"] == "success"
+    assert jobs["once"]["next"] is None  # a one-shot that ran
+    assert jobs["once"]["running"] is False
+    assert snapshot["queued"] == []
+    assert snapshot["running"] == []

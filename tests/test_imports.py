@@ -22,6 +22,7 @@ ORDER = [
     "processes",
     "runner",
     "history",
+    "views",
     "daemon",
     "launch",
     "cli",

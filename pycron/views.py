@@ -1,0 +1,95 @@
+"""The shapes in which pycron shows its jobs, runs and findings to programs:
+one place for the JSON of the CLI (`--json`) and of `Daemon.snapshot()` (and
+so of anything built on it), so that the two never drift apart.
+
+Each view is a plain dict of JSON values: times as ISO 8601 text with their
+offset, paths as text, absent values as None.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from pycron.crontab import Cron, Entry, Finding, Line
+from pycron.expr import FIELD_NAMES
+from pycron.history import RunRecord, orphan_note
+
+
+def finding_view(finding: Finding) -> dict[str, object]:
+    """An error or warning of `check`, its column 1-based as editors count."""
+    return {
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column + 1,
+        "severity": finding.severity.value,
+        "code": finding.code,
+        "message": finding.message,
+        "hint": finding.hint,
+    }
+
+
+def line_view(line: Line) -> dict[str, object]:
+    """How pycron reads one physical line (`check --lines`)."""
+    view: dict[str, object] = {"line": line.number, "kind": line.kind, "text": line.text}
+    if line.env is not None:
+        view["name"], view["value"] = line.env
+    if line.options:
+        view["options"] = dict(line.options)
+    if line.findings:
+        view["errors"] = [f"{f.column + 1}: {f.message}" for f in line.findings]
+    if line.job is not None:
+        view.update(job_view(line.job))
+    return view
+
+
+def job_view(entry: Entry) -> dict[str, object]:
+    """A job as the crontab defines it (with the expanded fields of a cron schedule)."""
+    schedule = entry.schedule
+    view: dict[str, object] = {
+        "id": entry.id,
+        "schedule": schedule.text,
+        "user": entry.user,
+        "command": entry.command,
+        "stdin": entry.stdin,
+        "enabled": entry.enabled,
+        "options": dict(entry.options.given),
+    }
+    if isinstance(schedule, Cron):
+        expression = schedule.expression
+        view["fields"] = {
+            FIELD_NAMES[f.index]: sorted(f.values) if f.values or not f.items else []
+            for f in expression.fields
+        }
+        view["extensions"] = [
+            item.text
+            for f in expression.fields
+            for item in f.items
+            if item.kind not in ("star", "any", "value", "range")
+        ]
+        if schedule.random:
+            view["picked"] = expression.text
+        view["tz"] = str(expression.tz) if expression.tz is not None else None
+    return view
+
+
+def run_view(record: RunRecord, host: str | None = None) -> dict[str, object]:
+    """One recorded attempt; a run that outlived the pycron that started it
+    says so in its message (`pycron gone, pid N`; `host` is this machine's)."""
+    here = socket.gethostname() if host is None else host
+    return {
+        "run": record.id,
+        "job": record.job_id,
+        "scheduled_for": record.scheduled_for.isoformat(),
+        "attempt": record.attempt,
+        "outcome": record.outcome.value,
+        "exit_code": record.exit_code,
+        "signal": record.signal,
+        "started": record.started.isoformat(),
+        "finished": record.finished.isoformat() if record.finished else None,
+        "duration": record.duration,
+        "stdout": str(record.stdout_path) if record.stdout_path else None,
+        "stderr": str(record.stderr_path) if record.stderr_path else None,
+        "host": record.host,
+        "pid": record.pid,
+        "message": record.message or orphan_note(record, here),
+    }
