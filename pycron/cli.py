@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
@@ -77,7 +78,7 @@ from pycron.runner import (
 from pycron.views import finding_view, job_view, line_view, run_view
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 _EXPLAIN_RUNS = 3
 _EXCERPT_WIDTH = 20  # how much of a refused `add` argument its error message shows
@@ -803,8 +804,9 @@ def edit_command(ctx: click.Context) -> None:
     draft = _draft(original)
     try:
         text = _edit_until_valid(draft, str(file.path))
-    except (click.ClickException, click.Abort, KeyboardInterrupt) as stop:
-        # The editor failed, or the prompt met the end of input or an interrupt.
+    except (click.ClickException, click.Abort) as stop:
+        # The editor failed (Ctrl-C ended it, say), or the question met the end
+        # of input or Ctrl-C.
         reason = stop.format_message() if isinstance(stop, click.ClickException) else "stopped"
         if isinstance(stop, click.Abort):
             click.echo(err=True)  # end the question's line
@@ -838,7 +840,8 @@ def _edit_until_valid(draft: Path, name: str) -> str | None:
     """Open the editor on the draft until it holds a crontab without errors
     (its text), or the user gives up on it (None)."""
     while True:
-        click.edit(filename=str(draft))
+        with _ctrl_c_for_the_editor():
+            click.edit(filename=str(draft))
         text = draft.read_bytes().decode("utf-8", "surrogateescape")
         _, errors = parse(text, name)
         if not errors:
@@ -847,6 +850,18 @@ def _edit_until_valid(draft: Path, name: str) -> str | None:
             click.echo(str(finding), err=True)
         if not click.confirm("the crontab has errors; edit it again?", default=True, err=True):
             return None
+
+
+@contextmanager
+def _ctrl_c_for_the_editor() -> Iterator[None]:
+    """While the editor runs, Ctrl-C is the editor's (vi uses it; one that dies
+    of it fails the edit): pycron, in the same process group, must not stop
+    halfway. A Python handler, unlike SIG_IGN, is not inherited by the editor."""
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _draft(text: str) -> Path:
