@@ -47,6 +47,9 @@ MAX_LINE_BYTES = 131_071  # cronie silently cuts longer lines; pycron refuses th
 DISABLED_MARK = "#pycron-disabled# "
 OPTION_PREFIX = "pycron:"
 _BLANKS = " \t"
+# What cronie skips at the end of a value (its isspace()): blanks, and the CR that a
+# file saved with CRLF endings leaves at the end of each line.
+_TRAILING = _BLANKS + "\r"
 _NAME_ENDS = _BLANKS + "="  # what ends the name of an assignment
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -454,7 +457,20 @@ class _Reader:
         self.twins: dict[str, int] = {}  # hash id -> how many jobs share it so far
 
     def read(self, text: str) -> Iterator[Line]:
-        """Classify every physical line (split at LF, as cron does)."""
+        """Classify every physical line (split at LF, as cron does).
+
+        A file saved with CRLF endings is read as cronie reads it: up to the LF,
+        so the CR is the last character of the line's text (and `render()` gives
+        it back). Per kind of line: a comment stays a comment; a line of only
+        blanks and a CR is not blank but an error, as in cron; an assignment
+        drops the CR after its value, quoted or not (cronie's isspace() skips it);
+        `CRON_TZ` is an assignment like any other; an options comment reads its
+        options without the CR; a job, also a disabled one, keeps the CR at the
+        end of its command, or at the end of the last line of its `%` stdin, as
+        cronie does; a schedule with no command after it (`@daily` then CR) is
+        an error whose message names the CR. `pycron check` warns once per file
+        (`crlf`).
+        """
         physical = text.split("\n")
         last = physical.pop() if physical else ""
         numbered = [(i + 1, raw, "\n") for i, raw in enumerate(physical)]
@@ -546,8 +562,11 @@ class _Reader:
         if not after_hash.startswith(OPTION_PREFIX):
             return line._replace(kind="comment")
         column = indent + len(body) - len(after_hash) + len(OPTION_PREFIX)
+        # The CR of a CRLF line ends the comment, as the LF does: cron never reads
+        # it, so it is not made part of the last option's value.
+        text = after_hash[len(OPTION_PREFIX) :].removesuffix("\r")
         try:
-            items = _read_options(after_hash[len(OPTION_PREFIX) :], column)
+            items = _read_options(text, column)
             above = {key for option in self.pending for key, _ in option.options}
             for key, value, key_column, value_column in items:
                 if key in above:
@@ -643,6 +662,9 @@ class _Reader:
                 "a sixth field starting with '*': crontab schedules "
                 "have 5 fields (no seconds or years)",
             )
+        # A CRLF line's CR stays at the end of the command (or of its stdin), as in
+        # cronie, which passes it on: the shell then looks for a command `cmd\r`,
+        # usually in vain. pycron runs what cron would run; `check` warns (crlf).
         command, stdin = split_percent(command_text)
         options = _DEFAULT_OPTIONS
         if self.pending:
@@ -710,10 +732,10 @@ def parse_assignment(body: str) -> tuple[str, str] | None:
     rest = rest[1:].lstrip(_BLANKS)
     if rest[:1] in ("'", '"'):
         end = rest.find(rest[0], 1)
-        if end < 0 or rest[end + 1 :].strip(_BLANKS):
+        if end < 0 or rest[end + 1 :].strip(_TRAILING):
             return None
         return name, rest[1:end]
-    return name, rest.rstrip(_BLANKS + "\r")
+    return name, rest.rstrip(_TRAILING)
 
 
 def split_percent(text: str) -> tuple[str, str | None]:
@@ -795,9 +817,15 @@ def _cron(text: str, column: int, tz: tzinfo | None) -> Cron:
         if exc.position is not None:
             message = message.removesuffix(f"(column {exc.position})").rstrip()
         where = column + (exc.position if exc.position is not None else len(text))
-        if text.endswith("\r"):
-            message += " (the line ends with a carriage return, CR: save the file with LF endings)"
-        raise _LineError(where, message, exc.hint) from None
+        raise _LineError(where, message + _cr_note(text), exc.hint) from None
+
+
+def _cr_note(text: str) -> str:
+    """For the error about a schedule read up to the end of a CRLF line (`@daily`
+    then CR, which cron rejects too): a note that names the CR, else ""."""
+    if not text.endswith("\r"):
+        return ""
+    return " (the line ends with a carriage return, CR: save the file with LF endings)"
 
 
 def _random_cron(fields: str, line: str, column: int, tz: tzinfo | None) -> Cron:
@@ -853,7 +881,7 @@ def _pycron_schedule(word: str, value: str, column: int, tz: tzinfo | None) -> E
         try:
             interval = parse_duration(value)
         except ValueError as exc:
-            raise _LineError(column, f"@every: {exc}") from None
+            raise _LineError(column, f"@every: {exc}{_cr_note(value)}") from None
         if not interval:
             raise _LineError(column, "@every needs an interval longer than 0s")
         return Every(f"@every {value}", interval)
@@ -862,7 +890,7 @@ def _pycron_schedule(word: str, value: str, column: int, tz: tzinfo | None) -> E
     except ValueError:
         raise _LineError(
             column,
-            f"@at: cannot read {value!r} as an ISO 8601 date and time",
+            f"@at: cannot read {value!r} as an ISO 8601 date and time{_cr_note(value)}",
             "e.g. @at 2026-12-24T18:00",
         ) from None
     if when.tzinfo is None and tz is not None:

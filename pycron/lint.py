@@ -318,7 +318,7 @@ def _crlf(context: _Context) -> Iterator[_Hit]:
                 len(line.text) - 1,
                 "the file has Windows line endings (CR LF): cron keeps the CR at the end of "
                 "each command, so the last word of each command ends with a CR",
-                "save the file with LF line endings (dos2unix)",
+                "save the file with LF line endings: dos2unix FILE, or sed -i 's/\\r$//' FILE",
             )
             return
 

@@ -21,6 +21,7 @@ from pycron.crontab import (
     Cron,
     CrontabFile,
     Every,
+    Line,
     Overlap,
     Reboot,
     add_lines,
@@ -150,6 +151,11 @@ def test_percent_rule(text: str, command: str, stdin: str | None) -> None:
         ("=x", ("", "x")),
         ("A=1 # x", ("A", "1 # x")),
         ("A=x\r", ("A", "x")),
+        # A CRLF line's CR after a quoted value is skipped as cron's isspace() skips it.
+        ('A="x"\r', ("A", "x")),
+        ("A = 'x y' \r", ("A", "x y")),
+        ('"A B"=""\r', ("A B", "")),
+        ('A="x"\r y', None),
         ('A="open', None),
         ('A="x" y', None),
         ("A B=c", None),
@@ -159,6 +165,229 @@ def test_percent_rule(text: str, command: str, stdin: str | None) -> None:
 )
 def test_assignments(line: str, expected: tuple[str, str] | None) -> None:
     assert parse_assignment(line) == expected
+
+
+# Every kind of line, read from a file with LF endings (the control) and from one with
+# CRLF endings, as cronie reads it: up to the LF, so the CR is the line's last character.
+# A reading is ("blank",), ("comment",), ("env", name, value), ("option", pairs),
+# ("job", schedule, zone, command, stdin, options, enabled), or ("invalid", words of
+# the message). Each case: (id, lines, readings with LF, readings with CRLF).
+_Reading = tuple[object, ...]
+LINE_KINDS: list[tuple[str, list[str], list[_Reading], list[_Reading]]] = [
+    ("comment", ["# nightly jobs"], [("comment",)], [("comment",)]),
+    ("blank", [""], [("blank",)], [("invalid", "carriage return")]),
+    ("blanks", [" \t "], [("blank",)], [("invalid", "carriage return")]),
+    (
+        "env-unquoted",
+        ["MAILTO=ops@example.com"],
+        [("env", "MAILTO", "ops@example.com")],
+        [("env", "MAILTO", "ops@example.com")],
+    ),
+    (
+        "env-double-quoted",
+        ['MAILTO="ops team"'],
+        [("env", "MAILTO", "ops team")],
+        [("env", "MAILTO", "ops team")],
+    ),
+    ("env-single-quoted", ["A='x'"], [("env", "A", "x")], [("env", "A", "x")]),
+    ("env-quoted-then-blanks", ['A = "x"  '], [("env", "A", "x")], [("env", "A", "x")]),
+    ("env-quoted-name", ['"A B"="1 2"'], [("env", "A B", "1 2")], [("env", "A B", "1 2")]),
+    ("env-empty-unquoted", ["A="], [("env", "A", "")], [("env", "A", "")]),
+    ("env-empty-quoted", ['A=""'], [("env", "A", "")], [("env", "A", "")]),
+    (
+        "cron-tz-unquoted",
+        ["CRON_TZ=Europe/Berlin", "0 9 * * * report"],
+        [
+            ("env", "CRON_TZ", "Europe/Berlin"),
+            ("job", "0 9 * * *", "Europe/Berlin", "report", None, {}, True),
+        ],
+        [
+            ("env", "CRON_TZ", "Europe/Berlin"),
+            ("job", "0 9 * * *", "Europe/Berlin", "report\r", None, {}, True),
+        ],
+    ),
+    (
+        "cron-tz-quoted",
+        ['CRON_TZ="Asia/Tokyo"', "0 9 * * * report"],
+        [
+            ("env", "CRON_TZ", "Asia/Tokyo"),
+            ("job", "0 9 * * *", "Asia/Tokyo", "report", None, {}, True),
+        ],
+        [
+            ("env", "CRON_TZ", "Asia/Tokyo"),
+            ("job", "0 9 * * *", "Asia/Tokyo", "report\r", None, {}, True),
+        ],
+    ),
+    (
+        "job",
+        ["0 5 * * * /usr/local/bin/report --all"],
+        [("job", "0 5 * * *", None, "/usr/local/bin/report --all", None, {}, True)],
+        [("job", "0 5 * * *", None, "/usr/local/bin/report --all\r", None, {}, True)],
+    ),
+    (
+        "job-dash-and-dash-n",
+        ["-0 5 * * * -n report"],
+        [("job", "0 5 * * *", None, "report", None, {}, True)],
+        [("job", "0 5 * * *", None, "report\r", None, {}, True)],
+    ),
+    (
+        "job-percent-stdin",
+        ["0 8 * * 1-5 mail -s hi ops%Good morning.%Bye"],
+        [("job", "0 8 * * 1-5", None, "mail -s hi ops", "Good morning.\nBye\n", {}, True)],
+        [("job", "0 8 * * 1-5", None, "mail -s hi ops", "Good morning.\nBye\r\n", {}, True)],
+    ),
+    (
+        "job-percent-last",
+        ["0 0 * * * cat%"],
+        [("job", "0 0 * * *", None, "cat", "", {}, True)],
+        [("job", "0 0 * * *", None, "cat", "\r\n", {}, True)],
+    ),
+    (
+        "job-escaped-percent",
+        ["30 6 * * * echo 50\\%"],
+        [("job", "30 6 * * *", None, "echo 50%", None, {}, True)],
+        [("job", "30 6 * * *", None, "echo 50%\r", None, {}, True)],
+    ),
+    (
+        "options",
+        ["# pycron: name=backup timeout=30m", "30 2 * * * backup"],
+        [
+            ("option", (("name", "backup"), ("timeout", "30m"))),
+            ("job", "30 2 * * *", None, "backup", None, {"name": "backup", "timeout": "30m"}, True),
+        ],
+        [
+            ("option", (("name", "backup"), ("timeout", "30m"))),
+            (
+                "job",
+                "30 2 * * *",
+                None,
+                "backup\r",
+                None,
+                {"name": "backup", "timeout": "30m"},
+                True,
+            ),
+        ],
+    ),
+    (
+        "options-quoted-value",
+        ['# pycron: cwd="/srv/my data"', "0 1 * * * ls"],
+        [
+            ("option", (("cwd", "/srv/my data"),)),
+            ("job", "0 1 * * *", None, "ls", None, {"cwd": "/srv/my data"}, True),
+        ],
+        [
+            ("option", (("cwd", "/srv/my data"),)),
+            ("job", "0 1 * * *", None, "ls\r", None, {"cwd": "/srv/my data"}, True),
+        ],
+    ),
+    (
+        "options-bad-value",
+        ["# pycron: retries=many", "0 1 * * * ls"],
+        [("invalid", "bad retries 'many'"), ("invalid", "not loaded")],
+        [("invalid", "bad retries 'many'"), ("invalid", "not loaded")],
+    ),
+    (
+        "disabled",
+        ["#pycron-disabled# 0 6 * * * old-job"],
+        [("job", "0 6 * * *", None, "old-job", None, {}, False)],
+        [("job", "0 6 * * *", None, "old-job\r", None, {}, False)],
+    ),
+    (
+        "nickname",
+        ["@hourly echo tick"],
+        [("job", "@hourly", None, "echo tick", None, {}, True)],
+        [("job", "@hourly", None, "echo tick\r", None, {}, True)],
+    ),
+    (
+        "reboot",
+        ["@reboot echo up"],
+        [("job", "@reboot", None, "echo up", None, {}, True)],
+        [("job", "@reboot", None, "echo up\r", None, {}, True)],
+    ),
+    (
+        "every",
+        ["@every 90s poll"],
+        [("job", "@every 90s", None, "poll", None, {}, True)],
+        [("job", "@every 90s", None, "poll\r", None, {}, True)],
+    ),
+    (
+        "at",
+        ["@at 2026-12-24T18:00 greet"],
+        [("job", "@at 2026-12-24T18:00", None, "greet", None, {}, True)],
+        [("job", "@at 2026-12-24T18:00", None, "greet\r", None, {}, True)],
+    ),
+    (
+        "fields-only",
+        ["0 5 * * *"],
+        [("invalid", "missing command")],
+        [("invalid", "carriage return")],
+    ),
+    (
+        "nickname-only",
+        ["@daily"],
+        [("invalid", "missing command")],
+        [("invalid", "carriage return")],
+    ),
+    (
+        "every-only",
+        ["@every 5m"],
+        [("invalid", "missing command")],
+        [("invalid", "carriage return")],
+    ),
+    (
+        "at-only",
+        ["@at 2026-12-24T18:00"],
+        [("invalid", "missing command")],
+        [("invalid", "carriage return")],
+    ),
+]
+
+
+def _reading(line: Line) -> _Reading:
+    """What a line was read as, in the terms of LINE_KINDS."""
+    if line.kind == "env":
+        assert line.env is not None
+        return ("env", *line.env)
+    if line.kind == "option":
+        return ("option", line.options)
+    if line.kind == "invalid":
+        return ("invalid", line.findings[0].message)
+    if line.job is None:
+        return (line.kind,)
+    entry = line.job
+    zone = entry.schedule.expression.tz if isinstance(entry.schedule, Cron) else None
+    return (
+        "job",
+        entry.schedule.text,
+        None if zone is None else str(zone),
+        entry.command,
+        entry.stdin,
+        dict(entry.options.given),
+        entry.enabled,
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "ending", "expected"),
+    [
+        pytest.param(lines, ending, readings, id=f"{name}-{label}")
+        for name, lines, lf, crlf in LINE_KINDS
+        for ending, label, readings in (("\n", "lf", lf), ("\r\n", "crlf", crlf))
+    ],
+)
+def test_every_kind_of_line_with_lf_and_crlf_endings(
+    lines: list[str], ending: str, expected: list[_Reading]
+) -> None:
+    text = "".join(line + ending for line in lines)
+    crontab, _ = parse(text)
+    got = [_reading(line) for line in crontab.lines]
+    assert [reading[0] for reading in got] == [reading[0] for reading in expected]
+    for reading, wanted in zip(got, expected, strict=True):
+        if wanted[0] == "invalid":
+            assert str(wanted[1]) in str(reading[1]), reading
+        else:
+            assert reading == wanted
+    assert crontab.render() == text
 
 
 @pytest.mark.parametrize(

@@ -421,6 +421,13 @@ def test_crlf_is_one_warning_per_file() -> None:
     assert [(f.line, f.column) for f in findings if f.code == "crlf"] == [(1, 3)]
 
 
+def test_crlf_says_how_to_convert_the_file() -> None:
+    hint = only(run_lint('A="x"\r\n0 0 * * * /bin/x\r\n'), "crlf").hint
+    assert hint is not None
+    assert "dos2unix FILE" in hint
+    assert "sed -i 's/\\r$//' FILE" in hint
+
+
 def test_disabled_jobs_are_not_linted() -> None:
     assert run_lint("#pycron-disabled# 0 0 1-7 * 1 ./x %y\n") == []
     assert run_lint("# pycron: enabled=false\n* 16 * * * x\n") == []
