@@ -344,10 +344,21 @@ Schedule = Cron | Reboot | Every | At
 # --------------------------------------------------------------------------- lines
 
 
+class LineKind(enum.Enum):
+    """What a physical line of a crontab is."""
+
+    BLANK = "blank"
+    COMMENT = "comment"
+    OPTION = "option"  # a `# pycron: key=value ...` comment
+    ENV = "env"  # an assignment
+    JOB = "job"  # `#pycron-disabled#` ones too (disabled)
+    INVALID = "invalid"  # with its findings; cron would reject or drop it
+
+
 class Line(NamedTuple):
     """One physical line: its exact text (without the LF) and what it is.
 
-    `kind` is blank, comment, option, env, job or invalid. Kind-specific data
+    `kind` says which kind of line it is (`LineKind`). Kind-specific data
     sits in `env` (name, value), `job` (an Entry), `options` (the checked
     key/value pairs of an option line) and `findings` (errors of an invalid
     line). `ending` is "\\n", or "" for a last line without LF.
@@ -356,7 +367,7 @@ class Line(NamedTuple):
     number: int
     text: str
     ending: str
-    kind: str
+    kind: LineKind
     env: tuple[str, str] | None = None
     job: Entry | None = None
     options: tuple[tuple[str, str], ...] = ()
@@ -478,7 +489,7 @@ class _Reader:
             numbered.append((len(physical) + 1, last, ""))
         for number, raw, ending in numbered:
             line = self._line(number, raw, ending)
-            if line.kind == "option" or number in self.broken_options:
+            if line.kind is LineKind.OPTION or number in self.broken_options:
                 self.pending.append(line)
                 continue
             if self.pending:
@@ -503,7 +514,7 @@ class _Reader:
                 f"this pycron options comment is not directly above a job: {_MOVE_OPTIONS}",
                 "until then, the first job below it (if any) is not loaded",
             )
-            yield line._replace(kind="invalid", findings=(*line.findings, finding))
+            yield line._replace(kind=LineKind.INVALID, findings=(*line.findings, finding))
 
     def _error(self, line: Line, column: int, message: str, hint: str | None = None) -> Finding:
         """An error at `line`; every error of the reader has the code `syntax`."""
@@ -511,10 +522,10 @@ class _Reader:
 
     def _invalid(self, line: Line, column: int, message: str, hint: str | None = None) -> Line:
         finding = self._error(line, column, message, hint)
-        return line._replace(kind="invalid", job=None, env=None, findings=(finding,))
+        return line._replace(kind=LineKind.INVALID, job=None, env=None, findings=(finding,))
 
     def _line(self, number: int, raw: str, ending: str) -> Line:
-        line = Line(number, raw, ending, "invalid")
+        line = Line(number, raw, ending, LineKind.INVALID)
         if "\0" in raw:
             return self._invalid(
                 line, raw.index("\0"), "NUL byte in line: cron would split the line here; remove it"
@@ -540,7 +551,7 @@ class _Reader:
         body = raw.lstrip(_BLANKS)
         indent = len(raw) - len(body)
         if not body:
-            return line._replace(kind="blank")
+            return line._replace(kind=LineKind.BLANK)
         if not body.strip(_BLANKS + "\r"):
             return self._invalid(
                 line,
@@ -560,7 +571,7 @@ class _Reader:
     def _comment(self, line: Line, body: str, indent: int) -> Line:
         after_hash = body[1:].lstrip(_BLANKS)
         if not after_hash.startswith(OPTION_PREFIX):
-            return line._replace(kind="comment")
+            return line._replace(kind=LineKind.COMMENT)
         column = indent + len(body) - len(after_hash) + len(OPTION_PREFIX)
         # The CR of a CRLF line ends the comment, as the LF does: cron never reads
         # it, so it is not made part of the last option's value.
@@ -582,7 +593,7 @@ class _Reader:
         except _LineError as exc:
             self.broken_options.add(line.number)
             return self._invalid(line, exc.column, exc.message, exc.hint)
-        return line._replace(kind="option", options=tuple((k, v) for k, v, _, _ in items))
+        return line._replace(kind=LineKind.OPTION, options=tuple((k, v) for k, v, _, _ in items))
 
     def _assign(self, line: Line, name: str, value: str) -> Line:
         self.env[name] = value
@@ -601,14 +612,14 @@ class _Reader:
                         f"unknown time zone {value!r} in CRON_TZ: the jobs below it cannot run",
                         "use an IANA name such as Europe/Berlin",
                     )
-        return line._replace(kind="env", env=(name, value))
+        return line._replace(kind=LineKind.ENV, env=(name, value))
 
     def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
         """A job line; not loaded under options with errors or after options
         that did not attach to any job (they may have been meant for this one)."""
         self.last_job = line.number
         unattached, self.unattached = self.unattached, None
-        broken = [option.number for option in self.pending if option.kind == "invalid"]
+        broken = [option.number for option in self.pending if option.kind is LineKind.INVALID]
         if broken:
             return self._invalid(
                 line, 0, f"not loaded: its pycron options comment (line {broken[0]}) has errors"
@@ -627,7 +638,9 @@ class _Reader:
             return self._invalid(line, exc.column, exc.message, exc.hint)
         if self.tz_error:
             return self._invalid(line, entry.schedule_column, f"not loaded: {self.tz_error}")
-        return Line(line.number, line.text, line.ending, "job", job=entry)  # _replace is slower
+        return Line(
+            line.number, line.text, line.ending, LineKind.JOB, job=entry
+        )  # _replace is slower
 
     def _entry(self, number: int, text: str, offset: int, enabled: bool) -> Entry:
         """Read a job line (after an optional disable mark at `offset`)."""
@@ -929,7 +942,7 @@ def _reparse(crontab: Crontab, text: str) -> Crontab:
 def _options_above(crontab: Crontab, index: int) -> int:
     """Index of the first option line directly above line `index`."""
     start = index
-    while start > 0 and crontab.lines[start - 1].kind == "option":
+    while start > 0 and crontab.lines[start - 1].kind is LineKind.OPTION:
         start -= 1
     return start
 

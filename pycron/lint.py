@@ -34,6 +34,7 @@ from pycron.crontab import (
     Every,
     Finding,
     Line,
+    LineKind,
     Reboot,
     Severity,
     random_delay,
@@ -300,7 +301,7 @@ def _no_final_newline(context: _Context) -> Iterator[_Hit]:
     if not lines or lines[-1].ending:
         return
     last = lines[-1]
-    what = "cronie drops this job" if last.kind == "job" else "cronie drops this line"
+    what = "cronie drops this job" if last.kind is LineKind.JOB else "cronie drops this line"
     yield _Hit(
         last.number,
         len(last.text),

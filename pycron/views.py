@@ -30,7 +30,7 @@ def finding_view(finding: Finding) -> dict[str, object]:
 
 def line_view(line: Line) -> dict[str, object]:
     """How pycron reads one physical line (`check --lines`)."""
-    view: dict[str, object] = {"line": line.number, "kind": line.kind, "text": line.text}
+    view: dict[str, object] = {"line": line.number, "kind": line.kind.value, "text": line.text}
     if line.env is not None:
         view["name"], view["value"] = line.env
     if line.options:

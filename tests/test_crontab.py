@@ -22,6 +22,7 @@ from pycron.crontab import (
     CrontabFile,
     Every,
     Line,
+    LineKind,
     Overlap,
     Reboot,
     add_lines,
@@ -67,7 +68,7 @@ def test_a_sample_reads_as_cron_reads_it() -> None:
     assert isinstance(tick.schedule, Every)
     assert tick.schedule.interval == timedelta(seconds=90)
     assert isinstance(boot.schedule, Reboot)
-    assert [line.kind for line in crontab.lines] == [
+    assert [line.kind.value for line in crontab.lines] == [
         "comment",
         "env",
         "env",
@@ -345,15 +346,15 @@ LINE_KINDS: list[tuple[str, list[str], list[_Reading], list[_Reading]]] = [
 
 def _reading(line: Line) -> _Reading:
     """What a line was read as, in the terms of LINE_KINDS."""
-    if line.kind == "env":
+    if line.kind is LineKind.ENV:
         assert line.env is not None
         return ("env", *line.env)
-    if line.kind == "option":
+    if line.kind is LineKind.OPTION:
         return ("option", line.options)
-    if line.kind == "invalid":
+    if line.kind is LineKind.INVALID:
         return ("invalid", line.findings[0].message)
     if line.job is None:
-        return (line.kind,)
+        return (line.kind.value,)
     entry = line.job
     zone = entry.schedule.expression.tz if isinstance(entry.schedule, Cron) else None
     return (
@@ -431,7 +432,7 @@ def test_errors_say_where_and_what(line: str, column: int, words: str) -> None:
     (error,) = errors
     assert (error.path, error.line, error.column) == ("tab", 1, column)
     assert words in error.message
-    assert crontab.lines[0].kind == "invalid"
+    assert crontab.lines[0].kind is LineKind.INVALID
 
 
 def test_all_errors_of_a_file_are_collected() -> None:
@@ -533,7 +534,7 @@ def test_options_comment_must_be_directly_above_its_job(
     for error, (_, words) in zip(errors, expected, strict=True):
         assert words in error.message, error
     assert [e.command for e in crontab.entries] == loaded
-    assert all(crontab.lines[line - 1].kind == "invalid" for line, _ in expected)
+    assert all(crontab.lines[line - 1].kind is LineKind.INVALID for line, _ in expected)
 
 
 def test_an_unattached_options_comment_says_what_to_do() -> None:
