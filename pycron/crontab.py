@@ -344,6 +344,9 @@ Schedule = Cron | Reboot | Every | At
 # --------------------------------------------------------------------------- lines
 
 
+CRON_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # the PATH cronie gives jobs (Debian's: /usr/bin:/bin)
+
+
 class LineKind(enum.Enum):
     """What a physical line of a crontab is."""
 

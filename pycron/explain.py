@@ -34,7 +34,7 @@ from pycron.expr import (
 # Like expr.py, import no typing machinery at run time: the CLI loads this module.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Final
 
 OCCURRENCES: Final = ("first", "second", "third", "fourth", "fifth")
@@ -53,11 +53,12 @@ _ONE_MICROSECOND: Final = timedelta(microseconds=1)
 # --------------------------------------------------------------------------- words
 
 
-def _join(words: Sequence[str], conjunction: str = "and") -> str:
+def join_words(words: Iterable[str], conjunction: str = "and") -> str:
     """English list: `a`, `a and b`, `a, b and c` (no serial comma)."""
-    if len(words) <= 1:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+    items = list(words)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def _ordinal(number: int) -> str:
@@ -162,7 +163,7 @@ def _minute_phrase(minutes: Sequence[int]) -> tuple[str, bool]:
         return f"Every minute from minute {minutes[0]} through {minutes[-1]}", True
     if len(minutes) == 1:
         return f"At minute {minutes[0]}", False
-    return f"At minutes {_join(_pieces(minutes, str))}", False
+    return f"At minutes {join_words(_pieces(minutes, str))}", False
 
 
 def _hour_phrase(hours: Sequence[int], periodic: bool) -> str:
@@ -185,7 +186,7 @@ def _hour_phrase(hours: Sequence[int], periodic: bool) -> str:
     if not periodic and single_run and len(hours) >= 3:
         return f"past every hour from {_hour_label(hours[0])} through {_hour_label(hours[-1])}"
     noun = "hour" if len(hours) == 1 else "hours"
-    listed = _join(_pieces(hours, _hour_label))
+    listed = join_words(_pieces(hours, _hour_label))
     return f"{'during' if periodic else 'of'} the {listed} {noun}"
 
 
@@ -194,7 +195,7 @@ def _time_phrase(minute: Field, hour: Field) -> tuple[str, bool]:
     minutes, hours = sorted(minute.values), sorted(hour.values)
     times = _clock_times(minutes, hours)
     if times is not None:
-        return f"At {_join(times)}", True
+        return f"At {join_words(times)}", True
     text, periodic = _minute_phrase(minutes)
     hour_text = _hour_phrase(hours, periodic)
     if not hour_text:
@@ -249,7 +250,7 @@ def _numbered_days(days: Sequence[int], alone: bool) -> list[str]:
                 return [f"every {_ordinal(step)} day from day {first} through {last}"]
     if alone:
         noun = "day" if len(days) == 1 else "days"
-        return [f"{noun} {_join(_pieces(days, str))}"]
+        return [f"{noun} {join_words(_pieces(days, str))}"]
     return [f"days {piece}" if " " in piece else f"day {piece}" for piece in _pieces(days, str)]
 
 
@@ -257,7 +258,7 @@ def _day_of_month_phrase(field: Field) -> str:
     """A restricted day-of-month field: "on day 1 and the last day of the month"."""
     extensions = _day_of_month_extensions(field)
     terms = _numbered_days(sorted(field.values), alone=not extensions) + extensions
-    return f"on {_join(terms)} of the month"
+    return f"on {join_words(terms)} of the month"
 
 
 def _weekday_order(weekdays: frozenset[int]) -> list[list[int]]:
@@ -300,10 +301,10 @@ def _weekday_phrase(field: Field) -> str:
                 pieces.append(f"{_weekday_name(run[0])} through {_weekday_name(run[-1])}")
             else:
                 pieces.extend(_weekday_name(day) for day in run)
-        parts.append(f"on {_join(pieces)}")
+        parts.append(f"on {join_words(pieces)}")
     extensions = _weekday_extensions(field)
     if extensions:
-        parts.append(f"on {_join(extensions)} of the month")
+        parts.append(f"on {join_words(extensions)} of the month")
     return " and ".join(parts)
 
 
@@ -311,7 +312,7 @@ def _weekday_condition(field: Field) -> str:
     """A restricted day-of-week field as a condition on a day: "a Monday or Friday"."""
     names = [_weekday_name(day) for run in _weekday_order(field.values) for day in run]
     extensions = [f"{term} of the month" for term in _weekday_extensions(field)]
-    text = _join(names + extensions, "or")
+    text = join_words(names + extensions, "or")
     return f"a {text}" if names else text
 
 
@@ -344,7 +345,7 @@ def _month_phrase(month: Field) -> str:
     """The months the job runs in ("" for all of them)."""
     if month.values >= _ALL_MONTHS:
         return ""
-    return f"in {_join(_pieces(sorted(month.values), _month_name))}"
+    return f"in {join_words(_pieces(sorted(month.values), _month_name))}"
 
 
 def _calendar_date(day_of_month: Field, month: Field, day_of_week: Field) -> str | None:
@@ -449,7 +450,7 @@ def _times_subject(hits: Sequence[datetime]) -> tuple[str, bool]:
     if len(hits) > _MAX_LISTED_TIMES:
         first, last = _clock(hits[0], with_date), _clock(hits[-1], with_date)
         return f"the {len(hits)} run times from {first} to {last}", True
-    return _join([_clock(hit, with_date) for hit in hits]), len(hits) > 1
+    return join_words([_clock(hit, with_date) for hit in hits]), len(hits) > 1
 
 
 def _gap_note(

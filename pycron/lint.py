@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Final, NamedTuple
 
 from pycron.crontab import (
+    CRON_PATH,
     DISABLED_MARK,
     At,
     Cron,
@@ -40,7 +41,7 @@ from pycron.crontab import (
     random_delay,
 )
 from pycron.errors import NoMatchError
-from pycron.explain import OCCURRENCES, dst_notes
+from pycron.explain import OCCURRENCES, dst_notes, join_words
 from pycron.expr import (
     DOM,
     DOW,
@@ -57,7 +58,6 @@ from pycron.expr import (
     zone_transitions,
 )
 
-CRONIE_PATH: Final = "/usr/bin:/bin:/usr/sbin:/sbin"  # cronie's PATH for jobs
 DEBIAN_PATH: Final = "/usr/bin:/bin"  # Debian's
 MAX_DEBIAN_COMMAND: Final = 998  # Debian's cron refuses a file with a longer command
 MAX_CRONIE_ASSIGNMENTS: Final = 1000  # cronie refuses a file with more
@@ -173,7 +173,7 @@ class _Job(NamedTuple):
     @property
     def path(self) -> str:
         """The PATH the job runs with."""
-        return self.entry.env_dict.get("PATH", CRONIE_PATH)
+        return self.entry.env_dict.get("PATH", CRON_PATH)
 
     def at(self, column: int, message: str, hint: str | None = None) -> _Hit:
         return _Hit(self.line.number, column, message, hint)
@@ -262,14 +262,6 @@ def _assignments(crontab: Crontab) -> Iterator[_Env]:
 
 
 # --------------------------------------------------------------------------- words
-
-
-def _join(words: Iterable[str], conjunction: str = "and") -> str:
-    """English list: `a`, `a and b`, `a, b and c`."""
-    items = list(words)
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 def _first_word(command: str) -> str:
@@ -386,7 +378,7 @@ def _env_expansion(env: _Env, context: _Context) -> Iterator[_Hit]:
 
 def _expanded_hint(env: _Env) -> str:
     """A rewrite with what is known: PATH and HOME set above, else cronie's PATH."""
-    known = {"PATH": env.before.get("PATH", CRONIE_PATH)}
+    known = {"PATH": env.before.get("PATH", CRON_PATH)}
     if "HOME" in env.before:
         known["HOME"] = env.before["HOME"]
     value = env.value
@@ -621,7 +613,7 @@ def _relative_command(job: _Job, context: _Context) -> Iterator[_Hit]:
         yield job.at(
             column,
             f"{word!r} is not in {DEBIAN_PATH}, the PATH of Debian's cron (cronie's is "
-            f"{CRONIE_PATH})",
+            f"{CRON_PATH})",
             "write the full path, or set PATH=... above the job",
         )
 
@@ -895,7 +887,7 @@ def _never_runs(job: _Job, context: _Context, expr: CronExpression) -> Iterator[
             fields.append(f"day-of-week '{dow.text}'")
         yield job.at(
             _day_culprit(job, expr),
-            f"never runs: no date has {_join(fields)} (cron loads the line and never runs it)",
+            f"never runs: no date has {join_words(fields)} (cron loads the line and never runs it)",
         )
 
 
@@ -941,7 +933,7 @@ def _every_month(dom: Field, dow: Field) -> bool:
 def _years_text(years: list[int]) -> str:
     if len(years) > 3:
         return f"{years[0]} through {years[-1]}"
-    return _join(map(str, years), "or")
+    return join_words(map(str, years), "or")
 
 
 def _some_years(naive: CronExpression, month: int, now: datetime, leap: bool) -> str:
@@ -967,7 +959,7 @@ def _skipped_months(naive: CronExpression, months: list[int], now: datetime) -> 
         year, index = divmod(now.year * 12 + now.month - 1 + offset, 12)
         if index + 1 in months and not _fires_in(naive, year, index + 1):
             by_year.setdefault(year, []).append(MONTH_LONG_NAMES[index])
-    return "; ".join(f"{_join(names)} {year}" for year, names in by_year.items())
+    return "; ".join(f"{join_words(names)} {year}" for year, names in by_year.items())
 
 
 @_on_cron
@@ -993,7 +985,7 @@ def _rare(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
     now = _naive_now(context.now)
     parts: list[str] = []
     if never:
-        parts.append(f"never runs in {_join((MONTH_LONG_NAMES[m - 1] for m in never), 'or')}")
+        parts.append(f"never runs in {join_words((MONTH_LONG_NAMES[m - 1] for m in never), 'or')}")
     if len(sometimes) == 1:
         parts.append(_some_years(naive, sometimes[0], now, bool(leap_only)))
     elif sometimes:

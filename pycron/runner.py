@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 
 from filelock import FileLock, Timeout
 
-from pycron.crontab import Entry, Options, Overlap, untrusted
+from pycron.crontab import CRON_PATH, Entry, Options, Overlap, untrusted
 from pycron.errors import UnsafeFileError, file_errors
 from pycron.processes import (
     JOB_VARIABLE,
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 
 # --------------------------------------------------------------------------- environment
 
-CRON_PATH = "/usr/bin:/bin:/usr/sbin:/sbin"  # cronie's default PATH
 DEFAULT_SHELL = "/bin/sh"
 
 

@@ -24,10 +24,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pycron.crontab import Entry, parse
+from pycron.crontab import CRON_PATH, Entry, parse
 from pycron.records import Outcome, RunResult
 from pycron.runner import (
-    CRON_PATH,
     MAX_RETRY_DELAY,
     RUN_VARIABLES,
     Context,
