@@ -967,11 +967,11 @@ class _Pep495(tzinfo):
         return zone.fromutc(utc.replace(tzinfo=zone))
 
     def tzname(self, dt: datetime | None) -> str | None:
-        """The wrapped zone's name for the instant of `dt`."""
+        """The wrapped zone's name for the instant of `dt` (the search never asks)."""
         return None if dt is None else self._shown_at(_instant(dt)).tzname()
 
     def dst(self, dt: datetime | None) -> timedelta | None:
-        """The wrapped zone's DST adjustment at the instant of `dt`."""
+        """The wrapped zone's DST adjustment at the instant of `dt` (likewise)."""
         return None if dt is None else self._shown_at(_instant(dt)).dst()
 
     def fromutc(self, dt: datetime) -> datetime:

@@ -27,7 +27,7 @@ from test_expr_dst import MATCH_CASES, NEW_YORK, NEW_YORK_NEXT, NEXT_CASES, PREV
 from test_expr_properties import Expr, aware_starts, expressions
 
 from pycron import CronExpression, NoMatchError
-from pycron.expr import _ZONES, zone_transitions
+from pycron.expr import _ZONES, _Pep495, zone_transitions
 
 UTC = timezone.utc
 
@@ -370,3 +370,25 @@ def test_zone_transitions_in_every_family(zone_name: str, family: str) -> None:
             theirs.offset_after,
         )
         assert (mine.wall_start, mine.wall_end) == (theirs.wall_start, theirs.wall_end)
+
+
+@pytest.mark.parametrize("family", ["dateutil", "pytz"])
+def test_the_view_of_a_zone_reads_as_zoneinfo(family: str) -> None:
+    """The search's PEP 495 view of a foreign zone: offsets (gaps and folds included),
+    names and DST adjustments as zoneinfo gives them."""
+    view, reference = _Pep495(FAMILIES[family]("Europe/London")), ZoneInfo("Europe/London")
+    existing = [datetime(2026, 1, 1, 12), datetime(2026, 7, 1, 12), datetime(2026, 10, 25, 1, 30)]
+    for wall in [*existing, datetime(2026, 3, 29, 1, 30)]:  # the last one is in the gap
+        for fold in (0, 1):
+            mine, theirs = (
+                wall.replace(tzinfo=view, fold=fold),
+                wall.replace(tzinfo=reference, fold=fold),
+            )
+            assert mine.utcoffset() == theirs.utcoffset(), (wall, fold)
+            if wall in existing:
+                assert (mine.tzname(), mine.dst()) == (theirs.tzname(), theirs.dst()), (wall, fold)
+    second_pass = datetime(2026, 10, 25, 1, 30, tzinfo=UTC).astimezone(view)
+    assert (second_pass.replace(tzinfo=None), second_pass.fold) == (
+        datetime(2026, 10, 25, 1, 30),
+        1,
+    )
