@@ -1246,7 +1246,11 @@ class CronExpression:
         if self._zone is not None:
             return self._zone
         tz = moment.tzinfo
-        return None if tz is None else _zone_for(tz)
+        if tz is None:
+            return None
+        # A hit in the memo of _zone_for without the call: each next() of an
+        # expression without tz on an aware input pays this.
+        return _ZONES.get(id(tz)) or _zone_for(tz)
 
     def _days_of(self, year: int, month: int) -> _Tables:
         """Next/prev day tables of one calendar month (memoised per month and shape,
