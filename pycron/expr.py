@@ -15,6 +15,9 @@ match, and proving that nothing matches within 400 years takes milliseconds.
 Aware datetimes are searched on wall time in the schedule's zone and then
 mapped to instants. Days whose UTC offset is constant (all but a few a year)
 map directly; around a transition the gap/fold rules of the spec apply.
+Any tzinfo will do: zoneinfo zones and the standard library's fixed offsets
+are read directly, others (pytz, dateutil, hand-written ones) through a PEP 495
+view built on their `fromutc`, and results come back in the caller's tzinfo.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ _LETTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 _ONE_MINUTE: Final = timedelta(minutes=1)
 _ONE_HOUR: Final = timedelta(hours=1)
 _ONE_DAY: Final = timedelta(days=1)
+_EARLIEST: Final = datetime.min + _ONE_DAY  # the range in which a day can be subtracted
+_LATEST: Final = datetime.max - _ONE_DAY  # and added
 _SEARCH_YEARS: Final = 400  # the Gregorian calendar, weekdays included, repeats every 400 years
 _MAX_YEAR: Final = 9999
 
@@ -761,14 +766,26 @@ def _day_tables(mask: int) -> _Tables:
 
 class _Zone:
     """A schedule zone: which days have one constant UTC offset, and the gap/fold
-    geometry of the others. Memoised per tzinfo object."""
+    geometry of the others. Memoised per tzinfo object (see `_zone_for`).
 
-    __slots__ = ("_days", "_midnights", "tz")
+    The search reads `tz`, which must follow PEP 495 for wall times. `shown` is
+    the caller's tzinfo when `tz` is a `_Pep495` view of it, None when `tz` is
+    the caller's own; results leave the engine through `show`.
+    """
 
-    def __init__(self, tz: tzinfo) -> None:
+    __slots__ = ("_days", "_midnights", "shown", "tz")
+
+    def __init__(self, tz: tzinfo, shown: tzinfo | None = None) -> None:
         self.tz = tz
+        self.shown = shown
         self._days: dict[int, timedelta | None] = {}
         self._midnights: dict[int, timedelta] = {}
+
+    def show(self, moment: datetime) -> datetime:
+        """A result of the search in the caller's tzinfo: the same instant, through
+        the caller's own fromutc (so pytz picks its offset object, dateutil the fold)."""
+        shown = self.shown
+        return moment if shown is None else moment.astimezone(shown)
 
     def day_offset(self, year: int, month: int, day: int) -> timedelta | None:
         """The day's UTC offset if it is the same all day long (no transition), else None.
@@ -894,20 +911,111 @@ class _FixedZone(_Zone):
         return self._offset
 
 
-_ZONES: dict[tzinfo, _Zone] = {}
+class _Pep495(tzinfo):
+    """A PEP 495 view of any tzinfo, built on its `fromutc` alone.
+
+    Time zone libraries agree on `fromutc` (instant -> wall clock) but not on
+    reading a wall time: a pytz zone attached with `replace(tzinfo=...)` gives
+    its first offset (LMT) whatever the date, and dateutil's `tzlocal` gives the
+    new offset for a time in a gap where PEP 495 wants the old one for fold=0.
+    The search reads wall times through this view, which derives them from the
+    wrapped zone's `fromutc`, and `_Zone.show` hands results back to the
+    wrapped zone's own `fromutc`.
+
+    A wall time's candidate offsets are those of the instants a day before and
+    a day after it (no offset exceeds 24 hours, and no zone changes its offset
+    twice within two days); reads are memoised per wall time and fold.
+    """
+
+    __slots__ = ("_reads", "zone")
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self._reads: dict[tuple[datetime, int], timedelta] = {}
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        """The offset of a wall time: the one instant that shows it, else (a
+        repeated or a missing time) the offset before the change for fold=0 and
+        the one after for fold=1."""
+        if dt is None:
+            return None
+        key = (dt.replace(tzinfo=None, fold=0), dt.fold)
+        offset = self._reads.get(key)
+        if offset is None:
+            offset = self._read(*key)
+            if len(self._reads) > _MEMO_LIMIT:
+                self._reads.clear()
+            self._reads[key] = offset
+        return offset
+
+    def _read(self, wall: datetime, fold: int) -> timedelta:
+        """utcoffset() of a naive wall time with a fold, not memoised."""
+        before = self._offset_at(max(wall, _EARLIEST) - _ONE_DAY)
+        after = self._offset_at(min(wall, _LATEST) + _ONE_DAY)
+        if before == after:
+            return before
+        shown = {offset for offset in (before, after) if self._offset_at(wall - offset) == offset}
+        return shown.pop() if len(shown) == 1 else (after if fold else before)
+
+    def _offset_at(self, utc: datetime) -> timedelta:
+        """The wrapped zone's offset at a naive UTC instant: its wall clock minus UTC."""
+        return self._shown_at(utc).replace(tzinfo=None) - utc
+
+    def _shown_at(self, utc: datetime) -> datetime:
+        """A naive UTC instant as the wrapped zone shows it."""
+        zone = self.zone
+        return zone.fromutc(utc.replace(tzinfo=zone))
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        """The wrapped zone's name for the instant of `dt` (the search never asks)."""
+        return None if dt is None else self._shown_at(_instant(dt)).tzname()
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        """The wrapped zone's DST adjustment at the instant of `dt` (likewise)."""
+        return None if dt is None else self._shown_at(_instant(dt)).dst()
+
+    def fromutc(self, dt: datetime) -> datetime:
+        """The wall time of a UTC instant, with fold=1 in the second pass of a
+        repeated time (its fold=0 reading then gives another offset)."""
+        utc = dt.replace(tzinfo=None)
+        offset = self._offset_at(utc)
+        local = (utc + offset).replace(tzinfo=self)
+        return local if local.utcoffset() == offset else local.replace(fold=1)
+
+
+_ZONES: dict[int, _Zone] = {}  # id(tzinfo) -> its zone
 
 
 def _zone_for(tz: tzinfo) -> _Zone:
-    """The memoised _Zone of a tzinfo."""
-    zone = _ZONES.get(tz)
-    # Equal is not enough: timezone(-5h, "EST") == timezone(-5h, "X"), and results
-    # must carry the caller's very tzinfo object.
-    if zone is None or zone.tz is not tz:
-        zone = _FixedZone(tz) if isinstance(tz, timezone) else _Zone(tz)
+    """The memoised _Zone of a tzinfo.
+
+    Keyed by id(): tzinfo objects need not be hashable (dateutil's are not),
+    and equal ones need not be interchangeable (timezone(-5h, "EST") ==
+    timezone(-5h, "X"), and results carry the caller's very object). An id is
+    a safe key as each entry keeps its tzinfo alive (`zone.tz` or
+    `zone.shown`), so no other object can take that id while the entry
+    exists; past 1000 zones the memo starts afresh, so callers that make a new
+    tzinfo for every call cost a rebuilt zone each time, never unbounded memory.
+    """
+    zone = _ZONES.get(id(tz))
+    if zone is None:
+        zone = _new_zone(tz)
         if len(_ZONES) > 1000:
             _ZONES.clear()
-        _ZONES[tz] = zone
+        _ZONES[id(tz)] = zone
     return zone
+
+
+def _new_zone(tz: tzinfo) -> _Zone:
+    """A _Zone for a tzinfo: the stdlib's fixed offsets and zoneinfo zones are
+    searched directly (they read wall times as PEP 495 says), any other tzinfo
+    through a `_Pep495` view of it."""
+    if isinstance(tz, timezone):
+        return _FixedZone(tz)
+    kind = type(tz)
+    if kind.__name__ == "ZoneInfo" and kind.__module__ == "zoneinfo":  # not imported: start-up
+        return _Zone(tz)
+    return _Zone(_Pep495(tz), shown=tz)
 
 
 def resolve_tz(tz: str | tzinfo | None) -> tzinfo | None:
@@ -1071,7 +1179,9 @@ class CronExpression:
         return self.text == other.text and self.tz == other.tz
 
     def __hash__(self) -> int:
-        return hash((self.text, self.tz))
+        # The text alone: equal expressions have equal texts, and a tzinfo need not
+        # be hashable (dateutil's are not).
+        return hash(self.text)
 
     # ----------------------------------------------------------------- public API
 
@@ -1083,7 +1193,8 @@ class CronExpression:
                 after.year, after.month, after.day, after.hour, after.minute + 1
             )
             return datetime(*found)
-        return self._next_zoned(after, zone)
+        found_at = self._next_zoned(after, zone)
+        return found_at if zone.shown is None else zone.show(found_at)  # no call when shown as is
 
     def prev(self, before: datetime) -> datetime:
         """The last firing instant strictly before `before`."""
@@ -1094,7 +1205,8 @@ class CronExpression:
                 minute -= 1
             found = self._prev_wall(before.year, before.month, before.day, before.hour, minute)
             return datetime(*found)
-        return self._prev_zoned(before, zone)
+        found_at = self._prev_zoned(before, zone)
+        return found_at if zone.shown is None else zone.show(found_at)
 
     def matches(self, moment: datetime) -> bool:
         """True if the minute holding `moment` is a firing instant."""
@@ -1123,7 +1235,9 @@ class CronExpression:
         zone = self._zone_of(after)
         if zone is None:
             return self._iter_naive(after)
-        return self._iter_zoned(after, zone)
+        if zone.shown is None:
+            return self._iter_zoned(after, zone)
+        return map(zone.show, self._iter_zoned(after, zone))
 
     # ----------------------------------------------------------------- wall-time search
 
@@ -1132,7 +1246,11 @@ class CronExpression:
         if self._zone is not None:
             return self._zone
         tz = moment.tzinfo
-        return None if tz is None else _zone_for(tz)
+        if tz is None:
+            return None
+        # A hit in the memo of _zone_for without the call: each next() of an
+        # expression without tz on an aware input pays this.
+        return _ZONES.get(id(tz)) or _zone_for(tz)
 
     def _days_of(self, year: int, month: int) -> _Tables:
         """Next/prev day tables of one calendar month (memoised per month and shape,
@@ -1426,6 +1544,7 @@ def zone_transitions(tz: str | tzinfo, start: datetime, end: datetime) -> list[T
         if new_offset != offset:
             moment = zone.transition(probe - _ONE_HOUR, probe)
             low, high = sorted((moment + offset, moment + new_offset))
-            found.append(Transition(zone.from_utc(moment), offset, new_offset, low, high))
+            instant = zone.show(zone.from_utc(moment))
+            found.append(Transition(instant, offset, new_offset, low, high))
             offset = new_offset
     return found
