@@ -546,7 +546,9 @@ def test_max_parallel_bounds_the_jobs_running_at_once(sandbox: Sandbox) -> None:
         what, stamp = line.split()
         changes.append((float(stamp), -1 if what == "end" else 1))
     assert len(changes) == 60
-    assert peak(changes) == 5
+    # Never more than 5; several at once (all 5 on a quiet machine, but how many
+    # overlap in half a second depends on how fast a loaded one starts them).
+    assert 2 <= peak(changes) <= 5
     # And by the history's start and end of each attempt.
     recorded = []
     for record in records:
