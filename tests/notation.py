@@ -1,4 +1,4 @@
-"""The spec's time notation for tests: `YYYY-MM-DD HH:MM[:SS[.ffffff]][±HH:MM]`."""
+"""The time notation of the tests: `YYYY-MM-DD HH:MM[:SS[.ffffff]][±HH:MM]`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ _STAMP = re.compile(
 
 
 def stamp(text: str) -> tuple[datetime, timedelta | None]:
-    """Split the spec notation into the naive wall time and the UTC offset (None if naive)."""
+    """Split the notation into the naive wall time and the UTC offset (None if naive)."""
     found = _STAMP.fullmatch(text)
     assert found is not None, f"bad time notation in the test data: {text!r}"
     wall = datetime(

@@ -122,7 +122,7 @@ def test_a_bad_line_never_drops_a_good_one(noise: str, where: int) -> None:
 @pytest.mark.parametrize(
     ("text", "command", "stdin"),
     [
-        # The spec's table, section 3 ("Command, % and \%").
+        # cron's `%` rule: an unescaped `%` ends the command and starts its stdin.
         ("date +%Y-%m-%d", "date +", "Y-\nm-\nd\n"),
         ("date +\\%Y-\\%m-\\%d", "date +%Y-%m-%d", None),
         ("echo 100%", "echo 100", ""),
@@ -140,7 +140,7 @@ def test_percent_rule(text: str, command: str, stdin: str | None) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        # The spec's examples, section 3 ("Environment assignments").
+        # Assignments as cron reads them.
         ("A = hello world  ", ("A", "hello world")),
         ('A="  x  "', ("A", "  x  ")),
         ('"A B"=1', ("A B", "1")),

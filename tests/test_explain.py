@@ -252,7 +252,7 @@ def _item(draw: st.DrawFn, index: int) -> str:
         return "LW"
     if kind == "wrap":
         return f"{draw(st.integers(1, 6))}-0" + draw(st.sampled_from(["", step]))
-    if kind == "last-dow":  # numbers only: the engine rejects `friL` (reported, spec S2)
+    if kind == "last-dow":  # numbers only: the engine rejects `friL`
         return f"{draw(st.integers(0, 7))}L"
     text, number = draw(_value(index))
     if kind == "nth-dow":
@@ -364,7 +364,7 @@ def test_dst_notes_new_york_hourly_is_wildcard() -> None:
 
 
 def test_dst_notes_new_york_fixed_every_hour() -> None:
-    # `0 0-23` is fixed (spec D13): no skipped or doubled run.
+    # `0 0-23` is fixed (neither field starts with `*`): no skipped or doubled run.
     gap, fold = _notes("0 0-23 * * *", NEW_YORK, START)
     assert "runs once at 03:00 EDT" in gap
     assert "runs once, at the first 01:00 (EDT)" in fold

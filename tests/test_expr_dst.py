@@ -1,6 +1,6 @@
-"""DST behaviour of the expression engine (cron-spec.md section 2.3), zone by zone.
+"""DST behaviour of the expression engine, zone by zone.
 
-Every expected value is derived by hand from the rules of 2.3:
+Every expected value is derived by hand from the DST rules (README, "Daylight saving time"):
 
 1. a local minute that exists once fires once;
 2. a repeated minute (fall back) fires once, in the first pass, for a fixed job and in both
@@ -10,7 +10,7 @@ Every expected value is derived by hand from the rules of 2.3:
 
 Starts written with an offset are converted into the zone (so `01:30-05:00` in New York is the
 second pass, fold=1); starts written without one are naive wall times read with fold=0, as
-section 2.1 prescribes for a naive input with `tz`.
+the engine reads a naive input given with `tz`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Syntax errors of cron expressions (cron-spec.md sections 1 and 1.5).
+"""Syntax errors of cron expressions.
 
-Exact messages are asserted only for the rows of the table in 1.5. Elsewhere the tests check
-what the spec fixes for every error: the class, the field index, the column of the offending
+Exact messages are asserted only for the table of worked errors below. Elsewhere the tests
+check what is fixed for every error: the class, the field index, the column of the offending
 token, the `<field name>: ` prefix and the trailing `(column N)` with N == .position.
 """
 
@@ -15,7 +15,7 @@ import pycron
 from pycron import CronExpression, CronSyntaxError, NoMatchError, PycronError
 
 FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
-UNKNOWN = object()  # "do not check this attribute": the spec leaves it open
+UNKNOWN = object()  # "do not check this attribute": it is not pinned down
 
 
 def _ids(rows: list[tuple[Any, ...]]) -> list[str]:
@@ -97,7 +97,7 @@ def test_error_table(text: str, message: str, field: int | None, position: int) 
 
 # ------------------------------------------------------------------------------ must reject
 
-# (text, field, position); UNKNOWN where the spec does not pin the value down.
+# (text, field, position); UNKNOWN where the value is not pinned down.
 MUST_REJECT: list[tuple[str, object, object]] = [
     ("60 * * * *", 0, 0),
     ("0 24 * * *", 1, 2),
@@ -348,7 +348,7 @@ def test_reboot() -> None:
 
 
 EXTENSION_MISUSE = [
-    # X3: no step or range on extension items
+    # No step or range on extension items
     ("0 0 L/2 * *", 2),
     ("0 0 1-5W * *", 2),
     ("0 0 15W/2 * *", 2),
@@ -356,7 +356,7 @@ EXTENSION_MISUSE = [
     ("0 0 * * 5L-6", 4),
     ("0 0 * * 1#2/2", 4),
     ("0 0 * * 1-2#2", 4),
-    # X4: a form of one day field in the other
+    # A form of one day field in the other
     ("0 0 5L * *", 2),
     ("0 0 1#2 * *", 2),
     ("0 0 * * 15W", 4),
@@ -368,7 +368,7 @@ EXTENSION_MISUSE = [
     ("0 0 * L *", 3),
     ("0 15W * * *", 1),
     ("0 0 * 1#2 *", 3),
-    # X5: `?` only in the day fields, only as the whole field
+    # `?` only in the day fields, only as the whole field
     ("0 0 ?,5 * *", 2),
     ("0 0 ?/2 * *", 2),
     ("0 0 * * 1,?", 4),

@@ -1,13 +1,13 @@
-"""Property tests: the engine against a brute-force reference written here from the spec.
+"""Property tests: the engine against a brute-force reference written here from cron's rules.
 
-Expressions are generated as structured values (items of each field with the meaning the spec
+Expressions are generated as structured values (items of each field with the meaning cron
 gives them: values, ranges, steps, names, `L`, `L-n`, `nW`, `LW`, `nL`, `n#k`, `?`) and rendered
 to text; the reference never parses text and never calls the engine. It decides
 
 * naive mode: whether a wall-clock minute satisfies the fields and the day-of-month /
-  day-of-week rule (section 1), scanning days first and then the minutes of matching days;
-* aware mode: the set of firing instants of a window of local days, from the three rules of
-  section 2.3 applied minute by minute with the zone database.
+  day-of-week rule, scanning days first and then the minutes of matching days;
+* aware mode: the set of firing instants of a window of local days, from the three DST rules
+  (README, "Daylight saving time") applied minute by minute with the zone database.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def expressions(draw: st.DrawFn, aware: bool = False) -> Expr:
 
 
 def nearest_weekday(n: int, year: int, month: int, last: int) -> int | None:
-    """X1: the Mon-Fri day nearest to day n, never leaving the month."""
+    """`nW`: the Mon-Fri day nearest to day n, never leaving the month."""
     if n > last:
         return None
     weekday = date(year, month, n).weekday()  # Monday = 0
@@ -492,7 +492,7 @@ def test_aware_around_transitions(expr: Expr, where: tuple[str, datetime, str]) 
     if form == "utc":
         start: datetime = moment
     elif form == "naive":
-        # A naive input is wall time in the zone read with fold=0 (section 2.1).
+        # A naive input is wall time in the zone, read with fold=0.
         start = moment.astimezone(zone).replace(tzinfo=None, fold=0)
         moment = start.replace(tzinfo=zone).astimezone(UTC)
     else:
@@ -596,7 +596,7 @@ def test_aware_chains_match_the_firing_set(expr: Expr, where: tuple[str, datetim
     ],
 )
 def test_reference_nearest_weekday(n: int, year: int, month: int, expected: int | None) -> None:
-    """The reference's own W rule against the worked examples of the spec (X1, rows 29-31)."""
+    """The reference's own W rule against worked examples of `nW` and `LW`."""
     last = calendar.monthrange(year, month)[1]
     assert nearest_weekday(n, year, month, last) == expected
 

@@ -1,9 +1,10 @@
-"""The expression engine against the examples of the cron specification.
+"""The expression engine against worked examples of cron's rules.
 
-Every expected value below is taken from the shared cron-spec.md (sections 1, 2 and 5) or
-derived by hand from its rules; none comes from running the engine. Times are written in the
-spec's notation: `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (naive) with an optional `+HH:MM`/`-HH:MM`
-suffix (aware: local wall time and its UTC offset).
+Every expected value below is a worked example of the rules of cron expressions (the field
+syntax and its extensions, the day-of-month / day-of-week rule, seconds and DST, as the README
+states them) or derived by hand from them; none comes from running the engine. Times are
+written in this notation: `YYYY-MM-DD HH:MM[:SS[.ffffff]]` (naive) with an optional
+`+HH:MM`/`-HH:MM` suffix (aware: local wall time and its UTC offset).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def chain_next(cron: CronExpression, start: datetime, count: int) -> list[dateti
     return out
 
 
-# --------------------------------------------------------------------------- section 5 and 2.3
+# --------------------------------------------------------------------------- next, prev, DST
 
 # (key, expression, zone or None for naive, start, next 1, next 2, next 3)
 ROWS: list[tuple[str, str, str | None, str, str, str, str]] = [
@@ -817,7 +818,7 @@ def test_naive_input_with_tz_in_the_fold_is_the_first_pass() -> None:
     assert_moment(cron.next(naive("2026-11-01 01:30")), "2026-11-01 01:00-05:00", cron.tz)
 
 
-# --------------------------------------------------------------------------- seconds (section 2)
+# --------------------------------------------------------------------------- seconds
 
 
 def test_seconds_of_the_input_are_honoured() -> None:
@@ -870,7 +871,7 @@ MATCHES_CASES = [
     pytest.param("30 2 * * *", "2026-03-08 03:00-04:00", True, id="gap firing"),
     pytest.param("30 2 * * *", "2026-03-08 03:00:59-04:00", True, id="gap firing, seconds"),
     pytest.param("30 2 * * *", "2026-03-08 07:00+00:00", True, id="gap firing, same instant"),
-    # The spec lists the two fold examples under `30 2 * * *`, but 01:30 cannot satisfy hour 2
+    # Fold examples sometimes appear under `30 2 * * *`, but 01:30 cannot satisfy hour 2
     # in any pass: they are the fixed-job examples of `30 1 * * *` (D8, and the prev() example
     # of 2.3), which is what is tested here. `30 2 * * *` matches neither (both are 01:30).
     pytest.param("30 1 * * *", "2026-11-01 01:30-04:00", True, id="fold first pass"),
@@ -1197,7 +1198,7 @@ def test_nickname_equivalences(nickname: str, fields: str, zone: str | None, sta
     assert describe(short.prev(moment)) == describe(long.prev(moment))
 
 
-# --------------------------------------------------------------------------- section 1 semantics
+# --------------------------------------------------------------------------- field semantics
 
 
 def _collect(expr: str, after: datetime, stop: datetime) -> list[datetime]:
@@ -1395,7 +1396,7 @@ def _nth(day: date) -> int:
 
 DayRule = Callable[[date], bool]
 
-# (day-of-month, month, day-of-week fields, the days of 2026 they select per the spec)
+# (day-of-month, month, day-of-week fields, the days of 2026 they select by cron's day rule)
 DAY_RULE_CASES: list[tuple[str, DayRule]] = [
     ("1,15 * 5", lambda d: d.day in {1, 15} or _dow(d) == 5),
     ("1-7 * 1", lambda d: d.day <= 7 or _dow(d) == 1),

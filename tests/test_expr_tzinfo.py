@@ -1,6 +1,6 @@
 """The engine with every kind of tzinfo: zoneinfo, dateutil, pytz and fixed offsets.
 
-The DST tables of `test_expr_dst` (worked by hand from the rules of section 2.3) are run
+The DST tables of `test_expr_dst` (worked by hand from the DST rules) are run
 again with each zone given as a dateutil and as a pytz zone; the property tests check that
 dateutil and pytz agree with zoneinfo, the reference, as instants and as wall clocks. A
 result must belong to the caller's family: the very tzinfo object for zoneinfo and dateutil,
@@ -140,7 +140,7 @@ def test_next_in_the_zone_of_the_input(
     """Without tz, an aware input's own zone is the schedule's, in any family."""
     zone = FAMILIES[family](zone_name)
     first = given_in(start, zone)
-    if first.tzinfo is None:  # naive wall time in the zone, fold=0 (section 2.1)
+    if first.tzinfo is None:  # naive wall time in the zone, fold=0
         first = first.replace(tzinfo=ZoneInfo(zone_name)).astimezone(zone)
     assert_chain(CronExpression(expr).next, first, expected, zone, zone_name)
 

@@ -1,7 +1,7 @@
 """The warnings of `pycron check` (pycron.lint).
 
 Each code has snippets that must produce it, at the line and column written
-here by hand from the spec (1-based line, 0-based column of the token), and
+here by hand (1-based line, 0-based column of the token), and
 near misses that must not.
 """
 
