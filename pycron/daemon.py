@@ -887,7 +887,9 @@ class Daemon:
             )
         redo = {r.job_id: r.scheduled_for for r in interrupted}
         for job_id, entry in self.jobs.items():
-            recorded = _latest(last.get(job_id), since.get(job_id))
+            recorded, held = last.get(job_id), since.get(job_id)
+            if held is not None and (recorded is None or held > recorded):
+                recorded = held  # the later of its last run and its responsibility
             if job_id in redo and catch_up_policy(entry) is not CatchUp.NONE:
                 recorded = redo[job_id] - timedelta(microseconds=1)
             schedule = entry.schedule
@@ -1034,11 +1036,6 @@ class Daemon:
             errors=len(errors),
             changed=",".join(changed) if not initial and changed else None,
         )
-
-
-def _latest(*moments: datetime | None) -> datetime | None:
-    """The latest of the moments given (None if none is)."""
-    return max((moment for moment in moments if moment is not None), default=None)
 
 
 def _soonest(*moments: datetime | None) -> datetime | None:
