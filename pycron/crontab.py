@@ -1,10 +1,10 @@
 """Crontab files: a lossless text model, its parser, edits, and safe installs.
 
-`parse(text)` reads a crontab as cronie does (the project's cron spec,
-section 3) into a `Crontab`: one value per physical line, each keeping its
-exact text, so `render()` gives back the same bytes and an edit changes only
-the lines it touches. Errors never stop the reader: each bad line becomes an
-`Invalid` line with its findings and the good lines around it are kept.
+`parse(text)` reads a crontab as cronie does into a `Crontab`: one value per
+physical line, each keeping its exact text, so `render()` gives back the same
+bytes and an edit changes only the lines it touches. Errors never stop the
+reader: each bad line becomes an invalid line (`LineKind.INVALID`) with its
+findings, and the good lines around it are kept.
 
 pycron's own per-job settings live in comment lines (`# pycron: name=backup
 timeout=30m ...`) directly above a job, so the file stays a valid crontab

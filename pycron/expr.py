@@ -14,7 +14,9 @@ match, and proving that nothing matches within 400 years takes milliseconds.
 
 Aware datetimes are searched on wall time in the schedule's zone and then
 mapped to instants. Days whose UTC offset is constant (all but a few a year)
-map directly; around a transition the gap/fold rules of the spec apply.
+map directly; around a transition the gap and fold rules apply (a fixed
+time in a gap runs once when the gap ends, in a repeated hour once, in its
+first pass; a wildcard job skips the gap and runs in both passes).
 Any tzinfo will do: zoneinfo zones and the standard library's fixed offsets
 are read directly, others (pytz, dateutil, hand-written ones) through a PEP 495
 view built on their `fromutc`, and results come back in the caller's tzinfo.
@@ -169,7 +171,7 @@ class Field(_Record):
     """One parsed field: its text, items and the plain values it allows.
 
     `values` holds the values of the ordinary items (extension items depend on
-    the month and are not in it); `star` is the spec's notion used by the
+    the month and are not in it); `star` is the notion used by the
     day-of-month/day-of-week rule (text starting with `*`, or `?`).
     """
 
@@ -191,7 +193,8 @@ class Field(_Record):
 
     @property
     def star(self) -> bool:
-        """True if the text starts with `*` or is `?` (spec section 1.4)."""
+        """True if the text starts with `*` or is `?`: for the day rule, such a
+        day field does not restrict the days (cron's own test)."""
         return self.text[0] == "*" or self.text == "?"
 
 
@@ -379,7 +382,7 @@ def _parse_item(index: int, text: str, column: int) -> Item:
         end, i = _read_value(index, text, i + 1, column)
         kind = ItemKind.RANGE
         if index == DOW and end == 0 and start > 0:
-            end = 7  # `5-0`, `sat-sun`: Sunday as 7 (spec S5)
+            end = 7  # `5-0`, `sat-sun`: Sunday as 7
         if start > end:
             raise _fail(
                 index,
@@ -662,7 +665,7 @@ def _month_shape(year: int, month: int) -> int:
 
 
 def _nearest_weekday(day: int, first_weekday: int, length: int) -> int:
-    """Spec X1: the Mon-Fri day nearest to `day`, never leaving the month; 0 if none."""
+    """`nW`: the Mon-Fri day nearest to `day`, never leaving the month; 0 if none."""
     if day > length:
         return 0
     weekday = (first_weekday + day - 1) % 7
@@ -827,7 +830,7 @@ class _Zone:
     def to_local(self, moment: datetime) -> datetime:
         """The same instant as a valid wall time in this zone (fold set right).
 
-        A naive input is wall time in the zone with fold=0 (spec 2.1): a
+        A naive input is wall time in the zone with fold=0: a
         repeated time means its first occurrence, a missing one takes the
         offset in force before the gap.
         """
@@ -1051,7 +1054,7 @@ _DAY_RULES: dict[tuple[str, str], _DayRule] = {}  # (day-of-month, day-of-week t
 
 def _compile(text: str) -> tuple[_Tables, _Tables, _Tables, _DayRule, bool]:
     """What the search needs of an expression: the minute, hour and month
-    tables, the day rule, and whether it is a wildcard job (spec 2.3).
+    tables, the day rule, and whether it is a wildcard job (for the DST rules).
 
     Memoised per field text, as crontabs repeat a few field texts (`0`, `*`,
     `*/5`, `1-5`) on line after line. The memos are safe in a long-running
@@ -1118,7 +1121,9 @@ class CronExpression:
     last strictly before a datetime, `matches(dt)` tests one minute,
     `iter(after)` yields successive firings. Naive inputs without `tz` use
     plain wall-clock arithmetic; otherwise the zone's DST rules apply (see the
-    module docstring). Instances are immutable and safe to share.
+    module docstring). What an instance means never changes once it is built;
+    it fills bounded memos (day tables, zone offsets) as it is used, and is
+    safe to share.
     """
 
     __slots__ = (
@@ -1383,7 +1388,7 @@ class CronExpression:
     # ----------------------------------------------------------------- zoned search
 
     def _next_zoned(self, after: datetime, zone: _Zone) -> datetime:
-        """next() on the instants of `zone` (spec 2.3)."""
+        """next() on the instants of `zone`, by the gap and fold rules."""
         local = zone.to_local(after)
         year, month, day, hour, minute = (
             local.year,
@@ -1424,7 +1429,7 @@ class CronExpression:
             wall = self._wall_from(gap_end.replace(tzinfo=None))
 
     def _prev_zoned(self, before: datetime, zone: _Zone) -> datetime:
-        """prev() on the instants of `zone` (spec 2.3), the mirror of _next_zoned."""
+        """prev() on the instants of `zone`, the mirror of _next_zoned."""
         local = zone.to_local(before)
         wall = datetime(local.year, local.month, local.day, local.hour, local.minute)
         upper = wall if local.second or local.microsecond else wall - _ONE_MINUTE

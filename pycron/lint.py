@@ -1,4 +1,4 @@
-"""Lint: the warnings of `pycron check` (the project's cron spec, section 4).
+"""Lint: the warnings of `pycron check`.
 
 `lint(crontab, now)` looks at a parsed crontab for lines that cron reads
 differently from what their author probably meant, or that other crons
@@ -98,7 +98,7 @@ def lint(
     users: Collection[str] | None = None,
     local_tz: tzinfo | None = None,
 ) -> list[Finding]:
-    """The warnings of spec section 4 for a parsed crontab, in line order.
+    """The warnings of `pycron check` for a parsed crontab, in line order.
 
     `now` starts the 12 months the `dst` and `rare` checks look at (aware, or
     naive wall time). `which(word, path)` tells whether a command word exists
