@@ -1262,6 +1262,22 @@ def test_a_run_held_back_by_random_delay_survives_a_restart(simulate: Simulate) 
     assert [(s.job, s.slot, s.at) for s in second] == [("delayed", utc("12:00"), utc("12:04"))]
 
 
+def daemon_on_a_list_clock(
+    settings: Settings,
+    now: list[datetime],
+    sleep: Callable[[float, threading.Event], None],
+    start_job: Callable[[Entry, datetime, datetime | None, int | None], list[RunResult]],
+) -> Daemon:
+    """A daemon with a real worker pool whose clock reads `now[0]` (the test moves it)."""
+    return Daemon(
+        settings,
+        clock=lambda: now[0],
+        sleep=sleep,
+        log=EventLog(io.StringIO(), lambda: now[0]),
+        start_job=start_job,
+    )
+
+
 def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> None:
     """The loop fails while runs wait for the one worker: the running one gets the
     grace, the waiting ones are never started (they stay queued for a restart)."""
@@ -1290,13 +1306,7 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
         now[0] += timedelta(seconds=seconds)
 
     settings = Settings(crontab, tmp_path / "state", max_parallel=1, shutdown_grace=5, zone=UTC)
-    daemon = Daemon(
-        settings,
-        clock=lambda: now[0],
-        sleep=sleep,
-        log=EventLog(io.StringIO(), lambda: now[0]),
-        start_job=start_job,
-    )
+    daemon = daemon_on_a_list_clock(settings, now, sleep, start_job)
     with pytest.raises(RuntimeError, match="the store failed"):
         daemon.run()
     assert started == ["job0"]
@@ -1337,13 +1347,7 @@ def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
         return [result]
 
     settings = Settings(crontab, tmp_path / "state", max_parallel=1, zone=UTC)
-    daemon = Daemon(
-        settings,
-        clock=lambda: now[0],
-        sleep=sleep,
-        log=EventLog(io.StringIO(), lambda: now[0]),
-        start_job=start_job,
-    )
+    daemon = daemon_on_a_list_clock(settings, now, sleep, start_job)
     assert daemon.run() == 0
     (snapshot,) = snapshots
     jobs = {job["id"]: job for job in snapshot["jobs"]}  # type: ignore[attr-defined]
