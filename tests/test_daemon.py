@@ -159,7 +159,9 @@ class Sandbox:
         return [r for r in self.runs(job_id) if r.outcome is Outcome.RUNNING and r.pid is not None]
 
     def ended(self, job_id: str | None = None) -> list[RunRecord]:
-        return [r for r in self.runs(job_id) if r.outcome is not Outcome.RUNNING]
+        """Runs that have ended (not queued, not running)."""
+        waiting = (Outcome.QUEUED, Outcome.RUNNING)
+        return [r for r in self.runs(job_id) if r.outcome not in waiting]
 
     def lines(self, name: str) -> list[str]:
         """The lines jobs wrote into a file of the test's directory."""
