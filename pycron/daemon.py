@@ -637,11 +637,8 @@ class Daemon:
     def _random_delay(self, entry: Entry) -> timedelta:
         """How long RANDOM_DELAY (cronie's: up to N minutes, the same share of N
         for every job while this daemon runs) holds the job's runs back."""
-        for name, value in reversed(entry.env):
-            if name == "RANDOM_DELAY":
-                minutes = random_delay(value)
-                return timedelta(minutes=minutes * self.delay_scale) if minutes else timedelta()
-        return timedelta()
+        minutes = random_delay(entry.env_dict.get("RANDOM_DELAY", ""))
+        return timedelta(minutes=minutes * self.delay_scale) if minutes else timedelta()
 
     def _release_delayed(self, pool: ThreadPoolExecutor, now: datetime) -> None:
         """Start the runs whose RANDOM_DELAY is over (still queued in the history,
@@ -662,7 +659,7 @@ class Daemon:
         assert self._recorder is not None
         results = [RunResult(d.job_id, d.scheduled_for, 1, Outcome.QUEUED, now) for d in due]
         try:
-            return list(self._recorder.history.queue(results))
+            return list(self._recorder.history.queue(results))  # ids, typed as maybe-None
         except HistoryError as error:
             self._history_error(f"{error}: {len(due)} due run(s) wait unrecorded")
             return [None] * len(due)
@@ -824,7 +821,8 @@ class Daemon:
         for job_id, entry in self.jobs.items():
             if not entry.enabled:
                 continue
-            schedule = f"{entry.schedule.text} {_zone_of(entry)}"
+            text, zone = _schedule_of(entry)
+            schedule = f"{text} {zone}"
             held = self._duties.get(job_id)
             if held is not None and held[0] == schedule:
                 since[job_id] = held[1]
@@ -1044,12 +1042,15 @@ def _soonest(*moments: datetime | None) -> datetime | None:
 
 
 def _same_schedule(old: Entry, new: Entry) -> bool:
-    return old.schedule.text == new.schedule.text and _zone_of(old) == _zone_of(new)
+    return _schedule_of(old) == _schedule_of(new)
 
 
-def _zone_of(entry: Entry) -> object:
+def _schedule_of(entry: Entry) -> tuple[str, object]:
+    """What makes a job's schedule the same one: its text and its CRON_TZ zone.
+    A job whose schedule changes is a new job for its next fire time and for
+    the daemon's responsibility."""
     schedule = entry.schedule
-    return schedule.expression.tz if isinstance(schedule, Cron) else None
+    return schedule.text, schedule.expression.tz if isinstance(schedule, Cron) else None
 
 
 def _read_pid(state_dir: Path) -> str:

@@ -610,19 +610,25 @@ def _wait(
             pass
         if follower is not None:
             follower.copy()
-        stopped = context.stopping is not None and context.stopping()
-        if stopped or (replaced is not None and replaced()):
+        if _asked_to_end(context, replaced):
             _terminate(process, scope, grace)
             return _finish(follower, Outcome.INTERRUPTED)
         if deadline is not None and time.monotonic() >= deadline:
             _terminate(process, scope, grace)
             return _finish(follower, Outcome.TIMEOUT)
-    _forget_leader(process)
-    if (context.stopping is not None and context.stopping()) or (replaced and replaced()):
+    if _asked_to_end(context, replaced):
         _terminate(process, scope, grace)  # what the job left must not outlive the request
     else:
+        _forget_leader(process)
         _note_lingering(scope)
     return _finish(follower, Outcome.SUCCESS if process.returncode == 0 else Outcome.FAILED)
+
+
+def _asked_to_end(context: Context, replaced: Callable[[], bool] | None) -> bool:
+    """Whether the caller stops (the daemon's shutdown) or a newer run asked
+    this one to make way (overlap=replace)."""
+    stopped = context.stopping is not None and context.stopping()
+    return stopped or (replaced is not None and replaced())
 
 
 def _finish(follower: _Follower | None, outcome: Outcome) -> Outcome:
