@@ -26,6 +26,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -86,15 +87,11 @@ def members(scope: Scope, group: int | None = None) -> set[int]:
     unreaped by the caller (so the group id cannot have been reused)."""
     caged = set(_cgroup_pids(scope.cgroup)) if scope.cgroup is not None else set()
     needle = _token_entry(scope.token)
-    found: set[int] = set()
-    for entry in _process_dirs():
-        stat = _stat(entry)
-        if stat is None or stat.zombie:
-            continue
-        pid = int(entry.name)
-        if pid in caged or stat.group == group or _carries(entry, needle):
-            found.add(pid)
-    return found
+    return {
+        pid
+        for pid, entry, stat in _living()
+        if pid in caged or stat.group == group or _carries(entry, needle)
+    }
 
 
 def job_alive(group: int, job_id: str) -> bool:
@@ -102,11 +99,16 @@ def job_alive(group: int, job_id: str) -> bool:
     (it carries the job id in its environment) still lives. A group id taken
     from the history proves nothing alone: the kernel reuses ids."""
     needle = f"\0{JOB_VARIABLE}={job_id}\0".encode("utf-8", "surrogateescape")
+    return any(stat.group == group and _carries(entry, needle) for _, entry, stat in _living())
+
+
+def _living() -> Iterator[tuple[int, Path, _Stat]]:
+    """Every process that has not ended (zombies have): its pid, its /proc
+    directory and its stat."""
     for entry in _process_dirs():
         stat = _stat(entry)
-        if stat is not None and not stat.zombie and stat.group == group and _carries(entry, needle):
-            return True
-    return False
+        if stat is not None and not stat.zombie:
+            yield int(entry.name), entry, stat
 
 
 def signal_members(scope: Scope, number: int) -> int:
