@@ -674,12 +674,12 @@ def measure_reloads(daemon: DaemonProcess, crontab: Path, jobs: int, runs: int) 
 
 def import_figures(runs: int) -> Result:
     """Where the time to the `start` line goes: `python -c pass` against
-    `python -c "import pycron.cli"` (what `python -m pycron daemon` imports
+    `python -c "import pycron.cli.app"` (what `python -m pycron daemon` imports
     before it parses its arguments), alternately, medians in ms. A first
     untimed import writes the bytecode caches, as an install does."""
     commands = {
         "interpreter_ms": [DAEMON_PYTHON[0], "-c", "pass"],
-        "with_imports_ms": [DAEMON_PYTHON[0], "-c", "import pycron.cli"],
+        "with_imports_ms": [DAEMON_PYTHON[0], "-c", "import pycron.cli.app"],
     }
     subprocess.run(commands["with_imports_ms"], env=clean_env(), check=True)
     times: dict[str, list[float]] = {key: [] for key in commands}
@@ -745,7 +745,7 @@ def startup_block(jobs: int, startup: Result) -> str:
             "  (interpreter, imports, state directory, history)",
             f"       of which `python -c pass`          {imports['interpreter_ms']:8.1f} ms",
             f"       and importing pycron.cli           {imports['imports_ms']:8.1f} ms"
-            "  (`python -c 'import pycron.cli'` minus `python -c pass`)",
+            "  (`python -c 'import pycron.cli.app'` minus `python -c pass`)",
             f"     `start` -> `load` line               {startup['start_to_load_ms']:8.1f} ms"
             "  (read, parse, first fire time of each job)",
             f"   process start -> `ready` (first plan)  {startup['to_ready_ms']:8.1f} ms"

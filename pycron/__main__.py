@@ -1,5 +1,5 @@
 """`python -m pycron` runs the `pycron` command."""
 
-from pycron.launch import main
+from pycron.cli import main
 
 main()

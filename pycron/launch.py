@@ -1,15 +1,13 @@
-"""The process entry point of the `pycron` command, and the `next` command.
+"""What the `pycron` command needs before click is loaded: the quick path of
+`next`, error rendering and the mapping of error types to exit codes.
 
 `pycron next` is made for shell loops and pipelines, where start-up time is
 the whole cost: importing click alone takes about 40 ms, several times the
 work itself. So the documented form of `next` is read here by a strict little
-parser with nothing but the engine imported. Every other command, `--help`,
-and any argument this parser does not recognise go to the click interface in
-`pycron.cli`, which owns usage messages. Both paths print through `run_next`,
-so they cannot drift apart.
-
-This module also holds what both paths share: error rendering and the
-mapping of error types to exit codes.
+parser with nothing but the engine imported (`quick_next`); the entry point
+(`pycron.cli.main`) hands everything else to the click interface, which owns
+usage messages. Both paths print through `run_next`, so they cannot drift
+apart.
 """
 
 from __future__ import annotations
@@ -121,7 +119,7 @@ def run_next(
 _QUICK_OPTIONS = {"-n": "count", "--count": "count", "--from": "from", "--tz": "tz"}
 
 
-def _quick_next(args: Sequence[str]) -> tuple[str, int, str | None, str | None, bool] | None:
+def quick_next(args: Sequence[str]) -> tuple[str, int, str | None, str | None, bool] | None:
     """Read `EXPR [--count N] [--from ISO] [--tz ZONE] [--json]` (the arguments
     after `next`); None for anything else, which the click interface then
     reports or serves."""
@@ -148,15 +146,8 @@ def _quick_next(args: Sequence[str]) -> tuple[str, int, str | None, str | None, 
     return positional[0], int(count), options.get("from"), options.get("tz"), as_json
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the `pycron` command with `argv` (default: the process arguments)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    quick = _quick_next(args[1:]) if args[:1] == ["next"] else None
-    if quick is None:
-        from pycron import cli  # noqa: PLC0415 - click is loaded only when needed
-
-        cli.main(args)
-        return
+def serve_next(quick: tuple[str, int, str | None, str | None, bool]) -> int:
+    """Print what `quick_next` read; returns the exit code."""
     try:
         code = run_next(*quick, out=sys.stdout)
         sys.stdout.flush()
@@ -167,4 +158,4 @@ def main(argv: Sequence[str] | None = None) -> None:
         # The reader went away (`pycron next ... | head -1`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_OK
-    sys.exit(code)
+    return code

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pycron.cli import cli
+from pycron.cli.app import cli
 
 # Expected times follow the rules in the README: the DST gap runs a fixed job once, at its end.
 NEXT_CASES = [

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from freezegun import freeze_time
 
-from pycron.cli import cli
+from pycron.cli.app import cli
 from pycron.crontab import parse
 from pycron.lint import lint
 

@@ -35,7 +35,7 @@ import pytest
 from click.testing import CliRunner
 
 import pycron.daemon as daemon_module
-from pycron.cli import cli
+from pycron.cli.app import cli
 from pycron.crontab import CatchUp, Entry, parse
 from pycron.daemon import (
     ON_TIME,

@@ -1,0 +1,33 @@
+"""The `pycron` command.
+
+`main` is the process entry point. It serves the documented form of `pycron
+next` without loading click (`pycron.launch`) and hands every other command
+to the click interface, loaded only then. The interface is a group of command
+families, one module each: `engine` (next, explain), `crontab` (check, add,
+remove, enable, disable, edit, import, export, list), `runs` (run-now,
+history, logs, status, stats) and `daemon`; `invocation` holds the global
+options and what every command shares, `render` how data is shown (tables on
+a terminal, plain columns or JSON in a pipe), and `app` the group itself.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pycron.launch import quick_next, serve_next
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the `pycron` command with `argv` (default: the process arguments)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    quick = quick_next(args[1:]) if args[:1] == ["next"] else None
+    if quick is None:
+        from pycron.cli import app  # noqa: PLC0415 - click is loaded only when needed
+
+        app.main(args)
+        return
+    sys.exit(serve_next(quick))

@@ -1,0 +1,79 @@
+"""The `pycron` click group: its global options, its help, the command
+families it is made of, and how click's own errors end (as pycron's do, in one
+`pycron: error:` line with the exit code of the README's table)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from pycron import __version__
+from pycron.cli import crontab, daemon, engine, runs
+from pycron.cli.invocation import Group, Invocation, global_options
+from pycron.cli.render import sentence
+from pycron.launch import EXIT_FAILURE
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    params=global_options(after=False),
+)
+@click.version_option(__version__, prog_name="pycron")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    crontab_path: Path | None,
+    state_dir: Path | None,
+    keep_runs: int,
+    keep_mib: int,
+) -> None:
+    """pycron: a crontab-compatible cron.
+
+    \b
+    Exit codes: 0 ok, 1 operational error (an expression that never runs, an
+    unknown job id, a concurrent edit), 2 usage or syntax error (also a crontab
+    with errors); run-now exits with its job's code.
+
+    \b
+    Examples:
+      pycron next '30 2 * * 1-5' --count 3
+      pycron check /etc/crontab --system
+      pycron add --name backup --timeout 1h '30 2 * * *' /usr/local/bin/backup
+      pycron run-now backup && pycron status
+      pycron daemon
+    """
+    ctx.obj = Invocation.given(crontab_path, state_dir, keep_runs, keep_mib)
+
+
+for family in (engine, crontab, runs, daemon):
+    for family_command in family.COMMANDS:
+        cli.add_command(family_command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the click interface (the process entry is `pycron.cli.main`);
+    click's own errors (usage, end of input at a prompt) end, like pycron's, as
+    one `pycron: error:` line."""
+    try:
+        code = cli.main(args=argv, prog_name="pycron", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.UsageError as error:
+        hint = f"\n  see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
+        click.echo(f"pycron: error: {sentence(error.format_message())}{hint}", err=True)
+        sys.exit(error.exit_code)
+    except click.ClickException as error:
+        click.echo(f"pycron: error: {sentence(error.format_message())}", err=True)
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("pycron: error: stopped (end of input or interrupt)", err=True)
+        sys.exit(EXIT_FAILURE)
+    if isinstance(code, int):  # a command's ctx.exit(code)
+        sys.exit(code)

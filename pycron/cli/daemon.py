@@ -1,0 +1,82 @@
+"""The `daemon` command: the foreground scheduler, with its settings read
+from the command line."""
+
+from __future__ import annotations
+
+import click
+
+from pycron.cli.invocation import command, invocation_of
+from pycron.daemon import LogFormat, Settings, local_zone, serve
+from pycron.expr import resolve_tz
+
+
+@command("daemon")
+@click.option(
+    "--max-parallel",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Jobs running at once; more due jobs wait in order.",
+)
+@click.option(
+    "--shutdown-grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="On SIGTERM, how long running jobs may finish before they are stopped.",
+)
+@click.option("--tz", metavar="ZONE", help="Zone of jobs without CRON_TZ [default: local].")
+@click.option(
+    "--reboot", is_flag=True, help="Treat this start as a boot: run @reboot jobs (containers)."
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option("--heartbeat", type=float, metavar="SECONDS", help="Log a heartbeat line this often.")
+@click.pass_context
+def daemon_command(
+    ctx: click.Context,
+    max_parallel: int,
+    shutdown_grace: float,
+    tz: str | None,
+    reboot: bool,
+    log_format: str,
+    log_level: str,
+    heartbeat: float | None,
+) -> None:
+    """Run the jobs of the crontab, in the foreground, until SIGTERM.
+
+    Logs one line per event to stderr. SIGHUP reloads the crontab at once
+    (edits are noticed within seconds anyway); SIGTERM or SIGINT stop
+    starting jobs and give running ones --shutdown-grace to finish; a second
+    SIGINT stops them at once. Exits 1 if another daemon uses the state
+    directory.
+
+    \b
+    Examples:
+      pycron daemon
+      pycron daemon --crontab ./crontab --state-dir ./state --log-format json
+    """
+    invocation = invocation_of(ctx)
+    zone = resolve_tz(tz) if tz else local_zone()
+    daemon_settings = Settings(
+        crontab=invocation.crontab,
+        state_dir=invocation.state_dir,
+        max_parallel=max_parallel,
+        shutdown_grace=shutdown_grace,
+        zone=zone,
+        reboot=reboot,
+        heartbeat=heartbeat,
+        retention=invocation.retention,
+    )
+    ctx.exit(serve(daemon_settings, LogFormat(log_format), log_level))
+
+
+COMMANDS = (daemon_command,)

@@ -1,0 +1,230 @@
+"""What every command shares: the global options (given before or after the
+command), the `Invocation` they make, the error reporting of the group, and
+opening the crontab and the run history for a command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pycron.crontab import (
+    CrontabFile,
+)
+from pycron.errors import (
+    CorruptHistoryError,
+    HistoryError,
+    PycronError,
+    UsageError,
+)
+from pycron.history import History, TolerantRecorder, open_recording
+from pycron.launch import exit_code, format_error
+from pycron.runner import (
+    Retention,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class Group(click.Group):
+    """A click group that reports PycronError as `pycron: error: ...` with its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PycronError as error:
+            click.echo(format_error(error), err=True)
+            ctx.exit(exit_code(error))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the global options of one `pycron` invocation chose: where the
+    crontab and the state live, and how many logs to keep (options, then
+    environment, then defaults)."""
+
+    crontab: Path
+    state_dir: Path
+    retention: Retention
+
+    @classmethod
+    def given(
+        cls, crontab_path: Path | None, state_dir: Path | None, keep_runs: int, keep_mib: int
+    ) -> Invocation:
+        """The invocation of the options given before the command."""
+        return cls(
+            crontab_path or _default_crontab(),
+            state_dir or _default_state_dir(),
+            Retention(keep_runs, keep_mib * 2**20),
+        )
+
+    def crontab_file(self, system: bool = False) -> CrontabFile:
+        """The crontab as a file to read and edit."""
+        return CrontabFile(self.crontab, system=system)
+
+    def updated(self, ctx: click.Context, given: dict[str, Any]) -> Invocation:
+        """This invocation with the global options given after the command."""
+        root = ctx.find_root()
+        for name in given:
+            if root.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                flag = "--" + name.removesuffix("_path").replace("_", "-")
+                raise UsageError(f"{flag} is given both before and after the command: give it once")
+        runs = given.get("keep_runs", self.retention.runs)
+        mib = given.get("keep_mib")
+        return replace(
+            self,
+            crontab=given.get("crontab_path", self.crontab),
+            state_dir=given.get("state_dir", self.state_dir),
+            retention=Retention(runs, mib * 2**20 if mib else self.retention.max_bytes),
+        )
+
+
+def _default_crontab() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base, "pycron", "crontab")
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(base, "pycron")
+
+
+def global_options(*, after: bool) -> list[click.Parameter]:
+    """Where the crontab and the state are, and how many logs to keep: taken
+    before the command (with their environment variables and defaults) and
+    after it, where users type them first (`pycron daemon --crontab F`)."""
+    defaults = not after
+    return [
+        click.Option(
+            ["--crontab", "crontab_path"],
+            envvar="PYCRON_CRONTAB" if defaults else None,
+            metavar="PATH",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The crontab file [default: $PYCRON_CRONTAB, else "
+            "$XDG_CONFIG_HOME/pycron/crontab].",
+        ),
+        click.Option(
+            ["--state-dir", "state_dir"],
+            envvar="PYCRON_STATE_DIR" if defaults else None,
+            metavar="DIR",
+            type=click.Path(path_type=Path),  # a file there is reported where it is used
+            help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
+        ),
+        click.Option(
+            ["--keep-runs", "keep_runs"],
+            envvar="PYCRON_KEEP_RUNS" if defaults else None,
+            metavar="N",
+            type=click.IntRange(min=1),
+            default=Retention().runs if defaults else None,
+            help=f"Log files kept per job: those of its last N runs, all their attempts "
+            f"[default: $PYCRON_KEEP_RUNS, else {Retention().runs}]...",
+        ),
+        click.Option(
+            ["--keep-mib", "keep_mib"],
+            envvar="PYCRON_KEEP_MIB" if defaults else None,
+            metavar="M",
+            type=click.IntRange(min=1),
+            default=Retention().max_bytes // 2**20 if defaults else None,
+            help=f"...and at most this many MiB of them, whole runs [default: "
+            f"$PYCRON_KEEP_MIB, else {Retention().max_bytes // 2**20}] (the newest run and "
+            "runs in progress are always kept).",
+        ),
+    ]
+
+
+GLOBAL_NAMES = ("crontab_path", "state_dir", "keep_runs", "keep_mib")
+
+
+class GlobalOptionsCommand(click.Command):
+    """A command that also takes the global options after its name. Given there,
+    they replace those given before it; the same option on both sides
+    is a usage error that names it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(global_options(after=True))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        given = {name: ctx.params.pop(name, None) for name in GLOBAL_NAMES}
+        given = {name: value for name, value in given.items() if value is not None}
+        if given:
+            ctx.obj = invocation_of(ctx).updated(ctx, given)
+        return super().invoke(ctx)
+
+
+Group.command_class = GlobalOptionsCommand
+
+
+def invocation_of(ctx: click.Context) -> Invocation:
+    invocation = ctx.find_object(Invocation)
+    assert invocation is not None
+    return invocation
+
+
+def read_source(source: str | None, invocation: Invocation) -> tuple[str, str]:
+    """(text, name) of a FILE argument: `-` is stdin, none is the configured crontab."""
+    if source == "-":
+        return sys.stdin.read(), "<stdin>"
+    path = Path(source) if source else invocation.crontab
+    try:
+        return path.read_bytes().decode("utf-8", "surrogateescape"), str(path)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def warn(message: str) -> None:
+    click.echo(f"pycron: warning: {message}", err=True)
+
+
+def open_history(invocation: Invocation) -> History:
+    """The run history for the commands that read it (and `history prune`),
+    kept up to date where it can be written (`History.settle`: a `run-now`
+    killed with -9 leaves a running row behind). Where it cannot (a read-only
+    or full disk), it is opened read-only and shown as it is; a corrupt file
+    is reported, and left where it is."""
+    try:
+        history = History.open(invocation.state_dir)
+    except CorruptHistoryError:
+        raise
+    except HistoryError:
+        return History.open_readonly(invocation.state_dir)
+    _settle(history)
+    return history
+
+
+def open_recorder(invocation: Invocation) -> TolerantRecorder | None:
+    """run-now's recorder: a corrupt history is set aside and a new one started;
+    None if the history cannot be opened at all, as the job runs anyway (said
+    on stderr)."""
+    try:
+        history = open_recording(invocation.state_dir, utc_now(), warn)
+    except HistoryError as error:
+        warn(f"{error}: this run is not recorded")
+        return None
+    _settle(history)
+    return TolerantRecorder(history, warn)
+
+
+def _settle(history: History) -> None:
+    """The history's upkeep; if it cannot be written, the command goes on."""
+    try:
+        history.settle(utc_now())
+    except HistoryError as error:
+        warn(f"{error}: runs of pycron processes that are gone are shown as they were left")
+
+
+def command(name: str) -> Callable[[Callable[..., Any]], click.Command]:
+    """Declare a pycron command: it also takes the global options after its name."""
+    return click.command(name, cls=GlobalOptionsCommand)

@@ -1,0 +1,535 @@
+"""Commands on runs: `run-now` (a run in the foreground, with the daemon's
+locks, logs and history), `history` (and `history prune`), `logs`, `status`
+and `stats`, which only read the history.
+
+run-now exits with its job's own code, 124 on a timeout, 75 when another run
+holds the job's lock and 130 when stopped by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pycron.cli.invocation import (
+    GlobalOptionsCommand,
+    Group,
+    Invocation,
+    command,
+    invocation_of,
+    open_history,
+    open_recorder,
+    utc_now,
+)
+from pycron.cli.render import (
+    WIDE_HELP,
+    Column,
+    human_duration,
+    local_time,
+    minute_text,
+    next_runs,
+    no_next_text,
+    on_terminal,
+    orphan_text,
+    plural,
+    print_json,
+    print_table,
+    result_text,
+)
+from pycron.crontab import (
+    parse_duration,
+    untrusted,
+)
+from pycron.daemon import local_zone
+from pycron.errors import (
+    HistoryError,
+    JobNotFoundError,
+    PycronError,
+    UnsafeFileError,
+    UsageError,
+)
+from pycron.history import History, RunRecord
+from pycron.launch import EXIT_FAILURE
+from pycron.records import Outcome
+from pycron.runner import (
+    Context,
+    prepare_state_dir,
+    pruned_by_retention,
+    run,
+    supervise,
+)
+from pycron.views import run_view
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+# --------------------------------------------------------------------------- runs
+
+# run-now's exit codes beyond the job's own (README, "Exit codes").
+EXIT_TIMEOUT = 124  # as timeout(1)
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the job's lock
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM
+
+
+def _since(text: str | None) -> datetime | None:
+    """`--since 7d` (a duration back from now) or an ISO 8601 date and time."""
+    if text is None:
+        return None
+    try:
+        return utc_now() - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--since: {text!r} is neither a duration (7d, 12h) nor an ISO 8601 time"
+        ) from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+class _StopOnSignal:
+    """While active, SIGINT and SIGTERM ask the running job to stop instead of
+    killing pycron (the job runs in its own session: Ctrl-C never reaches it)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __enter__(self) -> _StopOnSignal:
+        self._previous = {
+            number: signal.signal(number, lambda *_: self.event.set())
+            for number in (signal.SIGINT, signal.SIGTERM)
+        }
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def _interruptible_sleep(event: threading.Event) -> Callable[[float], bool]:
+    """A sleep for retry backoff that a stop request cuts short (returns False then)."""
+
+    def sleep(seconds: float) -> bool:
+        return not event.wait(seconds)
+
+    return sleep
+
+
+@command("run-now")
+@click.argument("job_id", metavar="ID")
+@click.option("--no-wait-lock", is_flag=True, help="With overlap=queue, skip instead of waiting.")
+@click.pass_context
+def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None:
+    """Run a job now, in the foreground, as the daemon would.
+
+    Same lock, timeout, retries, logs and history as a scheduled run; the
+    output also streams to this terminal. Exits with the job's exit code
+    (128+N if a signal N ended it), 124 on timeout, 75 if another run holds
+    its lock, 130 if interrupted, 1 if it could not start.
+
+    \b
+    Examples:
+      pycron run-now backup
+      pycron run-now backup && echo "backup ok"
+    """
+    invocation = invocation_of(ctx)
+    problem = untrusted(invocation.crontab, euid=os.geteuid())
+    if problem is not None:
+        raise UnsafeFileError(problem)
+    crontab, _ = invocation.crontab_file().load()
+    entry = crontab.find(job_id)
+    note = prepare_state_dir(invocation.state_dir)
+    if note is not None:
+        click.echo(f"pycron: warning: {note}", err=True)
+    supervision = supervise()
+    recorder = open_recorder(invocation)
+    with _StopOnSignal() as stop:
+        context = Context(
+            state_dir=invocation.state_dir,
+            clock=utc_now,
+            sleep=_interruptible_sleep(stop.event),
+            recorder=recorder,
+            retention=invocation.retention,
+            stopping=stop.event.is_set,
+            output=sys.stdout.buffer,
+            error_output=sys.stderr.buffer,
+            supervision=supervision,
+        )
+        try:
+            results = run(entry, utc_now(), context, wait_lock=not no_wait_lock, manual=True)
+        finally:
+            if recorder is not None:
+                recorder.close()
+    last = results[-1]
+    attempts = f" after {last.attempt} attempts" if last.attempt > 1 else ""
+    click.echo(
+        f"pycron: {entry.id}: {last.outcome.value}{attempts} in "
+        f"{human_duration(last.duration)}" + (f": {last.message}" if last.message else ""),
+        err=True,
+    )
+    ctx.exit(_run_exit_code(last.outcome, last.exit_code, last.signal))
+
+
+def _run_exit_code(outcome: Outcome, exit_code: int | None, number: int | None) -> int:
+    """run-now's exit code for the last attempt."""
+    if outcome is Outcome.TIMEOUT:
+        return EXIT_TIMEOUT
+    if outcome is Outcome.SKIPPED_OVERLAP:
+        return EXIT_LOCKED
+    if outcome is Outcome.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    if outcome is Outcome.ERROR:
+        return EXIT_FAILURE
+    if number is not None:
+        return 128 + number
+    return exit_code or 0
+
+
+class _HistoryGroup(GlobalOptionsCommand, Group):
+    """`pycron history [ID] [options]` and `pycron history prune ...`: a first
+    word that is not a subcommand is the job id."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        """`pycron history [OPTIONS] [ID]`: the subcommand is in the help text."""
+        return ["[OPTIONS]", "[ID]"]
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            ctx.meta["history_job"] = args[0]
+            args = args[1:]
+        return super().parse_args(ctx, args)
+
+
+@click.group("history", cls=_HistoryGroup, invoke_without_command=True)
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--since", metavar="WHEN", help="A duration back from now (7d, 12h) or a time.")
+@click.option("--outcome", type=click.Choice([o.value for o in Outcome]))
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of runs.")
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
+@click.option(
+    "--job",
+    "job_option",
+    metavar="ID",
+    help="Only this job's runs (the same as ID, and needed for a job named like a "
+    "subcommand: --job prune).",
+)
+@click.pass_context
+def history_group(
+    ctx: click.Context,
+    limit: int,
+    since: str | None,
+    outcome: str | None,
+    as_json: bool,
+    wide: bool,
+    job_option: str | None,
+) -> None:
+    """Show runs, newest first, of all jobs or of job ID.
+
+    `--job ID` is the same as ID, and names a job called like a subcommand
+    (`--job prune`). `pycron history prune --older-than 30d` deletes old runs
+    and their logs.
+
+    \b
+    Examples:
+      pycron history
+      pycron history backup --limit 5
+      pycron history --job prune
+      pycron history --outcome failed --since 7d --json
+      pycron history prune --older-than 30d
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    job_id = ctx.meta.get("history_job")
+    if job_id is not None and job_option is not None and job_id != job_option:
+        raise UsageError(f"give the job once: {job_id!r} and --job {job_option!r}")
+    job_id = job_id or job_option
+    invocation = invocation_of(ctx)
+    with open_history(invocation) as history:
+        if job_id is not None:
+            _known_job(invocation, history, job_id)
+        records = history.runs(
+            job_id=job_id,
+            limit=limit,
+            since=_since(since),
+            outcome=Outcome(outcome) if outcome else None,
+        )
+    if as_json:
+        print_json([run_view(r) for r in records])
+        return
+    rows = [
+        (
+            str(r.id),
+            r.job_id,
+            local_time(r.started),
+            str(r.attempt),
+            result_text(r),
+            human_duration(r.duration) if on_terminal() else f"{r.duration or 0:.3f}",
+        )
+        for r in records
+    ]
+    print_table(HISTORY_COLUMNS, rows, wide=wide)
+
+
+HISTORY_COLUMNS = (
+    Column("RUN", 9, keep=True),
+    Column("JOB", 8, keep=True),
+    Column("STARTED", 7),
+    Column("ATTEMPT", 2),
+    Column("RESULT", 6, outcome=True),
+    Column("DURATION", 3),
+)
+
+
+@history_group.command("prune")
+@click.option("--older-than", default="30d", show_default=True, metavar="DURATION")
+@click.pass_context
+def prune_command(ctx: click.Context, older_than: str) -> None:
+    """Remove runs (and their log files) older than DURATION."""
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from None
+    with open_history(invocation_of(ctx)) as history:
+        removed = history.prune(utc_now() - age)
+    click.echo(f"removed {plural(len(removed), 'run')} older than {older_than}", err=True)
+
+
+@command("logs")
+@click.argument("job_id", metavar="ID")
+@click.option("--run", "run_id", type=int, help="A run number from `pycron history`.")
+@click.option("--stderr", "errors", is_flag=True, help="Show the run's stderr instead.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing while the run goes on.")
+@click.pass_context
+def logs_command(
+    ctx: click.Context, job_id: str, run_id: int | None, errors: bool, follow: bool
+) -> None:
+    """Print a run's output (the latest run of the job by default).
+
+    \b
+    Examples:
+      pycron logs backup
+      pycron logs backup --run 42 --stderr
+      pycron logs backup --follow
+    """
+    invocation = invocation_of(ctx)
+    with open_history(invocation) as history:
+        _known_job(invocation, history, job_id)
+        record = history.run(run_id) if run_id is not None else history.latest(job_id)
+        if record is None or record.job_id != job_id:
+            which = f"run {run_id} of {job_id!r}" if run_id is not None else f"run of {job_id!r}"
+            raise HistoryError(
+                f"no {which} in the history: see `pycron history --job {job_id}` for its runs"
+            )
+        path = record.stderr_path if errors else record.stdout_path
+        if path is None:
+            raise HistoryError(
+                f"run {record.id} has no log: it did not run ({record.outcome.value})"
+            )
+        if not path.exists():
+            raise _log_gone(record, path)
+        with path.open("rb") as stream:
+            while True:
+                data = stream.read()
+                if data:
+                    sys.stdout.buffer.write(data)
+                    sys.stdout.buffer.flush()
+                if not follow:
+                    break
+                current = history.run(record.id)
+                if current is None or current.outcome is not Outcome.RUNNING:
+                    sys.stdout.buffer.write(stream.read())
+                    break
+                time.sleep(0.2)
+
+
+def _known_job(invocation: Invocation, history: History, job_id: str) -> None:
+    """Refuse a job id that is neither in the crontab nor in the history (a
+    typo, most likely: exit 1, naming the jobs there are). A job removed from
+    the crontab still has its runs."""
+    crontab, _ = invocation.crontab_file().load()
+    ids = [entry.id for entry in crontab.entries]
+    if job_id in ids or history.latest(job_id) is not None:
+        return
+    raise JobNotFoundError(
+        f"no job {job_id!r} in {invocation.crontab}, nor any run of it in the history "
+        f"(jobs: {', '.join(ids) or 'none'})"
+    )
+
+
+def _log_gone(record: RunRecord, path: Path) -> PycronError:
+    """Why a recorded log is not there: pruned by retention, as designed, or
+    missing, deleted by something else. Either way there is nothing to show
+    (exit 1); the message tells which."""
+    if pruned_by_retention(path):
+        return HistoryError(f"the log of run {record.id} is gone (pruned by retention): {path}")
+    return HistoryError(
+        f"{path}: missing: the log of run {record.id} was deleted, not pruned by retention;"
+        f" see what removes files in {path.parent}"
+    )
+
+
+@command("status")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of jobs.")
+@click.option("--wide", is_flag=True, help=WIDE_HELP)
+@click.pass_context
+def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
+    """Per job: last run, its result and duration, next run, running now.
+
+    Ends with a summary line: jobs, failing (the last run did not succeed),
+    running. A crontab with errors is said on stderr: its bad lines do not run.
+    """
+    invocation = invocation_of(ctx)
+    crontab, errors = invocation.crontab_file().load()
+    if errors:
+        click.echo(
+            f"pycron: warning: {invocation.crontab} has {plural(len(errors), 'error')} (the first "
+            f"at line {errors[0].line}): those lines do not run; see `pycron check "
+            f"{invocation.crontab}`",
+            err=True,
+        )
+    with open_history(invocation) as history:
+        last = history.last_per_job()
+        running = {r.job_id: r for r in history.running()}
+        queued = {r.job_id for r in history.queued()}
+    now, zone = utc_now(), local_zone()
+    jobs = []
+    for entry in crontab.entries:
+        record = last.get(entry.id)
+        upcoming = next_runs(entry, now, 1, zone)
+        jobs.append((entry, record, upcoming[0] if upcoming else None, entry.id in running))
+    # A run that is still going or waiting, or slots the daemon skipped by policy,
+    # say nothing of whether the job works.
+    healthy = (Outcome.SUCCESS, Outcome.RUNNING, Outcome.QUEUED, Outcome.MISSED)
+    failing = sum(1 for _, r, _, _ in jobs if r and r.outcome not in healthy)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": entry.id,
+                    "schedule": entry.schedule.text,
+                    "enabled": entry.enabled,
+                    "running": is_running,
+                    "queued": entry.id in queued,
+                    "next": upcoming.isoformat() if upcoming else None,
+                    "last": run_view(record) if record else None,
+                }
+                for entry, record, upcoming, is_running in jobs
+            ]
+        )
+        return
+    rows = [
+        (
+            entry.id,
+            local_time(record.started) if record else "never",
+            result_text(record) if record else "-",
+            human_duration(record.duration) if record else "-",
+            minute_text(upcoming) if upcoming else no_next_text(entry),
+            _running_text(running.get(entry.id), entry.id in queued),
+        )
+        for entry, record, upcoming, _ in jobs
+    ]
+    print_table(STATUS_COLUMNS, rows, wide=wide)
+    summary = [plural(len(jobs), "job"), f"{failing} failing", f"{len(running)} running"]
+    if queued:
+        summary.append(f"{len(queued)} queued")
+    click.echo(", ".join(summary))
+
+
+STATUS_COLUMNS = (
+    Column("ID", 9, keep=True),
+    Column("LAST RUN", 6),
+    Column("RESULT", 7, outcome=True),
+    Column("DURATION", 2),
+    Column("NEXT RUN", 5),
+    Column("RUNNING", 4),
+)
+
+
+def _running_text(record: RunRecord | None, queued: bool) -> str:
+    """The RUNNING column of `status`: yes (with a note if its pycron is gone),
+    queued (due, waiting for the daemon's workers), or no."""
+    if record is not None:
+        note = orphan_text(record)
+        return f"yes ({note})" if note else "yes"
+    return "queued" if queued else "no"
+
+
+@command("stats")
+@click.argument("job_id", metavar="[ID]", required=False)
+@click.option("--since", metavar="WHEN", help="A duration back from now (7d) or a time.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON object.")
+@click.pass_context
+def stats_command(ctx: click.Context, job_id: str | None, since: str | None, as_json: bool) -> None:
+    """Runs, success rate, durations and failures (of one job or all).
+
+    On a terminal, also a chart of successes and failures per day.
+    """
+    invocation = invocation_of(ctx)
+    with open_history(invocation) as history:
+        if job_id is not None:
+            _known_job(invocation, history, job_id)
+        stats = history.stats(job_id=job_id, since=_since(since), tz=_local_tz())
+    durations = {
+        "min": stats.duration_min,
+        "avg": stats.duration_avg,
+        "p95": stats.duration_p95,
+        "max": stats.duration_max,
+    }
+    if as_json:
+        print_json(
+            {
+                "job": job_id,
+                "runs": stats.runs,
+                "successes": stats.successes,
+                "success_rate": stats.success_rate,
+                "duration": durations,
+                "failures": {o.value: n for o, n in stats.failures.items()},
+                "per_day": {d.isoformat(): c._asdict() for d, c in stats.per_day.items()},
+            }
+        )
+        return
+    rate = "-" if stats.success_rate is None else f"{stats.success_rate:.1%}"
+    click.echo(f"runs: {stats.runs}   successes: {stats.successes}   success rate: {rate}")
+    click.echo("duration: " + "  ".join(f"{k} {human_duration(v)}" for k, v in durations.items()))
+    if stats.failures:
+        click.echo("failures: " + ", ".join(f"{o.value} {n}" for o, n in stats.failures.items()))
+    if on_terminal() and stats.per_day:
+        _print_day_chart(stats.per_day)
+
+
+def _local_tz() -> tzinfo:
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return local_zone() or zone
+
+
+def _print_day_chart(per_day: dict[date, Any]) -> None:
+    """A bar per day: green successes, red failures (the last 14 days with runs)."""
+    from rich.console import Console  # noqa: PLC0415 - rich is slow to import
+
+    console = Console()
+    days = list(per_day.items())[-14:]
+    widest = max(c.successes + c.failures for _, c in days) or 1
+    for day, counts in days:
+        scale = 40 / widest
+        ok = round(counts.successes * scale)
+        bad = round(counts.failures * scale)
+        console.print(
+            f"{day:%m-%d} [green]{'█' * ok}[/green][red]{'█' * bad}[/red] "
+            f"{counts.successes} ok, {counts.failures} failed"
+        )
+
+
+# --------------------------------------------------------------------------- daemon
+
+
+COMMANDS = (run_now_command, history_group, logs_command, status_command, stats_command)
