@@ -25,7 +25,7 @@ import stat
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from pycron.errors import (
     ConcurrentEditError,
@@ -157,7 +157,11 @@ class CatchUp(enum.Enum):
 
 
 class Options(NamedTuple):
-    """A job's pycron settings; `given` holds the option text as written."""
+    """A job's pycron settings; `given` holds the option text as written.
+
+    The defaults are those of a job without options. `JOB_OPTIONS` says how
+    each `key=value` of a `# pycron:` comment sets these attributes.
+    """
 
     name: str | None = None
     timeout: timedelta | None = None
@@ -173,79 +177,195 @@ class Options(NamedTuple):
     given: tuple[tuple[str, str], ...] = ()
 
 
-def _option_name(value: str) -> dict[str, Any]:
+_DEFAULT_OPTIONS = Options()  # immutable: every job without options shares it
+
+
+class OptionSpec(NamedTuple):
+    """One job option: its key, how its value is read, and how `add` offers it.
+
+    `read` sets the option's attributes in an `Options` from the text of its
+    value, or raises ValueError with the message that `check` and `add` show.
+    `help`, `metavar` (None: click's default) and `choices` describe the
+    option `add --KEY`, which exists if `in_add`.
+    """
+
+    key: str
+    read: Callable[[Options, str], Options]
+    help: str
+    metavar: str | None
+    choices: tuple[str, ...]
+    in_add: bool
+
+    def check(self, text: str) -> None:
+        """Raise ValueError if `text` is not a value of this option."""
+        self.read(_DEFAULT_OPTIONS, text)
+
+
+_Value = TypeVar("_Value")
+_Choice = TypeVar("_Choice", bound=enum.Enum)
+
+
+def _option(
+    key: str,
+    parse: Callable[[str], _Value],
+    store: Callable[[Options, _Value], Options],
+    help: str,
+    *,
+    metavar: str | None = None,
+    choices: tuple[str, ...] = (),
+    in_add: bool = True,
+) -> OptionSpec:
+    """An option whose parser and store agree on the type of its value: a store
+    that sets a misspelt attribute, or one of another type, fails the type check."""
+    return OptionSpec(
+        key, lambda options, text: store(options, parse(text)), help, metavar, choices, in_add
+    )
+
+
+def _parse_name(value: str) -> str:
     if not _NAME_PATTERN.fullmatch(value):
         raise ValueError(
             f"bad name {value!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "not starting with '.' or '-'"
         )
-    return {"name": value}
+    return value
 
 
-def _option_lock(value: str) -> dict[str, Any]:
+def _parse_lock(value: str) -> str:
     if not _NAME_PATTERN.fullmatch(value):
         raise ValueError(f"bad lock name {value!r}: use letters, digits, '.', '_' or '-'")
-    return {"lock": value}
+    return value
 
 
-def _option_duration(key: str, *, positive: bool) -> Callable[[str], dict[str, Any]]:
-    def read(value: str) -> dict[str, Any]:
-        duration = parse_duration(value)
-        if positive and not duration:
-            raise ValueError(f"{key} must be longer than 0s")
-        return {key.replace("-", "_"): duration}
-
-    return read
+def _parse_timeout(value: str) -> timedelta:
+    duration = parse_duration(value)
+    if not duration:
+        raise ValueError("timeout must be longer than 0s")
+    return duration
 
 
-def _option_retries(value: str) -> dict[str, Any]:
+def _parse_retries(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) > 100:
         raise ValueError(f"bad retries {value!r}: a whole number from 0 to 100")
-    return {"retries": int(value)}
+    return int(value)
 
 
-def _option_choice(
-    key: str, kind: type[Overlap] | type[CatchUp]
-) -> Callable[[str], dict[str, Any]]:
-    def read(value: str) -> dict[str, Any]:
-        word, _, window = value.partition(":") if kind is CatchUp else (value, "", "")
-        choices = [member.value for member in kind]
-        if word not in choices:
-            listed = ", ".join(choices) + (" or all:WINDOW (all:12h)" if kind is CatchUp else "")
-            raise ValueError(f"bad {key} {value!r}: one of {listed}")
-        result: dict[str, Any] = {key.replace("-", "_"): kind(word)}
-        if window:
-            if word != CatchUp.ALL.value:
-                raise ValueError("only catch-up=all takes a window, as in all:12h")
-            result["catch_up_window"] = parse_duration(window)
-        return result
-
-    return read
+def _member(kind: type[_Choice], word: str, error: str, more: str = "") -> _Choice:
+    """The member of `kind` whose value is `word`, else ValueError listing them."""
+    for member in kind:
+        if member.value == word:
+            return member
+    raise ValueError(f"{error}: one of {', '.join(member.value for member in kind)}{more}")
 
 
-def _option_cwd(value: str) -> dict[str, Any]:
+def _parse_overlap(value: str) -> Overlap:
+    return _member(Overlap, value, f"bad overlap {value!r}")
+
+
+def _parse_catch_up(value: str) -> tuple[CatchUp, timedelta | None]:
+    """`latest`, or `all:12h`: the policy and the window, if one is given."""
+    word, _, window = value.partition(":")
+    policy = _member(CatchUp, word, f"bad catch-up {value!r}", " or all:WINDOW (all:12h)")
+    if not window:
+        return policy, None
+    if policy is not CatchUp.ALL:
+        raise ValueError("only catch-up=all takes a window, as in all:12h")
+    return policy, parse_duration(window)
+
+
+def _store_catch_up(options: Options, value: tuple[CatchUp, timedelta | None]) -> Options:
+    policy, window = value
+    if window is None:
+        return options._replace(catch_up=policy)
+    return options._replace(catch_up=policy, catch_up_window=window)
+
+
+def _parse_cwd(value: str) -> str:
     if not value:
         raise ValueError("cwd needs a directory")
-    return {"cwd": value}
+    return value
 
 
-def _option_enabled(value: str) -> dict[str, Any]:
+def _parse_enabled(value: str) -> bool:
     if value not in ("true", "false"):
         raise ValueError(f"bad enabled {value!r}: true or false")
-    return {"enabled": value == "true"}
+    return value == "true"
 
 
-OPTION_READERS: Mapping[str, Callable[[str], dict[str, Any]]] = {
-    "name": _option_name,
-    "timeout": _option_duration("timeout", positive=True),
-    "kill-grace": _option_duration("kill-grace", positive=False),
-    "retries": _option_retries,
-    "retry-delay": _option_duration("retry-delay", positive=False),
-    "overlap": _option_choice("overlap", Overlap),
-    "lock": _option_lock,
-    "cwd": _option_cwd,
-    "catch-up": _option_choice("catch-up", CatchUp),
-    "enabled": _option_enabled,
+# The job options by key, in the order `add` writes and lists them.
+JOB_OPTIONS: Mapping[str, OptionSpec] = {
+    spec.key: spec
+    for spec in (
+        _option(
+            "name",
+            _parse_name,
+            lambda options, value: options._replace(name=value),
+            "Job name (its id): letters, digits, '.', '_', '-'.",
+        ),
+        _option(
+            "timeout",
+            _parse_timeout,
+            lambda options, value: options._replace(timeout=value),
+            "Kill the job after this long, e.g. 30m.",
+            metavar="DURATION",
+        ),
+        _option(
+            "kill-grace",
+            parse_duration,
+            lambda options, value: options._replace(kill_grace=value),
+            "After a timeout, SIGKILL after this.",
+            metavar="DURATION",
+        ),
+        _option(
+            "retries",
+            _parse_retries,
+            lambda options, value: options._replace(retries=value),
+            "Retry a failed run up to N times.",
+            metavar="N",
+        ),
+        _option(
+            "retry-delay",
+            parse_duration,
+            lambda options, value: options._replace(retry_delay=value),
+            "First retry delay (then doubled).",
+            metavar="DURATION",
+        ),
+        _option(
+            "overlap",
+            _parse_overlap,
+            lambda options, value: options._replace(overlap=value),
+            "If the job is still running at its next time.",
+            choices=tuple(member.value for member in Overlap),
+        ),
+        _option(
+            "lock",
+            _parse_lock,
+            lambda options, value: options._replace(lock=value),
+            "Share a lock with other jobs.",
+            metavar="NAME",
+        ),
+        _option(
+            "cwd",
+            _parse_cwd,
+            lambda options, value: options._replace(cwd=value),
+            "Working directory (default: HOME).",
+            metavar="DIR",
+        ),
+        _option(
+            "catch-up",
+            _parse_catch_up,
+            _store_catch_up,
+            "none, latest, all or all:WINDOW.",
+            metavar="POLICY",
+        ),
+        _option(
+            "enabled",
+            _parse_enabled,
+            lambda options, value: options._replace(enabled=value),
+            "false keeps the job in the file without running it under pycron.",
+            in_add=False,
+        ),
+    )
 }
 
 
@@ -281,30 +401,27 @@ def _read_options(text: str, column: int) -> tuple[tuple[str, str, int, int], ..
     items = tuple(_option_items(text, column))
     seen: set[str] = set()
     for key, value, key_column, value_column in items:
-        reader = OPTION_READERS.get(key)
-        if reader is None:
-            known = ", ".join(OPTION_READERS)
+        spec = JOB_OPTIONS.get(key)
+        if spec is None:
+            known = ", ".join(JOB_OPTIONS)
             raise _LineError(key_column, f"unknown option {key!r}", f"options are: {known}")
         if key in seen:
             raise _LineError(key_column, f"option {key!r} is given twice")
         seen.add(key)
         try:
-            reader(value)
+            spec.check(value)
         except ValueError as exc:
             raise _LineError(value_column, str(exc)) from None
     return items
 
 
-_DEFAULT_OPTIONS = Options()  # immutable: every job without options shares it
-
-
 def build_options(given: Iterable[tuple[str, str]]) -> Options:
-    """Options from checked `(key, value)` pairs (see OPTION_READERS)."""
+    """Options from checked `(key, value)` pairs (see JOB_OPTIONS)."""
     pairs = tuple(given)
-    values: dict[str, Any] = {}
+    options = _DEFAULT_OPTIONS
     for key, value in pairs:
-        values.update(OPTION_READERS[key](value))
-    return Options()._replace(**values, given=pairs)
+        options = JOB_OPTIONS[key].read(options, value)
+    return options._replace(given=pairs)
 
 
 # --------------------------------------------------------------------------- schedules
