@@ -183,22 +183,20 @@ _DEFAULT_OPTIONS = Options()  # immutable: every job without options shares it
 class OptionSpec(NamedTuple):
     """One job option: its key, how its value is read, and how `add` offers it.
 
-    `read` sets the option's attributes in an `Options` from the text of its
-    value, or raises ValueError with the message that `check` and `add` show.
-    `help`, `metavar` (None: click's default) and `choices` describe the
-    option `add --KEY`, which exists if `in_add`.
+    `check` raises ValueError, with the message that `check` and `add` show,
+    if the text is not a value of the option; `read` sets the option's
+    attributes in an `Options` from the text of a value. `help`, `metavar`
+    (None: click's default) and `choices` describe the option `add --KEY`,
+    which exists if `in_add`.
     """
 
     key: str
+    check: Callable[[str], object]
     read: Callable[[Options, str], Options]
     help: str
     metavar: str | None
     choices: tuple[str, ...]
     in_add: bool
-
-    def check(self, text: str) -> None:
-        """Raise ValueError if `text` is not a value of this option."""
-        self.read(_DEFAULT_OPTIONS, text)
 
 
 _Value = TypeVar("_Value")
@@ -218,7 +216,13 @@ def _option(
     """An option whose parser and store agree on the type of its value: a store
     that sets a misspelt attribute, or one of another type, fails the type check."""
     return OptionSpec(
-        key, lambda options, text: store(options, parse(text)), help, metavar, choices, in_add
+        key,
+        parse,
+        lambda options, text: store(options, parse(text)),
+        help,
+        metavar,
+        choices,
+        in_add,
     )
 
 
