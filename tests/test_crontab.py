@@ -165,7 +165,8 @@ def test_percent_rule(text: str, command: str, stdin: str | None) -> None:
     ],
 )
 def test_assignments(line: str, expected: tuple[str, str] | None) -> None:
-    assert parse_assignment(line) == expected
+    found = parse_assignment(line)
+    assert (found if found is None else (found.name, found.value)) == expected
 
 
 # Every kind of line, read from a file with LF endings (the control) and from one with
@@ -348,7 +349,7 @@ def _reading(line: Line) -> _Reading:
     """What a line was read as, in the terms of LINE_KINDS."""
     if line.kind is LineKind.ENV:
         assert line.env is not None
-        return ("env", *line.env)
+        return ("env", line.env.name, line.env.value)
     if line.kind is LineKind.OPTION:
         return ("option", line.options)
     if line.kind is LineKind.INVALID:
