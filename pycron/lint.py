@@ -75,6 +75,8 @@ _CYCLE_NAMES: Final = {MINUTE: "hour", HOUR: "day", MONTH: "year", DOW: "week"}
 _UNITS: Final = {MINUTE: "minute", HOUR: "hour", MONTH: "month", DOW: "day"}
 # A command token that looks like a schedule field: `2024`, `1-5`, `0,30`, `?`, `15W`, `1#2`.
 _FIELD_LIKE: Final = re.compile(r"[0-9?][0-9?,/#LWlw-]*")
+# The same as a whole word at the start of a text (up to a blank or the end).
+_FIELD_LIKE_WORD: Final = re.compile(rf"{_FIELD_LIKE.pattern}(?=[ \t]|\Z)")
 # Where the first word of a command ends for the shell.
 _WORD_END: Final = re.compile(r"[ \t;|&<>()]")
 # First words that are no program to look up in PATH: shell keywords and builtins.
@@ -470,8 +472,8 @@ def _six_fields(job: _Job, context: _Context) -> Iterator[_Hit]:
             "have 5 fields (no seconds or year)",
         )
         return
-    match = _FIELD_LIKE.match(job.command_text)
-    if match is None or job.command_text[match.end() : match.end() + 1] not in ("", *_BLANKS):
+    match = _FIELD_LIKE_WORD.match(job.command_text)
+    if match is None:
         return
     token = match[0]
     command = job.entry.command.rstrip("\r")
