@@ -24,6 +24,7 @@ import re
 import stat
 import tempfile
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
@@ -35,7 +36,7 @@ from pycron.errors import (
     UnknownTimeZoneError,
     file_errors,
 )
-from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
+from pycron.expr import FIELD_NAMES, FIELD_VALUES, CronExpression, resolve_tz
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -53,9 +54,10 @@ _TRAILING = _BLANKS + "\r"
 _NAME_ENDS = _BLANKS + "="  # what ends the name of an assignment
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 # Five times: blanks, then a token (both possibly empty, as at the end of a short line).
-_FIVE_FIELDS = re.compile(r"(?:[ \t]*[^ \t]*){5}")
+_FIVE_FIELDS = re.compile(r"[ \t]*([^ \t]*)" * 5)
+# What cron's `%` rule looks at: a backslash with the character it takes, or a `%`.
+_PERCENT_RULE = re.compile(r"\\.|%", re.DOTALL)
 _MOVE_OPTIONS = "move it onto the line above the job it is for, or delete it"
 
 
@@ -479,11 +481,21 @@ class LineKind(enum.Enum):
     INVALID = "invalid"  # with its findings; cron would reject or drop it
 
 
+class Assignment(NamedTuple):
+    """An environment assignment line: the name and value cron sets, and where
+    they are written (0-based columns; a quoted one's opening quote)."""
+
+    name: str
+    value: str
+    name_column: int
+    value_column: int
+
+
 class Line(NamedTuple):
     """One physical line: its exact text (without the LF) and what it is.
 
     `kind` says which kind of line it is (`LineKind`). Kind-specific data
-    sits in `env` (name, value), `job` (an Entry), `options` (the checked
+    sits in `env` (an Assignment), `job` (an Entry), `options` (the checked
     key/value pairs of an option line) and `findings` (errors of an invalid
     line). `ending` is "\\n", or "" for a last line without LF.
     """
@@ -492,10 +504,22 @@ class Line(NamedTuple):
     text: str
     ending: str
     kind: LineKind
-    env: tuple[str, str] | None = None
+    env: Assignment | None = None
     job: Entry | None = None
     options: tuple[tuple[str, str], ...] = ()
     findings: tuple[Finding, ...] = ()
+
+
+class Spans(NamedTuple):
+    """Where the parts of a job line are, as the reader found them: 0-based
+    columns of the physical line, so that `pycron check` points at each part
+    without reading the line again."""
+
+    schedule: tuple[int, ...]  # each token: the 5 fields, a nickname, or an @ word (and its value)
+    command: int  # the command as written, before the `%` rule
+    user: int | None = None  # the user column of the system format
+    option: int | None = None  # cronie's `-n` before the command
+    percents: tuple[int, ...] = ()  # each `%` that the `%` rule splits the command at
 
 
 class Entry(NamedTuple):
@@ -503,7 +527,7 @@ class Entry(NamedTuple):
 
     `env` holds the assignments of the file in force at the job's line (cron's
     defaults are added by the runner). `command` and `stdin` follow the `%`
-    rule. `schedule_column` is where the schedule starts in the line.
+    rule. `spans` says where the parts of the line are.
     """
 
     id: str
@@ -513,11 +537,16 @@ class Entry(NamedTuple):
     stdin: str | None
     env: tuple[tuple[str, str], ...]
     options: Options
+    spans: Spans
     user: str | None = None
     enabled: bool = True
     no_log: bool = False
     mail_on_error_only: bool = False
-    schedule_column: int = 0
+
+    @property
+    def schedule_column(self) -> int:
+        """Where the schedule starts in the line."""
+        return self.spans.schedule[0]
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -687,9 +716,9 @@ class _Reader:
             return self._job(line, raw[len(DISABLED_MARK) :], len(DISABLED_MARK), enabled=False)
         if body[0] == "#":
             return self._comment(line, body, indent)
-        assignment = parse_assignment(body)
+        assignment = parse_assignment(body, indent)
         if assignment is not None:
-            return self._assign(line, *assignment)
+            return self._assign(line, assignment)
         return self._job(line, raw, 0, enabled=True)
 
     def _comment(self, line: Line, body: str, indent: int) -> Line:
@@ -719,7 +748,8 @@ class _Reader:
             return self._invalid(line, exc.column, exc.message, exc.hint)
         return line._replace(kind=LineKind.OPTION, options=tuple((k, v) for k, v, _, _ in items))
 
-    def _assign(self, line: Line, name: str, value: str) -> Line:
+    def _assign(self, line: Line, assignment: Assignment) -> Line:
+        name, value = assignment.name, assignment.value
         self.env[name] = value
         self.env_items = tuple(self.env.items())
         if name == "CRON_TZ":
@@ -729,14 +759,13 @@ class _Reader:
                     self.tz = resolve_tz(value)
                 except UnknownTimeZoneError:
                     self.tz_error = f"unknown CRON_TZ {value!r} (line {line.number})"
-                    column = len(line.text) - len(line.text.lstrip(_BLANKS))
                     return self._invalid(
                         line,
-                        column,
+                        assignment.name_column,
                         f"unknown time zone {value!r} in CRON_TZ: the jobs below it cannot run",
                         "use an IANA name such as Europe/Berlin",
                     )
-        return line._replace(kind=LineKind.ENV, env=(name, value))
+        return line._replace(kind=LineKind.ENV, env=assignment)
 
     def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
         """A job line; not loaded under options with errors or after options
@@ -778,15 +807,15 @@ class _Reader:
                 raise _LineError(
                     position, "'-' (do not log) must be followed directly by the schedule"
                 )
-        schedule, rest, rest_column = _read_schedule(text, position, self.tz)
-        user = None
+        schedule, schedule_columns, rest, rest_column = _read_schedule(text, position, self.tz)
+        user = user_column = option_column = None
         if self.system:
+            user_column = rest_column
             user, rest, rest_column = _read_user(rest, rest_column)
         command_text = rest
-        mail_on_error_only = False
         if command_text.startswith("-"):
+            option_column = rest_column
             command_text, rest_column = _read_dash_option(command_text, rest_column)
-            mail_on_error_only = True
         if not command_text.strip(_BLANKS):
             raise _LineError(
                 rest_column,
@@ -802,7 +831,10 @@ class _Reader:
         # A CRLF line's CR stays at the end of the command (or of its stdin), as in
         # cronie, which passes it on: the shell then looks for a command `cmd\r`,
         # usually in vain. pycron runs what cron would run; `check` warns (crlf).
-        command, stdin = split_percent(command_text)
+        percents = _percents(command_text)
+        command, stdin = _split_at(command_text, percents)
+        if percents:
+            percents = tuple(rest_column + index for index in percents)
         options = _DEFAULT_OPTIONS
         if self.pending:
             options = build_options((k, v) for option in self.pending for k, v in option.options)
@@ -814,11 +846,11 @@ class _Reader:
             stdin=stdin,
             env=self.env_items,
             options=options,
+            spans=Spans(schedule_columns, rest_column, user_column, option_column, percents),
             user=user,
             enabled=enabled and options.enabled,
             no_log=no_log,
-            mail_on_error_only=mail_on_error_only,
-            schedule_column=position,
+            mail_on_error_only=option_column is not None,
         )
 
     def _unique_id(
@@ -846,9 +878,10 @@ class _Reader:
         return candidate
 
 
-def parse_assignment(body: str) -> tuple[str, str] | None:
+def parse_assignment(body: str, column: int = 0) -> Assignment | None:
     """An environment assignment (`NAME=value`, cron's quoting rules), or None
-    if the line is not one (and is then a job line)."""
+    if the line is not one (and is then a job line). `body` starts at `column`
+    of its line (after the indent), so that the columns are the line's."""
     if "=" not in body:
         return None
     if body[0] in "'\"":
@@ -867,12 +900,13 @@ def parse_assignment(body: str) -> tuple[str, str] | None:
     if not rest.startswith("="):
         return None
     rest = rest[1:].lstrip(_BLANKS)
+    value_column = column + len(body) - len(rest)
     if rest[:1] in ("'", '"'):
         end = rest.find(rest[0], 1)
         if end < 0 or rest[end + 1 :].strip(_TRAILING):
             return None
-        return name, rest[1:end]
-    return name, rest.rstrip(_TRAILING)
+        return Assignment(name, rest[1:end], column, value_column)
+    return Assignment(name, rest.rstrip(_TRAILING), column, value_column)
 
 
 def split_percent(text: str) -> tuple[str, str | None]:
@@ -884,53 +918,55 @@ def split_percent(text: str) -> tuple[str, str | None]:
     takes the next character as it is: `\\%` becomes `%` in both parts, any
     other pair stays as written (so in `\\\\%` the `%` still splits).
     """
-    if "%" not in text:  # most commands: nothing to split, backslash pairs stay as written
-        return text, None
-    parts: list[str] = []
-    current: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            following = text[i + 1]
-            current.append("%" if following == "%" else char + following)
-            i += 2
-            continue
-        if char == "%":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    if len(parts) == 1:
-        return parts[0], None
+    return _split_at(text, _percents(text))
+
+
+def _percents(text: str) -> tuple[int, ...]:
+    """The indices of the `%` that cron's rule splits `text` at: those that
+    no backslash takes (see split_percent)."""
+    if "%" not in text:  # most commands
+        return ()
+    return tuple(match.start() for match in _PERCENT_RULE.finditer(text) if match[0] == "%")
+
+
+def _split_at(text: str, percents: tuple[int, ...]) -> tuple[str, str | None]:
+    """split_percent, given the `%` that split `text` (from `_percents`). Every
+    other `%` is escaped, so each `\\%` left in a part becomes `%`."""
+    if not percents:
+        return (text.replace("\\%", "%") if "%" in text else text), None
+    bounds = (-1, *percents, len(text))
+    parts = [text[start + 1 : end].replace("\\%", "%") for start, end in pairwise(bounds)]
     stdin = "\n".join(parts[1:])
     return parts[0], stdin + "\n" if stdin and not stdin.endswith("\n") else stdin
 
 
-def _read_schedule(text: str, column: int, tz: tzinfo | None) -> tuple[Schedule, str, int]:
-    """Read the schedule at the start of `text` -> (schedule, rest after blanks, rest column)."""
+def _read_schedule(
+    text: str, column: int, tz: tzinfo | None
+) -> tuple[Schedule, tuple[int, ...], str, int]:
+    """Read the schedule at the start of `text` -> (schedule, the columns of
+    its tokens, rest after blanks, rest column)."""
     if text.startswith("@"):
         word_end = _token_end(text, 0)
         word = text[:word_end]
         if word == "@reboot":
-            return (Reboot(), *_skip_blanks(text, word_end, column))
+            return (Reboot(), (column,), *_skip_blanks(text, word_end, column))
         if word in ("@every", "@at"):
             value_start = _skip_blanks(text, word_end, column)[1] - column
             value_end = _token_end(text, value_start)
             value = text[value_start:value_end]
             schedule = _pycron_schedule(word, value, column + value_start, tz)
-            return (schedule, *_skip_blanks(text, value_end, column))
-        return (_cron(word, column, tz), *_skip_blanks(text, word_end, column))
+            columns = (column, column + value_start)
+            return (schedule, columns, *_skip_blanks(text, value_end, column))
+        return (_cron(word, column, tz), (column,), *_skip_blanks(text, word_end, column))
     match = _FIVE_FIELDS.match(text)
     assert match is not None  # every part of the pattern may be empty
     end = match.end()
     fields = text[:end]
+    starts = tuple([column + match.start(group) for group in range(1, 6)])
     rest, rest_column = _skip_blanks(text, end, column)
     if "~" in fields:
-        return (_random_cron(fields, text, column, tz), rest, rest_column)
-    return (_cron(fields, column, tz), rest, rest_column)
+        return (_random_cron(fields, text, column, tz), starts, rest, rest_column)
+    return (_cron(fields, column, tz), starts, rest, rest_column)
 
 
 def _token_end(text: str, start: int) -> int:
@@ -993,9 +1029,8 @@ def _random_cron(fields: str, line: str, column: int, tz: tzinfo | None) -> Cron
 
 def _pick_random(token: str, index: int, column: int, seed: int) -> int:
     """The value of a `lo~hi` field (either bound may be left out)."""
-    low, high = _FIELD_BOUNDS[index]
-    if index == 4:
-        high = 6  # Sunday once
+    values = FIELD_VALUES[index]  # day-of-week: Sunday once, as 0
+    low, high = min(values), max(values)
     start, _, end = token.partition("~")
     field = FIELD_NAMES[index]
     if not all(part.isascii() and part.isdigit() for part in (start, end) if part) or "~" in end:

@@ -27,6 +27,7 @@ from pycron.crontab import (
     Options,
     Overlap,
     Reboot,
+    Spans,
     add_lines,
     disable_job,
     enable_job,
@@ -167,7 +168,56 @@ def test_percent_rule(text: str, command: str, stdin: str | None) -> None:
     ],
 )
 def test_assignments(line: str, expected: tuple[str, str] | None) -> None:
-    assert parse_assignment(line) == expected
+    found = parse_assignment(line)
+    assert (found if found is None else (found.name, found.value)) == expected
+
+
+# Where the reader finds each part of a job line (columns counted by hand).
+SPANS = [
+    pytest.param("*/5  1 * * *  echo hi", False, Spans((0, 5, 7, 9, 11), 14), id="five-fields"),
+    pytest.param("0\t1 * * *\tx", False, Spans((0, 2, 4, 6, 8), 10), id="tabs"),
+    pytest.param("0 1 ~ * * x", False, Spans((0, 2, 4, 6, 8), 10), id="random"),
+    pytest.param("@daily   run", False, Spans((0,), 9), id="nickname"),
+    pytest.param("@every 90s cmd", False, Spans((0, 7), 11), id="every"),
+    pytest.param("@reboot x", False, Spans((0,), 8), id="reboot"),
+    pytest.param("-0 1 * * * x", False, Spans((1, 3, 5, 7, 9), 11), id="no-log"),
+    pytest.param(
+        "#pycron-disabled# 0 1 * * * x", False, Spans((18, 20, 22, 24, 26), 28), id="disabled"
+    ),
+    pytest.param(
+        "0 1 * * * root -n mail %x%y",
+        True,
+        Spans((0, 2, 4, 6, 8), 18, user=10, option=15, percents=(23, 25)),
+        id="user-dash-n-stdin",
+    ),
+    pytest.param(r"0 1 * * * a\%b%c", False, Spans((0, 2, 4, 6, 8), 10, percents=(14,)), id="esc"),
+    pytest.param(r"0 1 * * * a\\%b", False, Spans((0, 2, 4, 6, 8), 10, percents=(13,)), id="pair"),
+]
+
+
+@pytest.mark.parametrize(("line", "system", "expected"), SPANS)
+def test_a_job_line_keeps_the_columns_of_its_parts(
+    line: str, system: bool, expected: Spans
+) -> None:
+    crontab, errors = parse(line + "\n", system=system)
+    assert errors == []
+    (entry,) = crontab.entries
+    assert entry.spans == expected
+    assert entry.schedule_column == expected.schedule[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "name_column", "value_column"),
+    [("  A = hello", 2, 6), ('"A B"="x"', 0, 6), ("\tPATH=/bin", 1, 6)],
+)
+def test_an_assignment_keeps_the_columns_of_its_name_and_value(
+    line: str, name_column: int, value_column: int
+) -> None:
+    crontab, errors = parse(line + "\n")
+    assert errors == []
+    env = crontab.lines[0].env
+    assert env is not None
+    assert (env.name_column, env.value_column) == (name_column, value_column)
 
 
 # Every kind of line, read from a file with LF endings (the control) and from one with
@@ -350,7 +400,7 @@ def _reading(line: Line) -> _Reading:
     """What a line was read as, in the terms of LINE_KINDS."""
     if line.kind is LineKind.ENV:
         assert line.env is not None
-        return ("env", *line.env)
+        return ("env", line.env.name, line.env.value)
     if line.kind is LineKind.OPTION:
         return ("option", line.options)
     if line.kind is LineKind.INVALID:
