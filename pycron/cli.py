@@ -29,19 +29,14 @@ import click
 from pycron import __version__
 from pycron.crontab import (
     JOB_OPTIONS,
-    At,
-    Cron,
     Crontab,
     CrontabFile,
     Entry,
-    Every,
     Finding,
-    Reboot,
     Severity,
     add_lines,
     disable_job,
     enable_job,
-    format_duration,
     invalid_crontab,
     job_lines,
     parse,
@@ -961,9 +956,9 @@ LIST_COLUMNS = (
 def _next_runs(entry: Entry, now: datetime, count: int, zone: tzinfo | None) -> list[datetime]:
     """The job's next `count` runs after `now` (aware), computed as the daemon
     computes them (a job in a DST gap shows the time it really runs), in this
-    machine's zone. `@every` counts from the daemon's start and `@reboot`
-    runs at boot: neither has a time to show here."""
-    if not entry.enabled or isinstance(entry.schedule, (Every, Reboot)):
+    machine's zone. A schedule not fixed on the clock (`@every` counts from the
+    daemon's start, `@reboot` runs at boot) has no time to show here."""
+    if not entry.enabled or not entry.schedule.on_the_clock:
         return []
     runs: list[datetime] = []
     moment: datetime | None = now
@@ -980,16 +975,7 @@ def _minutes(moment: datetime) -> str:
 
 
 def _no_next(entry: Entry) -> str:
-    schedule = entry.schedule
-    if not entry.enabled:
-        return "-"
-    if isinstance(schedule, Every):
-        return f"every {format_duration(schedule.interval)} from daemon start"
-    if isinstance(schedule, At):
-        return "done (in the past)"
-    if isinstance(schedule, Cron):
-        return "never"
-    return "at boot"
+    return entry.schedule.no_next if entry.enabled else "-"
 
 
 # --------------------------------------------------------------------------- runs

@@ -23,20 +23,21 @@ import os
 import re
 import stat
 import tempfile
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from pycron.errors import (
     ConcurrentEditError,
     CronSyntaxError,
     CrontabError,
     JobNotFoundError,
+    NoMatchError,
     UnknownTimeZoneError,
     file_errors,
 )
-from pycron.expr import FIELD_NAMES, FIELD_VALUES, CronExpression, resolve_tz
+from pycron.expr import FIELD_NAMES, FIELD_VALUES, NICKNAMES, CronExpression, resolve_tz
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -433,35 +434,337 @@ def build_options(given: Iterable[tuple[str, str]]) -> Options:
 # --------------------------------------------------------------------------- schedules
 
 
-class Reboot(NamedTuple):
-    """`@reboot`: once when the daemon first starts after boot."""
+class Schedule(Protocol):
+    """What pycron asks of a job's schedule, whatever its kind.
 
-    text: str = "@reboot"
+    Every instant given and returned is aware. `zone` is the daemon's zone (the
+    machine's), in which a schedule without a zone of its own reads the clock;
+    `anchor` is the daemon's start, from which `@every` counts. A new kind of
+    schedule is a class with these members plus its entry in `SCHEDULE_WORDS`.
+    """
 
+    @property
+    def text(self) -> str:
+        """The schedule as written (blanks between cron fields made single)."""
 
-class Every(NamedTuple):
-    """`@every 90s`: a fixed interval, anchored at daemon start (pycron only)."""
+    @property
+    def identity(self) -> tuple[str, object]:
+        """What makes it the same schedule across reloads and restarts: a job
+        whose schedule changes is a new job (next fire time, missed runs)."""
 
-    text: str
-    interval: timedelta
+    @property
+    def default_catch_up(self) -> CatchUp:
+        """Which missed runs are made up for when the job sets no `catch-up`."""
 
+    @property
+    def on_the_clock(self) -> bool:
+        """Whether its fire times are fixed on the clock, so that `list` can
+        show them and a daemon started later can find the ones it missed."""
 
-class At(NamedTuple):
-    """`@at 2026-12-24T18:00`: one run at one time (pycron only)."""
+    @property
+    def at_boot(self) -> bool:
+        """Whether the daemon starts it once per boot."""
 
-    text: str
-    when: datetime
+    @property
+    def once(self) -> bool:
+        """Whether it fires once ever, so that its time passed with no run on
+        record is a missed run even for a job the daemon never held."""
+
+    @property
+    def no_next(self) -> str:
+        """What `list` shows for an enabled job with no next fire time."""
+
+    @property
+    def words(self) -> int:
+        """How many blank-separated words it takes in its line."""
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        """Its first fire time strictly after `after`, in UTC; None if none."""
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        """Its last fire time at or before `moment`, in UTC; None if none."""
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        """Why plain cron cannot run it and what comes closest (a hint, or
+        None); None if cron runs it."""
 
 
 class Cron(NamedTuple):
-    """A 5-field expression or nickname; `random` if `~` values were picked."""
+    """A 5-field expression or nickname; `random` if `~` values were picked.
+
+    Without a CRON_TZ it reads the daemon's clock, where a time skipped by a
+    DST change runs at the end of the gap (the expression's rules)."""
 
     text: str
     expression: CronExpression
     random: bool = False
 
+    @property
+    def identity(self) -> tuple[str, object]:
+        """The text and the CRON_TZ zone (None: the daemon's)."""
+        return self.text, self.expression.tz
 
-Schedule = Cron | Reboot | Every | At
+    @property
+    def default_catch_up(self) -> CatchUp:
+        """None when the minute is a wildcard (it runs again within minutes),
+        latest for fixed times (a missed 03:00 backup should still run)."""
+        return CatchUp.NONE if self.expression.fields[0].text.startswith("*") else CatchUp.LATEST
+
+    @property
+    def on_the_clock(self) -> bool:
+        return True
+
+    @property
+    def at_boot(self) -> bool:
+        return False
+
+    @property
+    def once(self) -> bool:
+        return False
+
+    @property
+    def no_next(self) -> str:
+        return "never"
+
+    @property
+    def words(self) -> int:
+        return 1 if self.text.startswith("@") else 5
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        try:
+            return self.expression.next(self._in_zone(after, zone)).astimezone(timezone.utc)
+        except NoMatchError:
+            return None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        try:
+            before = self._in_zone(moment + timedelta(microseconds=1), zone)
+            return self.expression.prev(before).astimezone(timezone.utc)
+        except NoMatchError:
+            return None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return None
+
+    def _in_zone(self, moment: datetime, zone: tzinfo | None) -> datetime:
+        """`moment` as the expression should read it: in its CRON_TZ if it
+        has one (the expression converts), else in the daemon's zone."""
+        return moment if self.expression.tz is not None or zone is None else moment.astimezone(zone)
+
+
+class Every(NamedTuple):
+    """`@every 90s`: a fixed interval, anchored at daemon start (pycron only).
+
+    It counts whole intervals from the daemon's start, so it never drifts."""
+
+    text: str
+    interval: timedelta
+
+    @classmethod
+    def read(cls, value: str, column: int, tz: tzinfo | None) -> Every:
+        """`@every DURATION` from its DURATION (at `column`)."""
+        try:
+            interval = parse_duration(value)
+        except ValueError as exc:
+            raise _LineError(column, f"@every: {exc}{_cr_note(value)}") from None
+        if not interval:
+            raise _LineError(column, "@every needs an interval longer than 0s")
+        return cls(f"@every {value}", interval)
+
+    @property
+    def identity(self) -> tuple[str, object]:
+        return self.text, None
+
+    @property
+    def default_catch_up(self) -> CatchUp:
+        return CatchUp.NONE
+
+    @property
+    def on_the_clock(self) -> bool:
+        return False
+
+    @property
+    def at_boot(self) -> bool:
+        return False
+
+    @property
+    def once(self) -> bool:
+        return False
+
+    @property
+    def no_next(self) -> str:
+        return f"every {format_duration(self.interval)} from daemon start"
+
+    @property
+    def words(self) -> int:
+        return 2
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        count = max((after - anchor) // self.interval + 1, 0)
+        return anchor + self.interval * count
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        return anchor + self.interval * ((moment - anchor) // self.interval)
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return "cron rejects the line (bad time specifier)", _every_hint(self.interval)
+
+
+class At(NamedTuple):
+    """`@at 2026-12-24T18:00`: one run at one time (pycron only); a time
+    without an offset is in the CRON_TZ above the job, else the daemon's zone."""
+
+    text: str
+    when: datetime
+
+    @classmethod
+    def read(cls, value: str, column: int, tz: tzinfo | None) -> At:
+        """`@at ISO-DATETIME` from its date and time (at `column`)."""
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise _LineError(
+                column,
+                f"@at: cannot read {value!r} as an ISO 8601 date and time{_cr_note(value)}",
+                "e.g. @at 2026-12-24T18:00",
+            ) from None
+        if when.tzinfo is None and tz is not None:
+            when = when.replace(tzinfo=tz)
+        return cls(f"@at {value}", when)
+
+    @property
+    def identity(self) -> tuple[str, object]:
+        return self.text, None
+
+    @property
+    def default_catch_up(self) -> CatchUp:
+        """Latest: a missed one-shot still runs."""
+        return CatchUp.LATEST
+
+    @property
+    def on_the_clock(self) -> bool:
+        return True
+
+    @property
+    def at_boot(self) -> bool:
+        return False
+
+    @property
+    def once(self) -> bool:
+        return True
+
+    @property
+    def no_next(self) -> str:
+        return "done (in the past)"
+
+    @property
+    def words(self) -> int:
+        return 2
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        when = self._utc(zone)
+        return when if when > after else None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        when = self._utc(zone)
+        return when if when <= moment else None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        when = self.when
+        return (
+            "cron rejects the line and has no one-off schedule",
+            f"'{when.minute} {when.hour} {when.day} {when.month} *' runs on that date "
+            "every year; or use at(1)",
+        )
+
+    def _utc(self, zone: tzinfo | None) -> datetime:
+        """Its time in UTC (a time without an offset read in `zone`)."""
+        when = self.when if self.when.tzinfo else self.when.replace(tzinfo=zone)
+        return when.astimezone(timezone.utc)
+
+
+class Reboot(NamedTuple):
+    """`@reboot`: once when the daemon first starts after boot; never on the clock."""
+
+    text: str = "@reboot"
+
+    @classmethod
+    def read(cls, word: str, column: int, tz: tzinfo | None) -> Reboot:
+        """`@reboot` (a word without a value)."""
+        return cls()
+
+    @property
+    def identity(self) -> tuple[str, object]:
+        return self.text, None
+
+    @property
+    def default_catch_up(self) -> CatchUp:
+        return CatchUp.NONE
+
+    @property
+    def on_the_clock(self) -> bool:
+        return False
+
+    @property
+    def at_boot(self) -> bool:
+        return True
+
+    @property
+    def once(self) -> bool:
+        return False
+
+    @property
+    def no_next(self) -> str:
+        return "at boot"
+
+    @property
+    def words(self) -> int:
+        return 1
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        return None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        return None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return None
+
+
+def _every_hint(interval: timedelta) -> str | None:
+    """The cron schedule closest to `@every` (on the clock, not from the daemon's start)."""
+    seconds = int(interval.total_seconds())
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds % 60 or not seconds:
+        return None
+    if minutes < 60 and 60 % minutes == 0:
+        rewrite = "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    elif seconds % 3600 == 0 and hours < 24 and 24 % hours == 0:
+        rewrite = "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    elif seconds == 86400:
+        rewrite = "@daily"
+    else:
+        return None
+    return f"the closest cron schedule is '{rewrite}' (on the clock, not from the daemon's start)"
+
+
+class ScheduleWord(NamedTuple):
+    """How the reader reads a schedule that starts with an `@` word: `read`
+    gets the value after the word (or the word itself if it takes none), the
+    column where that starts, and the CRON_TZ in force; errors are `_LineError`s."""
+
+    read: Callable[[str, int, tzinfo | None], Schedule]
+    takes_value: bool = False
 
 
 # --------------------------------------------------------------------------- lines
@@ -948,16 +1251,14 @@ def _read_schedule(
     if text.startswith("@"):
         word_end = _token_end(text, 0)
         word = text[:word_end]
-        if word == "@reboot":
-            return (Reboot(), (column,), *_skip_blanks(text, word_end, column))
-        if word in ("@every", "@at"):
-            value_start = _skip_blanks(text, word_end, column)[1] - column
-            value_end = _token_end(text, value_start)
-            value = text[value_start:value_end]
-            schedule = _pycron_schedule(word, value, column + value_start, tz)
-            columns = (column, column + value_start)
-            return (schedule, columns, *_skip_blanks(text, value_end, column))
-        return (_cron(word, column, tz), (column,), *_skip_blanks(text, word_end, column))
+        kind = SCHEDULE_WORDS.get(word, _NICKNAME)
+        if not kind.takes_value:
+            return (kind.read(word, column, tz), (column,), *_skip_blanks(text, word_end, column))
+        value_start = _skip_blanks(text, word_end, column)[1] - column
+        value_end = _token_end(text, value_start)
+        schedule = kind.read(text[value_start:value_end], column + value_start, tz)
+        columns = (column, column + value_start)
+        return (schedule, columns, *_skip_blanks(text, value_end, column))
     match = _FIVE_FIELDS.match(text)
     assert match is not None  # every part of the pattern may be empty
     end = match.end()
@@ -1047,27 +1348,16 @@ def _pick_random(token: str, index: int, column: int, seed: int) -> int:
     return lo + seed % (hi - lo + 1)
 
 
-def _pycron_schedule(word: str, value: str, column: int, tz: tzinfo | None) -> Every | At:
-    """`@every DURATION` or `@at ISO-DATETIME`."""
-    if word == "@every":
-        try:
-            interval = parse_duration(value)
-        except ValueError as exc:
-            raise _LineError(column, f"@every: {exc}{_cr_note(value)}") from None
-        if not interval:
-            raise _LineError(column, "@every needs an interval longer than 0s")
-        return Every(f"@every {value}", interval)
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise _LineError(
-            column,
-            f"@at: cannot read {value!r} as an ISO 8601 date and time{_cr_note(value)}",
-            "e.g. @at 2026-12-24T18:00",
-        ) from None
-    if when.tzinfo is None and tz is not None:
-        when = when.replace(tzinfo=tz)
-    return At(f"@at {value}", when)
+# A cron nickname (`@daily`); any `@` word unknown here is read as one too, so
+# that the expression reader says what is wrong with it.
+_NICKNAME = ScheduleWord(_cron)
+# Every `@` word that starts a schedule: a new kind of schedule is one entry here.
+SCHEDULE_WORDS: dict[str, ScheduleWord] = {
+    "@reboot": ScheduleWord(Reboot.read),
+    "@every": ScheduleWord(Every.read, takes_value=True),
+    "@at": ScheduleWord(At.read, takes_value=True),
+    **dict.fromkeys(NICKNAMES, _NICKNAME),
+}
 
 
 def _read_user(rest: str, column: int) -> tuple[str, str, int]:

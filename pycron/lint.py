@@ -28,11 +28,9 @@ from typing import Final, NamedTuple
 from pycron.crontab import (
     CRON_PATH,
     DISABLED_MARK,
-    At,
     Cron,
     Crontab,
     Entry,
-    Every,
     Finding,
     Line,
     LineKind,
@@ -394,38 +392,12 @@ def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
 
 def _pycron_only(job: _Job, context: _Context) -> Iterator[_Hit]:
     schedule = job.entry.schedule
-    if isinstance(schedule, Every):
+    objection = schedule.plain_cron()
+    if objection is not None:
+        problem, hint = objection
         yield job.at(
-            job.entry.schedule_column,
-            f"'{schedule.text}' is a pycron schedule: cron rejects the line (bad time specifier)",
-            _every_hint(schedule.interval),
+            job.entry.schedule_column, f"'{schedule.text}' is a pycron schedule: {problem}", hint
         )
-    elif isinstance(schedule, At):
-        when = schedule.when
-        yield job.at(
-            job.entry.schedule_column,
-            f"'{schedule.text}' is a pycron schedule: cron rejects the line and has no "
-            "one-off schedule",
-            f"'{when.minute} {when.hour} {when.day} {when.month} *' runs on that date "
-            "every year; or use at(1)",
-        )
-
-
-def _every_hint(interval: timedelta) -> str | None:
-    """The cron schedule closest to `@every` (on the clock, not from the daemon's start)."""
-    seconds = int(interval.total_seconds())
-    minutes, hours = seconds // 60, seconds // 3600
-    if seconds % 60 or not seconds:
-        return None
-    if minutes < 60 and 60 % minutes == 0:
-        rewrite = "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
-    elif seconds % 3600 == 0 and hours < 24 and 24 % hours == 0:
-        rewrite = "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
-    elif seconds == 86400:
-        rewrite = "@daily"
-    else:
-        return None
-    return f"the closest cron schedule is '{rewrite}' (on the clock, not from the daemon's start)"
 
 
 def _escape_percents(job: _Job) -> str:
