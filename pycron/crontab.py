@@ -23,19 +23,21 @@ import os
 import re
 import stat
 import tempfile
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from pycron.errors import (
     ConcurrentEditError,
     CronSyntaxError,
     CrontabError,
     JobNotFoundError,
+    NoMatchError,
     UnknownTimeZoneError,
     file_errors,
 )
-from pycron.expr import FIELD_NAMES, CronExpression, resolve_tz
+from pycron.expr import FIELD_NAMES, FIELD_VALUES, NICKNAMES, CronExpression, resolve_tz
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -53,9 +55,10 @@ _TRAILING = _BLANKS + "\r"
 _NAME_ENDS = _BLANKS + "="  # what ends the name of an assignment
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 _DURATION_PATTERN = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_FIELD_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 # Five times: blanks, then a token (both possibly empty, as at the end of a short line).
-_FIVE_FIELDS = re.compile(r"(?:[ \t]*[^ \t]*){5}")
+_FIVE_FIELDS = re.compile(r"[ \t]*([^ \t]*)" * 5)
+# What cron's `%` rule looks at: a backslash with the character it takes, or a `%`.
+_PERCENT_RULE = re.compile(r"\\.|%", re.DOTALL)
 _MOVE_OPTIONS = "move it onto the line above the job it is for, or delete it"
 
 
@@ -157,7 +160,11 @@ class CatchUp(enum.Enum):
 
 
 class Options(NamedTuple):
-    """A job's pycron settings; `given` holds the option text as written."""
+    """A job's pycron settings; `given` holds the option text as written.
+
+    The defaults are those of a job without options. `JOB_OPTIONS` says how
+    each `key=value` of a `# pycron:` comment sets these attributes.
+    """
 
     name: str | None = None
     timeout: timedelta | None = None
@@ -173,79 +180,199 @@ class Options(NamedTuple):
     given: tuple[tuple[str, str], ...] = ()
 
 
-def _option_name(value: str) -> dict[str, Any]:
+_DEFAULT_OPTIONS = Options()  # immutable: every job without options shares it
+
+
+class OptionSpec(NamedTuple):
+    """One job option: its key, how its value is read, and how `add` offers it.
+
+    `check` raises ValueError, with the message that `check` and `add` show,
+    if the text is not a value of the option; `read` sets the option's
+    attributes in an `Options` from the text of a value. `help`, `metavar`
+    (None: click's default) and `choices` describe the option `add --KEY`,
+    which exists if `in_add`.
+    """
+
+    key: str
+    check: Callable[[str], object]
+    read: Callable[[Options, str], Options]
+    help: str
+    metavar: str | None
+    choices: tuple[str, ...]
+    in_add: bool
+
+
+_Value = TypeVar("_Value")
+_Choice = TypeVar("_Choice", bound=enum.Enum)
+
+
+def _option(
+    key: str,
+    parse: Callable[[str], _Value],
+    store: Callable[[Options, _Value], Options],
+    help: str,
+    *,
+    metavar: str | None = None,
+    choices: tuple[str, ...] = (),
+    in_add: bool = True,
+) -> OptionSpec:
+    """An option whose parser and store agree on the type of its value: a store
+    that sets a misspelt attribute, or one of another type, fails the type check."""
+    return OptionSpec(
+        key,
+        parse,
+        lambda options, text: store(options, parse(text)),
+        help,
+        metavar,
+        choices,
+        in_add,
+    )
+
+
+def _parse_name(value: str) -> str:
     if not _NAME_PATTERN.fullmatch(value):
         raise ValueError(
             f"bad name {value!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "not starting with '.' or '-'"
         )
-    return {"name": value}
+    return value
 
 
-def _option_lock(value: str) -> dict[str, Any]:
+def _parse_lock(value: str) -> str:
     if not _NAME_PATTERN.fullmatch(value):
         raise ValueError(f"bad lock name {value!r}: use letters, digits, '.', '_' or '-'")
-    return {"lock": value}
+    return value
 
 
-def _option_duration(key: str, *, positive: bool) -> Callable[[str], dict[str, Any]]:
-    def read(value: str) -> dict[str, Any]:
-        duration = parse_duration(value)
-        if positive and not duration:
-            raise ValueError(f"{key} must be longer than 0s")
-        return {key.replace("-", "_"): duration}
-
-    return read
+def _parse_timeout(value: str) -> timedelta:
+    duration = parse_duration(value)
+    if not duration:
+        raise ValueError("timeout must be longer than 0s")
+    return duration
 
 
-def _option_retries(value: str) -> dict[str, Any]:
+def _parse_retries(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) > 100:
         raise ValueError(f"bad retries {value!r}: a whole number from 0 to 100")
-    return {"retries": int(value)}
+    return int(value)
 
 
-def _option_choice(
-    key: str, kind: type[Overlap] | type[CatchUp]
-) -> Callable[[str], dict[str, Any]]:
-    def read(value: str) -> dict[str, Any]:
-        word, _, window = value.partition(":") if kind is CatchUp else (value, "", "")
-        choices = [member.value for member in kind]
-        if word not in choices:
-            listed = ", ".join(choices) + (" or all:WINDOW (all:12h)" if kind is CatchUp else "")
-            raise ValueError(f"bad {key} {value!r}: one of {listed}")
-        result: dict[str, Any] = {key.replace("-", "_"): kind(word)}
-        if window:
-            if word != CatchUp.ALL.value:
-                raise ValueError("only catch-up=all takes a window, as in all:12h")
-            result["catch_up_window"] = parse_duration(window)
-        return result
-
-    return read
+def _member(kind: type[_Choice], word: str, error: str, more: str = "") -> _Choice:
+    """The member of `kind` whose value is `word`, else ValueError listing them."""
+    for member in kind:
+        if member.value == word:
+            return member
+    raise ValueError(f"{error}: one of {', '.join(member.value for member in kind)}{more}")
 
 
-def _option_cwd(value: str) -> dict[str, Any]:
+def _parse_overlap(value: str) -> Overlap:
+    return _member(Overlap, value, f"bad overlap {value!r}")
+
+
+def _parse_catch_up(value: str) -> tuple[CatchUp, timedelta | None]:
+    """`latest`, or `all:12h`: the policy and the window, if one is given."""
+    word, _, window = value.partition(":")
+    policy = _member(CatchUp, word, f"bad catch-up {value!r}", " or all:WINDOW (all:12h)")
+    if not window:
+        return policy, None
+    if policy is not CatchUp.ALL:
+        raise ValueError("only catch-up=all takes a window, as in all:12h")
+    return policy, parse_duration(window)
+
+
+def _store_catch_up(options: Options, value: tuple[CatchUp, timedelta | None]) -> Options:
+    policy, window = value
+    if window is None:
+        return options._replace(catch_up=policy)
+    return options._replace(catch_up=policy, catch_up_window=window)
+
+
+def _parse_cwd(value: str) -> str:
     if not value:
         raise ValueError("cwd needs a directory")
-    return {"cwd": value}
+    return value
 
 
-def _option_enabled(value: str) -> dict[str, Any]:
+def _parse_enabled(value: str) -> bool:
     if value not in ("true", "false"):
         raise ValueError(f"bad enabled {value!r}: true or false")
-    return {"enabled": value == "true"}
+    return value == "true"
 
 
-OPTION_READERS: Mapping[str, Callable[[str], dict[str, Any]]] = {
-    "name": _option_name,
-    "timeout": _option_duration("timeout", positive=True),
-    "kill-grace": _option_duration("kill-grace", positive=False),
-    "retries": _option_retries,
-    "retry-delay": _option_duration("retry-delay", positive=False),
-    "overlap": _option_choice("overlap", Overlap),
-    "lock": _option_lock,
-    "cwd": _option_cwd,
-    "catch-up": _option_choice("catch-up", CatchUp),
-    "enabled": _option_enabled,
+# The job options by key, in the order `add` writes and lists them.
+JOB_OPTIONS: Mapping[str, OptionSpec] = {
+    spec.key: spec
+    for spec in (
+        _option(
+            "name",
+            _parse_name,
+            lambda options, value: options._replace(name=value),
+            "Job name (its id): letters, digits, '.', '_', '-'.",
+        ),
+        _option(
+            "timeout",
+            _parse_timeout,
+            lambda options, value: options._replace(timeout=value),
+            "Kill the job after this long, e.g. 30m.",
+            metavar="DURATION",
+        ),
+        _option(
+            "kill-grace",
+            parse_duration,
+            lambda options, value: options._replace(kill_grace=value),
+            "After a timeout, SIGKILL after this.",
+            metavar="DURATION",
+        ),
+        _option(
+            "retries",
+            _parse_retries,
+            lambda options, value: options._replace(retries=value),
+            "Retry a failed run up to N times.",
+            metavar="N",
+        ),
+        _option(
+            "retry-delay",
+            parse_duration,
+            lambda options, value: options._replace(retry_delay=value),
+            "First retry delay (then doubled).",
+            metavar="DURATION",
+        ),
+        _option(
+            "overlap",
+            _parse_overlap,
+            lambda options, value: options._replace(overlap=value),
+            "If the job is still running at its next time.",
+            choices=tuple(member.value for member in Overlap),
+        ),
+        _option(
+            "lock",
+            _parse_lock,
+            lambda options, value: options._replace(lock=value),
+            "Share a lock with other jobs.",
+            metavar="NAME",
+        ),
+        _option(
+            "cwd",
+            _parse_cwd,
+            lambda options, value: options._replace(cwd=value),
+            "Working directory (default: HOME).",
+            metavar="DIR",
+        ),
+        _option(
+            "catch-up",
+            _parse_catch_up,
+            _store_catch_up,
+            "none, latest, all or all:WINDOW.",
+            metavar="POLICY",
+        ),
+        _option(
+            "enabled",
+            _parse_enabled,
+            lambda options, value: options._replace(enabled=value),
+            "false keeps the job in the file without running it under pycron.",
+            in_add=False,
+        ),
+    )
 }
 
 
@@ -281,64 +408,363 @@ def _read_options(text: str, column: int) -> tuple[tuple[str, str, int, int], ..
     items = tuple(_option_items(text, column))
     seen: set[str] = set()
     for key, value, key_column, value_column in items:
-        reader = OPTION_READERS.get(key)
-        if reader is None:
-            known = ", ".join(OPTION_READERS)
+        spec = JOB_OPTIONS.get(key)
+        if spec is None:
+            known = ", ".join(JOB_OPTIONS)
             raise _LineError(key_column, f"unknown option {key!r}", f"options are: {known}")
         if key in seen:
             raise _LineError(key_column, f"option {key!r} is given twice")
         seen.add(key)
         try:
-            reader(value)
+            spec.check(value)
         except ValueError as exc:
             raise _LineError(value_column, str(exc)) from None
     return items
 
 
-_DEFAULT_OPTIONS = Options()  # immutable: every job without options shares it
-
-
 def build_options(given: Iterable[tuple[str, str]]) -> Options:
-    """Options from checked `(key, value)` pairs (see OPTION_READERS)."""
+    """Options from checked `(key, value)` pairs (see JOB_OPTIONS)."""
     pairs = tuple(given)
-    values: dict[str, Any] = {}
+    options = _DEFAULT_OPTIONS
     for key, value in pairs:
-        values.update(OPTION_READERS[key](value))
-    return Options()._replace(**values, given=pairs)
+        options = JOB_OPTIONS[key].read(options, value)
+    return options._replace(given=pairs)
 
 
 # --------------------------------------------------------------------------- schedules
 
 
-class Reboot(NamedTuple):
-    """`@reboot`: once when the daemon first starts after boot."""
+class Schedule(Protocol):
+    """What pycron asks of a job's schedule, whatever its kind.
 
-    text: str = "@reboot"
+    Every instant given and returned is aware. `zone` is the daemon's zone (the
+    machine's), in which a schedule without a zone of its own reads the clock;
+    `anchor` is the daemon's start, from which `@every` counts. A new kind of
+    schedule is a class with these members plus its entry in `SCHEDULE_WORDS`.
+    """
 
+    @property
+    def text(self) -> str:
+        """The schedule as written (blanks between cron fields made single)."""
 
-class Every(NamedTuple):
-    """`@every 90s`: a fixed interval, anchored at daemon start (pycron only)."""
+    @property
+    def identity(self) -> tuple[str, object]:
+        """What makes it the same schedule across reloads and restarts: a job
+        whose schedule changes is a new job (next fire time, missed runs)."""
 
-    text: str
-    interval: timedelta
+    @property
+    def default_catch_up(self) -> CatchUp:
+        """Which missed runs are made up for when the job sets no `catch-up`."""
 
+    @property
+    def on_the_clock(self) -> bool:
+        """Whether its fire times are fixed on the clock, so that `list` can
+        show them and a daemon started later can find the ones it missed."""
 
-class At(NamedTuple):
-    """`@at 2026-12-24T18:00`: one run at one time (pycron only)."""
+    @property
+    def at_boot(self) -> bool:
+        """Whether the daemon starts it once per boot."""
 
-    text: str
-    when: datetime
+    @property
+    def once(self) -> bool:
+        """Whether it fires once ever, so that its time passed with no run on
+        record is a missed run even for a job the daemon never held."""
+
+    @property
+    def no_next(self) -> str:
+        """What `list` shows for an enabled job with no next fire time."""
+
+    @property
+    def words(self) -> int:
+        """How many blank-separated words it takes in its line."""
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        """Its first fire time strictly after `after`, in UTC; None if none."""
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        """Its last fire time at or before `moment`, in UTC; None if none."""
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        """Why plain cron cannot run it and what comes closest (a hint, or
+        None); None if cron runs it."""
 
 
 class Cron(NamedTuple):
-    """A 5-field expression or nickname; `random` if `~` values were picked."""
+    """A 5-field expression or nickname; `random` if `~` values were picked.
+
+    Without a CRON_TZ it reads the daemon's clock, where a time skipped by a
+    DST change runs at the end of the gap (the expression's rules)."""
 
     text: str
     expression: CronExpression
     random: bool = False
 
+    @property
+    def identity(self) -> tuple[str, object]:
+        """The text and the CRON_TZ zone (None: the daemon's)."""
+        return self.text, self.expression.tz
 
-Schedule = Cron | Reboot | Every | At
+    @property
+    def default_catch_up(self) -> CatchUp:
+        """None when the minute is a wildcard (it runs again within minutes),
+        latest for fixed times (a missed 03:00 backup should still run)."""
+        return CatchUp.NONE if self.expression.fields[0].text.startswith("*") else CatchUp.LATEST
+
+    @property
+    def on_the_clock(self) -> bool:
+        return True
+
+    @property
+    def at_boot(self) -> bool:
+        return False
+
+    @property
+    def once(self) -> bool:
+        return False
+
+    @property
+    def no_next(self) -> str:
+        return "never"
+
+    @property
+    def words(self) -> int:
+        return 1 if self.text.startswith("@") else 5
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        try:
+            return self.expression.next(self._in_zone(after, zone)).astimezone(timezone.utc)
+        except NoMatchError:
+            return None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        try:
+            before = self._in_zone(moment + timedelta(microseconds=1), zone)
+            return self.expression.prev(before).astimezone(timezone.utc)
+        except NoMatchError:
+            return None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return None
+
+    def _in_zone(self, moment: datetime, zone: tzinfo | None) -> datetime:
+        """`moment` as the expression should read it: in its CRON_TZ if it
+        has one (the expression converts), else in the daemon's zone."""
+        return moment if self.expression.tz is not None or zone is None else moment.astimezone(zone)
+
+
+class Every(NamedTuple):
+    """`@every 90s`: a fixed interval, anchored at daemon start (pycron only).
+
+    It counts whole intervals from the daemon's start, so it never drifts."""
+
+    text: str
+    interval: timedelta
+
+    @classmethod
+    def read(cls, value: str, column: int, tz: tzinfo | None) -> Every:
+        """`@every DURATION` from its DURATION (at `column`)."""
+        try:
+            interval = parse_duration(value)
+        except ValueError as exc:
+            raise _LineError(column, f"@every: {exc}{_cr_note(value)}") from None
+        if not interval:
+            raise _LineError(column, "@every needs an interval longer than 0s")
+        return cls(f"@every {value}", interval)
+
+    @property
+    def identity(self) -> tuple[str, object]:
+        return self.text, None
+
+    @property
+    def default_catch_up(self) -> CatchUp:
+        return CatchUp.NONE
+
+    @property
+    def on_the_clock(self) -> bool:
+        return False
+
+    @property
+    def at_boot(self) -> bool:
+        return False
+
+    @property
+    def once(self) -> bool:
+        return False
+
+    @property
+    def no_next(self) -> str:
+        return f"every {format_duration(self.interval)} from daemon start"
+
+    @property
+    def words(self) -> int:
+        return 2
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        count = max((after - anchor) // self.interval + 1, 0)
+        return anchor + self.interval * count
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        return anchor + self.interval * ((moment - anchor) // self.interval)
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return "cron rejects the line (bad time specifier)", _every_hint(self.interval)
+
+
+class At(NamedTuple):
+    """`@at 2026-12-24T18:00`: one run at one time (pycron only); a time
+    without an offset is in the CRON_TZ above the job, else the daemon's zone."""
+
+    text: str
+    when: datetime
+
+    @classmethod
+    def read(cls, value: str, column: int, tz: tzinfo | None) -> At:
+        """`@at ISO-DATETIME` from its date and time (at `column`)."""
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise _LineError(
+                column,
+                f"@at: cannot read {value!r} as an ISO 8601 date and time{_cr_note(value)}",
+                "e.g. @at 2026-12-24T18:00",
+            ) from None
+        if when.tzinfo is None and tz is not None:
+            when = when.replace(tzinfo=tz)
+        return cls(f"@at {value}", when)
+
+    @property
+    def identity(self) -> tuple[str, object]:
+        return self.text, None
+
+    @property
+    def default_catch_up(self) -> CatchUp:
+        """Latest: a missed one-shot still runs."""
+        return CatchUp.LATEST
+
+    @property
+    def on_the_clock(self) -> bool:
+        return True
+
+    @property
+    def at_boot(self) -> bool:
+        return False
+
+    @property
+    def once(self) -> bool:
+        return True
+
+    @property
+    def no_next(self) -> str:
+        return "done (in the past)"
+
+    @property
+    def words(self) -> int:
+        return 2
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        when = self._utc(zone)
+        return when if when > after else None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        when = self._utc(zone)
+        return when if when <= moment else None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        when = self.when
+        return (
+            "cron rejects the line and has no one-off schedule",
+            f"'{when.minute} {when.hour} {when.day} {when.month} *' runs on that date "
+            "every year; or use at(1)",
+        )
+
+    def _utc(self, zone: tzinfo | None) -> datetime:
+        """Its time in UTC (a time without an offset read in `zone`)."""
+        when = self.when if self.when.tzinfo else self.when.replace(tzinfo=zone)
+        return when.astimezone(timezone.utc)
+
+
+class Reboot(NamedTuple):
+    """`@reboot`: once when the daemon first starts after boot; never on the clock."""
+
+    text: str = "@reboot"
+
+    @classmethod
+    def read(cls, word: str, column: int, tz: tzinfo | None) -> Reboot:
+        """`@reboot` (a word without a value)."""
+        return cls()
+
+    @property
+    def identity(self) -> tuple[str, object]:
+        return self.text, None
+
+    @property
+    def default_catch_up(self) -> CatchUp:
+        return CatchUp.NONE
+
+    @property
+    def on_the_clock(self) -> bool:
+        return False
+
+    @property
+    def at_boot(self) -> bool:
+        return True
+
+    @property
+    def once(self) -> bool:
+        return False
+
+    @property
+    def no_next(self) -> str:
+        return "at boot"
+
+    @property
+    def words(self) -> int:
+        return 1
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        return None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        return None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return None
+
+
+def _every_hint(interval: timedelta) -> str | None:
+    """The cron schedule closest to `@every` (on the clock, not from the daemon's start)."""
+    seconds = int(interval.total_seconds())
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds % 60 or not seconds:
+        return None
+    if minutes < 60 and 60 % minutes == 0:
+        rewrite = "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    elif seconds % 3600 == 0 and hours < 24 and 24 % hours == 0:
+        rewrite = "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    elif seconds == 86400:
+        rewrite = "@daily"
+    else:
+        return None
+    return f"the closest cron schedule is '{rewrite}' (on the clock, not from the daemon's start)"
+
+
+class ScheduleWord(NamedTuple):
+    """How the reader reads a schedule that starts with an `@` word: `read`
+    gets the value after the word (or the word itself if it takes none), the
+    column where that starts, and the CRON_TZ in force; errors are `_LineError`s."""
+
+    read: Callable[[str, int, tzinfo | None], Schedule]
+    takes_value: bool = False
 
 
 # --------------------------------------------------------------------------- lines
@@ -358,11 +784,21 @@ class LineKind(enum.Enum):
     INVALID = "invalid"  # with its findings; cron would reject or drop it
 
 
+class Assignment(NamedTuple):
+    """An environment assignment line: the name and value cron sets, and where
+    they are written (0-based columns; a quoted one's opening quote)."""
+
+    name: str
+    value: str
+    name_column: int
+    value_column: int
+
+
 class Line(NamedTuple):
     """One physical line: its exact text (without the LF) and what it is.
 
     `kind` says which kind of line it is (`LineKind`). Kind-specific data
-    sits in `env` (name, value), `job` (an Entry), `options` (the checked
+    sits in `env` (an Assignment), `job` (an Entry), `options` (the checked
     key/value pairs of an option line) and `findings` (errors of an invalid
     line). `ending` is "\\n", or "" for a last line without LF.
     """
@@ -371,10 +807,22 @@ class Line(NamedTuple):
     text: str
     ending: str
     kind: LineKind
-    env: tuple[str, str] | None = None
+    env: Assignment | None = None
     job: Entry | None = None
     options: tuple[tuple[str, str], ...] = ()
     findings: tuple[Finding, ...] = ()
+
+
+class Spans(NamedTuple):
+    """Where the parts of a job line are, as the reader found them: 0-based
+    columns of the physical line, so that `pycron check` points at each part
+    without reading the line again."""
+
+    schedule: tuple[int, ...]  # each token: the 5 fields, a nickname, or an @ word (and its value)
+    command: int  # the command as written, before the `%` rule
+    user: int | None = None  # the user column of the system format
+    option: int | None = None  # cronie's `-n` before the command
+    percents: tuple[int, ...] = ()  # each `%` that the `%` rule splits the command at
 
 
 class Entry(NamedTuple):
@@ -382,7 +830,7 @@ class Entry(NamedTuple):
 
     `env` holds the assignments of the file in force at the job's line (cron's
     defaults are added by the runner). `command` and `stdin` follow the `%`
-    rule. `schedule_column` is where the schedule starts in the line.
+    rule. `spans` says where the parts of the line are.
     """
 
     id: str
@@ -392,11 +840,16 @@ class Entry(NamedTuple):
     stdin: str | None
     env: tuple[tuple[str, str], ...]
     options: Options
+    spans: Spans
     user: str | None = None
     enabled: bool = True
     no_log: bool = False
     mail_on_error_only: bool = False
-    schedule_column: int = 0
+
+    @property
+    def schedule_column(self) -> int:
+        """Where the schedule starts in the line."""
+        return self.spans.schedule[0]
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -566,9 +1019,9 @@ class _Reader:
             return self._job(line, raw[len(DISABLED_MARK) :], len(DISABLED_MARK), enabled=False)
         if body[0] == "#":
             return self._comment(line, body, indent)
-        assignment = parse_assignment(body)
+        assignment = parse_assignment(body, indent)
         if assignment is not None:
-            return self._assign(line, *assignment)
+            return self._assign(line, assignment)
         return self._job(line, raw, 0, enabled=True)
 
     def _comment(self, line: Line, body: str, indent: int) -> Line:
@@ -598,7 +1051,8 @@ class _Reader:
             return self._invalid(line, exc.column, exc.message, exc.hint)
         return line._replace(kind=LineKind.OPTION, options=tuple((k, v) for k, v, _, _ in items))
 
-    def _assign(self, line: Line, name: str, value: str) -> Line:
+    def _assign(self, line: Line, assignment: Assignment) -> Line:
+        name, value = assignment.name, assignment.value
         self.env[name] = value
         self.env_items = tuple(self.env.items())
         if name == "CRON_TZ":
@@ -608,14 +1062,13 @@ class _Reader:
                     self.tz = resolve_tz(value)
                 except UnknownTimeZoneError:
                     self.tz_error = f"unknown CRON_TZ {value!r} (line {line.number})"
-                    column = len(line.text) - len(line.text.lstrip(_BLANKS))
                     return self._invalid(
                         line,
-                        column,
+                        assignment.name_column,
                         f"unknown time zone {value!r} in CRON_TZ: the jobs below it cannot run",
                         "use an IANA name such as Europe/Berlin",
                     )
-        return line._replace(kind=LineKind.ENV, env=(name, value))
+        return line._replace(kind=LineKind.ENV, env=assignment)
 
     def _job(self, line: Line, text: str, offset: int, *, enabled: bool) -> Line:
         """A job line; not loaded under options with errors or after options
@@ -657,15 +1110,15 @@ class _Reader:
                 raise _LineError(
                     position, "'-' (do not log) must be followed directly by the schedule"
                 )
-        schedule, rest, rest_column = _read_schedule(text, position, self.tz)
-        user = None
+        schedule, schedule_columns, rest, rest_column = _read_schedule(text, position, self.tz)
+        user = user_column = option_column = None
         if self.system:
+            user_column = rest_column
             user, rest, rest_column = _read_user(rest, rest_column)
         command_text = rest
-        mail_on_error_only = False
         if command_text.startswith("-"):
+            option_column = rest_column
             command_text, rest_column = _read_dash_option(command_text, rest_column)
-            mail_on_error_only = True
         if not command_text.strip(_BLANKS):
             raise _LineError(
                 rest_column,
@@ -681,7 +1134,10 @@ class _Reader:
         # A CRLF line's CR stays at the end of the command (or of its stdin), as in
         # cronie, which passes it on: the shell then looks for a command `cmd\r`,
         # usually in vain. pycron runs what cron would run; `check` warns (crlf).
-        command, stdin = split_percent(command_text)
+        percents = _percents(command_text)
+        command, stdin = _split_at(command_text, percents)
+        if percents:
+            percents = tuple(rest_column + index for index in percents)
         options = _DEFAULT_OPTIONS
         if self.pending:
             options = build_options((k, v) for option in self.pending for k, v in option.options)
@@ -693,11 +1149,11 @@ class _Reader:
             stdin=stdin,
             env=self.env_items,
             options=options,
+            spans=Spans(schedule_columns, rest_column, user_column, option_column, percents),
             user=user,
             enabled=enabled and options.enabled,
             no_log=no_log,
-            mail_on_error_only=mail_on_error_only,
-            schedule_column=position,
+            mail_on_error_only=option_column is not None,
         )
 
     def _unique_id(
@@ -725,9 +1181,10 @@ class _Reader:
         return candidate
 
 
-def parse_assignment(body: str) -> tuple[str, str] | None:
+def parse_assignment(body: str, column: int = 0) -> Assignment | None:
     """An environment assignment (`NAME=value`, cron's quoting rules), or None
-    if the line is not one (and is then a job line)."""
+    if the line is not one (and is then a job line). `body` starts at `column`
+    of its line (after the indent), so that the columns are the line's."""
     if "=" not in body:
         return None
     if body[0] in "'\"":
@@ -746,12 +1203,13 @@ def parse_assignment(body: str) -> tuple[str, str] | None:
     if not rest.startswith("="):
         return None
     rest = rest[1:].lstrip(_BLANKS)
+    value_column = column + len(body) - len(rest)
     if rest[:1] in ("'", '"'):
         end = rest.find(rest[0], 1)
         if end < 0 or rest[end + 1 :].strip(_TRAILING):
             return None
-        return name, rest[1:end]
-    return name, rest.rstrip(_TRAILING)
+        return Assignment(name, rest[1:end], column, value_column)
+    return Assignment(name, rest.rstrip(_TRAILING), column, value_column)
 
 
 def split_percent(text: str) -> tuple[str, str | None]:
@@ -763,53 +1221,53 @@ def split_percent(text: str) -> tuple[str, str | None]:
     takes the next character as it is: `\\%` becomes `%` in both parts, any
     other pair stays as written (so in `\\\\%` the `%` still splits).
     """
-    if "%" not in text:  # most commands: nothing to split, backslash pairs stay as written
-        return text, None
-    parts: list[str] = []
-    current: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            following = text[i + 1]
-            current.append("%" if following == "%" else char + following)
-            i += 2
-            continue
-        if char == "%":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    parts.append("".join(current))
-    if len(parts) == 1:
-        return parts[0], None
+    return _split_at(text, _percents(text))
+
+
+def _percents(text: str) -> tuple[int, ...]:
+    """The indices of the `%` that cron's rule splits `text` at: those that
+    no backslash takes (see split_percent)."""
+    if "%" not in text:  # most commands
+        return ()
+    return tuple(match.start() for match in _PERCENT_RULE.finditer(text) if match[0] == "%")
+
+
+def _split_at(text: str, percents: tuple[int, ...]) -> tuple[str, str | None]:
+    """split_percent, given the `%` that split `text` (from `_percents`). Every
+    other `%` is escaped, so each `\\%` left in a part becomes `%`."""
+    if not percents:
+        return (text.replace("\\%", "%") if "%" in text else text), None
+    bounds = (-1, *percents, len(text))
+    parts = [text[start + 1 : end].replace("\\%", "%") for start, end in pairwise(bounds)]
     stdin = "\n".join(parts[1:])
     return parts[0], stdin + "\n" if stdin and not stdin.endswith("\n") else stdin
 
 
-def _read_schedule(text: str, column: int, tz: tzinfo | None) -> tuple[Schedule, str, int]:
-    """Read the schedule at the start of `text` -> (schedule, rest after blanks, rest column)."""
+def _read_schedule(
+    text: str, column: int, tz: tzinfo | None
+) -> tuple[Schedule, tuple[int, ...], str, int]:
+    """Read the schedule at the start of `text` -> (schedule, the columns of
+    its tokens, rest after blanks, rest column)."""
     if text.startswith("@"):
         word_end = _token_end(text, 0)
         word = text[:word_end]
-        if word == "@reboot":
-            return (Reboot(), *_skip_blanks(text, word_end, column))
-        if word in ("@every", "@at"):
-            value_start = _skip_blanks(text, word_end, column)[1] - column
-            value_end = _token_end(text, value_start)
-            value = text[value_start:value_end]
-            schedule = _pycron_schedule(word, value, column + value_start, tz)
-            return (schedule, *_skip_blanks(text, value_end, column))
-        return (_cron(word, column, tz), *_skip_blanks(text, word_end, column))
+        kind = SCHEDULE_WORDS.get(word, _NICKNAME)
+        if not kind.takes_value:
+            return (kind.read(word, column, tz), (column,), *_skip_blanks(text, word_end, column))
+        value_start = _skip_blanks(text, word_end, column)[1] - column
+        value_end = _token_end(text, value_start)
+        schedule = kind.read(text[value_start:value_end], column + value_start, tz)
+        columns = (column, column + value_start)
+        return (schedule, columns, *_skip_blanks(text, value_end, column))
     match = _FIVE_FIELDS.match(text)
     assert match is not None  # every part of the pattern may be empty
     end = match.end()
     fields = text[:end]
+    starts = tuple([column + match.start(group) for group in range(1, 6)])
     rest, rest_column = _skip_blanks(text, end, column)
     if "~" in fields:
-        return (_random_cron(fields, text, column, tz), rest, rest_column)
-    return (_cron(fields, column, tz), rest, rest_column)
+        return (_random_cron(fields, text, column, tz), starts, rest, rest_column)
+    return (_cron(fields, column, tz), starts, rest, rest_column)
 
 
 def _token_end(text: str, start: int) -> int:
@@ -872,9 +1330,8 @@ def _random_cron(fields: str, line: str, column: int, tz: tzinfo | None) -> Cron
 
 def _pick_random(token: str, index: int, column: int, seed: int) -> int:
     """The value of a `lo~hi` field (either bound may be left out)."""
-    low, high = _FIELD_BOUNDS[index]
-    if index == 4:
-        high = 6  # Sunday once
+    values = FIELD_VALUES[index]  # day-of-week: Sunday once, as 0
+    low, high = min(values), max(values)
     start, _, end = token.partition("~")
     field = FIELD_NAMES[index]
     if not all(part.isascii() and part.isdigit() for part in (start, end) if part) or "~" in end:
@@ -891,27 +1348,16 @@ def _pick_random(token: str, index: int, column: int, seed: int) -> int:
     return lo + seed % (hi - lo + 1)
 
 
-def _pycron_schedule(word: str, value: str, column: int, tz: tzinfo | None) -> Every | At:
-    """`@every DURATION` or `@at ISO-DATETIME`."""
-    if word == "@every":
-        try:
-            interval = parse_duration(value)
-        except ValueError as exc:
-            raise _LineError(column, f"@every: {exc}{_cr_note(value)}") from None
-        if not interval:
-            raise _LineError(column, "@every needs an interval longer than 0s")
-        return Every(f"@every {value}", interval)
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise _LineError(
-            column,
-            f"@at: cannot read {value!r} as an ISO 8601 date and time{_cr_note(value)}",
-            "e.g. @at 2026-12-24T18:00",
-        ) from None
-    if when.tzinfo is None and tz is not None:
-        when = when.replace(tzinfo=tz)
-    return At(f"@at {value}", when)
+# A cron nickname (`@daily`); any `@` word unknown here is read as one too, so
+# that the expression reader says what is wrong with it.
+_NICKNAME = ScheduleWord(_cron)
+# Every `@` word that starts a schedule: a new kind of schedule is one entry here.
+SCHEDULE_WORDS: dict[str, ScheduleWord] = {
+    "@reboot": ScheduleWord(Reboot.read),
+    "@every": ScheduleWord(Every.read, takes_value=True),
+    "@at": ScheduleWord(At.read, takes_value=True),
+    **dict.fromkeys(NICKNAMES, _NICKNAME),
+}
 
 
 def _read_user(rest: str, column: int) -> tuple[str, str, int]:

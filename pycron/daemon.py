@@ -34,12 +34,8 @@ from typing import TYPE_CHECKING, NamedTuple, TextIO
 from filelock import FileLock, Timeout
 
 from pycron.crontab import (
-    At,
     CatchUp,
-    Cron,
     Entry,
-    Every,
-    Reboot,
     parse,
     random_delay,
     untrusted,
@@ -47,12 +43,11 @@ from pycron.crontab import (
 from pycron.errors import (
     DaemonError,
     HistoryError,
-    NoMatchError,
     PycronError,
     UnsafeFileError,
     file_errors,
 )
-from pycron.expr import CronExpression, resolve_tz
+from pycron.expr import resolve_tz
 from pycron.history import History, RunRecord, TolerantRecorder, gone_pycron, open_recording
 from pycron.processes import job_alive
 from pycron.records import Outcome, Recorder, RunResult
@@ -132,47 +127,22 @@ class Plan(NamedTuple):
 
 
 def catch_up_policy(entry: Entry) -> CatchUp:
-    """The job's catch-up option, else the default: none for jobs whose minute
-    is a wildcard (they run again within minutes) and for intervals, latest
-    for fixed-time jobs and one-shots (a missed 03:00 backup should still run)."""
+    """The job's catch-up option, else its schedule's default."""
     if entry.options.catch_up is not None:
         return entry.options.catch_up
-    schedule = entry.schedule
-    if isinstance(schedule, Cron) and not schedule.expression.fields[0].text.startswith("*"):
-        return CatchUp.LATEST
-    return CatchUp.LATEST if isinstance(schedule, At) else CatchUp.NONE
-
-
-def _in_zone(expression: CronExpression, moment: datetime, zone: tzinfo | None) -> datetime:
-    """An aware moment as the expression should read it: in its CRON_TZ if it
-    has one (the expression converts), else in the daemon's zone."""
-    return moment if expression.tz is not None or zone is None else moment.astimezone(zone)
+    return entry.schedule.default_catch_up
 
 
 def fire_after(
     entry: Entry, after: datetime, anchor: datetime, zone: tzinfo | None
 ) -> datetime | None:
-    """The job's first fire time strictly after `after` (aware), or None.
+    """The job's first fire time strictly after `after` (aware), or None: what
+    the daemon plans with and what `list` and `status` show as next runs.
 
-    Cron schedules without CRON_TZ run in the daemon's zone; `@every` counts
-    whole intervals from `anchor` (the daemon's start), so it never drifts.
+    `zone` is the daemon's (a schedule without a zone of its own reads its
+    clock) and `anchor` the daemon's start (from which `@every` counts).
     """
-    schedule = entry.schedule
-    if isinstance(schedule, Cron):
-        expression = schedule.expression
-        try:
-            return expression.next(_in_zone(expression, after, zone)).astimezone(timezone.utc)
-        except NoMatchError:
-            return None
-    if isinstance(schedule, Every):
-        step = schedule.interval
-        count = max((after - anchor) // step + 1, 0)
-        return anchor + step * count
-    if isinstance(schedule, At):
-        when = schedule.when if schedule.when.tzinfo else schedule.when.replace(tzinfo=zone)
-        when = when.astimezone(timezone.utc)
-        return when if when > after else None
-    return None  # @reboot: started once by the daemon, never scheduled
+    return entry.schedule.next_after(after, zone, anchor)
 
 
 def plan(
@@ -231,24 +201,10 @@ def _slots(
             while slot is not None and slot <= now and len(slots) < 2 * MAX_CATCH_UP:
                 slots.append(slot)
                 slot = fire_after(entry, slot, anchor, zone)
-        latest = _latest_slot(entry, now, anchor, zone)
+        latest = entry.schedule.latest_at_or_before(now, zone, anchor)
         if latest is not None and latest not in slots:
             slots.append(latest)
     return slots
-
-
-def _latest_slot(
-    entry: Entry, now: datetime, anchor: datetime, zone: tzinfo | None
-) -> datetime | None:
-    schedule = entry.schedule
-    if isinstance(schedule, Cron):
-        expression = schedule.expression
-        moment = _in_zone(expression, now + timedelta(microseconds=1), zone)
-        with contextlib.suppress(NoMatchError):
-            return expression.prev(moment).astimezone(timezone.utc)
-    if isinstance(schedule, Every):
-        return anchor + schedule.interval * ((now - anchor) // schedule.interval)
-    return None
 
 
 def _decide(
@@ -767,7 +723,7 @@ class Daemon:
     def _start_reboot_jobs(self, pool: ThreadPoolExecutor, now: datetime) -> None:
         """@reboot jobs: once per machine boot (a marker per boot id), or at this
         start if --reboot says the daemon's start is the boot (containers)."""
-        reboot_jobs = [e for e in self.jobs.values() if isinstance(e.schedule, Reboot)]
+        reboot_jobs = [e for e in self.jobs.values() if e.schedule.at_boot]
         if not reboot_jobs:
             return
         marker = self.settings.state_dir / f"reboot-{_boot_id()}"
@@ -891,9 +847,9 @@ class Daemon:
             if job_id in redo and catch_up_policy(entry) is not CatchUp.NONE:
                 recorded = redo[job_id] - timedelta(microseconds=1)
             schedule = entry.schedule
-            if recorded is None and isinstance(schedule, At):  # a one-shot never run
+            if recorded is None and schedule.once:  # a one-shot never run
                 recorded = datetime.min.replace(tzinfo=timezone.utc)  # (its `when` may be naive)
-            if recorded is None or isinstance(schedule, (Every, Reboot)):
+            if recorded is None or not schedule.on_the_clock:
                 continue
             first = fire_after(entry, recorded, self.anchor, self.settings.zone)
             if first is not None and first <= now:
@@ -1046,11 +1002,10 @@ def _same_schedule(old: Entry, new: Entry) -> bool:
 
 
 def _schedule_of(entry: Entry) -> tuple[str, object]:
-    """What makes a job's schedule the same one: its text and its CRON_TZ zone.
-    A job whose schedule changes is a new job for its next fire time and for
-    the daemon's responsibility."""
-    schedule = entry.schedule
-    return schedule.text, schedule.expression.tz if isinstance(schedule, Cron) else None
+    """What makes a job's schedule the same one (for a cron expression: its
+    text and its CRON_TZ zone). A job whose schedule changes is a new job for
+    its next fire time and for the daemon's responsibility."""
+    return entry.schedule.identity
 
 
 def _read_pid(state_dir: Path) -> str:

@@ -22,7 +22,13 @@ from itertools import pairwise
 
 from pycron.errors import NoMatchError
 from pycron.expr import (
+    DOM,
+    DOW,
     DOW_LONG_NAMES,
+    FIELD_VALUES,
+    HOUR,
+    MINUTE,
+    MONTH,
     MONTH_LONG_NAMES,
     CronExpression,
     Field,
@@ -38,11 +44,11 @@ if TYPE_CHECKING:
     from typing import Final
 
 OCCURRENCES: Final = ("first", "second", "third", "fourth", "fifth")
-_ALL_MINUTES: Final = frozenset(range(60))
-_ALL_HOURS: Final = frozenset(range(24))
-_ALL_DAYS: Final = frozenset(range(1, 32))
-_ALL_WEEKDAYS: Final = frozenset(range(7))
-_ALL_MONTHS: Final = frozenset(range(1, 13))
+_ALL_MINUTES: Final = FIELD_VALUES[MINUTE]
+_ALL_HOURS: Final = FIELD_VALUES[HOUR]
+_ALL_DAYS: Final = FIELD_VALUES[DOM]
+_ALL_WEEKDAYS: Final = FIELD_VALUES[DOW]
+_ALL_MONTHS: Final = FIELD_VALUES[MONTH]
 # Up to this many minute x hour combinations are spelt out as clock times.
 _MAX_CLOCK_TIMES: Final = 6
 # Up to this many wall times in a DST note are listed one by one.
@@ -138,7 +144,7 @@ def _clock_times(minutes: Sequence[int], hours: Sequence[int]) -> list[str] | No
     """
     if len(minutes) * len(hours) > _MAX_CLOCK_TIMES:
         return None
-    if len(hours) >= 3 and _progression(hours, 24) is not None:
+    if len(hours) >= 3 and _progression(hours, len(_ALL_HOURS)) is not None:
         return None
     return [f"{hour:02d}:{minute:02d}" for hour in hours for minute in minutes]
 
@@ -151,7 +157,7 @@ def _minute_phrase(minutes: Sequence[int]) -> tuple[str, bool]:
     """
     if len(minutes) == len(_ALL_MINUTES):
         return "Every minute", True
-    progression = _progression(minutes, 60)
+    progression = _progression(minutes, len(_ALL_MINUTES))
     if progression is not None:
         first, last, step, uniform = progression
         if not uniform:
@@ -171,7 +177,7 @@ def _hour_phrase(hours: Sequence[int], periodic: bool) -> str:
     and the minutes already read as a rhythm)."""
     if len(hours) == len(_ALL_HOURS):
         return "" if periodic else "past every hour"
-    progression = _progression(hours, 24) if len(hours) >= 3 else None
+    progression = _progression(hours, len(_ALL_HOURS)) if len(hours) >= 3 else None
     if progression is not None:
         first, last, step, uniform = progression
         text = f"every {_ordinal(step)} hour"

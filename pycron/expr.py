@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Final
 
+# Per field, in order: its name, and the smallest and largest value it may be
+# written with (day-of-week 7 is Sunday again, as 0 is).
 FIELD_NAMES: Final = ("minute", "hour", "day-of-month", "month", "day-of-week")
-_MIN_VALUE: Final = (0, 0, 1, 1, 0)
-_MAX_VALUE: Final = (59, 23, 31, 12, 7)
+FIELD_MIN: Final = (0, 0, 1, 1, 0)
+FIELD_MAX: Final = (59, 23, 31, 12, 7)
 MINUTE, HOUR, DOM, MONTH, DOW = range(5)
 
 MONTH_NAMES: Final = (
@@ -122,6 +124,11 @@ class ItemKind:
     NTH_DOW = "nth-dow"  # `n#k`                    (day-of-week)
 
 
+# The kinds whose values are the same in every month (a field's `values` holds
+# theirs), as opposed to the day fields' extensions, which depend on the month.
+_ORDINARY: Final = frozenset((ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE))
+
+
 class _Record:
     """Base of the small immutable value classes here: equality, hash and repr
     from `__slots__` (a light stand-in for frozen dataclasses)."""
@@ -166,6 +173,13 @@ class Item(_Record):
         self.end = end
         self.step = step
 
+    @property
+    def ordinary(self) -> bool:
+        """True for `*`, `?`, a value or a range: an item whose values its
+        field's `values` holds; False for an L/W/# extension (its days depend
+        on the month)."""
+        return self.kind in _ORDINARY
+
 
 class Field(_Record):
     """One parsed field: its text, items and the plain values it allows.
@@ -198,11 +212,11 @@ class Field(_Record):
         return self.text[0] == "*" or self.text == "?"
 
 
-_FULL: Final = tuple(
-    frozenset(range(low, 7 if i == 4 else high + 1))
-    for i, (low, high) in enumerate(zip(_MIN_VALUE, _MAX_VALUE, strict=True))
+# Per field, every distinct value it can match (day-of-week 0-6: 7 is 0 again).
+FIELD_VALUES: Final = tuple(
+    frozenset(range(low, 7 if i == DOW else high + 1))
+    for i, (low, high) in enumerate(zip(FIELD_MIN, FIELD_MAX, strict=True))
 )
-_ORDINARY: Final = frozenset((ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE))
 
 
 def _fail(field: int | None, message: str, column: int, hint: str | None = None) -> CronSyntaxError:
@@ -317,11 +331,11 @@ def _field_count_error(text: str, tokens: list[tuple[str, int]]) -> CronSyntaxEr
 def _parse_field(index: int, token: str, column: int) -> Field:
     """Parse one field's text (a comma-separated list of items)."""
     if token == "*":  # the commonest fields first, without the general machinery
-        item = Item(ItemKind.STAR, token, column, _MIN_VALUE[index], _MAX_VALUE[index])
-        return Field(index, token, column, (item,), _FULL[index])
+        item = Item(ItemKind.STAR, token, column, FIELD_MIN[index], FIELD_MAX[index])
+        return Field(index, token, column, (item,), FIELD_VALUES[index])
     if token.isdigit() and token.isascii() and len(token) < 3:
         value = int(token)
-        if _MIN_VALUE[index] <= value <= _MAX_VALUE[index]:
+        if FIELD_MIN[index] <= value <= FIELD_MAX[index]:
             item = Item(ItemKind.VALUE, token, column, value, value)
             return Field(
                 index, token, column, (item,), frozenset((value % 7 if index == DOW else value,))
@@ -329,7 +343,7 @@ def _parse_field(index: int, token: str, column: int) -> Field:
     if token == "?":
         if index not in (DOM, DOW):
             raise _fail(index, "'?' is allowed in day-of-month and day-of-week only", column)
-        item = Item(ItemKind.ANY, token, column, _MIN_VALUE[index], _MAX_VALUE[index])
+        item = Item(ItemKind.ANY, token, column, FIELD_MIN[index], FIELD_MAX[index])
         return Field(index, token, column, (item,), _expand(index, (item,)))
     items: list[Item] = []
     offset = 0
@@ -345,7 +359,7 @@ def _expand(index: int, items: tuple[Item, ...] | list[Item]) -> frozenset[int]:
     """The plain values of a field's ordinary items (day-of-week 7 -> 0)."""
     values: set[int] = set()
     for item in items:
-        if item.kind in _ORDINARY:
+        if item.ordinary:
             values.update(range(item.start, item.end + 1, item.step))
     if index == DOW and 7 in values:
         values.discard(7)
@@ -363,11 +377,11 @@ def _parse_item(index: int, text: str, column: int) -> Item:
         )
     if text[0] == "*":
         if len(text) == 1:
-            return Item(ItemKind.STAR, text, column, _MIN_VALUE[index], _MAX_VALUE[index])
+            return Item(ItemKind.STAR, text, column, FIELD_MIN[index], FIELD_MAX[index])
         if text[1] != "/":
             raise _unexpected(index, text, 1, column)
         step = _read_step(index, text, 2, column)
-        return Item(ItemKind.STAR, text, column, _MIN_VALUE[index], _MAX_VALUE[index], step)
+        return Item(ItemKind.STAR, text, column, FIELD_MIN[index], FIELD_MAX[index], step)
     if index == DOM:
         extension = _parse_dom_extension(text, column)
         if extension is not None:
@@ -393,7 +407,7 @@ def _parse_item(index: int, text: str, column: int) -> Item:
     if i < len(text) and text[i] == "/":
         step = _read_step(index, text, i + 1, column)
         if kind == ItemKind.VALUE:
-            end, kind = _MAX_VALUE[index], ItemKind.RANGE  # `a/n` = `a-MAX/n`
+            end, kind = FIELD_MAX[index], ItemKind.RANGE  # `a/n` = `a-MAX/n`
         i = len(text)
     if i < len(text):
         raise _unexpected(index, text, i, column)
@@ -402,9 +416,7 @@ def _parse_item(index: int, text: str, column: int) -> Item:
 
 def _reversed_hint(index: int, start: int, end: int) -> str:
     """Suggest the list a user meant by a wrapping range such as `22-2`."""
-    low, high = _MIN_VALUE[index], _MAX_VALUE[index]
-    if index == DOW:
-        high = 6
+    low, high = min(FIELD_VALUES[index]), max(FIELD_VALUES[index])
     first = f"{start}-{high}" if start < high else f"{start}"
     second = f"{low}-{end}" if end > low else f"{low}"
     return f"cron accepts such a range but never runs it; for a wrap-around write {first},{second}"
@@ -419,7 +431,7 @@ def _read_digits(text: str, i: int) -> int:
 
 def _read_value(index: int, text: str, i: int, column: int) -> tuple[int, int]:
     """Read a number or a name at text[i:], check its range -> (value, next index)."""
-    low, high = _MIN_VALUE[index], _MAX_VALUE[index]
+    low, high = FIELD_MIN[index], FIELD_MAX[index]
     if i >= len(text):
         raise _fail(index, f"missing value after '{text[i - 1]}' in '{text}'", column + i)
     j = _read_digits(text, i)
@@ -545,8 +557,11 @@ def _parse_dom_extension(text: str, column: int) -> Item | None:
         digits_end = _read_digits(text, 0)
         if digits_end == len(text) - 1 and digits_end > 0:
             day = int(text[:digits_end])
-            if not 1 <= day <= 31:
-                raise _fail(DOM, f"value {text[:digits_end]} in '{text}' out of range 1-31", column)
+            low, high = FIELD_MIN[DOM], FIELD_MAX[DOM]
+            if not low <= day <= high:
+                raise _fail(
+                    DOM, f"value {text[:digits_end]} in '{text}' out of range {low}-{high}", column
+                )
             return Item(ItemKind.NEAREST_WEEKDAY, text, column, day)
         raise _fail(DOM, f"'{text}': W applies to a single day, such as 15W", column)
     if "#" in text:

@@ -28,16 +28,14 @@ from typing import Final, NamedTuple
 from pycron.crontab import (
     CRON_PATH,
     DISABLED_MARK,
-    At,
     Cron,
     Crontab,
     Entry,
-    Every,
     Finding,
     Line,
     LineKind,
-    Reboot,
     Severity,
+    Spans,
     random_delay,
 )
 from pycron.errors import NoMatchError
@@ -46,6 +44,9 @@ from pycron.expr import (
     DOM,
     DOW,
     DOW_LONG_NAMES,
+    FIELD_MAX,
+    FIELD_NAMES,
+    FIELD_VALUES,
     HOUR,
     MINUTE,
     MONTH,
@@ -66,15 +67,14 @@ MAX_CRONIE_JOBS: Final = 10_000
 _BLANKS: Final = " \t"
 _ONE_MINUTE: Final = timedelta(minutes=1)
 _DST_WINDOW: Final = timedelta(days=370)  # covers dst_notes' 12 calendar months
-_ALL_HOURS: Final = frozenset(range(24))
-_ORDINARY: Final = frozenset((ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE))
-_FIELD_MAX: Final = (59, 23, 31, 12, 7)
-# The cycle a step restarts in; day-of-month has none (months differ in length).
-_CYCLES: Final = {MINUTE: 60, HOUR: 24, MONTH: 12, DOW: 7}
+# The length of the cycle a step restarts in; day-of-month has none (months differ in length).
+_CYCLES: Final = {index: len(FIELD_VALUES[index]) for index in (MINUTE, HOUR, MONTH, DOW)}
 _CYCLE_NAMES: Final = {MINUTE: "hour", HOUR: "day", MONTH: "year", DOW: "week"}
 _UNITS: Final = {MINUTE: "minute", HOUR: "hour", MONTH: "month", DOW: "day"}
 # A command token that looks like a schedule field: `2024`, `1-5`, `0,30`, `?`, `15W`, `1#2`.
 _FIELD_LIKE: Final = re.compile(r"[0-9?][0-9?,/#LWlw-]*")
+# The same as a whole word at the start of a text (up to a blank or the end).
+_FIELD_LIKE_WORD: Final = re.compile(rf"{_FIELD_LIKE.pattern}(?=[ \t]|\Z)")
 # Where the first word of a command ends for the shell.
 _WORD_END: Final = re.compile(r"[ \t;|&<>()]")
 # First words that are no program to look up in PATH: shell keywords and builtins.
@@ -148,27 +148,21 @@ class _Context(NamedTuple):
     transitions: dict[tzinfo, list[Transition]]  # per zone, filled on demand
 
 
-class _Columns(NamedTuple):
-    """Where the parts of a job line start (0-based, in the physical line)."""
-
-    tokens: tuple[tuple[str, int], ...]  # the schedule's tokens as written, with columns
-    fields: tuple[int, ...]  # the 5 fields of a Cron schedule (a nickname: 5 x its column)
-    user: int | None  # system format
-    option: int | None  # `-n`
-    command: int
-
-
 class _Job(NamedTuple):
-    """An enabled job line with the columns of its parts."""
+    """An enabled job line (the columns of its parts are in `entry.spans`)."""
 
     line: Line
     entry: Entry
-    columns: _Columns
+
+    @property
+    def spans(self) -> Spans:
+        """Where the parts of the line are."""
+        return self.entry.spans
 
     @property
     def command_text(self) -> str:
         """The command as written (before the `%` rule)."""
-        return self.line.text[self.columns.command :]
+        return self.line.text[self.spans.command :]
 
     @property
     def path(self) -> str:
@@ -178,10 +172,16 @@ class _Job(NamedTuple):
     def at(self, column: int, message: str, hint: str | None = None) -> _Hit:
         return _Hit(self.line.number, column, message, hint)
 
+    def field_column(self, index: int) -> int:
+        """Where a field of a Cron schedule is written (a nickname's fields are
+        all at the nickname)."""
+        columns = self.spans.schedule
+        return columns[index] if len(columns) == len(FIELD_NAMES) else columns[0]
+
     def item_column(self, field: Field, item: Item) -> int:
         """An item's column in the line (the expression may be a nickname's
         expansion or hold substituted random values)."""
-        return self.columns.fields[field.index] + item.column - field.column
+        return self.field_column(field.index) + item.column - field.column
 
 
 class _Env(NamedTuple):
@@ -199,47 +199,10 @@ class _Env(NamedTuple):
         return _Hit(self.line.number, column, message, hint)
 
 
-def _skip_blanks(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _BLANKS:
-        i += 1
-    return i
-
-
-def _token_end(text: str, i: int) -> int:
-    while i < len(text) and text[i] not in _BLANKS:
-        i += 1
-    return i
-
-
-def _columns(text: str, entry: Entry, system: bool) -> _Columns:
-    """Find the columns of a job line's parts again (the Entry keeps only the schedule's)."""
-    schedule = entry.schedule
-    if isinstance(schedule, Every | At):
-        count = 2
-    elif isinstance(schedule, Reboot) or schedule.text.startswith("@"):
-        count = 1
-    else:
-        count = 5
-    tokens: list[tuple[str, int]] = []
-    i = entry.schedule_column
-    for _ in range(count):
-        start = _skip_blanks(text, i)
-        i = _token_end(text, start)
-        tokens.append((text[start:i], start))
-    fields = tuple(c for _, c in tokens) if count == 5 else (tokens[0][1],) * 5
-    i = _skip_blanks(text, i)
-    user = option = None
-    if system:
-        user, i = i, _skip_blanks(text, _token_end(text, i))
-    if entry.mail_on_error_only:
-        option, i = i, _skip_blanks(text, _token_end(text, i))
-    return _Columns(tuple(tokens), fields, user, option, i)
-
-
 def _jobs(crontab: Crontab) -> Iterator[_Job]:
     for line in crontab.lines:
         if line.job is not None and line.job.enabled:
-            yield _Job(line, line.job, _columns(line.text, line.job, crontab.system))
+            yield _Job(line, line.job)
 
 
 def _assignments(crontab: Crontab) -> Iterator[_Env]:
@@ -247,16 +210,8 @@ def _assignments(crontab: Crontab) -> Iterator[_Env]:
     for line in crontab.lines:
         if line.env is None:
             continue
-        text = line.text
-        name_column = i = _skip_blanks(text, 0)
-        if text[i] in "'\"":
-            i = text.index(text[i], i + 1) + 1
-        else:
-            while i < len(text) and text[i] not in _BLANKS + "=":
-                i += 1
-        value_column = _skip_blanks(text, _skip_blanks(text, i) + 1)
-        quoted = text[value_column : value_column + 1] in ("'", '"')
-        name, value = line.env
+        name, value, name_column, value_column = line.env
+        quoted = line.text[value_column : value_column + 1] in ("'", '"')
         yield _Env(line, name, value, name_column, value_column, quoted, dict(before))
         before[name] = value
 
@@ -282,7 +237,7 @@ def _naive_now(now: datetime) -> datetime:
 def _day_culprit(job: _Job, expr: CronExpression) -> int:
     """The column to blame for the days a job runs on: day-of-month unless it is a star."""
     dom, dow = expr.fields[DOM], expr.fields[DOW]
-    return job.columns.fields[DOW if dom.star and not dow.star else DOM]
+    return job.field_column(DOW if dom.star and not dow.star else DOM)
 
 
 # --------------------------------------------------------------------------- file checks
@@ -437,77 +392,34 @@ def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
 
 def _pycron_only(job: _Job, context: _Context) -> Iterator[_Hit]:
     schedule = job.entry.schedule
-    if isinstance(schedule, Every):
+    objection = schedule.plain_cron()
+    if objection is not None:
+        problem, hint = objection
         yield job.at(
-            job.entry.schedule_column,
-            f"'{schedule.text}' is a pycron schedule: cron rejects the line (bad time specifier)",
-            _every_hint(schedule.interval),
-        )
-    elif isinstance(schedule, At):
-        when = schedule.when
-        yield job.at(
-            job.entry.schedule_column,
-            f"'{schedule.text}' is a pycron schedule: cron rejects the line and has no "
-            "one-off schedule",
-            f"'{when.minute} {when.hour} {when.day} {when.month} *' runs on that date "
-            "every year; or use at(1)",
+            job.entry.schedule_column, f"'{schedule.text}' is a pycron schedule: {problem}", hint
         )
 
 
-def _every_hint(interval: timedelta) -> str | None:
-    """The cron schedule closest to `@every` (on the clock, not from the daemon's start)."""
-    seconds = int(interval.total_seconds())
-    minutes, hours = seconds // 60, seconds // 3600
-    if seconds % 60 or not seconds:
-        return None
-    if minutes < 60 and 60 % minutes == 0:
-        rewrite = "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
-    elif seconds % 3600 == 0 and hours < 24 and 24 % hours == 0:
-        rewrite = "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
-    elif seconds == 86400:
-        rewrite = "@daily"
-    else:
-        return None
-    return f"the closest cron schedule is '{rewrite}' (on the clock, not from the daemon's start)"
-
-
-def _unescaped_percent(text: str) -> int:
-    """Index of the first `%` that cron's rule splits at (a backslash takes the next char)."""
-    i = 0
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == "%":
-            return i
-        i += 1
-    return -1
-
-
-def _escape_percents(text: str) -> str:
-    """`text` with every unescaped `%` written `\\%`."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i] == "\\":
-            out.append(text[i : i + 2])
-            i += 2
-            continue
-        out.append("\\%" if text[i] == "%" else text[i])
-        i += 1
-    return "".join(out)
+def _escape_percents(job: _Job) -> str:
+    """The command as written with every `%` that cron splits at written `\\%`."""
+    text = job.line.text
+    pieces: list[str] = []
+    start = job.spans.command
+    for column in job.spans.percents:
+        pieces += (text[start:column], "\\")
+        start = column
+    pieces.append(text[start:])
+    return "".join(pieces).rstrip("\r")
 
 
 def _percent(job: _Job, context: _Context) -> Iterator[_Hit]:
-    if job.entry.stdin is None:
+    if not job.spans.percents:
         return
-    text = job.command_text.rstrip("\r")
-    offset = max(_unescaped_percent(text), 0)  # -1 cannot happen: the model found one
     yield job.at(
-        job.columns.command + offset,
+        job.spans.percents[0],
         f"cron ends the command at this '%' and feeds the rest to its standard input: "
         f"it runs {job.entry.command!r}",
-        f"for a literal percent sign write '\\%': {_escape_percents(text)}",
+        f"for a literal percent sign write '\\%': {_escape_percents(job)}",
     )
 
 
@@ -515,7 +427,7 @@ def _empty_command(job: _Job, context: _Context) -> Iterator[_Hit]:
     if job.entry.command.strip(_BLANKS):
         return
     yield job.at(
-        job.columns.command,
+        job.spans.command,
         "the command is empty: everything after '%' is its standard input, so nothing useful runs",
         "write '\\%' if the '%' belongs to the command",
     )
@@ -525,19 +437,20 @@ def _six_fields(job: _Job, context: _Context) -> Iterator[_Hit]:
     if not isinstance(job.entry.schedule, Cron):
         return
     if job.entry.user is not None and _FIELD_LIKE.fullmatch(job.entry.user):
-        assert job.columns.user is not None
+        assert job.spans.user is not None
         yield job.at(
-            job.columns.user,
+            job.spans.user,
             f"'{job.entry.user}' after the schedule is read as the user: crontab schedules "
             "have 5 fields (no seconds or year)",
         )
         return
-    token = job.command_text[: _token_end(job.command_text, 0)]
-    if not _FIELD_LIKE.fullmatch(token):
+    match = _FIELD_LIKE_WORD.match(job.command_text)
+    if match is None:
         return
+    token = match[0]
     command = job.entry.command.rstrip("\r")
     yield job.at(
-        job.columns.command,
+        job.spans.command,
         f"'{token}' after the schedule starts the command (cron runs "
         f"{command!r}): crontab schedules have 5 fields "
         "(no seconds or year)",
@@ -562,9 +475,9 @@ def _user_column(job: _Job, context: _Context) -> Iterator[_Hit]:
     user = job.entry.user
     if context.crontab.system:
         if user is not None and context.users is not None and user not in context.users:
-            assert job.columns.user is not None
+            assert job.spans.user is not None
             yield job.at(
-                job.columns.user,
+                job.spans.user,
                 f"unknown user {user!r}: Debian's cron rejects the line; cronie loads it "
                 "and the job fails when it runs",
             )
@@ -572,7 +485,7 @@ def _user_column(job: _Job, context: _Context) -> Iterator[_Hit]:
     if _names_user(job, context):
         word = _first_word(job.entry.command)
         yield job.at(
-            job.columns.command,
+            job.spans.command,
             f"the command starts with the user name {word!r}: a user crontab has no user "
             f"column, so cron runs {word!r} as a program",
             f"is this a system crontab (check it with --system)? otherwise remove {word!r}",
@@ -590,7 +503,7 @@ def _relative_command(job: _Job, context: _Context) -> Iterator[_Hit]:
         or _names_user(job, context)
     ):
         return
-    column = job.columns.command
+    column = job.spans.command
     if "/" in word:
         if not word.startswith("/"):
             yield job.at(
@@ -626,9 +539,9 @@ def _job_portability(job: _Job, context: _Context) -> Iterator[_Hit]:
             "'-' (do not log) is cronie syntax for root "
             "and system crontabs only: Debian's cron rejects the line",
         )
-    if entry.mail_on_error_only and job.columns.option is not None:
+    if entry.mail_on_error_only and job.spans.option is not None:
         yield job.at(
-            job.columns.option,
+            job.spans.option,
             "'-n' (mail only on failure) is cronie syntax: "
             "Debian's cron runs '-n' as part of the command",
         )
@@ -637,7 +550,7 @@ def _job_portability(job: _Job, context: _Context) -> Iterator[_Hit]:
         yield from _random_fields(job, schedule)
     if len(job.command_text) > MAX_DEBIAN_COMMAND:
         yield job.at(
-            job.columns.command,
+            job.spans.command,
             f"command of {len(job.command_text)} characters: Debian's cron refuses the whole "
             f"file for a command over {MAX_DEBIAN_COMMAND}",
             "move the command into a script",
@@ -647,7 +560,8 @@ def _job_portability(job: _Job, context: _Context) -> Iterator[_Hit]:
 def _random_fields(job: _Job, schedule: Cron) -> Iterator[_Hit]:
     """The `~` fields, with the value pycron picked for each."""
     fields = schedule.expression.fields
-    for index, (token, column) in enumerate(job.columns.tokens):
+    tokens = schedule.text.split(" ")  # as written, one blank apart
+    for index, (token, column) in enumerate(zip(tokens, job.spans.schedule, strict=True)):
         if "~" in token:
             picked = fields[index].text
             yield job.at(
@@ -681,7 +595,7 @@ def _dom_dow_or(job: _Job, context: _Context, expr: CronExpression) -> Iterator[
     if dom.star or dow.star:
         return
     yield job.at(
-        job.columns.fields[DOM],
+        job.field_column(DOM),
         f"both day fields are restricted, so cron runs when either matches (OR, not AND): "
         f"on day-of-month '{dom.text}' and also on day-of-week '{dow.text}'",
         _nth_weekday_hint(expr)
@@ -693,7 +607,7 @@ def _dom_dow_or(job: _Job, context: _Context, expr: CronExpression) -> Iterator[
 def _nth_weekday_hint(expr: CronExpression) -> str | None:
     """`0 0 8-14 * 2` meant "the second Tuesday": `0 0 * * 2#2` (pycron only)."""
     minute, hour, dom, month, dow = expr.fields
-    if len(dow.values) != 1 or any(item.kind not in _ORDINARY for item in dom.items):
+    if len(dow.values) != 1 or not all(item.ordinary for item in dom.items):
         return None
     days = sorted(dom.values)
     if len(days) != 7 or days[0] % 7 != 1 or days[-1] - days[0] != 6 or days[0] > 22:
@@ -712,13 +626,13 @@ def _star_step_day(job: _Job, context: _Context, expr: CronExpression) -> Iterat
     for field, other in ((dom, dow), (dow, dom)):
         if field.text[0] == "*" and field.text != "*" and not other.star:
             values = ",".join(
-                f"{item.start}-{_FIELD_MAX[field.index]}{item.text[1:]}"
+                f"{item.start}-{FIELD_MAX[field.index]}{item.text[1:]}"
                 if item.kind == ItemKind.STAR
                 else item.text
                 for item in field.items
             )
             yield job.at(
-                job.columns.fields[field.index],
+                job.field_column(field.index),
                 f"{field.name} '{field.text}' starts with '*', so cron counts it as '*': "
                 f"the day fields are ANDed (days matching both), not ORed",
                 f"to run on either, write '{values}' instead of '{field.text}'",
@@ -741,7 +655,7 @@ def _a_slash_n(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_
     for field, item in _items(expr):
         if _is_a_slash_n(item):
             start, step = item.text.split("/")
-            rewrite = f"{start}-{_FIELD_MAX[field.index]}/{step}"
+            rewrite = f"{start}-{FIELD_MAX[field.index]}/{step}"
             yield job.at(
                 job.item_column(field, item),
                 f"'{item.text}' (from {start} every {step}) is pycron syntax: cronie and "
@@ -769,7 +683,7 @@ def _extension_text(item: Item) -> str:
 @_on_cron
 def _extension(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
     for field, item in _items(expr):
-        if item.kind in _ORDINARY and item.kind != ItemKind.ANY:
+        if item.ordinary and item.kind != ItemKind.ANY:
             continue
         readers = "cronie and Debian reject the line"
         if item.kind == ItemKind.NTH_DOW:
@@ -864,13 +778,13 @@ def _dow_x_0(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hi
 @_on_cron
 def _every_minute(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
     minute, hour = expr.fields[MINUTE], expr.fields[HOUR]
-    if minute.text != "*" or hour.values >= _ALL_HOURS:
+    if minute.text != "*" or hour.values >= FIELD_VALUES[HOUR]:
         return
-    rest = " ".join(token for token, _ in job.columns.tokens[1:])
+    rest = job.entry.schedule.text.partition(" ")[2]  # the fields after the minute, as written
     count = len(hour.values)
     during = f"hour {hour.text}" if count == 1 else f"hours {hour.text}"
     yield job.at(
-        job.columns.fields[MINUTE],
+        job.field_column(MINUTE),
         f"runs every minute during {during} ({60 * count} times a day), not once an hour",
         f"for once at the start of the hour write '0 {rest}'",
     )
@@ -918,8 +832,8 @@ def _fires_in(naive: CronExpression, year: int, month: int) -> bool:
 
 def _every_month(dom: Field, dow: Field) -> bool:
     """Shortcut: day fields that surely match some day of every month."""
-    dom_plain = all(item.kind in _ORDINARY for item in dom.items)
-    dow_plain = all(item.kind in _ORDINARY for item in dow.items)
+    dom_plain = all(item.ordinary for item in dom.items)
+    dow_plain = all(item.ordinary for item in dow.items)
     dom_any_month = dom_plain and min(dom.values) <= 28
     if dom.text in ("*", "?"):
         return dow_plain
@@ -1025,7 +939,7 @@ def _meets_transition(naive: CronExpression, transitions: list[Transition]) -> b
 @_on_cron
 def _dst(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
     tz = expr.tz or context.local_tz
-    if tz is None or (expr.wildcard and expr.fields[HOUR].values >= _ALL_HOURS):
+    if tz is None or (expr.wildcard and expr.fields[HOUR].values >= FIELD_VALUES[HOUR]):
         return
     if not _meets_transition(_naive(expr), _transitions(context, tz)):
         return
@@ -1037,7 +951,7 @@ def _dst(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
             "twice); to be safe, schedule the job outside the hours the clocks change"
         )
     for note in dst_notes(zoned, context.now, 12):
-        yield job.at(job.columns.fields[HOUR], note, hint)
+        yield job.at(job.field_column(HOUR), note, hint)
 
 
 # --------------------------------------------------------------------------- the tables

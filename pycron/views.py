@@ -32,7 +32,7 @@ def line_view(line: Line) -> dict[str, object]:
     """How pycron reads one physical line (`check --lines`)."""
     view: dict[str, object] = {"line": line.number, "kind": line.kind.value, "text": line.text}
     if line.env is not None:
-        view["name"], view["value"] = line.env
+        view["name"], view["value"] = line.env.name, line.env.value
     if line.options:
         view["options"] = dict(line.options)
     if line.findings:

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from freezegun import freeze_time
 
 from pycron.cli.app import cli
-from pycron.crontab import parse
+from pycron.crontab import JOB_OPTIONS, parse
 from pycron.lint import lint
 
 GOOD = (
@@ -238,6 +238,25 @@ def test_add_refuses_line_breaks_and_writes_nothing(
     assert f"contains a {what}" in result.stderr
     assert crontab.read_bytes() == before
     assert not crontab.with_name("crontab.bak").exists()
+
+
+# A good value of each option that add offers (--overlap takes no line break: click refuses it).
+ADD_VALUES = {**OPTION_VALUES, "--overlap": "queue"}
+
+
+def test_add_offers_the_job_options_that_say_so_and_no_other() -> None:
+    add = cli.commands["add"]
+    offered = {name for param in add.params for name in param.opts if name[2:] in JOB_OPTIONS}
+    expected = {f"--{spec.key}" for spec in JOB_OPTIONS.values() if spec.in_add}
+    assert offered == expected == set(ADD_VALUES)
+    assert "--enabled" not in offered  # a job is added to run; `disable` turns it off
+
+
+@pytest.mark.parametrize(("option", "value"), ADD_VALUES.items())
+def test_add_writes_each_job_option_above_the_job(crontab: Path, option: str, value: str) -> None:
+    result = _run(crontab, "add", option, value, "@daily", "/bin/true")
+    assert result.exit_code == 0, result.output
+    assert crontab.read_text() == GOOD + f"# pycron: {option[2:]}={value}\n@daily /bin/true\n"
 
 
 def test_add_prints_the_warnings_of_check_for_the_new_line(crontab: Path) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from pycron.crontab import (
     DISABLED_MARK,
+    JOB_OPTIONS,
     At,
     CatchUp,
     Cron,
@@ -23,8 +24,10 @@ from pycron.crontab import (
     Every,
     Line,
     LineKind,
+    Options,
     Overlap,
     Reboot,
+    Spans,
     add_lines,
     disable_job,
     enable_job,
@@ -165,7 +168,56 @@ def test_percent_rule(text: str, command: str, stdin: str | None) -> None:
     ],
 )
 def test_assignments(line: str, expected: tuple[str, str] | None) -> None:
-    assert parse_assignment(line) == expected
+    found = parse_assignment(line)
+    assert (found if found is None else (found.name, found.value)) == expected
+
+
+# Where the reader finds each part of a job line (columns counted by hand).
+SPANS = [
+    pytest.param("*/5  1 * * *  echo hi", False, Spans((0, 5, 7, 9, 11), 14), id="five-fields"),
+    pytest.param("0\t1 * * *\tx", False, Spans((0, 2, 4, 6, 8), 10), id="tabs"),
+    pytest.param("0 1 ~ * * x", False, Spans((0, 2, 4, 6, 8), 10), id="random"),
+    pytest.param("@daily   run", False, Spans((0,), 9), id="nickname"),
+    pytest.param("@every 90s cmd", False, Spans((0, 7), 11), id="every"),
+    pytest.param("@reboot x", False, Spans((0,), 8), id="reboot"),
+    pytest.param("-0 1 * * * x", False, Spans((1, 3, 5, 7, 9), 11), id="no-log"),
+    pytest.param(
+        "#pycron-disabled# 0 1 * * * x", False, Spans((18, 20, 22, 24, 26), 28), id="disabled"
+    ),
+    pytest.param(
+        "0 1 * * * root -n mail %x%y",
+        True,
+        Spans((0, 2, 4, 6, 8), 18, user=10, option=15, percents=(23, 25)),
+        id="user-dash-n-stdin",
+    ),
+    pytest.param(r"0 1 * * * a\%b%c", False, Spans((0, 2, 4, 6, 8), 10, percents=(14,)), id="esc"),
+    pytest.param(r"0 1 * * * a\\%b", False, Spans((0, 2, 4, 6, 8), 10, percents=(13,)), id="pair"),
+]
+
+
+@pytest.mark.parametrize(("line", "system", "expected"), SPANS)
+def test_a_job_line_keeps_the_columns_of_its_parts(
+    line: str, system: bool, expected: Spans
+) -> None:
+    crontab, errors = parse(line + "\n", system=system)
+    assert errors == []
+    (entry,) = crontab.entries
+    assert entry.spans == expected
+    assert entry.schedule_column == expected.schedule[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "name_column", "value_column"),
+    [("  A = hello", 2, 6), ('"A B"="x"', 0, 6), ("\tPATH=/bin", 1, 6)],
+)
+def test_an_assignment_keeps_the_columns_of_its_name_and_value(
+    line: str, name_column: int, value_column: int
+) -> None:
+    crontab, errors = parse(line + "\n")
+    assert errors == []
+    env = crontab.lines[0].env
+    assert env is not None
+    assert (env.name_column, env.value_column) == (name_column, value_column)
 
 
 # Every kind of line, read from a file with LF endings (the control) and from one with
@@ -348,7 +400,7 @@ def _reading(line: Line) -> _Reading:
     """What a line was read as, in the terms of LINE_KINDS."""
     if line.kind is LineKind.ENV:
         assert line.env is not None
-        return ("env", *line.env)
+        return ("env", line.env.name, line.env.value)
     if line.kind is LineKind.OPTION:
         return ("option", line.options)
     if line.kind is LineKind.INVALID:
@@ -441,6 +493,104 @@ def test_all_errors_of_a_file_are_collected() -> None:
     assert [e.line for e in errors] == [1, 3, 4, 5]
     assert "not loaded" in errors[3].message  # a typo in its options must not run it bare
     assert [e.command for e in crontab.entries] == ["ok"]
+
+
+# --------------------------------------------------------------------------- job options
+
+# (options text, the job's Options but `given`): every key, each with a value that is
+# not its default, so a key that sets the wrong attribute (or none) is seen.
+OPTION_CASES = [
+    ("name=backup", Options(name="backup")),
+    ("timeout=1h30m", Options(timeout=timedelta(hours=1, minutes=30))),
+    ("kill-grace=0s", Options(kill_grace=timedelta(0))),
+    ("retries=100", Options(retries=100)),
+    ("retry-delay=2m", Options(retry_delay=timedelta(minutes=2))),
+    ("overlap=replace", Options(overlap=Overlap.REPLACE)),
+    ("lock=db.main", Options(lock="db.main")),
+    ('cwd="/srv/my dir"', Options(cwd="/srv/my dir")),
+    ("catch-up=latest", Options(catch_up=CatchUp.LATEST)),
+    ("catch-up=all", Options(catch_up=CatchUp.ALL)),
+    ("catch-up=all:0s", Options(catch_up=CatchUp.ALL, catch_up_window=timedelta(0))),
+    ("enabled=false", Options(enabled=False)),
+    (
+        "name=a timeout=5m overlap=queue catch-up=all:12h",
+        Options(
+            name="a",
+            timeout=timedelta(minutes=5),
+            overlap=Overlap.QUEUE,
+            catch_up=CatchUp.ALL,
+            catch_up_window=timedelta(hours=12),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
+def test_each_option_sets_its_attributes(text: str, expected: Options) -> None:
+    crontab, errors = parse(f"# pycron: {text}\n@daily x\n")
+    assert errors == []
+    job = crontab.lines[1].job
+    assert job is not None
+    assert job.options._replace(given=()) == expected
+
+
+def test_the_option_cases_cover_every_key() -> None:
+    lines = [parse(f"# pycron: {text}\n@daily x\n")[0].lines[0] for text, _ in OPTION_CASES]
+    assert {key for line in lines for key, _ in line.options} == set(JOB_OPTIONS)
+
+
+KNOWN = (
+    "options are: name, timeout, kill-grace, retries, retry-delay, overlap, lock, cwd, "
+    "catch-up, enabled"
+)
+BAD_DURATION = "bad duration {!r}: write it like 90s, 5m, 1h30m or 2d"
+
+# (options text, column of the error, its message, its hint)
+OPTION_ERROR_CASES = [
+    ("bogus=1", 10, "unknown option 'bogus'", KNOWN),
+    ("timeout=1m timeout=2m", 21, "option 'timeout' is given twice", None),
+    ("timeout", 10, "option 'timeout' needs a value: write timeout=VALUE", None),
+    (
+        "name=.x",
+        15,
+        "bad name '.x': use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-'",
+        None,
+    ),
+    ("timeout=0s", 18, "timeout must be longer than 0s", None),
+    ("timeout=5x", 18, BAD_DURATION.format("5x"), None),
+    ("kill-grace=soon", 21, BAD_DURATION.format("soon"), None),
+    ("retries=101", 18, "bad retries '101': a whole number from 0 to 100", None),
+    ("retries=-1", 18, "bad retries '-1': a whole number from 0 to 100", None),
+    ("retry-delay=1.5h", 22, BAD_DURATION.format("1.5h"), None),
+    ("overlap=wait", 18, "bad overlap 'wait': one of skip, queue, allow, replace", None),
+    ("overlap=skip:1h", 18, "bad overlap 'skip:1h': one of skip, queue, allow, replace", None),
+    ("lock=a/b", 15, "bad lock name 'a/b': use letters, digits, '.', '_' or '-'", None),
+    ('cwd=""', 14, "cwd needs a directory", None),
+    (
+        "catch-up=some",
+        19,
+        "bad catch-up 'some': one of none, latest, all or all:WINDOW (all:12h)",
+        None,
+    ),
+    ("catch-up=latest:1h", 19, "only catch-up=all takes a window, as in all:12h", None),
+    ("catch-up=all:1x", 19, BAD_DURATION.format("1x"), None),
+    ("enabled=yes", 18, "bad enabled 'yes': true or false", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message", "hint"),
+    OPTION_ERROR_CASES,
+    ids=[c[0] for c in OPTION_ERROR_CASES],
+)
+def test_a_bad_option_is_an_error_at_its_column(
+    text: str, column: int, message: str, hint: str | None
+) -> None:
+    crontab, errors = parse(f"# pycron: {text}\n@daily x\n", "tab")
+    first = errors[0]
+    assert (first.path, first.line, first.column) == ("tab", 1, column)
+    assert (first.message, first.hint) == (message, hint)
+    assert crontab.entries == ()  # the job under it is not loaded
 
 
 UNATTACHED = "not directly above a job"

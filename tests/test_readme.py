@@ -1,5 +1,6 @@
 """The README's console examples that need no clock, run as a user would type
-them: their output must be what the README shows, so that it stays true."""
+them: their output must be what the README shows, so that it stays true. Its
+table of job options lists the options there are, with their defaults."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from typing import NamedTuple
 
 import pytest
 
+from pycron.crontab import JOB_OPTIONS, Options, build_options
+
 README = Path(__file__).resolve().parent.parent / "README.md"
+OPTIONS_HEADER = "| key | value | default | meaning |"
 
 
 class Example(NamedTuple):
@@ -67,3 +71,32 @@ def test_a_readme_example_prints_what_the_readme_shows(example: Example) -> None
         check=False,
     )
     assert (done.stdout + done.stderr).splitlines() == example.output
+
+
+def option_rows(text: str) -> list[list[str]]:
+    """The cells of each row of the README's table of job options."""
+    lines = text.splitlines()
+    start = lines.index(OPTIONS_HEADER) + 2  # below the header and its rule
+    rows: list[list[str]] = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+OPTION_ROWS = option_rows(README.read_text())
+
+
+def test_the_readme_lists_every_job_option_and_no_other() -> None:
+    assert [row[0] for row in OPTION_ROWS] == [f"`{key}`" for key in JOB_OPTIONS]
+
+
+def test_a_default_the_readme_shows_is_that_of_a_job_without_options() -> None:
+    """A default shown as a value (`10s`, not words or a variable like `HOME`) is
+    the option's value in a job without options."""
+    cells = [(row[0].strip("`"), row[2]) for row in OPTION_ROWS]
+    shown = [(key, cell.strip("`")) for key, cell in cells if cell[0] == "`" and not cell.isupper()]
+    assert len(shown) >= 5
+    for key, default in shown:
+        assert build_options([(key, default)])._replace(given=()) == Options(), key

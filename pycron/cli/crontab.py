@@ -34,7 +34,7 @@ from pycron.cli.render import (
     sentence,
 )
 from pycron.crontab import (
-    OPTION_READERS,
+    JOB_OPTIONS,
     Crontab,
     Finding,
     Severity,
@@ -218,35 +218,27 @@ def _edit(ctx: click.Context, change: Callable[[Crontab], Crontab]) -> Crontab:
     return invocation_of(ctx).crontab_file().update(checked)
 
 
+def _parameter(key: str) -> str:
+    """The name of the parameter of `add --KEY` for a job option."""
+    return key.replace("-", "_")
+
+
+def _job_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`add --KEY VALUE` for the job options that `add` offers, in their order."""
+    for spec in reversed([spec for spec in JOB_OPTIONS.values() if spec.in_add]):
+        choice = click.Choice(spec.choices) if spec.choices else None
+        option = click.option(
+            f"--{spec.key}", _parameter(spec.key), type=choice, metavar=spec.metavar, help=spec.help
+        )
+        command = option(command)
+    return command
+
+
 @command("add")
 @click.argument("words", nargs=-1, required=True, metavar="LINE | EXPR COMMAND... | -")
-@click.option("--name", help="Job name (its id): letters, digits, '.', '_', '-'.")
-@click.option("--timeout", metavar="DURATION", help="Kill the job after this long, e.g. 30m.")
-@click.option("--kill-grace", metavar="DURATION", help="After a timeout, SIGKILL after this.")
-@click.option("--retries", metavar="N", help="Retry a failed run up to N times.")
-@click.option("--retry-delay", metavar="DURATION", help="First retry delay (then doubled).")
-@click.option(
-    "--overlap",
-    type=click.Choice(["skip", "queue", "allow", "replace"]),
-    help="If the job is still running at its next time.",
-)
-@click.option("--lock", metavar="NAME", help="Share a lock with other jobs.")
-@click.option("--cwd", metavar="DIR", help="Working directory (default: HOME).")
-@click.option("--catch-up", metavar="POLICY", help="none, latest, all or all:WINDOW.")
+@_job_options
 @click.pass_context
-def add_command(
-    ctx: click.Context,
-    words: tuple[str, ...],
-    name: str | None,
-    timeout: str | None,
-    kill_grace: str | None,
-    retries: str | None,
-    retry_delay: str | None,
-    overlap: str | None,
-    lock: str | None,
-    cwd: str | None,
-    catch_up: str | None,
-) -> None:
+def add_command(ctx: click.Context, /, words: tuple[str, ...], **offered: str | None) -> None:
     """Add a job (or several crontab lines from stdin with -).
 
     One argument is a whole crontab line; several are a schedule and a
@@ -263,18 +255,9 @@ def add_command(
       pycron add -- '0 8 * * 1' /usr/bin/report --weekly   # words starting with -
       crontab -l | pycron add -
     """
-    given = {
-        "name": name,
-        "timeout": timeout,
-        "kill-grace": kill_grace,
-        "retries": retries,
-        "retry-delay": retry_delay,
-        "overlap": overlap,
-        "lock": lock,
-        "cwd": cwd,
-        "catch-up": catch_up,
+    options = {
+        key: value for key in JOB_OPTIONS if (value := offered.get(_parameter(key))) is not None
     }
-    options = {key: value for key, value in given.items() if value is not None}
     _refuse_line_breaks(words, options)
     _check_options(options)
     if words == ("-",):
@@ -310,7 +293,7 @@ def _check_options(options: Mapping[str, str]) -> None:
     """A bad option value is an error about that option, said once."""
     for key, value in options.items():
         try:
-            OPTION_READERS[key](value)
+            JOB_OPTIONS[key].check(value)
         except ValueError as error:
             raise UsageError(f"--{key}: {error}") from None
 

@@ -13,12 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import click
 
 from pycron.crontab import (
-    At,
-    Cron,
     Entry,
-    Every,
-    Reboot,
-    format_duration,
 )
 from pycron.daemon import fire_after
 from pycron.history import RunRecord, orphan_note
@@ -193,9 +188,9 @@ def orphan_text(record: RunRecord) -> str | None:
 def next_runs(entry: Entry, now: datetime, count: int, zone: tzinfo | None) -> list[datetime]:
     """The job's next `count` runs after `now` (aware), computed as the daemon
     computes them (a job in a DST gap shows the time it really runs), in this
-    machine's zone. `@every` counts from the daemon's start and `@reboot`
-    runs at boot: neither has a time to show here."""
-    if not entry.enabled or isinstance(entry.schedule, (Every, Reboot)):
+    machine's zone. A schedule not fixed on the clock (`@every` counts from the
+    daemon's start, `@reboot` runs at boot) has no time to show here."""
+    if not entry.enabled or not entry.schedule.on_the_clock:
         return []
     runs: list[datetime] = []
     moment: datetime | None = now
@@ -212,16 +207,7 @@ def minute_text(moment: datetime) -> str:
 
 
 def no_next_text(entry: Entry) -> str:
-    schedule = entry.schedule
-    if not entry.enabled:
-        return "-"
-    if isinstance(schedule, Every):
-        return f"every {format_duration(schedule.interval)} from daemon start"
-    if isinstance(schedule, At):
-        return "done (in the past)"
-    if isinstance(schedule, Cron):
-        return "never"
-    return "at boot"
+    return entry.schedule.no_next if entry.enabled else "-"
 
 
 def sentence(message: str) -> str:
