@@ -32,7 +32,7 @@ from test_daemon import (
     wait_until,
 )
 
-from pycron.history import END_NOTE, FILE_NAME, History
+from pycron.store.sqlite import END_NOTE, FILE_NAME, SQLiteStore
 from pycron.records import Outcome
 
 DISK_SIZE = "4m"
@@ -281,7 +281,7 @@ def test_the_daemon_supervises_jobs_the_full_disk_cannot_record(
     (record,) = wait_until(lambda: box.ended("long"), 10, "the attempt's record")
     assert record.outcome is Outcome.TIMEOUT
     assert stop(daemon) == 0
-    with History.open(box.state) as history:
+    with SQLiteStore.open(box.state) as history:
         assert not history.runs(outcome=Outcome.INTERRUPTED)
 
 
