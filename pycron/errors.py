@@ -106,7 +106,9 @@ class SlotTakenError(PycronError):
     start. Not a failure of the history: the slot is served."""
 
     def __init__(self, job_id: str, scheduled_for: datetime) -> None:
-        super().__init__(f"{job_id}: the run of {scheduled_for.isoformat()} is taken by another run")
+        super().__init__(
+            f"{job_id}: the run of {scheduled_for.isoformat()} is taken by another run"
+        )
         self.job_id = job_id
         self.scheduled_for = scheduled_for
 

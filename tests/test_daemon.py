@@ -28,9 +28,9 @@ from typing import TypeVar
 import pytest
 
 from pycron.daemon import MAX_SLEEP
+from pycron.records import Outcome
 from pycron.store import INTERRUPTED_MESSAGE, RunRecord
 from pycron.store.sqlite import SQLiteStore
-from pycron.records import Outcome
 
 T = TypeVar("T")
 

@@ -47,9 +47,9 @@ from pycron.daemon import (
     fire_after,
     plan,
 )
+from pycron.records import Outcome, RunResult
 from pycron.store import INTERRUPTED_MESSAGE
 from pycron.store.sqlite import SQLiteStore
-from pycron.records import Outcome, RunResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping

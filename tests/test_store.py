@@ -18,11 +18,11 @@ from typing import Any, NamedTuple
 import pytest
 
 from pycron.errors import HistoryError, PycronError, SlotTakenError
+from pycron.records import Outcome, RunResult
 from pycron.store import DayCounts, RunRecord, SlotTaken, nearest_rank, orphaned, pid_alive
 from pycron.store import sqlite as history_module
 from pycron.store.logs import remove_logs
 from pycron.store.sqlite import END_NOTE, FILE_NAME, MIGRATIONS, SQLiteStore
-from pycron.records import Outcome, RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST = MIGRATIONS[-1][0]
