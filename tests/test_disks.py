@@ -141,6 +141,7 @@ def test_an_end_the_full_disk_refused_is_recorded_later_not_interrupted(
 ) -> None:
     tool.crontab.write_text(
         f"# pycron: name=filler\n@daily cat /dev/zero > {disk.filler} 2>/dev/null; exit 3\n"
+        "# pycron: name=ok\n@daily true\n"
     )
     assert tool("history").returncode == 0  # the history exists, with room to start a run
     done = tool("run-now", "filler")
@@ -156,10 +157,15 @@ def test_an_end_the_full_disk_refused_is_recorded_later_not_interrupted(
     assert f"pycron: warning: {logs}: no space left" in done.stderr
     assert len(list(tool.state.glob(f"{END_NOTE}*"))) == 1
     disk.free()
-    (record,) = runs(tool)
+    (record,) = runs(tool, "filler")
     assert (record["outcome"], record["exit_code"]) == ("failed", 3)
     assert record["finished"] is not None
+    # A reader shows the noted end; the next run-now writes it down.
+    assert len(list(tool.state.glob(f"{END_NOTE}*"))) == 1
+    assert tool("run-now", "ok").returncode == 0
     assert not list(tool.state.glob(f"{END_NOTE}*"))
+    (record,) = runs(tool, "filler")
+    assert (record["outcome"], record["exit_code"]) == ("failed", 3)
 
 
 # --------------------------------------------------------------------------- read-only

@@ -643,8 +643,8 @@ def test_a_failing_predicate_changes_nothing(history: SQLiteStore) -> None:
 def test_upkeep_without_orphans_takes_no_write_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Readers settle the history on every command: with nothing to mark, they
-    # must not wait for (or fail behind) a writer, nor write on a full disk.
+    # run-now settles the history at every start: with nothing to mark, it
+    # must not wait for (or fail behind) the daemon, nor write on a full disk.
     with SQLiteStore.open(tmp_path, host="here") as history:
         record(history, attempt())
         history.started(attempt("alive", outcome=Outcome.RUNNING, seconds=None))
