@@ -47,7 +47,6 @@ from pycron.crontab import (
 from pycron.daemon import LogFormat, fire_after, local_zone, serve
 from pycron.daemon import Settings as DaemonSettings
 from pycron.errors import (
-    CorruptHistoryError,
     CrontabError,
     HistoryError,
     JobNotFoundError,
@@ -59,7 +58,6 @@ from pycron.errors import (
     file_errors,
 )
 from pycron.expr import CronExpression, resolve_tz
-from pycron.history import History, RunRecord, TolerantRecorder, open_recording, orphan_note
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE, exit_code, format_error, parse_start, run_next
 from pycron.records import Outcome
 from pycron.runner import (
@@ -70,6 +68,9 @@ from pycron.runner import (
     run,
     supervise,
 )
+from pycron.store import RunRecord, Store, TolerantRecorder, orphan_note
+from pycron.store.logs import remove_logs
+from pycron.store.sqlite import SQLiteStore, open_recording
 from pycron.views import finding_view, job_view, line_view, run_view
 
 if TYPE_CHECKING:
@@ -994,36 +995,29 @@ def _warn(message: str) -> None:
     click.echo(f"pycron: warning: {message}", err=True)
 
 
-def _open_history(settings: Settings) -> History:
-    """The run history for the commands that read it (and `history prune`),
-    kept up to date where it can be written (`History.settle`: a `run-now`
-    killed with -9 leaves a running row behind). Where it cannot (a read-only
-    or full disk), it is opened read-only and shown as it is; a corrupt file
-    is reported, and left where it is."""
-    try:
-        history = History.open(settings.state_dir)
-    except CorruptHistoryError:
-        raise
-    except HistoryError:
-        return History.open_readonly(settings.state_dir)
-    _settle(history)
-    return history
+def _open_history(settings: Settings) -> Store:
+    """The run history for the commands that only read it (`list`, `status`,
+    `history`, `stats`, `logs`): opened read-only, it is never written, not
+    even for its upkeep (the daemon's and `run-now`'s): a run whose pycron is
+    gone shows as the upkeep will mark it, interrupted. A corrupt file is
+    reported, and left where it is."""
+    return SQLiteStore.open_readonly(settings.state_dir, settled_at=_utc_now())
 
 
 def _recorder(settings: Settings) -> TolerantRecorder | None:
     """run-now's recorder: a corrupt history is set aside and a new one started;
     None if the history cannot be opened at all, as the job runs anyway (said
-    on stderr)."""
+    on stderr). A run-now claims no slot."""
     try:
         history = open_recording(settings.state_dir, _utc_now(), _warn)
     except HistoryError as error:
         _warn(f"{error}: this run is not recorded")
         return None
     _settle(history)
-    return TolerantRecorder(history, _warn)
+    return TolerantRecorder(history, _warn, claim_slots=False)
 
 
-def _settle(history: History) -> None:
+def _settle(history: Store) -> None:
     """The history's upkeep; if it cannot be written, the command goes on."""
     try:
         history.settle(_utc_now())
@@ -1285,8 +1279,10 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
         age = parse_duration(older_than)
     except ValueError as exc:
         raise UsageError(f"--older-than: {exc}") from None
-    with _open_history(_settings(ctx)) as history:
-        removed = history.prune(_utc_now() - age)
+    with SQLiteStore.open(_settings(ctx).state_dir) as history:
+        pruned = history.prune(_utc_now() - age)
+    remove_logs(pruned.logs)  # once the records are gone for good
+    removed = pruned.records
     click.echo(f"removed {_plural(len(removed), 'run')} older than {older_than}", err=True)
 
 
@@ -1338,7 +1334,7 @@ def logs_command(
                 time.sleep(0.2)
 
 
-def _known_job(settings: Settings, history: History, job_id: str) -> None:
+def _known_job(settings: Settings, history: Store, job_id: str) -> None:
     """Refuse a job id that is neither in the crontab nor in the history (a
     typo, most likely: exit 1, naming the jobs there are). A job removed from
     the crontab still has its runs."""

@@ -11,9 +11,11 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pycron"
 
-# Which pycron modules each module may import (the README's module map). The
-# core (errors, records, expr, explain, crontab, lint) never reaches the
-# machinery of running jobs; the history and its readers never load the runner.
+# Which pycron modules each module may import (the README's module map); a
+# package's modules are named by their dotted path below `pycron`, the package
+# itself by its name (its __init__). The core (errors, records, expr, explain,
+# crontab, lint) never reaches the machinery of running jobs; the store and its
+# readers never load the runner, and only those who open a store know its backend.
 GRAPH: dict[str, set[str]] = {
     "errors": set(),
     "records": set(),
@@ -23,9 +25,21 @@ GRAPH: dict[str, set[str]] = {
     "lint": {"errors", "expr", "explain", "crontab"},
     "processes": set(),
     "runner": {"errors", "crontab", "records", "processes"},
-    "history": {"errors", "records", "processes"},
-    "views": {"expr", "crontab", "history"},
-    "daemon": {"errors", "expr", "crontab", "records", "processes", "runner", "history", "views"},
+    "store": {"errors", "records", "processes"},
+    "store.logs": {"errors"},
+    "store.sqlite": {"errors", "records", "store"},
+    "views": {"expr", "crontab", "store"},
+    "daemon": {
+        "errors",
+        "expr",
+        "crontab",
+        "records",
+        "processes",
+        "runner",
+        "store",
+        "store.sqlite",
+        "views",
+    },
     # The process entry point hands every command but `next` to the click
     # interface, which it imports only then.
     "launch": {"errors", "expr", "cli"},
@@ -37,7 +51,9 @@ GRAPH: dict[str, set[str]] = {
         "crontab",
         "lint",
         "runner",
-        "history",
+        "store",
+        "store.logs",
+        "store.sqlite",
         "views",
         "daemon",
         "launch",
@@ -53,19 +69,41 @@ CONFINED = {
 
 
 def _imports(path: Path) -> set[str]:
-    """Top-level names of every module imported anywhere in a file."""
+    """Names of every module imported anywhere in a file (for `from pycron.X
+    import Y`, also `pycron.X.Y`, which may be a module)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
-            if node.module == "pycron":
-                names.update(f"pycron.{alias.name}" for alias in node.names)
+            if node.module.split(".")[0] == "pycron":
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
 
 
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("__"))
+def _module_name(path: Path) -> str:
+    """A source file's name in the graph: `store.sqlite`, `store` for its __init__."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph_module(name: str) -> str | None:
+    """The graph's module that an imported `pycron.` name is or lies in (the
+    longest match: `pycron.store.sqlite.X` is store.sqlite), if any."""
+    parts = name.split(".")[1:] if name.startswith("pycron.") else []
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in GRAPH:
+            return ".".join(parts[:end])
+    return None
+
+
+SOURCES = {
+    _module_name(p): p
+    for p in sorted(PACKAGE.rglob("*.py"))
+    if p.parent != PACKAGE or not p.stem.startswith("__")
+}
+MODULES = sorted(SOURCES)
 
 
 def test_the_graph_names_every_module() -> None:
@@ -74,11 +112,7 @@ def test_the_graph_names_every_module() -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_a_module_imports_only_what_the_graph_allows(module: str) -> None:
-    imported = {
-        name.split(".")[1]
-        for name in _imports(PACKAGE / f"{module}.py")
-        if name.startswith("pycron.") and name.split(".")[1] in GRAPH
-    }
+    imported = {_graph_module(name) for name in _imports(SOURCES[module])} - {None, module}
     unexpected = imported - GRAPH[module]
     assert not unexpected, f"{module} imports {sorted(unexpected)}, which the graph does not allow"
 
@@ -106,7 +140,7 @@ def test_the_graph_has_no_cycle_but_the_entry_hand_over() -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_confined_imports_stay_in_their_layer(module: str) -> None:
-    imported = {name.split(".")[0] for name in _imports(PACKAGE / f"{module}.py")}
+    imported = {name.split(".")[0] for name in _imports(SOURCES[module])}
     misplaced = {
         lib for lib, owners in CONFINED.items() if lib in imported and module not in owners
     }
@@ -163,11 +197,11 @@ def test_a_zone_loads_zoneinfo_only_then() -> None:
     assert done.stderr.split() == ["True", "False"]
 
 
-def test_reading_the_history_loads_nothing_that_starts_processes() -> None:
-    """The history's readers (the CLI's run commands, a status page) share the
+def test_reading_the_store_loads_nothing_that_starts_processes() -> None:
+    """The store's readers (the CLI's run commands, a status page) share the
     run records with the runner, not the runner itself."""
     heavy = "{'subprocess', 'ctypes', 'pycron.runner'}"
-    probe = f"import sys, pycron.history; print(sorted({heavy} & set(sys.modules)))"
+    probe = f"import sys, pycron.store.sqlite; print(sorted({heavy} & set(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
