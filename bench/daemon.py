@@ -46,7 +46,8 @@ from terminal import progress
 
 from pycron.crontab import Every, parse
 from pycron.daemon import Daemon, EventLog, Settings, Wakeup, local_zone, plan
-from pycron.history import History, RunRecord
+from pycron.store import RunRecord
+from pycron.store.sqlite import SQLiteStore
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -411,7 +412,7 @@ class Sample:
 def collect_samples(state_dir: Path, stamps: dict[int, list[float]]) -> list[Sample]:
     """Runs of the history matched to the stamps by the job's pid (in start order
     per pid, should a pid come back)."""
-    with History.open(state_dir) as history:
+    with SQLiteStore.open(state_dir) as history:
         records = history.runs()
     by_pid: dict[int, list[RunRecord]] = {}
     for record in records:

@@ -44,11 +44,11 @@ from pycron.errors import (
     DaemonError,
     HistoryError,
     PycronError,
+    SlotTakenError,
     UnsafeFileError,
     file_errors,
 )
 from pycron.expr import resolve_tz
-from pycron.history import History, RunRecord, TolerantRecorder, gone_pycron, open_recording
 from pycron.processes import job_alive
 from pycron.records import Outcome, Recorder, RunResult
 from pycron.runner import (
@@ -61,6 +61,8 @@ from pycron.runner import (
     supervise,
     write_private,
 )
+from pycron.store import RunRecord, SlotTaken, Store, TolerantRecorder, gone_pycron
+from pycron.store.sqlite import open_recording
 from pycron.views import job_view, run_view
 
 if TYPE_CHECKING:
@@ -399,7 +401,9 @@ class Daemon:
             with file_errors(pid_file, "write the daemon's pid file", "--state-dir"):
                 write_private(pid_file, f"{os.getpid()}\n".encode())
             history = open_recording(settings.state_dir, self.clock(), self._history_error)
-            recorder = self._recorder = TolerantRecorder(history, self._history_error)
+            recorder = self._recorder = TolerantRecorder(
+                history, self._history_error, claim_slots=True
+            )
             try:
                 with ThreadPoolExecutor(
                     max_workers=settings.max_parallel, thread_name_prefix="job"
@@ -499,7 +503,7 @@ class Daemon:
 
     # ----------------------------------------------------------- the loop
 
-    def _loop(self, history: History, pool: ThreadPoolExecutor, note: str | None) -> None:
+    def _loop(self, history: Store, pool: ThreadPoolExecutor, note: str | None) -> None:
         started = self.clock()
         self.log(
             "start",
@@ -550,8 +554,8 @@ class Daemon:
             self.wake.clear()
         self._drain()
 
-    def _settle(self, history: History, now: datetime) -> list[RunRecord]:
-        """The history's upkeep at start (`History.settle`); the runs it marks
+    def _settle(self, history: Store, now: datetime) -> list[RunRecord]:
+        """The history's upkeep at start (`Store.settle`); the runs it marks
         interrupted. If the history cannot be written, that is logged and the
         daemon runs on: those runs are marked at a later start."""
         try:
@@ -580,6 +584,9 @@ class Daemon:
             self._record_skipped(skipped, now)
         records = self._queue(decided.due, now)
         for due, record in zip(decided.due, records, strict=True):
+            if isinstance(record, SlotTaken):
+                self._slot_taken(due.job_id, due.scheduled_for)
+                continue
             entry = self.jobs[due.job_id]
             delay = self._random_delay(entry)
             if delay and due.scheduled_for + delay > now:
@@ -605,10 +612,11 @@ class Daemon:
             if entry is not None:
                 self._submit(pool, entry, slot, False, record)
 
-    def _queue(self, due: list[Due], now: datetime) -> list[int | None]:
+    def _queue(self, due: list[Due], now: datetime) -> list[int | SlotTaken | None]:
         """Record each due run `queued` before it waits for a worker, all in one
         transaction, so that a run waiting when the daemon stops (or dies) is
-        started by the next one. Where the history cannot take them, the runs
+        started by the next one; a run whose slot another run holds is not
+        recorded (`SlotTaken`). Where the history cannot take them, the runs
         go on unrecorded until they start."""
         if not due:
             return []
@@ -697,7 +705,15 @@ class Daemon:
             poll_interval=0.1,
             supervision=self.supervision,
         )
-        return run(entry, slot, context, next_slot, claimed=record)
+        try:
+            return run(entry, slot, context, next_slot, claimed=record)
+        except SlotTakenError:  # refused before anything started
+            self._slot_taken(entry.id, slot)
+            return []
+
+    def _slot_taken(self, job_id: str, slot: datetime) -> None:
+        """Another run holds the slot (its claim in the history): this one is not run."""
+        self.log("skip", "warning", job=job_id, scheduled=slot, message="slot taken by another run")
 
     def _claim(self, entry: Entry, record: int) -> bool:
         """Take a queued record for this worker; False if another took it. If the
@@ -754,11 +770,15 @@ class Daemon:
             skipped.job_id, skipped.last, 1, Outcome.MISSED, now, now, message=message
         )
         assert self._recorder is not None
-        self._recorder.finished(self._recorder.started(result), result)
+        try:
+            record = self._recorder.started(result)
+        except SlotTakenError:  # the slot is served already: nothing was missed
+            return
+        self._recorder.finished(record, result)
 
     # ----------------------------------------------------------- start-up
 
-    def _held_duties(self, history: History) -> dict[str, tuple[str, datetime]]:
+    def _held_duties(self, history: Store) -> dict[str, tuple[str, datetime]]:
         """The responsibilities the history holds (none if it cannot be read)."""
         try:
             return history.responsibilities()
@@ -766,7 +786,7 @@ class Daemon:
             self._history_error(f"{error}: jobs never run have no missed runs found this time")
             return {}
 
-    def _take_duties(self, history: History, now: datetime) -> dict[str, datetime | None]:
+    def _take_duties(self, history: Store, now: datetime) -> dict[str, datetime | None]:
         """Take responsibility for every enabled job from `now` on, unless it is
         held already for the same schedule (a job whose schedule changed is a
         new job); drop it for jobs gone or disabled. Returns, per job, since
@@ -792,7 +812,7 @@ class Daemon:
         self._duty_changes = (taken, dropped)
         return since
 
-    def _write_duties(self, history: History) -> None:
+    def _write_duties(self, history: Store) -> None:
         """Store the responsibilities taken or dropped since the last turn: after
         the first plan, not before it (writing 10,000 of them at a first start
         takes longer than planning). Should the daemon stop before, a later
@@ -808,7 +828,7 @@ class Daemon:
 
     def _recover(
         self,
-        history: History,
+        history: Store,
         interrupted: list[RunRecord],
         now: datetime,
         since: Mapping[str, datetime | None],
@@ -858,7 +878,7 @@ class Daemon:
                 self.state[job_id] = self.state[job_id]._replace(last_slot=recorded)
         self._earliest_cache = None
 
-    def _resume_queued(self, history: History, pool: ThreadPoolExecutor, now: datetime) -> None:
+    def _resume_queued(self, history: Store, pool: ThreadPoolExecutor, now: datetime) -> None:
         """Start the runs a previous daemon left queued, oldest first, before
         anything else, whatever their job's catch-up policy; a run whose job is
         gone, or whose job's next slot has come meanwhile, is recorded missed."""
@@ -893,7 +913,7 @@ class Daemon:
             )
         return None
 
-    def _watch_orphans(self, history: History, now: datetime) -> None:
+    def _watch_orphans(self, history: Store, now: datetime) -> None:
         """Mark the runs that outlived a dead pycron interrupted once their job is
         gone (their end was not seen, so nothing more is known of it)."""
         if not self._orphans:

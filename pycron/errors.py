@@ -13,6 +13,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
     from pathlib import Path
     from types import TracebackType
 
@@ -97,6 +98,19 @@ class CorruptHistoryError(HistoryError):
         )
         self.path = path
         self.reason = reason
+
+
+class SlotTakenError(PycronError):
+    """A scheduled run's slot is claimed by another run already (recorded
+    before, or by another process): nothing was recorded, and the run must not
+    start. Not a failure of the history: the slot is served."""
+
+    def __init__(self, job_id: str, scheduled_for: datetime) -> None:
+        super().__init__(
+            f"{job_id}: the run of {scheduled_for.isoformat()} is taken by another run"
+        )
+        self.job_id = job_id
+        self.scheduled_for = scheduled_for
 
 
 class DaemonError(PycronError):

@@ -317,6 +317,11 @@ def _attempt(
         stdout_path=stdout_path,
         stderr_path=stderr_path,
     )
+    # A record the caller claimed is already marked running: it takes the
+    # attempt with its pid below, one write less between a slot and its job.
+    # Recorded before anything else, as the recorder may refuse the run
+    # (`SlotTakenError`: its slot is taken), which then leaves nothing behind.
+    record = claimed if claimed is not None else _note_start(context, result, None)
     scope = new_scope(context.supervision.cgroups)
     if lock is not None:
         # Before the start, so that no moment passes with the run unowned. A full
@@ -324,9 +329,6 @@ def _attempt(
         # killed pycron goes unnoticed, but the lock still keeps runs apart.
         with contextlib.suppress(OSError):
             lock.record_owner(scope)
-    # A record the caller claimed is already marked running: it takes the
-    # attempt with its pid below, one write less between a slot and its job.
-    record = claimed if claimed is not None else _note_start(context, result, None)
     variables = run_variables(entry, record, attempt, None if manual else scheduled_for, context)
     try:
         process = _start(entry, context, scope, variables, stdout_path, stderr_path)

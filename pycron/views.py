@@ -12,7 +12,7 @@ import socket
 
 from pycron.crontab import Cron, Entry, Finding, Line
 from pycron.expr import FIELD_NAMES
-from pycron.history import RunRecord, orphan_note
+from pycron.store import RunRecord, orphan_note
 
 
 def finding_view(finding: Finding) -> dict[str, object]:

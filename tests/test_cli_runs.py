@@ -10,6 +10,7 @@ import pty
 import re
 import select
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -197,6 +198,40 @@ def test_kill_9_of_run_now_leaves_evidence_then_interrupted(pycron: Pycron) -> N
     assert record["outcome"] == "interrupted"
     # And the lock died with its holder: a new run is not skipped.
     assert pycron("run-now", "hello").returncode == 0
+
+
+def _history_files(state: Path) -> dict[str, bytes]:
+    """The history's database and its WAL file, byte for byte."""
+    return {
+        p.name: p.read_bytes() for p in state.glob("history.db*") if not p.name.endswith("-shm")
+    }
+
+
+def test_readers_show_an_orphaned_run_interrupted_without_writing(pycron: Pycron) -> None:
+    process = pycron.start("run-now", "sleeper")
+    wait_until(lambda: any(r["outcome"] == "running" for r in _history(pycron, "sleeper")))
+    (running,) = _history(pycron, "sleeper")
+    process.kill()
+    process.wait(timeout=30)
+    os.killpg(running["pid"], signal.SIGKILL)
+    before = _history_files(pycron.state)
+    for _ in range(2):  # the second reader finds the row as the first left it
+        (record,) = _history(pycron, "sleeper")
+        assert (record["outcome"], record["message"]) == (
+            "interrupted",
+            "pycron stopped before this attempt ended",
+        )
+        jobs = {job["id"]: job for job in pycron.json("status")}
+        assert jobs["sleeper"]["last"]["outcome"] == "interrupted"
+    assert _history_files(pycron.state) == before
+    # run-now does the upkeep, and writes it down.
+    assert pycron("run-now", "hello").returncode == 0
+    db = sqlite3.connect(pycron.state / "history.db")
+    try:
+        stored = db.execute("SELECT outcome FROM runs WHERE job_id = 'sleeper'").fetchall()
+    finally:
+        db.close()
+    assert stored == [("interrupted",)]
 
 
 def test_status_lists_last_results_and_a_summary(pycron: Pycron) -> None:

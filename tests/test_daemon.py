@@ -28,8 +28,9 @@ from typing import TypeVar
 import pytest
 
 from pycron.daemon import MAX_SLEEP
-from pycron.history import INTERRUPTED_MESSAGE, History, RunRecord
 from pycron.records import Outcome
+from pycron.store import INTERRUPTED_MESSAGE, RunRecord
+from pycron.store.sqlite import SQLiteStore
 
 T = TypeVar("T")
 
@@ -151,7 +152,7 @@ class Sandbox:
         """The recorded attempts (of one job), oldest first."""
         if not (self.state / "history.db").exists():
             return []
-        with History.open(self.state) as history:
+        with SQLiteStore.open(self.state) as history:
             return history.runs(job_id)[::-1]
 
     def running(self, job_id: str) -> list[RunRecord]:

@@ -8,7 +8,7 @@ Two levels:
   "now" forward (and can make the clock jump), `start_job` records which slot of
   which job would start, and the worker pool runs each job in line, so the order of
   starts is the order of submission. Hours of schedule take a fraction of a second.
-  The restart tests use a real History in a temporary state directory.
+  The restart tests use a real SQLiteStore in a temporary state directory.
 
 The DST rules (wildcard = the minute or hour
 field starts with `*`; fixed jobs fire once in a repeated hour and at the end of a
@@ -47,8 +47,9 @@ from pycron.daemon import (
     fire_after,
     plan,
 )
-from pycron.history import INTERRUPTED_MESSAGE, History
 from pycron.records import Outcome, RunResult
+from pycron.store import INTERRUPTED_MESSAGE
+from pycron.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -526,7 +527,7 @@ class Simulation:
         )
         first = len(self.starts)
         turns = idle = 0
-        history = History.open(self.state_dir) if record else None
+        history = SQLiteStore.open(self.state_dir) if record else None
 
         def sleep(seconds: float, wake: threading.Event) -> None:
             nonlocal turns, idle
@@ -1010,7 +1011,7 @@ def test_restart_catches_up_from_the_history(
         for job, count, first_slot, last_slot, policy in skips
     )
     assert sorted(sim.skips()) == expected_skips
-    with History.open(sim.state_dir) as history:
+    with SQLiteStore.open(sim.state_dir) as history:
         for job, count, first_slot, last_slot, policy in expected_skips:
             (row,) = history.runs(job, outcome=Outcome.MISSED)  # one row per decision
             assert row.scheduled_for == last_slot
@@ -1052,14 +1053,14 @@ WRITE_RUNNING_ROW = """\
 import os, sys
 from datetime import datetime
 from pathlib import Path
-from pycron.history import History
+from pycron.store.sqlite import SQLiteStore
 from pycron.records import Outcome, RunResult
 state, job, slot, started = sys.argv[1:]
 result = RunResult(
     job, datetime.fromisoformat(slot), 1, Outcome.RUNNING, datetime.fromisoformat(started),
     pid=os.getpid(),
 )
-with History.open(Path(state)) as history:
+with SQLiteStore.open(Path(state)) as history:
     history.started(result)
 """
 
@@ -1095,7 +1096,7 @@ INTERRUPTED_CRONTAB = """\
 
 def test_interrupted_run_is_marked_and_its_slot_started_again_once(simulate: Simulate) -> None:
     sim = simulate(INTERRUPTED_CRONTAB, utc("10:20:30"), UTC)
-    with History.open(sim.state_dir) as history:  # what the dead daemon left behind
+    with SQLiteStore.open(sim.state_dir) as history:  # what the dead daemon left behind
         for job, slot in [("backup", "09:00"), ("poll", "10:05")]:
             done = RunResult(job, utc(slot), 1, Outcome.SUCCESS, utc(slot), utc(slot), 0)
             history.finished(history.started(done._replace(outcome=Outcome.RUNNING)), done)
@@ -1122,7 +1123,7 @@ def test_interrupted_run_is_marked_and_its_slot_started_again_once(simulate: Sim
         ("backup", utc("10:00")),
         ("poll", utc("10:10")),
     ]
-    with History.open(sim.state_dir) as history:
+    with SQLiteStore.open(sim.state_dir) as history:
         interrupted = history.runs(outcome=Outcome.INTERRUPTED)
         assert sorted((r.job_id, r.scheduled_for) for r in interrupted) == [
             ("backup", utc("10:00")),
@@ -1206,7 +1207,7 @@ def test_missed_runs_of_jobs_that_never_ran_are_found(simulate: Simulate) -> Non
     starts = sim.run_until(utc("13:00:01"), record=True)
     assert by_job(starts) == expected({"daily-latest": ["12:00"], "half-all": ["12:00", "12:30"]})
     assert sim.skips() == [("daily-none", 1, utc("12:00"), utc("12:00"), "none")]
-    with History.open(sim.state_dir) as history:
+    with SQLiteStore.open(sim.state_dir) as history:
         (missed,) = history.runs("daily-none", outcome=Outcome.MISSED)
         assert missed.message is not None
         assert missed.message.endswith("not run (catch-up=none)")
@@ -1310,7 +1311,7 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
     with pytest.raises(RuntimeError, match="the store failed"):
         daemon.run()
     assert started == ["job0"]
-    with History.open(settings.state_dir) as history:
+    with SQLiteStore.open(settings.state_dir) as history:
         assert sorted(r.job_id for r in history.queued()) == ["job1", "job2"]
 
 

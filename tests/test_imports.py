@@ -11,9 +11,11 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pycron"
 
-# Which pycron modules each module may import (the README's module map). The
-# core (errors, records, expr, explain, crontab, lint) never reaches the
-# machinery of running jobs; the history and its readers never load the runner.
+# Which pycron modules each module may import (the README's module map); a
+# package's modules are named by their dotted path below `pycron`, the package
+# itself by its name (its __init__). The core (errors, records, expr, explain,
+# crontab, lint) never reaches the machinery of running jobs; the store and its
+# readers never load the runner, and only those who open a store know its backend.
 GRAPH: dict[str, set[str]] = {
     "errors": set(),
     "records": set(),
@@ -23,39 +25,66 @@ GRAPH: dict[str, set[str]] = {
     "lint": {"errors", "expr", "explain", "crontab"},
     "processes": set(),
     "runner": {"errors", "crontab", "records", "processes"},
-    "history": {"errors", "records", "processes"},
-    "views": {"expr", "crontab", "history"},
-    "daemon": {"errors", "expr", "crontab", "records", "processes", "runner", "history", "views"},
+    "store": {"errors", "records", "processes"},
+    "store.logs": {"errors"},
+    "store.sqlite": {"errors", "records", "store"},
+    "views": {"expr", "crontab", "store"},
+    "daemon": {
+        "errors",
+        "expr",
+        "crontab",
+        "records",
+        "processes",
+        "runner",
+        "store",
+        "store.sqlite",
+        "views",
+    },
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
-    "cli": {
+    # The process entry point, which loads the click group only when a command needs it.
+    "cli": {"launch", "cli.app"},
+    # The click interface: what every command shares and how data is shown,
+    # then one module per family of commands, then the group of them all.
+    "cli.invocation": {"errors", "crontab", "runner", "store", "store.sqlite", "launch"},
+    "cli.render": {"records", "crontab", "store", "daemon"},
+    "cli.engine": {"errors", "expr", "explain", "launch", "cli.invocation", "cli.render"},
+    "cli.crontab": {
         "errors",
-        "records",
-        "expr",
-        "explain",
         "crontab",
         "lint",
-        "runner",
-        "history",
         "views",
         "daemon",
         "launch",
+        "cli.invocation",
+        "cli.render",
+    },
+    "cli.runs": {
+        "errors",
+        "records",
+        "crontab",
+        "runner",
+        "store",
+        "store.logs",
+        "store.sqlite",
+        "views",
+        "daemon",
+        "launch",
+        "cli.invocation",
+        "cli.render",
+    },
+    "cli.daemon": {"expr", "daemon", "cli.invocation"},
+    "cli.app": {
+        "launch",
+        "cli.invocation",
+        "cli.render",
+        "cli.engine",
+        "cli.crontab",
+        "cli.runs",
+        "cli.daemon",
     },
 }
-# Inside the `cli` package: the command families share the invocation and the
-# rendering, and only the group (`app`) knows the families. The package's
-# `__init__` is the process entry point, which loads `app` when click is needed.
-CLI_GRAPH: dict[str, set[str]] = {
-    "__init__": {"app"},
-    "invocation": set(),
-    "render": set(),
-    "engine": {"invocation", "render"},
-    "crontab": {"invocation", "render"},
-    "runs": {"invocation", "render"},
-    "daemon": {"invocation"},
-    "app": {"invocation", "render", "engine", "crontab", "runs", "daemon"},
-}
-# Third-party and process modules each belong to one layer.
+# Third-party and process modules each belong to one layer (a package: all its modules).
 CONFINED = {
     "click": {"cli"},
     "rich": {"cli"},
@@ -65,28 +94,52 @@ CONFINED = {
 
 
 def _imports(path: Path) -> set[str]:
-    """Top-level names of every module imported anywhere in a file."""
+    """Names of every module imported anywhere in a file (for `from pycron.X
+    import Y`, also `pycron.X.Y`, which may be a module)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)  # and each name, which may be a module of that package:
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            named = {f"{node.module}.{alias.name}" for alias in node.names}
+            if node.module.split(".")[0] == "pycron":
+                names.update(named)
+            if not all(map(_is_module, named)):  # not only modules of a package
+                names.add(node.module)
     return names
 
 
-# A module of the graph is a file of the package or a subpackage (all its files).
-MODULES = sorted(
-    p.stem if p.is_file() else p.name
-    for p in PACKAGE.iterdir()
-    if (p.suffix == ".py" and not p.stem.startswith("__")) or (p / "__init__.py").is_file()
-)
+def _is_module(name: str) -> bool:
+    """True if a dotted `pycron.` name is a module or package of this checkout."""
+    parts = name.split(".")
+    if parts[0] != "pycron":
+        return False
+    path = PACKAGE.joinpath(*parts[1:])
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
-def _files(module: str) -> list[Path]:
-    package = PACKAGE / module
-    return sorted(package.glob("*.py")) if package.is_dir() else [PACKAGE / f"{module}.py"]
+def _module_name(path: Path) -> str:
+    """A source file's name in the graph: `store.sqlite`, `store` for its __init__."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph_module(name: str) -> str | None:
+    """The graph's module that an imported `pycron.` name is or lies in (the
+    longest match: `pycron.store.sqlite.X` is store.sqlite), if any."""
+    parts = name.split(".")[1:] if name.startswith("pycron.") else []
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in GRAPH:
+            return ".".join(parts[:end])
+    return None
+
+
+SOURCES = {
+    _module_name(p): p
+    for p in sorted(PACKAGE.rglob("*.py"))
+    if p.parent != PACKAGE or not p.stem.startswith("__")
+}
+MODULES = sorted(SOURCES)
 
 
 def test_the_graph_names_every_module() -> None:
@@ -95,34 +148,14 @@ def test_the_graph_names_every_module() -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_a_module_imports_only_what_the_graph_allows(module: str) -> None:
-    imported = {
-        name.split(".")[1]
-        for path in _files(module)
-        for name in _imports(path)
-        if name.startswith("pycron.") and name.split(".")[1] in GRAPH
-    }
-    unexpected = imported - GRAPH[module] - {module}
+    imported = {_graph_module(name) for name in _imports(SOURCES[module])} - {None, module}
+    unexpected = imported - GRAPH[module]
     assert not unexpected, f"{module} imports {sorted(unexpected)}, which the graph does not allow"
 
 
-def test_the_cli_graph_names_every_file_of_the_package() -> None:
-    assert {path.stem for path in _files("cli")} == set(CLI_GRAPH)
-
-
-@pytest.mark.parametrize("member", sorted(CLI_GRAPH))
-def test_a_cli_module_imports_only_what_its_graph_allows(member: str) -> None:
-    imported = {
-        name.removeprefix("pycron.cli.").split(".")[0]
-        for name in _imports(PACKAGE / "cli" / f"{member}.py")
-        if name.startswith("pycron.cli.")
-    } & set(CLI_GRAPH)
-    unexpected = imported - CLI_GRAPH[member]
-    assert not unexpected, f"cli.{member} imports {sorted(unexpected)}"
-
-
-@pytest.mark.parametrize("graph", [GRAPH, CLI_GRAPH], ids=["package", "cli"])
-def test_the_graph_has_no_cycle(graph: dict[str, set[str]]) -> None:
+def test_the_graph_has_no_cycle() -> None:
     """Importing a module never comes back to it."""
+    graph = GRAPH
     done: set[str] = set()
 
     def visit(module: str, path: tuple[str, ...]) -> None:
@@ -139,10 +172,9 @@ def test_the_graph_has_no_cycle(graph: dict[str, set[str]]) -> None:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_confined_imports_stay_in_their_layer(module: str) -> None:
-    imported = {name.split(".")[0] for path in _files(module) for name in _imports(path)}
-    misplaced = {
-        lib for lib, owners in CONFINED.items() if lib in imported and module not in owners
-    }
+    imported = {name.split(".")[0] for name in _imports(SOURCES[module])}
+    layer = module.split(".", maxsplit=1)[0]
+    misplaced = {lib for lib, owners in CONFINED.items() if lib in imported and layer not in owners}
     assert not misplaced, f"{module} imports {sorted(misplaced)}"
 
 
@@ -196,11 +228,11 @@ def test_a_zone_loads_zoneinfo_only_then() -> None:
     assert done.stderr.split() == ["True", "False"]
 
 
-def test_reading_the_history_loads_nothing_that_starts_processes() -> None:
-    """The history's readers (the CLI's run commands, a status page) share the
+def test_reading_the_store_loads_nothing_that_starts_processes() -> None:
+    """The store's readers (the CLI's run commands, a status page) share the
     run records with the runner, not the runner itself."""
     heavy = "{'subprocess', 'ctypes', 'pycron.runner'}"
-    probe = f"import sys, pycron.history; print(sorted({heavy} & set(sys.modules)))"
+    probe = f"import sys, pycron.store.sqlite; print(sorted({heavy} & set(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )

@@ -17,16 +17,16 @@ from pycron.crontab import (
     CrontabFile,
 )
 from pycron.errors import (
-    CorruptHistoryError,
     HistoryError,
     PycronError,
     UsageError,
 )
-from pycron.history import History, TolerantRecorder, open_recording
 from pycron.launch import exit_code, format_error
 from pycron.runner import (
     Retention,
 )
+from pycron.store import Store, TolerantRecorder
+from pycron.store.sqlite import SQLiteStore, open_recording
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -188,36 +188,29 @@ def warn(message: str) -> None:
     click.echo(f"pycron: warning: {message}", err=True)
 
 
-def open_history(invocation: Invocation) -> History:
-    """The run history for the commands that read it (and `history prune`),
-    kept up to date where it can be written (`History.settle`: a `run-now`
-    killed with -9 leaves a running row behind). Where it cannot (a read-only
-    or full disk), it is opened read-only and shown as it is; a corrupt file
-    is reported, and left where it is."""
-    try:
-        history = History.open(invocation.state_dir)
-    except CorruptHistoryError:
-        raise
-    except HistoryError:
-        return History.open_readonly(invocation.state_dir)
-    _settle(history)
-    return history
+def open_history(invocation: Invocation) -> Store:
+    """The run history for the commands that only read it (`list`, `status`,
+    `history`, `stats`, `logs`): opened read-only, it is never written, not
+    even for its upkeep (the daemon's and `run-now`'s): a run whose pycron is
+    gone shows as the upkeep will mark it, interrupted. A corrupt file is
+    reported, and left where it is."""
+    return SQLiteStore.open_readonly(invocation.state_dir, settled_at=utc_now())
 
 
 def open_recorder(invocation: Invocation) -> TolerantRecorder | None:
     """run-now's recorder: a corrupt history is set aside and a new one started;
     None if the history cannot be opened at all, as the job runs anyway (said
-    on stderr)."""
+    on stderr). A run-now claims no slot."""
     try:
         history = open_recording(invocation.state_dir, utc_now(), warn)
     except HistoryError as error:
         warn(f"{error}: this run is not recorded")
         return None
     _settle(history)
-    return TolerantRecorder(history, warn)
+    return TolerantRecorder(history, warn, claim_slots=False)
 
 
-def _settle(history: History) -> None:
+def _settle(history: Store) -> None:
     """The history's upkeep; if it cannot be written, the command goes on."""
     try:
         history.settle(utc_now())

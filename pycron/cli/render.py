@@ -16,8 +16,8 @@ from pycron.crontab import (
     Entry,
 )
 from pycron.daemon import fire_after
-from pycron.history import RunRecord, orphan_note
 from pycron.records import Outcome
+from pycron.store import RunRecord, orphan_note
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -55,7 +55,6 @@ from pycron.errors import (
     UnsafeFileError,
     UsageError,
 )
-from pycron.history import History, RunRecord
 from pycron.launch import EXIT_FAILURE
 from pycron.records import Outcome
 from pycron.runner import (
@@ -65,6 +64,9 @@ from pycron.runner import (
     run,
     supervise,
 )
+from pycron.store import RunRecord, Store
+from pycron.store.logs import remove_logs
+from pycron.store.sqlite import SQLiteStore
 from pycron.views import run_view
 
 if TYPE_CHECKING:
@@ -298,8 +300,10 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
         age = parse_duration(older_than)
     except ValueError as exc:
         raise UsageError(f"--older-than: {exc}") from None
-    with open_history(invocation_of(ctx)) as history:
-        removed = history.prune(utc_now() - age)
+    with SQLiteStore.open(invocation_of(ctx).state_dir) as history:
+        pruned = history.prune(utc_now() - age)
+    remove_logs(pruned.logs)  # once the records are gone for good
+    removed = pruned.records
     click.echo(f"removed {plural(len(removed), 'run')} older than {older_than}", err=True)
 
 
@@ -351,7 +355,7 @@ def logs_command(
                 time.sleep(0.2)
 
 
-def _known_job(invocation: Invocation, history: History, job_id: str) -> None:
+def _known_job(invocation: Invocation, history: Store, job_id: str) -> None:
     """Refuse a job id that is neither in the crontab nor in the history (a
     typo, most likely: exit 1, naming the jobs there are). A job removed from
     the crontab still has its runs."""

@@ -1,5 +1,6 @@
-"""The run history on real SQLite files: schema and migrations, the recorder
-round trip, queries and statistics, crash evidence, concurrent writers, pruning."""
+"""The run store on real SQLite files: schema and migrations, the recorder
+round trip, queries and statistics, crash evidence, concurrent writers, slot
+claims, read-only settled reading, pruning."""
 
 from __future__ import annotations
 
@@ -16,19 +17,12 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from pycron import history as history_module
-from pycron.errors import HistoryError, PycronError
-from pycron.history import (
-    FILE_NAME,
-    MIGRATIONS,
-    DayCounts,
-    History,
-    RunRecord,
-    nearest_rank,
-    orphaned,
-    pid_alive,
-)
+from pycron.errors import HistoryError, PycronError, SlotTakenError
 from pycron.records import Outcome, RunResult
+from pycron.store import DayCounts, RunRecord, SlotTaken, nearest_rank, orphaned, pid_alive
+from pycron.store import sqlite as history_module
+from pycron.store.logs import remove_logs
+from pycron.store.sqlite import END_NOTE, FILE_NAME, MIGRATIONS, SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST = MIGRATIONS[-1][0]
@@ -58,7 +52,7 @@ def attempt(
     )
 
 
-def record(history: History, result: RunResult) -> int:
+def record(history: SQLiteStore, result: RunResult) -> int:
     """Record an attempt as the runner does: started, then finished if it ended."""
     record_id = history.started(result._replace(outcome=Outcome.RUNNING, finished=None))
     if result.outcome is not Outcome.RUNNING:
@@ -67,7 +61,7 @@ def record(history: History, result: RunResult) -> int:
 
 
 def raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
-    """Rows of a statement on a connection of its own, bypassing History."""
+    """Rows of a statement on a connection of its own, bypassing SQLiteStore."""
     db = sqlite3.connect(path)
     try:
         with db:
@@ -135,14 +129,14 @@ import os, sys
 sys.path.insert(0, {str(ROOT)!r})
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from pycron.history import History
+from pycron.store.sqlite import SQLiteStore
 from pycron.records import Outcome, RunResult
 """
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[History]:
-    with History.open(tmp_path / "state", host="here") as opened:
+def history(tmp_path: Path) -> Iterator[SQLiteStore]:
+    with SQLiteStore.open(tmp_path / "state", host="here") as opened:
         yield opened
 
 
@@ -151,7 +145,7 @@ def history(tmp_path: Path) -> Iterator[History]:
 
 def test_open_creates_a_private_state_dir_and_a_wal_database(tmp_path: Path) -> None:
     state = tmp_path / "a" / "state"
-    with History.open(state) as history:
+    with SQLiteStore.open(state) as history:
         assert history.schema_version == LATEST
         assert history.path == state / FILE_NAME
     assert state.stat().st_mode & 0o777 == 0o700
@@ -162,19 +156,19 @@ def test_open_creates_a_private_state_dir_and_a_wal_database(tmp_path: Path) -> 
 
 
 def test_reopening_is_idempotent(tmp_path: Path) -> None:
-    with History.open(tmp_path) as first:
+    with SQLiteStore.open(tmp_path) as first:
         record_id = record(first, attempt())
-    with History.open(tmp_path) as second, History.open(tmp_path) as third:
+    with SQLiteStore.open(tmp_path) as second, SQLiteStore.open(tmp_path) as third:
         assert second.schema_version == third.schema_version == LATEST
         assert second.run(record_id) == third.run(record_id) is not None
     assert raw(tmp_path / FILE_NAME, "SELECT COUNT(*) FROM meta") == [(1,)]
 
 
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
-    History.open(tmp_path).close()
+    SQLiteStore.open(tmp_path).close()
     raw(tmp_path / FILE_NAME, "UPDATE meta SET value = ?", (str(LATEST + 1),))
     with pytest.raises(HistoryError, match=f"schema version {LATEST + 1}, newer") as caught:
-        History.open(tmp_path)
+        SQLiteStore.open(tmp_path)
     assert isinstance(caught.value, PycronError)
     assert "upgrade pycron" in str(caught.value)
 
@@ -188,7 +182,7 @@ V0_DATABASES = {
 @pytest.mark.parametrize("make", V0_DATABASES.values(), ids=V0_DATABASES.keys())
 def test_a_version_0_database_migrates(tmp_path: Path, make: Any) -> None:
     make(tmp_path / FILE_NAME)
-    with History.open(tmp_path) as history:
+    with SQLiteStore.open(tmp_path) as history:
         assert history.schema_version == LATEST
         assert history.run(record(history, attempt())) is not None
 
@@ -200,27 +194,27 @@ def test_migrations_are_numbered_one_by_one() -> None:
 def test_steps_apply_in_order_from_the_stored_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with History.open(tmp_path) as old:
+    with SQLiteStore.open(tmp_path) as old:
         record_id = record(old, attempt())
     steps = (
         (LATEST + 1, ("ALTER TABLE runs ADD COLUMN note TEXT", "UPDATE runs SET note = 'one'")),
         (LATEST + 2, ("UPDATE runs SET note = note || ' two'",)),
     )
     monkeypatch.setattr(history_module, "MIGRATIONS", MIGRATIONS + steps)
-    with History.open(tmp_path) as new:
+    with SQLiteStore.open(tmp_path) as new:
         assert new.schema_version == LATEST + 2
         assert new.run(record_id) is not None
     assert raw(tmp_path / FILE_NAME, "SELECT note FROM runs") == [("one two",)]
 
 
 def test_a_failing_step_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    History.open(tmp_path).close()
+    SQLiteStore.open(tmp_path).close()
     broken = ((LATEST + 1, ("ALTER TABLE runs ADD COLUMN note TEXT", "NOT SQL")),)
     monkeypatch.setattr(history_module, "MIGRATIONS", MIGRATIONS + broken)
     with pytest.raises(HistoryError, match="syntax error"):
-        History.open(tmp_path)
+        SQLiteStore.open(tmp_path)
     monkeypatch.undo()
-    with History.open(tmp_path) as history:
+    with SQLiteStore.open(tmp_path) as history:
         assert history.schema_version == LATEST
     columns = [row[1] for row in raw(tmp_path / FILE_NAME, "PRAGMA table_info(runs)")]
     assert "note" not in columns
@@ -242,14 +236,14 @@ BAD_FILES = {
 def test_a_file_that_is_no_history_is_refused(tmp_path: Path, make: Any, message: str) -> None:
     make(tmp_path / FILE_NAME)
     with pytest.raises(HistoryError, match=message):
-        History.open(tmp_path)
+        SQLiteStore.open(tmp_path)
 
 
 def test_an_unreadable_version_is_refused(tmp_path: Path) -> None:
-    History.open(tmp_path).close()
+    SQLiteStore.open(tmp_path).close()
     raw(tmp_path / FILE_NAME, "UPDATE meta SET value = 'one'")
     with pytest.raises(HistoryError, match="unreadable schema version 'one'"):
-        History.open(tmp_path)
+        SQLiteStore.open(tmp_path)
 
 
 def test_a_lock_held_too_long_fails_within_the_busy_timeout(
@@ -263,16 +257,16 @@ def test_a_lock_held_too_long_fails_within_the_busy_timeout(
         reader.execute("SELECT * FROM other")
         monkeypatch.setattr(history_module, "BUSY_TIMEOUT", 0.2)
         with pytest.raises(HistoryError, match=r"database is locked: .* over 0.2 s; try again"):
-            History.open(tmp_path)
+            SQLiteStore.open(tmp_path)
         reader.execute("COMMIT")
     finally:
         reader.close()
-    with History.open(tmp_path) as history:
+    with SQLiteStore.open(tmp_path) as history:
         assert history.schema_version == LATEST
 
 
 def test_a_closed_history_reports_an_error(tmp_path: Path) -> None:
-    history = History.open(tmp_path)
+    history = SQLiteStore.open(tmp_path)
     history.close()
     with pytest.raises(HistoryError, match="closed"):
         history.runs()
@@ -281,7 +275,7 @@ def test_a_closed_history_reports_an_error(tmp_path: Path) -> None:
 # -- Recorder ------------------------------------------------------------------------------
 
 
-def test_start_and_finish_round_trip_with_aware_times(history: History) -> None:
+def test_start_and_finish_round_trip_with_aware_times(history: SQLiteStore) -> None:
     started = datetime(2026, 3, 1, 14, 30, 0, 250, tzinfo=PLUS_TWO)
     logs = Path("/state/logs/backup")
     running = RunResult(
@@ -322,7 +316,7 @@ def test_start_and_finish_round_trip_with_aware_times(history: History) -> None:
     assert history.running() == []
 
 
-def test_times_are_stored_as_fixed_width_utc_text(history: History) -> None:
+def test_times_are_stored_as_fixed_width_utc_text(history: SQLiteStore) -> None:
     started = datetime(2026, 3, 1, 14, 0, tzinfo=PLUS_TWO)
     history.started(
         RunResult("backup", started, 1, Outcome.SUCCESS, started, started + timedelta(seconds=10))
@@ -338,7 +332,7 @@ def test_times_are_stored_as_fixed_width_utc_text(history: History) -> None:
     ]
 
 
-def test_an_attempt_that_already_ended_is_stored_complete(history: History) -> None:
+def test_an_attempt_that_already_ended_is_stored_complete(history: SQLiteStore) -> None:
     skipped = attempt(outcome=Outcome.SKIPPED_OVERLAP, seconds=0, message="locked by run 7")
     seen = history.run(history.started(skipped))
     assert seen is not None
@@ -358,7 +352,7 @@ BAD_FINISHES = {
     ("result", "error", "message"), BAD_FINISHES.values(), ids=BAD_FINISHES.keys()
 )
 def test_bad_finishes_are_refused(
-    history: History, result: RunResult, error: type[Exception], message: str
+    history: SQLiteStore, result: RunResult, error: type[Exception], message: str
 ) -> None:
     record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
     with pytest.raises(error, match=message):
@@ -366,12 +360,12 @@ def test_bad_finishes_are_refused(
     assert [run.id for run in history.running()] == [record_id]
 
 
-def test_finishing_an_unknown_record_is_an_error(history: History) -> None:
+def test_finishing_an_unknown_record_is_an_error(history: SQLiteStore) -> None:
     with pytest.raises(HistoryError, match="no run with record id 99"):
         history.finished(99, attempt())
 
 
-def test_naive_times_are_refused_everywhere(history: History) -> None:
+def test_naive_times_are_refused_everywhere(history: SQLiteStore) -> None:
     with pytest.raises(ValueError, match="naive"):
         history.started(attempt()._replace(started=NAIVE))
     with pytest.raises(ValueError, match="naive"):
@@ -397,7 +391,7 @@ TABLE = [
 
 
 @pytest.fixture
-def table(history: History) -> History:
+def table(history: SQLiteStore) -> SQLiteStore:
     for job, minute, outcome in TABLE:
         record(history, attempt(job, minute, outcome, None if outcome is Outcome.RUNNING else 30))
     return history
@@ -424,18 +418,18 @@ RUNS_CASES = {
 
 @pytest.mark.parametrize(("filters", "minutes"), RUNS_CASES.values(), ids=RUNS_CASES.keys())
 def test_runs_filters_order_and_limit(
-    table: History, filters: dict[str, Any], minutes: list[int]
+    table: SQLiteStore, filters: dict[str, Any], minutes: list[int]
 ) -> None:
     found = table.runs(**filters)
     assert [int((run.started - T0).total_seconds()) // 60 for run in found] == minutes
 
 
-def test_a_negative_limit_is_refused(table: History) -> None:
+def test_a_negative_limit_is_refused(table: SQLiteStore) -> None:
     with pytest.raises(ValueError, match="limit must be 0 or more"):
         table.runs(limit=-1)
 
 
-def test_equal_start_times_order_by_record_id(history: History) -> None:
+def test_equal_start_times_order_by_record_id(history: SQLiteStore) -> None:
     ids = [record(history, attempt(attempt=number)) for number in (1, 2, 3)]
     assert [run.id for run in history.runs()] == ids[::-1]
     latest = history.latest("backup")
@@ -443,7 +437,7 @@ def test_equal_start_times_order_by_record_id(history: History) -> None:
     assert latest.id == ids[-1]
 
 
-def test_latest_run_and_running(table: History) -> None:
+def test_latest_run_and_running(table: SQLiteStore) -> None:
     latest = table.latest("report")
     assert latest is not None
     assert (latest.outcome, latest.started) == (Outcome.SUCCESS, T0 + timedelta(minutes=15))
@@ -453,7 +447,7 @@ def test_latest_run_and_running(table: History) -> None:
     assert [(run.job_id, run.outcome) for run in table.running()] == [("sync", Outcome.RUNNING)]
 
 
-def test_last_per_job(table: History) -> None:
+def test_last_per_job(table: SQLiteStore) -> None:
     last = table.last_per_job()
     assert list(last) == ["backup", "report", "sync"]
     assert {job: (run.outcome, run.started) for job, run in last.items()} == {
@@ -463,12 +457,12 @@ def test_last_per_job(table: History) -> None:
     }
 
 
-def test_last_per_job_of_an_empty_history(history: History) -> None:
+def test_last_per_job_of_an_empty_history(history: SQLiteStore) -> None:
     assert history.last_per_job() == {}
     assert history.last_scheduled_per_job() == {}
 
 
-def test_last_scheduled_is_the_latest_slot_not_the_latest_start(history: History) -> None:
+def test_last_scheduled_is_the_latest_slot_not_the_latest_start(history: SQLiteStore) -> None:
     slot = T0.astimezone(PLUS_TWO)
     record(history, attempt(minute=60, scheduled_for=slot + timedelta(hours=1)))
     # A catch-up run of an older slot, started later.
@@ -505,7 +499,7 @@ STATS_TABLE = [
 
 
 @pytest.fixture
-def stats_table(history: History) -> History:
+def stats_table(history: SQLiteStore) -> SQLiteStore:
     for job, started, outcome, seconds in STATS_TABLE:
         result = RunResult(
             job_id=job,
@@ -519,7 +513,7 @@ def stats_table(history: History) -> History:
     return history
 
 
-def test_stats_of_one_job(stats_table: History) -> None:
+def test_stats_of_one_job(stats_table: SQLiteStore) -> None:
     stats = stats_table.stats("a")
     assert (stats.runs, stats.successes, stats.success_rate) == (8, 3, 3 / 8)
     # Timed: 10, 20, 30, 40, 100; nearest rank of 95% of 5 values is the 5th.
@@ -540,7 +534,7 @@ def test_stats_of_one_job(stats_table: History) -> None:
     assert all(isinstance(counts, DayCounts) for counts in stats.per_day.values())
 
 
-def test_stats_of_all_jobs_since_a_time(stats_table: History) -> None:
+def test_stats_of_all_jobs_since_a_time(stats_table: SQLiteStore) -> None:
     stats = stats_table.stats(since=DAY1 + timedelta(minutes=1))
     assert (stats.runs, stats.successes) == (7, 2)
     assert (stats.duration_min, stats.duration_max) == (20, 100)
@@ -548,13 +542,13 @@ def test_stats_of_all_jobs_since_a_time(stats_table: History) -> None:
     assert (whole.runs, whole.successes, whole.duration_min) == (9, 4, 7)
 
 
-def test_stats_days_follow_the_zone_asked_for(stats_table: History) -> None:
+def test_stats_days_follow_the_zone_asked_for(stats_table: SQLiteStore) -> None:
     # At +02:00 the 23:30 UTC failure of day 1 falls on day 2.
     stats = stats_table.stats("a", tz=PLUS_TWO)
     assert stats.per_day == {date(2026, 3, 1): (2, 0), date(2026, 3, 2): (1, 5)}
 
 
-def test_stats_without_runs(history: History) -> None:
+def test_stats_without_runs(history: SQLiteStore) -> None:
     stats = history.stats()
     assert stats.runs == stats.successes == 0
     assert stats.success_rate is None
@@ -588,7 +582,7 @@ CRASHING_CHILD = (
     + """
 state, host = Path(sys.argv[1]), sys.argv[2]
 started = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-history = History.open(state, host=host)
+history = SQLiteStore.open(state, host=host)
 history.started(RunResult(host, started, 1, Outcome.RUNNING, started, pid=os.getpid()))
 print(os.getpid())
 os._exit(0)  # dies mid-run: no finish, no close
@@ -597,7 +591,7 @@ os._exit(0)  # dies mid-run: no finish, no close
 
 
 def test_a_dead_recorders_running_row_is_marked_interrupted(
-    history: History, tmp_path: Path
+    history: SQLiteStore, tmp_path: Path
 ) -> None:
     state = history.path.parent
     children = run_children(
@@ -622,7 +616,7 @@ def test_a_dead_recorders_running_row_is_marked_interrupted(
     assert alive_id in {run.id for run in history.running()}
 
 
-def test_mark_interrupted_without_a_predicate_takes_every_running_row(history: History) -> None:
+def test_mark_interrupted_without_a_predicate_takes_every_running_row(history: SQLiteStore) -> None:
     record(history, attempt("done"))
     ids = [history.started(attempt(job, outcome=Outcome.RUNNING, seconds=None)) for job in "xy"]
     # A clock behind the start: the attempt ends at its start, not before.
@@ -635,7 +629,7 @@ def test_mark_interrupted_without_a_predicate_takes_every_running_row(history: H
     assert history.mark_interrupted(now=T0) == []
 
 
-def test_a_failing_predicate_changes_nothing(history: History) -> None:
+def test_a_failing_predicate_changes_nothing(history: SQLiteStore) -> None:
     history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
 
     def broken(run: RunRecord) -> bool:
@@ -649,9 +643,9 @@ def test_a_failing_predicate_changes_nothing(history: History) -> None:
 def test_upkeep_without_orphans_takes_no_write_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Readers settle the history on every command: with nothing to mark, they
-    # must not wait for (or fail behind) a writer, nor write on a full disk.
-    with History.open(tmp_path, host="here") as history:
+    # run-now settles the history at every start: with nothing to mark, it
+    # must not wait for (or fail behind) the daemon, nor write on a full disk.
+    with SQLiteStore.open(tmp_path, host="here") as history:
         record(history, attempt())
         history.started(attempt("alive", outcome=Outcome.RUNNING, seconds=None))
         monkeypatch.setattr(history_module, "BUSY_TIMEOUT", 0.2)
@@ -695,7 +689,7 @@ worker, state = int(sys.argv[1]), Path(sys.argv[2])
 print("ready", flush=True)
 sys.stdin.readline()  # the start signal: every worker begins at once
 slot = datetime(2026, 3, 1, tzinfo=timezone.utc) + timedelta(hours=worker)
-with History.open(state) as history:
+with SQLiteStore.open(state) as history:
     for attempt in range(1, 6):
         start = slot + timedelta(minutes=attempt)
         running = RunResult(f"job-{worker}", slot, attempt, Outcome.RUNNING, start)
@@ -715,7 +709,7 @@ def test_twenty_processes_write_at_once(tmp_path: Path) -> None:
         together=True,
     )
     assert [child.returncode for child in children] == [0] * 20, [c.stderr for c in children]
-    with History.open(state) as history:
+    with SQLiteStore.open(state) as history:
         runs = history.runs()
         assert history.running() == []
         assert history.schema_version == LATEST
@@ -731,7 +725,7 @@ CLAIMER_CHILD = (
     CHILD_PRELUDE
     + """
 state, records = Path(sys.argv[1]), [int(word) for word in sys.argv[2:]]
-with History.open(state) as history:
+with SQLiteStore.open(state) as history:
     print("ready", flush=True)
     sys.stdin.readline()  # the start signal: every claimer begins at once
     now = datetime.now(timezone.utc)
@@ -743,7 +737,7 @@ with History.open(state) as history:
 def test_a_queued_run_is_claimed_once_by_processes_racing_for_it(tmp_path: Path) -> None:
     state = tmp_path / "state"
     slot = datetime(2026, 3, 1, tzinfo=timezone.utc)
-    with History.open(state) as history:
+    with SQLiteStore.open(state) as history:
         queued = history.queue(
             [RunResult(f"job-{n}", slot, 1, Outcome.QUEUED, slot) for n in range(10)]
         )
@@ -754,13 +748,13 @@ def test_a_queued_run_is_claimed_once_by_processes_racing_for_it(tmp_path: Path)
     assert [child.returncode for child in children] == [0] * 8, [c.stderr for c in children]
     claimed = [word for child in children for word in child.stdout.split()]
     assert sorted(claimed, key=int) == ids  # each exactly once
-    with History.open(state) as history:
+    with SQLiteStore.open(state) as history:
         assert history.queued() == []
         assert {r.outcome for r in history.runs()} == {Outcome.RUNNING}
         assert not history.claim(queued[0], slot)  # no longer queued
 
 
-def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: History) -> None:
+def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: SQLiteStore) -> None:
     late = datetime(2026, 3, 2, tzinfo=timezone.utc)
     early = late - timedelta(days=1)
     queued = history.queue(
@@ -770,7 +764,7 @@ def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: Histor
     assert history.stats().runs == 0
 
 
-def test_threads_share_one_history(history: History) -> None:
+def test_threads_share_one_history(history: SQLiteStore) -> None:
     barrier = threading.Barrier(8, timeout=PROCESS_TIMEOUT)
     errors: list[BaseException] = []
 
@@ -796,7 +790,7 @@ def test_threads_share_one_history(history: History) -> None:
 # -- Pruning -------------------------------------------------------------------------------
 
 
-def test_prune_removes_old_rows_and_their_logs(history: History, tmp_path: Path) -> None:
+def test_prune_removes_old_rows_and_their_logs(history: SQLiteStore, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
 
@@ -837,15 +831,35 @@ def test_prune_removes_old_rows_and_their_logs(history: History, tmp_path: Path)
     add("recent", 2, stdout_path=log("recent.out"))
     add("edge", 30)  # ended 5 s after the cutoff
 
-    removed = history.prune(T0 - timedelta(days=30))
+    pruned = history.prune(T0 - timedelta(days=30))
 
-    assert [run.id for run in removed] == [shared, old, gone]
+    assert [run.id for run in pruned.records] == [shared, old, gone]
+    # The store leaves the files alone: they are the caller's, after the commit.
+    assert len(list(logs.iterdir())) == 5
+    assert sorted(path.name for path in pruned.logs) == ["gone.out", "old.err", "old.out"]
+    remove_logs(pruned.logs)
     assert sorted(path.name for path in logs.iterdir()) == ["recent.out", "shared.log", "stuck.out"]
     assert sorted(run.job_id for run in history.runs()) == ["edge", "recent", "shared-new", "stuck"]
-    assert history.prune(T0 - timedelta(days=30)) == []
+    assert history.prune(T0 - timedelta(days=30)) == ([], [])
 
 
-def test_prune_reports_a_log_it_cannot_remove(history: History, tmp_path: Path) -> None:
+def test_removing_logs_tries_every_file_and_reports_those_it_cannot_remove(
+    tmp_path: Path,
+) -> None:
+    directories = [tmp_path / f"{name}.out" for name in "ab"]
+    for directory in directories:
+        directory.mkdir()
+    plain = tmp_path / "c.out"
+    plain.write_text("c")
+    with pytest.raises(HistoryError, match=r"a\.out: cannot remove the log file: .*\(and 1 more\)"):
+        remove_logs([directories[0], plain, directories[1], tmp_path / "missing.out"])
+    assert not plain.exists()
+    assert all(directory.is_dir() for directory in directories)
+
+
+def test_pruning_touches_no_log_file(history: SQLiteStore, tmp_path: Path) -> None:
+    # Even a log that could not be removed is no reason to keep the record: the
+    # store commits first, and the files are removed after.
     directory = tmp_path / "a-directory.out"
     directory.mkdir()
     started = T0 - timedelta(days=40)
@@ -853,6 +867,193 @@ def test_prune_reports_a_log_it_cannot_remove(history: History, tmp_path: Path) 
         history,
         RunResult("x", started, 1, Outcome.SUCCESS, started, started, stdout_path=directory),
     )
-    with pytest.raises(HistoryError, match="cannot remove the log file"):
-        history.prune(T0)
-    assert len(history.runs()) == 1  # the row stays with its log
+    pruned = history.prune(T0)
+    assert [run.job_id for run in pruned.records] == ["x"]
+    assert pruned.logs == [directory]
+    assert history.runs() == []
+    assert directory.is_dir()
+
+
+# -- Slot claims ---------------------------------------------------------------------------
+
+
+def scheduled(job: str = "backup", outcome: Outcome = Outcome.QUEUED, **fields: Any) -> RunResult:
+    """The first attempt of the run of `job` scheduled for T0."""
+    return RunResult(job, T0, 1, outcome, T0, **fields)
+
+
+def test_a_slot_is_queued_once_by_two_stores_on_one_file(tmp_path: Path) -> None:
+    with SQLiteStore.open(tmp_path) as first, SQLiteStore.open(tmp_path) as second:
+        (taken,) = first.queue([scheduled()])
+        assert isinstance(taken, int)
+        refused, other = second.queue([scheduled(), scheduled("other")])
+        assert refused == SlotTaken("backup", T0)
+        assert isinstance(other, int)
+        with pytest.raises(SlotTakenError, match="backup: the run of 2026-03-01T12:00:00"):
+            second.started(scheduled(outcome=Outcome.RUNNING), claim=True)
+        # Nothing was recorded of the refused runs.
+        assert sorted((r.id, r.job_id) for r in first.runs()) == [
+            (taken, "backup"),
+            (other, "other"),
+        ]
+
+
+CLAIM_CASES = {
+    # what was recorded of the slot first -> whether a later scheduled run of it is refused
+    "a queued run": (lambda store: store.queue([scheduled()]), True),
+    "a started run": (
+        lambda store: store.started(scheduled(outcome=Outcome.RUNNING), claim=True),
+        True,
+    ),
+    "a missed slot": (
+        lambda store: store.started(
+            scheduled(outcome=Outcome.MISSED, finished=T0, message="not run"), claim=True
+        ),
+        True,
+    ),
+    "a skipped run": (
+        lambda store: store.started(
+            scheduled(outcome=Outcome.SKIPPED_OVERLAP, finished=T0), claim=True
+        ),
+        True,
+    ),
+    "a manual run (run-now)": (
+        lambda store: store.started(scheduled(outcome=Outcome.RUNNING)),
+        False,
+    ),
+    "an interrupted run": (
+        lambda store: (
+            store.claim(store.queue([scheduled()])[0], T0),
+            store.mark_interrupted(now=T0 + timedelta(minutes=1)),
+        ),
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(("first", "refused"), CLAIM_CASES.values(), ids=CLAIM_CASES.keys())
+def test_which_records_hold_their_slot(history: SQLiteStore, first: Any, refused: bool) -> None:
+    first(history)
+    (later,) = history.queue([scheduled()])
+    assert isinstance(later, SlotTaken) is refused
+
+
+def test_retries_and_claimed_records_claim_nothing_more(history: SQLiteStore) -> None:
+    (record_id,) = history.queue([scheduled()])
+    assert isinstance(record_id, int)
+    assert history.claim(record_id, T0)
+    assert history.started(scheduled(outcome=Outcome.RUNNING, pid=7), record_id) == record_id
+    retry = scheduled(outcome=Outcome.RUNNING)._replace(attempt=2)
+    assert history.started(retry) != record_id
+
+
+def test_pruning_a_slots_every_record_gives_its_claim_up(history: SQLiteStore) -> None:
+    ended = scheduled(outcome=Outcome.SUCCESS, finished=T0 + timedelta(seconds=1))
+    history.started(ended, claim=True)
+    history.started(ended._replace(attempt=2, finished=T0 + timedelta(days=2)))
+    history.prune(T0 + timedelta(days=1))  # the first attempt only
+    assert isinstance(history.queue([scheduled()])[0], SlotTaken)
+    history.prune(T0 + timedelta(days=3))
+    assert isinstance(history.queue([scheduled()])[0], int)
+
+
+QUEUER_CHILD = (
+    CHILD_PRELUDE
+    + """
+state = Path(sys.argv[1])
+slot = datetime(2026, 3, 1, tzinfo=timezone.utc)
+with SQLiteStore.open(state) as history:
+    print("ready", flush=True)
+    sys.stdin.readline()  # the start signal: every process begins at once
+    (added,) = history.queue([RunResult("backup", slot, 1, Outcome.QUEUED, slot)])
+    print("taken" if isinstance(added, int) else "refused")
+"""
+)
+
+
+def test_a_slot_is_claimed_once_by_processes_racing_for_it(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    SQLiteStore.open(state).close()
+    children = run_children(
+        [[QUEUER_CHILD, str(state)] for _ in range(6)], tmp_path / "err", together=True
+    )
+    assert [child.returncode for child in children] == [0] * 6, [c.stderr for c in children]
+    assert sorted(child.stdout.strip() for child in children) == ["refused"] * 5 + ["taken"]
+    with SQLiteStore.open(state) as history:
+        assert len(history.queued()) == 1
+
+
+def test_a_version_2_history_gets_the_claims_of_its_recorded_slots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_module, "MIGRATIONS", MIGRATIONS[:2])
+    with SQLiteStore.open(tmp_path) as old:
+        record(old, scheduled(outcome=Outcome.SUCCESS, finished=T0))
+    monkeypatch.undo()
+    with SQLiteStore.open(tmp_path) as new:
+        assert new.schema_version == LATEST
+        assert isinstance(new.queue([scheduled()])[0], SlotTaken)
+        assert isinstance(new.queue([scheduled("other")])[0], int)
+
+
+# -- Reading without writing ---------------------------------------------------------------
+
+
+def _files(state: Path) -> dict[str, bytes]:
+    """The files of a state directory and their bytes, but the -wal and -shm
+    files that any SQLite reader of a WAL database creates (the -wal one
+    empty: no data goes there)."""
+    wal = state / f"{FILE_NAME}-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    return {
+        path.name: path.read_bytes()
+        for path in state.iterdir()
+        if not path.name.endswith(("-wal", "-shm"))
+    }
+
+
+def test_a_reader_sees_the_history_settled_and_writes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    gone = _dead_pid()
+    with SQLiteStore.open(state, host="here") as history:
+        done = record(history, attempt("done"))
+        orphan = history.started(attempt("orphan", minute=1, outcome=Outcome.RUNNING, seconds=None))
+        noted = history.started(attempt("noted", minute=2, outcome=Outcome.RUNNING, seconds=None))
+        alive = history.started(attempt("alive", minute=3, outcome=Outcome.RUNNING, seconds=None))
+        end = attempt("noted", minute=2, outcome=Outcome.FAILED, exit_code=2)
+        history.note_end(noted, end)
+    db = state / FILE_NAME
+    raw(db, "UPDATE runs SET recorder_pid = ? WHERE job_id IN ('orphan', 'noted')", (gone,))
+    before = _files(state)
+    now = T0 + timedelta(hours=1)
+
+    with SQLiteStore.open_readonly(state, host="here", settled_at=now) as reader:
+        shown = {r.job_id: r for r in reader.runs()}
+        assert [r.id for r in reader.running()] == [alive]
+        assert [r.id for r in reader.runs(outcome=Outcome.INTERRUPTED)] == [orphan]
+        stats = reader.stats()
+        last = reader.last_per_job()
+    assert (shown["orphan"].outcome, shown["orphan"].finished) == (Outcome.INTERRUPTED, now)
+    assert shown["orphan"].message == "pycron stopped before this attempt ended"
+    assert (shown["noted"].outcome, shown["noted"].exit_code) == (Outcome.FAILED, 2)
+    assert shown["noted"].finished == end.finished
+    assert (shown["done"].id, shown["done"].outcome) == (done, Outcome.SUCCESS)
+    assert (stats.runs, stats.successes) == (3, 1)
+    assert last["orphan"].outcome is Outcome.INTERRUPTED
+    # Not a byte changed, nor beside it: the note is still there for a writer.
+    assert _files(state) == before
+    assert len(list(state.glob(f"{END_NOTE}*"))) == 1
+    assert raw(db, "SELECT job_id FROM runs WHERE outcome = 'running' ORDER BY id") == [
+        ("orphan",),
+        ("noted",),
+        ("alive",),
+    ]
+
+
+def test_a_reader_without_anything_to_settle_reads_the_rows_as_they_are(tmp_path: Path) -> None:
+    with SQLiteStore.open(tmp_path, host="here") as history:
+        ids = [record(history, attempt(job)) for job in "ab"]
+        rows = history.runs()
+    with SQLiteStore.open_readonly(tmp_path, host="here", settled_at=T0) as reader:
+        assert reader.runs() == rows
+        assert [r.id for r in reader.runs()] == ids[::-1]

@@ -1,59 +1,70 @@
-"""The run history: one SQLite row per attempt, in `STATE/history.db`.
+"""The run store in SQLite, the first implementation of `pycron.store.Store`:
+one row per attempt, in `STATE/history.db`.
 
 A row is written when an attempt starts (outcome `running`) and completed
 when it ends, so a pycron that dies mid-run leaves evidence behind; the next
-daemon start turns such rows into `interrupted` (`mark_interrupted`, usually
-with the `orphaned` predicate). The same history serves the CLI (`history`,
-`logs`, `status`, `stats`, `history prune`) and the daemon's catch-up, which
-starts from the last slot recorded per job (`last_scheduled`).
+daemon start (or `run-now`) turns such rows into `interrupted` (`settle`).
+The same history serves the CLI (`history`, `logs`, `status`, `stats`,
+`history prune`) and the daemon's catch-up, which starts from the last slot
+recorded per job (`last_scheduled`).
 
 Several processes write at once (the daemon and any `pycron run-now`), so the
 database runs in WAL mode (readers never block writers), every writer waits
 for the lock for up to `BUSY_TIMEOUT` seconds instead of failing, and every
-write is one short `BEGIN IMMEDIATE` transaction. One `History` object holds
-one connection, shared by the threads of one process under a lock; a child
-process opens its own.
+write is one short `BEGIN IMMEDIATE` transaction. One `SQLiteStore` holds one
+connection, shared by the threads of one process under a lock; a child
+process opens its own. A slot's claim is a row of `claims`, whose primary key
+(job, slot) SQLite keeps unique across processes.
 
-Times are stored as ISO 8601 text in UTC with a fixed width, so text order is
-time order and SQL can compare and sort them; they come back as aware UTC
-datetimes. Nothing here reads the wall clock: every "now" is an argument
-(only the wait for WAL mode on a new database keeps a monotonic deadline).
+Every time column (`scheduled_for`, `started`, `finished`, `since`) holds the
+text of `pycron.store.time_text`. Nothing here reads the wall clock: every
+"now" is an argument (only the wait for WAL mode on a new database keeps a
+monotonic deadline).
 
 The schema carries a version (table `meta`) and grows only by the steps in
 `MIGRATIONS`; a database written by a newer pycron is refused, not guessed at.
 
 Disks fill up, turn read-only and break, and a scheduler must keep running
-jobs through all of it. So: commands that only read open the history
-read-only where it cannot be written (`History.open_readonly`); `run-now` and
-the daemon set a corrupt file aside and start a new one (`open_recording`);
-and they record through a `TolerantRecorder`, which turns every failure to
-write into a warning and keeps what it could not write, to write it later.
+jobs through all of it. So: the commands that only read open the history
+read-only and write nothing, not even its upkeep (`SQLiteStore.open_readonly`
+shows it settled as of a given time instead); `run-now` and the daemon set a
+corrupt file aside and start a new one (`open_recording`), and record
+through a `pycron.store.TolerantRecorder`.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
-from pycron.errors import CorruptHistoryError, HistoryError
-from pycron.processes import job_alive
-from pycron.records import Outcome, Recorder, RunResult
+from pycron.errors import CorruptHistoryError, HistoryError, SlotTakenError
+from pycron.records import Outcome, RunResult
+from pycron.store import (
+    INTERRUPTED_MESSAGE,
+    Pruned,
+    RunRecord,
+    RunStats,
+    SlotTaken,
+    Store,
+    orphaned,
+    summarize,
+    text_time,
+    time_text,
+    utc,
+)
 
 FILE_NAME = "history.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up
-INTERRUPTED_MESSAGE = "pycron stopped before this attempt ended"
 # An end that could not be written is noted in an empty file beside the
 # database, its name holding the end (an empty file needs no free block):
 # END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>".
@@ -102,11 +113,21 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        3,
+        (
+            # One claim per (job, slot): a slot is run once, however many
+            # processes try. Slots recorded before this step hold theirs.
+            """CREATE TABLE claims (
+                job_id TEXT NOT NULL,
+                scheduled_for TEXT NOT NULL,
+                PRIMARY KEY (job_id, scheduled_for)
+            ) WITHOUT ROWID""",
+            "INSERT OR IGNORE INTO claims (job_id, scheduled_for)"
+            " SELECT job_id, scheduled_for FROM runs",
+        ),
+    ),
 )
-
-# Outcomes whose duration is the job's own: the command ran and pycron saw it end.
-# (Skipped and error attempts never ran; an interrupted one ended unseen.)
-TIMED_OUTCOMES = frozenset({Outcome.SUCCESS, Outcome.FAILED, Outcome.TIMEOUT})
 
 _COLUMNS = (
     "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
@@ -114,101 +135,24 @@ _COLUMNS = (
 )
 
 
-class RunRecord(NamedTuple):
-    """One recorded attempt: a `RunResult` plus where it lives and who wrote it.
+class SQLiteStore:
+    """The run history in one SQLite file; implements `pycron.store.Store`.
 
-    `id` is the record id (`pycron logs ID --run RUN`), `host` the machine and
-    `recorder_pid` the pycron process that recorded the start and owes its end,
-    while `pid` is the job's own process, as the runner reported it.
-    """
-
-    id: int
-    job_id: str
-    scheduled_for: datetime
-    attempt: int
-    outcome: Outcome
-    started: datetime
-    finished: datetime | None
-    exit_code: int | None
-    signal: int | None
-    stdout_path: Path | None
-    stderr_path: Path | None
-    pid: int | None
-    message: str | None
-    host: str
-    recorder_pid: int
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from start to finish (None while running)."""
-        if self.finished is None:
-            return None
-        return (self.finished - self.started).total_seconds()
-
-    @property
-    def log_paths(self) -> tuple[Path, ...]:
-        """The attempt's log files that were recorded (they may be gone since)."""
-        return tuple(path for path in (self.stdout_path, self.stderr_path) if path is not None)
-
-    @property
-    def result(self) -> RunResult:
-        """The attempt as the runner describes it, without the record's own fields."""
-        return RunResult(
-            job_id=self.job_id,
-            scheduled_for=self.scheduled_for,
-            attempt=self.attempt,
-            outcome=self.outcome,
-            started=self.started,
-            finished=self.finished,
-            exit_code=self.exit_code,
-            signal=self.signal,
-            stdout_path=self.stdout_path,
-            stderr_path=self.stderr_path,
-            pid=self.pid,
-            message=self.message,
-        )
-
-
-class DayCounts(NamedTuple):
-    """Ended attempts of one day: those that succeeded and all the others."""
-
-    successes: int
-    failures: int
-
-
-class RunStats(NamedTuple):
-    """Figures over the ended attempts of a selection (attempts still running
-    are left out).
-
-    `success_rate` is successes / runs (None without runs). The durations, in
-    seconds, cover only the attempts in `TIMED_OUTCOMES`; `duration_p95` is the
-    nearest-rank 95th percentile, so it is always one of the durations.
-    `failures` counts every outcome but success; `per_day` maps each day (in the
-    zone asked for) that had attempts to its counts, in date order.
-    """
-
-    runs: int
-    successes: int
-    success_rate: float | None
-    duration_min: float | None
-    duration_avg: float | None
-    duration_p95: float | None
-    duration_max: float | None
-    failures: dict[Outcome, int]
-    per_day: dict[date, DayCounts]
-
-
-class History:
-    """The run history in one SQLite file; implements the runner's `Recorder`.
-
-    Use as a context manager, or call `close()`. Do not carry an open History
+    Use as a context manager, or call `close()`. Do not carry an open store
     into a forked child: open another there.
     """
 
-    def __init__(self, path: Path, *, host: str | None = None, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        host: str | None = None,
+        readonly: bool = False,
+        settled_at: datetime | None = None,
+    ) -> None:
         """Open (creating if need be) the database at `path` and bring its schema
         up to date. `host` names this machine in new records (default: its
-        hostname). A `readonly` History never writes (see `open_readonly`)."""
+        hostname). A `readonly` store never writes (see `open_readonly`)."""
         self.path = path
         self.host = socket.gethostname() if host is None else host
         self._lock = threading.Lock()
@@ -219,12 +163,14 @@ class History:
                     _check_version(self._db, path, MIGRATIONS[-1][0])
                 else:
                     _migrate(self._db, path)
+            if settled_at is not None:
+                self._show_settled(settled_at)
         except BaseException:
             self._db.close()
             raise
 
     @classmethod
-    def open(cls, state_dir: Path, *, host: str | None = None) -> History:
+    def open(cls, state_dir: Path, *, host: str | None = None) -> SQLiteStore:
         """Open `STATE/history.db`, creating the state directory (private to its
         owner, as it holds commands' logs) and the database if need be."""
         try:
@@ -234,22 +180,31 @@ class History:
         return cls(state_dir / FILE_NAME, host=host)
 
     @classmethod
-    def open_readonly(cls, state_dir: Path, *, host: str | None = None) -> History:
+    def open_readonly(
+        cls, state_dir: Path, *, host: str | None = None, settled_at: datetime | None = None
+    ) -> SQLiteStore:
         """Open `STATE/history.db` without writing anything, not even the files
         SQLite keeps beside it where it cannot create them (a read-only or full
-        disk); a missing history reads as an empty one."""
-        return cls(state_dir / FILE_NAME, host=host, readonly=True)
+        disk); a missing history reads as an empty one. With `settled_at`, it
+        reads as `settle` at that time would leave it (noted ends written,
+        orphaned runs interrupted), though nothing is written."""
+        return cls(state_dir / FILE_NAME, host=host, readonly=True, settled_at=settled_at)
 
-    def __enter__(self) -> History:
+    def __enter__(self) -> SQLiteStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
-        """Close the connection; the History cannot be used afterwards."""
+        """Close the connection; the store cannot be used afterwards."""
         with self._lock:
             self._db.close()
+
+    @property
+    def location(self) -> str:
+        """The database file, for messages."""
+        return str(self.path)
 
     @property
     def schema_version(self) -> int:
@@ -259,25 +214,41 @@ class History:
 
     # -- Recorder --------------------------------------------------------------------------
 
-    def started(self, result: RunResult, record_id: int | None = None) -> int:
+    def started(
+        self, result: RunResult, record_id: int | None = None, *, claim: bool = False
+    ) -> int:
         """Record an attempt that starts (outcome `running`) in a new record, or
         in record `record_id` (a queued record claimed for it, or its own,
         now with its process's pid); returns the record id. A result that has
-        already ended (a skipped attempt, say) is stored complete, as it is."""
-        values = _result_values(result)
-        values.update(host=self.host, recorder_pid=os.getpid())
+        already ended (a skipped attempt, say) is stored complete, as it is.
+        With `claim`, a new record claims its slot: `SlotTakenError` if held."""
         if record_id is not None:
+            values = _result_values(result)
+            values.update(host=self.host, recorder_pid=os.getpid())
             self._update(record_id, values)
             return record_id
-        return self.queue([result])[0]
+        (added,) = self._insert([result], claim=claim)
+        if isinstance(added, SlotTaken):
+            raise SlotTakenError(added.job_id, added.scheduled_for)
+        return added
 
-    def queue(self, results: Sequence[RunResult]) -> list[int]:
-        """Record attempts in new records, all in one transaction (the daemon
-        records each due run `queued` as it decides it); their record ids."""
-        ids: list[int] = []
+    def queue(self, results: Sequence[RunResult]) -> list[int | SlotTaken]:
+        """Record first attempts of scheduled runs in new records, each claiming
+        its slot, all in one transaction (the daemon records each due run
+        `queued` as it decides it); their record ids, or `SlotTaken` for a
+        slot held already (nothing recorded for it)."""
+        return self._insert(results, claim=True)
+
+    def _insert(self, results: Sequence[RunResult], *, claim: bool) -> list[int | SlotTaken]:
+        """Record attempts in new records, with (or without) the claims of their
+        slots, in one transaction."""
+        added: list[int | SlotTaken] = []
         with self._transaction() as db:
             for result in results:
                 values = _result_values(result)
+                if claim and not _claimed(db, values):
+                    added.append(SlotTaken(result.job_id, utc(result.scheduled_for)))
+                    continue
                 values.update(host=self.host, recorder_pid=os.getpid())
                 names = ", ".join(values)
                 marks = ", ".join(f":{name}" for name in values)
@@ -286,8 +257,8 @@ class History:
                 ).lastrowid
                 if record_id is None:  # pragma: no cover - an INSERT always sets it
                     raise HistoryError(f"{self.path}: the new record got no id")
-                ids.append(record_id)
-        return ids
+                added.append(record_id)
+        return added
 
     def claim(self, record_id: int, now: datetime) -> bool:
         """Take a queued record for its run (outcome `running`, started `now`, this
@@ -299,7 +270,7 @@ class History:
                 " WHERE id = ? AND outcome = ?",
                 [
                     Outcome.RUNNING.value,
-                    _to_text(now),
+                    time_text(now),
                     self.host,
                     os.getpid(),
                     record_id,
@@ -381,14 +352,14 @@ class History:
         looks for missed slots after this one."""
         rows = self._query("SELECT MAX(scheduled_for) FROM runs WHERE job_id = ?", [job_id])
         text = rows[0][0]
-        return None if text is None else _from_text(text)
+        return None if text is None else text_time(text)
 
     def last_scheduled_per_job(self) -> dict[str, datetime]:
         """`last_scheduled` of every recorded job at once, by job id."""
         rows = self._query(
             "SELECT job_id, MAX(scheduled_for) FROM runs GROUP BY job_id ORDER BY job_id", []
         )
-        return {job_id: _from_text(text) for job_id, text in rows}
+        return {job_id: text_time(text) for job_id, text in rows}
 
     def stats(
         self,
@@ -407,7 +378,7 @@ class History:
         )
         return summarize(
             (
-                (Outcome(outcome), _from_text(started), duration)
+                (Outcome(outcome), text_time(started), duration)
                 for outcome, started, duration in rows
             ),
             tz,
@@ -420,7 +391,7 @@ class History:
         has been responsible for it (catch-up finds missed slots only after
         that instant, so a job never run still has its missed slots found)."""
         rows = self._query("SELECT job_id, schedule, since FROM responsibility", [])
-        return {job_id: (schedule, _from_text(since)) for job_id, schedule, since in rows}
+        return {job_id: (schedule, text_time(since)) for job_id, schedule, since in rows}
 
     def take_responsibility(
         self, taken: Mapping[str, tuple[str, datetime]], dropped: Collection[str] = ()
@@ -433,7 +404,7 @@ class History:
             db.executemany(
                 "INSERT OR REPLACE INTO responsibility (job_id, schedule, since) VALUES (?, ?, ?)",
                 [
-                    (job_id, schedule, _to_text(since))
+                    (job_id, schedule, time_text(since))
                     for job_id, (schedule, since) in taken.items()
                 ],
             )
@@ -444,17 +415,17 @@ class History:
     # -- Upkeep ----------------------------------------------------------------------------
 
     def settle(self, now: datetime) -> list[RunRecord]:
-        """The upkeep of every command that can write: first the ends that were
+        """The upkeep of the daemon and `run-now`: first the ends that were
         noted beside the database when it could not be written (`note_end`),
         then the runs left running by pycron processes of this host that are
         gone, marked interrupted (returned)."""
         self._apply_notes()
         return self.mark_interrupted(now=now, where=orphaned(self.host))
 
-    def note_end(self, record_id: int, result: RunResult) -> Path:
+    def note_end(self, record_id: int, result: RunResult) -> str:
         """Note the end of a recorded attempt in an empty file beside the
         database, for `settle` to write once the database can be written (so
-        that the attempt is not taken for an interrupted one); returns it."""
+        that the attempt is not taken for an interrupted one); returns its path."""
         if result.finished is None:
             raise ValueError(f"record {record_id}: a noted end needs an end time")
         fields = (
@@ -467,17 +438,26 @@ class History:
         )
         path = self.path.with_name(END_NOTE + ".".join(map(str, fields)))
         path.touch()
-        return path
+        return str(path)
+
+    def drop_notes(self, record_id: int) -> None:
+        """Delete the notes of an end that was written after all."""
+        for path in self.path.parent.glob(f"{END_NOTE}{record_id}.*"):
+            path.unlink(missing_ok=True)
+
+    def _notes(self) -> list[tuple[Path, tuple[int, str, dict[str, object]]]]:
+        """The end notes beside the database, each with what `_read_note` reads in it."""
+        return [
+            (path, note)
+            for path in self.path.parent.glob(f"{END_NOTE}*")
+            if (note := _read_note(path)) is not None
+        ]
 
     def _apply_notes(self) -> None:
         """Write the noted ends to their records (those still running and
         started as noted: a note never completes another record), then delete
         the notes."""
-        notes = [
-            (path, note)
-            for path in self.path.parent.glob(f"{END_NOTE}*")
-            if (note := _read_note(path)) is not None
-        ]
+        notes = self._notes()
         if not notes:
             return
         with self._transaction() as db:
@@ -491,6 +471,43 @@ class History:
         for path, _ in notes:
             path.unlink(missing_ok=True)
 
+    def _show_settled(self, now: datetime) -> None:
+        """Make this connection read the history as `settle` at `now` would
+        leave it, writing nothing to the database: the settled rows go to a
+        table of SQLite's temp schema (private to the connection, writable even
+        when the database is opened read-only), and a temp view `runs` shows
+        the stored rows with those in their place. SQLite looks up a name in
+        the temp schema first, so every query reads the view. With nothing to
+        settle (the usual case), nothing is made."""
+        noted = {record_id: (at, values) for _, (record_id, at, values) in self._notes()}
+        is_orphaned = orphaned(self.host)
+        settled: dict[int, dict[str, object]] = {}
+        for record in self.running():
+            note = noted.get(record.id)
+            if note is not None and note[0] == time_text(record.started):
+                settled[record.id] = note[1]
+            elif is_orphaned(record):
+                settled[record.id] = _interrupted(record, now, INTERRUPTED_MESSAGE)
+        if not settled:
+            return
+        with self._guarded():
+            db = self._db
+            db.execute("CREATE TEMP TABLE settled AS SELECT * FROM main.runs WHERE 0")
+            for record_id, values in settled.items():
+                assignments = ", ".join(f"{name} = :{name}" for name in values)
+                db.execute(
+                    "INSERT INTO temp.settled SELECT * FROM main.runs WHERE id = ?", [record_id]
+                )
+                db.execute(
+                    f"UPDATE temp.settled SET {assignments} WHERE id = :id",
+                    {**values, "id": record_id},
+                )
+            db.execute(
+                "CREATE TEMP VIEW runs AS"
+                " SELECT * FROM main.runs WHERE id NOT IN (SELECT id FROM temp.settled)"
+                " UNION ALL SELECT * FROM temp.settled"
+            )
+
     def mark_interrupted(
         self,
         *,
@@ -500,8 +517,9 @@ class History:
     ) -> list[RunRecord]:
         """Mark attempts recorded as running as interrupted, ended `now` (or at
         their start, should `now` come before it): all of them, or those the
-        predicate `where` picks (see `orphaned`). Returns the changed records."""
-        now = _utc(now)
+        predicate `where` picks (see `orphaned`); their slots' claims are given
+        up, so that catch-up may run them again. Returns the changed records."""
+        now = utc(now)
         if not any(where is None or where(record) for record in self.running()):
             return []  # the usual case: no write lock taken, nothing written
         changed: list[RunRecord] = []
@@ -513,34 +531,31 @@ class History:
             for record in map(_record, rows):
                 if where is not None and not where(record):
                     continue
-                ended = max(now, record.started)
+                values = _interrupted(record, now, message)
+                assignments = ", ".join(f"{name} = :{name}" for name in values)
                 db.execute(
-                    "UPDATE runs SET outcome = ?, finished = ?, duration = ?, message = ?"
-                    " WHERE id = ?",
-                    [
-                        Outcome.INTERRUPTED.value,
-                        _to_text(ended),
-                        (ended - record.started).total_seconds(),
-                        message,
-                        record.id,
-                    ],
+                    f"UPDATE runs SET {assignments} WHERE id = :id", {**values, "id": record.id}
+                )
+                db.execute(
+                    "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ?",
+                    [record.job_id, time_text(record.scheduled_for)],
                 )
                 changed.append(
-                    record._replace(outcome=Outcome.INTERRUPTED, finished=ended, message=message)
+                    record._replace(
+                        outcome=Outcome.INTERRUPTED,
+                        finished=max(now, record.started),
+                        message=message,
+                    )
                 )
         return changed
 
-    def prune(self, older_than: datetime) -> list[RunRecord]:
-        """Forget attempts that ended before `older_than` and delete their log
-        files (files already gone are fine; a file that a kept record also names
-        stays). Running attempts are never pruned. Returns the removed records,
-        oldest first.
-
-        The files go before the rows, in the same transaction: should pruning
-        stop half way, records may point at missing logs, but no log is left
-        behind that no record names.
-        """
-        cutoff = _to_text(older_than)
+    def prune(self, older_than: datetime) -> Pruned:
+        """Forget attempts that ended before `older_than`, and the claims of
+        slots left without a record; running attempts are never pruned.
+        Returns the removed records, oldest first, and those of their log
+        files that no kept record names (files the caller removes once this
+        transaction is committed, see `pycron.store.logs`)."""
+        cutoff = time_text(older_than)
         with self._transaction() as db:
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM runs WHERE outcome != ? AND finished < ?"
@@ -554,10 +569,15 @@ class History:
                 [Outcome.RUNNING.value, cutoff],
             ).fetchall()
             kept_paths = {Path(text) for pair in kept for text in pair if text is not None}
-            for record in doomed:
-                _remove_logs(path for path in record.log_paths if path not in kept_paths)
             db.executemany("DELETE FROM runs WHERE id = ?", [(record.id,) for record in doomed])
-        return doomed
+            db.executemany(
+                "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ? AND NOT EXISTS"
+                " (SELECT 1 FROM runs AS r"
+                " WHERE r.job_id = claims.job_id AND r.scheduled_for = claims.scheduled_for)",
+                {(record.job_id, time_text(record.scheduled_for)) for record in doomed},
+            )
+        logs = [path for record in doomed for path in record.log_paths if path not in kept_paths]
+        return Pruned(doomed, list(dict.fromkeys(logs)))
 
     # -- Plumbing --------------------------------------------------------------------------
 
@@ -594,147 +614,7 @@ class History:
         return [_record(row) for row in self._query(sql, params)]
 
 
-class TolerantRecorder:
-    """The history as the runner's recorder, for runs that must go on whatever
-    the disk does: a failure to write is said through `warn` (with the path
-    and the reason), never raised, so the job is still supervised to its end
-    and its exit code still reaches the caller.
-
-    What could not be written is kept and written later (`retry`, also at every
-    call): an attempt whose start could not be recorded gets a placeholder id
-    below 0 and is recorded whole when it ends. An end that cannot be written
-    is also noted beside the database (`History.note_end`), so that should this
-    process stop before the disk has room again, the next pycron that can write
-    records the end as it was instead of taking the attempt for interrupted.
-    Usable from several threads at once.
-    """
-
-    def __init__(self, history: History, warn: Callable[[str], None]) -> None:
-        self.history = history
-        self._warn = warn
-        self._lock = threading.Lock()
-        self._placeholders = itertools.count(-1, -1)
-        self._pending: dict[int, RunResult] = {}  # record (or placeholder) id -> unwritten end
-
-    def started(self, result: RunResult, record_id: int | None = None) -> int:
-        """Record a start (in `record_id`, if given); a placeholder id (below 0)
-        if a new record cannot be written."""
-        self.retry()
-        if record_id is not None and record_id < 0:
-            return record_id  # not recorded: it is recorded whole when it ends
-        try:
-            return self.history.started(result, record_id)
-        except Exception as error:  # no failure of the history may stop a job
-            if record_id is not None:
-                self._warn(
-                    f"{self.history.path}: cannot record that {_attempt_name(result)} "
-                    f"started: {_reason(error)}; it runs all the same"
-                )
-                return record_id
-            self._warn(
-                f"{self.history.path}: cannot record the start of {_attempt_name(result)}: "
-                f"{_reason(error)}; it runs all the same, and is recorded when it ends if the "
-                "history can be written by then"
-            )
-            return next(self._placeholders)
-
-    def finished(self, record_id: int, result: RunResult) -> None:
-        """Record an end; if it cannot be written, keep it (and note it) for later."""
-        self.retry()
-        _warn_if_full(result, self._warn)
-        try:
-            _write_end(self.history, record_id, result)
-        except Exception as error:  # as in `started`
-            with self._lock:
-                self._pending[record_id] = result
-            self._warn(
-                f"{self.history.path}: cannot record the end of {_attempt_name(result)} "
-                f"({result.outcome.value}): {_reason(error)}; {self._keep(record_id, result)}"
-            )
-
-    def _keep(self, record_id: int, result: RunResult) -> str:
-        """Note an unwritten end beside the database; says what became of it."""
-        if record_id < 0:
-            return "it is retried while this pycron runs, else the attempt stays unrecorded"
-        try:
-            note = self.history.note_end(record_id, result)
-        except OSError as error:
-            return (
-                f"it is retried while this pycron runs, but {error.filename}: {error.strerror}, "
-                "so should the disk stay full, the attempt will read as interrupted"
-            )
-        return f"it is retried while this pycron runs, and noted in {note} for the next one"
-
-    def close(self) -> int:
-        """A last `retry`, then close the history; returns how many ends are
-        still unwritten (they are noted beside the database)."""
-        try:
-            return self.retry()
-        finally:
-            self.history.close()
-
-    def retry(self) -> int:
-        """Write the ends kept after a failure, as far as possible now; returns
-        how many are still kept."""
-        with self._lock:
-            pending = dict(self._pending)
-        for record_id, result in pending.items():
-            try:
-                _write_end(self.history, record_id, result)
-            except Exception:  # still failing: kept for the next try
-                continue
-            with self._lock:
-                del self._pending[record_id]
-            if record_id > 0:
-                _drop_note(self.history, record_id)
-        with self._lock:
-            return len(self._pending)
-
-
-def _write_end(history: History, record_id: int, result: RunResult) -> None:
-    """Complete a record; an attempt without one (a placeholder id) is recorded whole."""
-    if record_id < 0:
-        history.started(result)
-    else:
-        history.finished(record_id, result)
-
-
-def _drop_note(history: History, record_id: int) -> None:
-    """Delete the notes of an end that was written after all."""
-    for path in history.path.parent.glob(f"{END_NOTE}{record_id}.*"):
-        path.unlink(missing_ok=True)
-
-
-def _warn_if_full(result: RunResult, warn: Callable[[str], None]) -> None:
-    """Warn when the log directory of an attempt that ran has no space left:
-    the job's writes to its log may have failed (pycron cannot see them)."""
-    if result.stdout_path is None or result.pid is None:
-        return
-    directory = result.stdout_path.parent
-    try:
-        full = os.statvfs(directory).f_bavail == 0
-    except OSError:
-        return
-    if full:
-        warn(
-            f"{directory}: no space left on the file system: the output of "
-            f"{_attempt_name(result)} may be cut short; free some space there"
-        )
-
-
-def _attempt_name(result: RunResult) -> str:
-    return f"{result.job_id} attempt {result.attempt}"
-
-
-def _reason(error: Exception) -> str:
-    """What went wrong, without the path that a HistoryError starts with."""
-    cause = error.__cause__
-    if isinstance(error, HistoryError) and isinstance(cause, sqlite3.Error):
-        return str(cause)
-    return str(error) or type(error).__name__
-
-
-def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) -> History:
+def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) -> SQLiteStore:
     """Open the history to record runs in (`run-now`, the daemon). A corrupt
     file is moved aside to `history.db.corrupt-<UTC time>` (kept, with its WAL
     files, for whoever wants to look into it) and a new history started, which
@@ -745,16 +625,16 @@ def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) 
     that another process has just started.
     """
     try:
-        return History.open(state_dir)
+        return SQLiteStore.open(state_dir)
     except CorruptHistoryError as error:
         reason = error.reason
     path = state_dir / FILE_NAME
     with FileLock(str(path.with_name(f"{FILE_NAME}.lock")), thread_local=False):
         try:
-            return History.open(state_dir)
+            return SQLiteStore.open(state_dir)
         except CorruptHistoryError:
             moved = _set_aside(path, now)
-        history = History.open(state_dir)
+        history = SQLiteStore.open(state_dir)
     warn(f"{path}: not a usable run history ({reason}): moved it to {moved}; a new one is started")
     return history
 
@@ -763,7 +643,7 @@ def _set_aside(path: Path, now: datetime) -> Path:
     """Rename a database and its -wal and -shm files to `<name>.corrupt-<UTC
     time>` (and -wal, -shm), the WAL files first: left behind, they would be
     taken for part of the new database."""
-    stamp = f"{_utc(now):%Y%m%dT%H%M%SZ}"
+    stamp = f"{utc(now):%Y%m%dT%H%M%SZ}"
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     number = 1
     while target.exists():
@@ -783,97 +663,12 @@ def _set_aside(path: Path, now: datetime) -> Path:
     return target
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine (POSIX `kill(pid, 0)`:
-    a process of another user counts; a zombie still counts until reaped)."""
-    if sys.platform == "win32":  # signal 0 would be CTRL_C_EVENT there
-        raise NotImplementedError("pid_alive needs POSIX signals")
-    if pid <= 0:  # 0 and negative ids name process groups, not a process
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def orphaned(host: str) -> Callable[[RunRecord], bool]:
-    """A `mark_interrupted` predicate: running records written on `host` by a
-    pycron process that no longer exists, whose job has ended too, so nobody
-    will ever complete them. (A job runs in a session of its own and may
-    outlive its pycron: while it runs, so does its record. Records of other
-    hosts cannot be checked from here and are left alone.)"""
-
-    def is_orphaned(record: RunRecord) -> bool:
-        return gone_pycron(record, host) and not (
-            record.pid is not None and job_alive(record.pid, record.job_id)
-        )
-
-    return is_orphaned
-
-
-def gone_pycron(record: RunRecord, host: str) -> bool:
-    """Whether a running record of `host` was left by a pycron that is gone."""
-    return record.host == host and not pid_alive(record.recorder_pid)
-
-
-def orphan_note(record: RunRecord, host: str) -> str | None:
-    """For a run that outlived the pycron that started it: `pycron gone, pid N`."""
-    if record.outcome is not Outcome.RUNNING or not gone_pycron(record, host):
-        return None
-    return f"pycron gone, pid {record.pid}" if record.pid is not None else "pycron gone"
-
-
-def summarize(
-    attempts: Iterable[tuple[Outcome, datetime, float | None]], tz: tzinfo = timezone.utc
-) -> RunStats:
-    """`RunStats` of ended attempts given as (outcome, started, duration)."""
-    runs = successes = 0
-    failures: dict[Outcome, int] = {}
-    days: dict[date, list[int]] = {}
-    durations: list[float] = []
-    for outcome, started, duration in attempts:
-        runs += 1
-        day = days.setdefault(started.astimezone(tz).date(), [0, 0])
-        if outcome is Outcome.SUCCESS:
-            successes += 1
-            day[0] += 1
-        else:
-            failures[outcome] = failures.get(outcome, 0) + 1
-            day[1] += 1
-        if outcome in TIMED_OUTCOMES and duration is not None:
-            durations.append(duration)
-    durations.sort()
-    return RunStats(
-        runs=runs,
-        successes=successes,
-        success_rate=successes / runs if runs else None,
-        duration_min=durations[0] if durations else None,
-        duration_avg=sum(durations) / len(durations) if durations else None,
-        duration_p95=nearest_rank(durations, 95),
-        duration_max=durations[-1] if durations else None,
-        failures=dict(sorted(failures.items(), key=lambda item: item[0].value)),
-        per_day={day: DayCounts(*counts) for day, counts in sorted(days.items())},
-    )
-
-
-def nearest_rank(ordered: list[float], percent: int) -> float | None:
-    """The nearest-rank percentile of sorted values: the smallest value with at
-    least `percent`% of the values at or below it (None for no values)."""
-    if not ordered:
-        return None
-    rank = (percent * len(ordered) + 99) // 100  # ceil without floating point
-    return ordered[max(rank, 1) - 1]
-
-
 # -- Storage helpers -----------------------------------------------------------------------
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), usable from
-    any thread (History serialises use), in WAL mode, waiting on busy locks."""
+    any thread (SQLiteStore serialises use), in WAL mode, waiting on busy locks."""
     _check_header(path)
     try:
         db = sqlite3.connect(
@@ -1073,7 +868,7 @@ def _filters(
         params.append(job_id)
     if since is not None:
         clauses.append("started >= ?")
-        params.append(_to_text(since))
+        params.append(time_text(since))
     if outcome is not None:
         outcomes = [outcome] if isinstance(outcome, Outcome) else list(outcome)
         clauses.append(f"outcome IN ({', '.join('?' * len(outcomes))})")
@@ -1085,11 +880,11 @@ def _result_values(result: RunResult) -> dict[str, object]:
     """The columns a RunResult fills, as stored."""
     return {
         "job_id": result.job_id,
-        "scheduled_for": _to_text(result.scheduled_for),
+        "scheduled_for": time_text(result.scheduled_for),
         "attempt": result.attempt,
         "outcome": result.outcome.value,
-        "started": _to_text(result.started),
-        "finished": None if result.finished is None else _to_text(result.finished),
+        "started": time_text(result.started),
+        "finished": None if result.finished is None else time_text(result.finished),
         "duration": result.duration,
         "exit_code": result.exit_code,
         "signal": result.signal,
@@ -1106,11 +901,11 @@ def _record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(
         id=row["id"],
         job_id=row["job_id"],
-        scheduled_for=_from_text(row["scheduled_for"]),
+        scheduled_for=text_time(row["scheduled_for"]),
         attempt=row["attempt"],
         outcome=Outcome(row["outcome"]),
-        started=_from_text(row["started"]),
-        finished=None if finished is None else _from_text(finished),
+        started=text_time(row["started"]),
+        finished=None if finished is None else text_time(finished),
         exit_code=row["exit_code"],
         signal=row["signal"],
         stdout_path=_text_path(row["stdout_path"]),
@@ -1122,35 +917,32 @@ def _record(row: sqlite3.Row) -> RunRecord:
     )
 
 
-def _remove_logs(paths: Iterable[Path]) -> None:
-    """Delete log files; a missing one is fine, any other failure is reported."""
-    for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError as error:
-            raise HistoryError(f"{path}: cannot remove the log file: {error}") from None
+def _claimed(db: sqlite3.Connection, values: Mapping[str, object]) -> bool:
+    """Claim the slot of a new record's run (its stored columns), within the
+    caller's transaction; False if another run holds it."""
+    cursor = db.execute(
+        "INSERT INTO claims (job_id, scheduled_for) VALUES (:job_id, :scheduled_for)"
+        " ON CONFLICT DO NOTHING",
+        {"job_id": values["job_id"], "scheduled_for": values["scheduled_for"]},
+    )
+    return cursor.rowcount == 1
 
 
-def _utc(moment: datetime) -> datetime:
-    """An aware datetime in UTC; a naive one is refused, as its zone is unknown."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: the history needs aware times")
-    return moment.astimezone(timezone.utc)
-
-
-def _to_text(moment: datetime) -> str:
-    """Fixed-width ISO 8601 in UTC, so that text order is time order."""
-    return _utc(moment).isoformat(timespec="microseconds")
-
-
-def _from_text(text: str) -> datetime:
-    """A stored time as an aware UTC datetime."""
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+def _interrupted(record: RunRecord, now: datetime, message: str) -> dict[str, object]:
+    """The columns of a running record marked interrupted `now` (or at its
+    start, should `now` come before it)."""
+    ended = max(utc(now), record.started)
+    return {
+        "outcome": Outcome.INTERRUPTED.value,
+        "finished": time_text(ended),
+        "duration": (ended - record.started).total_seconds(),
+        "message": message,
+    }
 
 
 def _micros(moment: datetime) -> int:
     """Microseconds since the epoch (for names, where ISO text would not do)."""
-    return (_utc(moment) - _EPOCH) // timedelta(microseconds=1)
+    return (utc(moment) - _EPOCH) // timedelta(microseconds=1)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -1168,10 +960,10 @@ def _read_note(path: Path) -> tuple[int, str, dict[str, object]] | None:
             "outcome": Outcome(outcome).value,
             "exit_code": None if exit_code == "-" else int(exit_code),
             "signal": None if number == "-" else int(number),
-            "finished": _to_text(end),
+            "finished": time_text(end),
             "duration": (end - start).total_seconds(),
         }
-        return int(record_id), _to_text(start), values
+        return int(record_id), time_text(start), values
     except ValueError:
         return None
 
@@ -1186,6 +978,6 @@ def _text_path(text: str | None) -> Path | None:
 
 if TYPE_CHECKING:
 
-    def _is_a_recorder(history: History) -> Recorder:
-        """mypy checks here that History keeps implementing the runner's Recorder."""
+    def _is_a_store(history: SQLiteStore) -> Store:
+        """mypy checks here that SQLiteStore keeps implementing the Store protocol."""
         return history
