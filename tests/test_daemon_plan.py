@@ -5,9 +5,9 @@ Two levels:
 - `plan()` is pure: tables of (job, last decision, clock) -> what is due, what is
   caught up and what is skipped. Expected slots are written out by hand.
 - `Daemon.run()` driven by a simulated clock: `sleep(seconds, wake)` moves a fake
-  "now" forward (and can make the clock jump), `start_job` records which slot of
-  which job would start, and the worker pool runs each job in line, so the order of
-  starts is the order of submission. Hours of schedule take a fraction of a second.
+  "now" forward (and can make the clock jump), the job it executes records which
+  slot of which job would start, and the worker pool runs each job in line, so the
+  order of starts is the order of submission. Hours of schedule take a fraction of a second.
   The restart tests use a real History in a temporary state directory.
 
 The DST rules (wildcard = the minute or hour
@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-import pycron.daemon as daemon_module
 from pycron.cli import cli
 from pycron.crontab import CatchUp, Entry, parse
 from pycron.daemon import (
@@ -49,9 +48,12 @@ from pycron.daemon import (
 )
 from pycron.history import INTERRUPTED_MESSAGE, History
 from pycron.records import Outcome, RunResult
+from pycron.supervisor import Launch, thread_pool
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+
+    from pycron.runner import Context
 
 T = TypeVar("T")
 
@@ -466,8 +468,8 @@ class InlinePool(Executor):
     """Stands in for the worker pool: runs each job as it is submitted, so the
     starts happen in submission order and before the loop sleeps again."""
 
-    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "") -> None:
-        del max_workers, thread_name_prefix
+    def __init__(self, workers: int) -> None:
+        del workers
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
@@ -526,7 +528,6 @@ class Simulation:
         )
         first = len(self.starts)
         turns = idle = 0
-        history = History.open(self.state_dir) if record else None
 
         def sleep(seconds: float, wake: threading.Event) -> None:
             nonlocal turns, idle
@@ -545,15 +546,15 @@ class Simulation:
             if self.now >= end:
                 daemon.stop(immediately=True)
 
-        def start_job(
-            entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
-        ) -> list[RunResult]:
-            assert next_slot is None or next_slot > slot
+        def execute(launch: Launch, context: Context) -> list[RunResult]:
+            entry, slot = launch.entry, launch.slot
+            assert launch.next_slot is None or launch.next_slot > slot
             self.starts.append(Start(entry.id, slot, self.now))
-            if history is None:
+            if not record:
                 return []
             result = RunResult(entry.id, slot, 1, Outcome.SUCCESS, self.now, self.now, exit_code=0)
-            history.started(result, record)  # in the record the daemon queued and claimed
+            assert context.recorder is not None  # in the record the daemon queued and claimed
+            context.recorder.started(result, launch.record)
             return [result]
 
         settings = Settings(self.crontab, self.state_dir, max_parallel=1, zone=self.zone)
@@ -562,14 +563,11 @@ class Simulation:
             clock=self.clock,
             sleep=sleep,
             log=self.log,
-            start_job=start_job,
+            pool=InlinePool,
+            execute=execute,
             delay_scale=DELAY_SCALE,
         )
-        try:
-            assert daemon.run() == 0
-        finally:
-            if history is not None:
-                history.close()
+        assert daemon.run() == 0
         return self.starts[first:]
 
     def events(self, name: str) -> list[dict[str, str]]:
@@ -613,9 +611,8 @@ class Simulate(Protocol):
 
 
 @pytest.fixture
-def simulate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Simulate:
+def simulate(tmp_path: Path) -> Simulate:
     """Make a Simulation in tmp_path; the daemon's worker pool runs jobs in line."""
-    monkeypatch.setattr(daemon_module, "ThreadPoolExecutor", InlinePool)
 
     def make(crontab: str, start: datetime, zone: tzinfo = UTC) -> Simulation:
         return Simulation(tmp_path, crontab, start, zone)
@@ -1266,7 +1263,7 @@ def daemon_on_a_list_clock(
     settings: Settings,
     now: list[datetime],
     sleep: Callable[[float, threading.Event], None],
-    start_job: Callable[[Entry, datetime, datetime | None, int | None], list[RunResult]],
+    execute: Callable[[Launch, Context], list[RunResult]],
 ) -> Daemon:
     """A daemon with a real worker pool whose clock reads `now[0]` (the test moves it)."""
     return Daemon(
@@ -1274,7 +1271,8 @@ def daemon_on_a_list_clock(
         clock=lambda: now[0],
         sleep=sleep,
         log=EventLog(io.StringIO(), lambda: now[0]),
-        start_job=start_job,
+        pool=thread_pool,
+        execute=execute,
     )
 
 
@@ -1287,10 +1285,8 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
     started: list[str] = []
     release = threading.Event()
 
-    def start_job(
-        entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
-    ) -> list[RunResult]:
-        started.append(entry.id)
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        started.append(launch.entry.id)
         release.wait(10)
         return []
 
@@ -1306,7 +1302,7 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
         now[0] += timedelta(seconds=seconds)
 
     settings = Settings(crontab, tmp_path / "state", max_parallel=1, shutdown_grace=5, zone=UTC)
-    daemon = daemon_on_a_list_clock(settings, now, sleep, start_job)
+    daemon = daemon_on_a_list_clock(settings, now, sleep, execute)
     with pytest.raises(RuntimeError, match="the store failed"):
         daemon.run()
     assert started == ["job0"]
@@ -1324,30 +1320,25 @@ def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
     )
     now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
     snapshots: list[dict[str, object]] = []
-
-    def ran_once() -> bool:
-        assert daemon._recorder is not None
-        return bool(daemon._recorder.history.runs("once", outcome=Outcome.SUCCESS))
+    ran_once = threading.Event()
 
     def sleep(seconds: float, wake: threading.Event) -> None:
         if now[0] >= datetime(2026, 5, 4, 10, 0, 2, tzinfo=UTC):
-            deadline = time.monotonic() + 10
-            while not ran_once() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            ran_once.wait(10)
             snapshots.append(daemon.snapshot())
             daemon.stop(immediately=True)
         now[0] += timedelta(seconds=max(seconds, 0.5))
 
-    def start_job(
-        entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
-    ) -> list[RunResult]:
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        entry, slot = launch.entry, launch.slot
         result = RunResult(entry.id, slot, 1, Outcome.SUCCESS, now[0], now[0], exit_code=0)
-        assert daemon._recorder is not None
-        daemon._recorder.history.started(result, record)
+        assert context.recorder is not None
+        context.recorder.started(result, launch.record)
+        ran_once.set()
         return [result]
 
     settings = Settings(crontab, tmp_path / "state", max_parallel=1, zone=UTC)
-    daemon = daemon_on_a_list_clock(settings, now, sleep, start_job)
+    daemon = daemon_on_a_list_clock(settings, now, sleep, execute)
     assert daemon.run() == 0
     (snapshot,) = snapshots
     jobs = {job["id"]: job for job in snapshot["jobs"]}  # type: ignore[attr-defined]

@@ -25,7 +25,20 @@ GRAPH: dict[str, set[str]] = {
     "runner": {"errors", "crontab", "records", "processes"},
     "history": {"errors", "records", "processes"},
     "views": {"expr", "crontab", "history"},
-    "daemon": {"errors", "expr", "crontab", "records", "processes", "runner", "history", "views"},
+    "jobtable": {"errors", "crontab"},
+    "supervisor": {"errors", "crontab", "records", "runner", "history"},
+    "daemon": {
+        "errors",
+        "expr",
+        "crontab",
+        "records",
+        "processes",
+        "runner",
+        "history",
+        "views",
+        "jobtable",
+        "supervisor",
+    },
     # The process entry point hands every command but `next` to the click
     # interface, which it imports only then.
     "launch": {"errors", "expr", "cli"},
