@@ -2,13 +2,17 @@
 
 `plan(state, jobs, now)` is pure: from each job's next fire time, the last
 slot it ran and the clock, it says which slots are due, which missed ones to
-catch up, and which to skip. `Daemon` is the loop around it: it sleeps until
-the earliest next fire time (capped, so it notices crontab edits, signals and
-clock jumps), hands due runs to a bounded worker pool that calls the runner,
-reloads the crontab when it changes, and drains running jobs on SIGTERM.
+catch up, and which to skip. The `Scheduler` consumes the daemon's events
+(a tick of the loop, a reload, a run's end), calls `plan()`, records what is
+queued or skipped, and hands due runs to the supervisor (`pycron.supervisor`);
+the job table (`pycron.jobtable`) holds the crontab's jobs. `Daemon` wires
+them with the lifecycle: the state directory's lock, the history, the signals,
+and the loop that sleeps until the earliest next fire time (capped, so it
+notices crontab edits, signals and clock jumps), then drains on SIGTERM.
 
-The loop takes its `clock` and `sleep` as arguments, so tests can simulate
-hours of downtime, clock jumps and DST transitions instantly.
+The daemon takes its `clock`, `sleep`, worker pool and what a worker runs as
+arguments, so tests can simulate hours of downtime, clock jumps and DST
+transitions instantly.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from pycron.history import History, RunRecord, TolerantRecorder, gone_pycron, op
 from pycron.jobtable import JobTable
 from pycron.processes import job_alive
 from pycron.records import Outcome, RunResult
-from pycron.runner import Retention, prepare_state_dir, supervise, write_private
+from pycron.runner import Retention, Supervision, prepare_state_dir, supervise, write_private
 from pycron.supervisor import (
     Execute,
     Finished,
@@ -823,7 +827,7 @@ class Daemon:
             recorder = self._recorder = TolerantRecorder(history, self._history_error)
             try:
                 with self._pool(settings.max_parallel) as pool:
-                    scheduler = self._parts(history, recorder, pool)
+                    scheduler = self._parts(history, recorder, pool, supervise())
                     try:
                         self._loop(scheduler, note)
                     except BaseException:
@@ -846,12 +850,18 @@ class Daemon:
             pid_file.unlink(missing_ok=True)
             lock.release()
 
-    def _parts(self, history: History, recorder: TolerantRecorder, pool: Executor) -> Scheduler:
+    def _parts(
+        self,
+        history: History,
+        recorder: TolerantRecorder,
+        pool: Executor,
+        supervision: Supervision,
+    ) -> Scheduler:
         """This lifetime's job table, supervisor and scheduler, wired together:
         the supervisor posts each run's end to the events the scheduler consumes."""
         settings = self.settings
         workplace = Workplace(
-            settings.state_dir, settings.retention, settings.shutdown_grace, supervise()
+            settings.state_dir, settings.retention, settings.shutdown_grace, supervision
         )
         supervisor = Supervisor(
             workplace,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -1357,3 +1358,112 @@ def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
     assert jobs["once"]["running"] is False
     assert snapshot["queued"] == []
     assert snapshot["running"] == []
+
+
+def test_run_ends_come_back_to_the_scheduler_as_events(tmp_path: Path) -> None:
+    """A run's end (its results, or the error that ended its worker) comes back
+    to the scheduler as an event: it knows what runs and each job's last result
+    without asking the history."""
+    crontab = tmp_path / "crontab"
+    crontab.write_text(
+        "# pycron: name=once\n@at 2026-05-04T10:00:01+00:00 true\n"
+        "# pycron: name=broken\n@at 2026-05-04T10:00:01+00:00 true\n"
+    )
+    now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
+    stream = io.StringIO()
+    started, release = threading.Event(), threading.Event()
+    while_running: list[dict[str, int]] = []
+
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        if launch.entry.id == "broken":
+            raise RuntimeError("no runner")
+        started.set()
+        release.wait(10)
+        return [RunResult("once", launch.slot, 1, Outcome.FAILED, now[0], now[0], exit_code=3)]
+
+    def sleep(seconds: float, wake: threading.Event) -> None:
+        scheduler = daemon.scheduler
+        assert scheduler is not None
+        if started.wait(0) and not release.is_set():  # `once` waits for the test
+            while_running.append(dict(scheduler.running))
+            release.set()
+        elif release.is_set():  # turns until its end has come back (or the deadline)
+            deadline = time.monotonic() + 10
+            while scheduler.running and daemon.events.empty() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if not scheduler.running or time.monotonic() > deadline:
+                daemon.stop(immediately=True)
+        now[0] += timedelta(seconds=max(seconds, 0.5))
+
+    settings = Settings(crontab, tmp_path / "state", max_parallel=2, zone=UTC)
+    daemon = Daemon(
+        settings,
+        clock=lambda: now[0],
+        sleep=sleep,
+        log=EventLog(stream, lambda: now[0]),
+        pool=thread_pool,
+        execute=execute,
+    )
+    assert daemon.run() == 0
+    assert daemon.scheduler is not None
+    assert [running.get("once") for running in while_running] == [1]
+    assert daemon.scheduler.running == {}
+    last = {j: (r.scheduled_for, r.outcome, r.exit_code) for j, r in daemon.scheduler.last.items()}
+    assert last == {"once": (datetime(2026, 5, 4, 10, 0, 1, tzinfo=UTC), Outcome.FAILED, 3)}
+    assert re.search(r" error +error +job=broken message=\"RuntimeError", stream.getvalue())
+
+
+def test_the_grace_of_a_drain_is_counted_on_the_daemons_clock(tmp_path: Path) -> None:
+    """A drain waits `--shutdown-grace` on the clock the daemon is given (not on
+    summed waits): once that clock passes the grace, the running job is told to
+    stop, however little real time went by."""
+    crontab = tmp_path / "crontab"
+    crontab.write_text("# pycron: name=long\n@at 2026-05-04T10:00:01+00:00 sleep 600\n")
+    now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
+    clock_lock = threading.Lock()
+    started, stopped = threading.Event(), threading.Event()
+
+    def clock() -> datetime:
+        with clock_lock:
+            return now[0]
+
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        started.set()
+        assert context.stopping is not None
+        deadline = time.monotonic() + 20  # real seconds, only so that a failure ends
+        while not context.stopping() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if context.stopping():
+            stopped.set()
+        return []
+
+    def advance() -> None:  # a minute of the daemon's clock per 10 ms, until the job stops
+        deadline = time.monotonic() + 20
+        while not stopped.is_set() and time.monotonic() < deadline:
+            with clock_lock:
+                now[0] += timedelta(minutes=1)
+            time.sleep(0.01)
+
+    def sleep(seconds: float, wake: threading.Event) -> None:
+        if started.wait(0 if now[0] < datetime(2026, 5, 4, 10, 0, 1, tzinfo=UTC) else 10):
+            daemon.stop()  # drain: the job gets the grace
+            threading.Thread(target=advance, daemon=True).start()
+            return
+        with clock_lock:
+            now[0] += timedelta(seconds=seconds)
+
+    settings = Settings(
+        crontab, tmp_path / "state", max_parallel=1, shutdown_grace=1800.0, zone=UTC
+    )
+    stream = io.StringIO()
+    daemon = Daemon(
+        settings,
+        clock=clock,
+        sleep=sleep,
+        log=EventLog(stream, clock),
+        pool=thread_pool,
+        execute=execute,
+    )
+    assert daemon.run() == 0
+    assert stopped.is_set()
+    assert re.search(r" drain +running=1 grace=1800.0s$", stream.getvalue(), re.MULTILINE)
