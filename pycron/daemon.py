@@ -415,8 +415,9 @@ class Scheduler:
         )
 
     def consume(self) -> None:
-        """Handle the events posted since the last call, in order. Reloads asked
-        for more than once meanwhile (a SIGHUP and an edit) read the file once."""
+        """Handle the events posted, in order, until none is left (a run that
+        ends meanwhile is seen at once). Reloads asked for more than once in
+        one call (a SIGHUP and an edit) read the file once."""
         reloaded = False
         while True:
             try:
@@ -434,6 +435,7 @@ class Scheduler:
                     self._tick(now)
 
     def _tick(self, now: datetime) -> None:
+        """A turn: plan what is due, release delayed runs, and the upkeep."""
         earliest = self._earliest()
         if earliest is not None and earliest <= now:
             self._plan(now)
@@ -450,6 +452,7 @@ class Scheduler:
             self._take_duties(self.history, now)
 
     def _finished(self, event: Finished) -> None:
+        """A run ended: it no longer runs, and its last attempt is the job's last result."""
         job_id = event.launch.entry.id
         self.running[job_id] -= 1
         if self.running[job_id] <= 0:
