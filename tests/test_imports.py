@@ -29,6 +29,8 @@ GRAPH: dict[str, set[str]] = {
     "store.logs": {"errors"},
     "store.sqlite": {"errors", "records", "store"},
     "views": {"expr", "crontab", "store"},
+    "jobtable": {"errors", "crontab"},
+    "supervisor": {"errors", "crontab", "records", "runner", "store"},
     "daemon": {
         "errors",
         "expr",
@@ -39,6 +41,8 @@ GRAPH: dict[str, set[str]] = {
         "store",
         "store.sqlite",
         "views",
+        "jobtable",
+        "supervisor",
     },
     # The process entry point hands every command but `next` to the click
     # interface, which it imports only then.
