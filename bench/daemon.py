@@ -46,8 +46,10 @@ from terminal import progress
 
 from pycron.crontab import Every, parse
 from pycron.daemon import Daemon, EventLog, Settings, Wakeup, local_zone, plan
-from pycron.store import RunRecord
+from pycron.runner import Supervision
+from pycron.store import RunRecord, TolerantRecorder
 from pycron.store.sqlite import SQLiteStore
+from pycron.supervisor import run_launch, thread_pool
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -506,7 +508,7 @@ def wait_until(wall: float, daemon: DaemonProcess, label: str) -> None:
 def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
     """The daemon's own code for a big crontab, called in this process: parse,
     load (parse and first fire times), one idle turn of the loop as `Daemon._loop`
-    does it (the crontab's stat, `plan()`, the sleep time), reloads."""
+    and its scheduler do it (the crontab's stat, `plan()`, the sleep time), reloads."""
     crontab = work / "inprocess.crontab"
     texts = [idle_crontab(jobs, far_month(shift)) for shift in (0, 1)]
     figures: dict[str, list[float]] = {}
@@ -522,19 +524,32 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
         settings = Settings(crontab, work / "inprocess-state", zone=local_zone())
         log = EventLog(io.StringIO(), utc_now)
         wakeup = Wakeup()
-        daemon = Daemon(settings, clock=utc_now, sleep=wakeup.sleep, log=log)
-        note("parse", parse, texts[0], str(crontab))
-        note("load", daemon._load, initial=True)
-        for _ in range(10):
-            now = daemon.clock()
-            note("turn_stat", daemon._file_changed)
-            note("turn_plan", plan, daemon.state, daemon.jobs, now, daemon.anchor, settings.zone)
-            note("turn_sleep_time", daemon._sleep_time, now)
-        note("reload_unchanged", daemon._load, initial=False)
-        write_atomically(crontab, idle_crontab(jobs, far_month(0), edit=number + 1))
-        note("reload_one_edit", daemon._load, initial=False)
-        write_atomically(crontab, texts[1])
-        note("reload_all_changed", daemon._load, initial=False)
+        daemon = Daemon(
+            settings,
+            clock=utc_now,
+            sleep=wakeup.sleep,
+            log=log,
+            pool=thread_pool,
+            execute=run_launch,
+        )
+        history = SQLiteStore.open(settings.state_dir)
+        with thread_pool(1) as pool:  # (no job is started)
+            recorder = TolerantRecorder(history, print)
+            scheduler = daemon._parts(history, recorder, pool, Supervision())
+            note("parse", parse, texts[0], str(crontab))
+            note("load", scheduler._load, initial=True)
+            for _ in range(10):
+                now = daemon.clock()
+                note("turn_stat", scheduler.table.changed)
+                zone = settings.zone
+                note("turn_plan", plan, scheduler.state, scheduler.jobs, now, daemon.anchor, zone)
+                note("turn_sleep_time", scheduler.sleep_time, now)
+            note("reload_unchanged", scheduler._load, initial=False)
+            write_atomically(crontab, idle_crontab(jobs, far_month(0), edit=number + 1))
+            note("reload_one_edit", scheduler._load, initial=False)
+            write_atomically(crontab, texts[1])
+            note("reload_all_changed", scheduler._load, initial=False)
+        history.close()
         wakeup.close()
     progress("")
     result: Result = {"jobs": jobs, "runs": runs, "unit": "CPU ms"}

@@ -2,13 +2,17 @@
 
 `plan(state, jobs, now)` is pure: from each job's next fire time, the last
 slot it ran and the clock, it says which slots are due, which missed ones to
-catch up, and which to skip. `Daemon` is the loop around it: it sleeps until
-the earliest next fire time (capped, so it notices crontab edits, signals and
-clock jumps), hands due runs to a bounded worker pool that calls the runner,
-reloads the crontab when it changes, and drains running jobs on SIGTERM.
+catch up, and which to skip. The `Scheduler` consumes the daemon's events
+(a tick of the loop, a reload, a run's end), calls `plan()`, records what is
+queued or skipped, and hands due runs to the supervisor (`pycron.supervisor`);
+the job table (`pycron.jobtable`) holds the crontab's jobs. `Daemon` wires
+them with the lifecycle: the state directory's lock, the history, the signals,
+and the loop that sleeps until the earliest next fire time (capped, so it
+notices crontab edits, signals and clock jumps), then drains on SIGTERM.
 
-The loop takes its `clock` and `sleep` as arguments, so tests can simulate
-hours of downtime, clock jumps and DST transitions instantly.
+The daemon takes its `clock`, `sleep`, worker pool and what a worker runs as
+arguments, so tests can simulate hours of downtime, clock jumps and DST
+transitions instantly.
 """
 
 from __future__ import annotations
@@ -16,17 +20,16 @@ from __future__ import annotations
 import collections
 import contextlib
 import enum
-import gc
 import heapq
 import itertools
 import json
 import os
+import queue
 import random
 import select
 import signal
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TextIO
@@ -36,37 +39,37 @@ from filelock import FileLock, Timeout
 from pycron.crontab import (
     CatchUp,
     Entry,
-    parse,
     random_delay,
-    untrusted,
 )
 from pycron.errors import (
     DaemonError,
     HistoryError,
     PycronError,
     SlotTakenError,
-    UnsafeFileError,
     file_errors,
 )
 from pycron.expr import resolve_tz
+from pycron.jobtable import JobTable
 from pycron.processes import job_alive
-from pycron.records import Outcome, Recorder, RunResult
-from pycron.runner import (
-    Context,
-    Retention,
-    Supervision,
-    prepare_state_dir,
-    reap_lingering,
-    run,
-    supervise,
-    write_private,
-)
+from pycron.records import Outcome, RunResult
+from pycron.runner import Retention, Supervision, prepare_state_dir, supervise, write_private
 from pycron.store import RunRecord, SlotTaken, Store, TolerantRecorder, gone_pycron
 from pycron.store.sqlite import open_recording
+from pycron.supervisor import (
+    Execute,
+    Finished,
+    Launch,
+    Supervisor,
+    Workplace,
+    log_slot_taken,
+    run_launch,
+    thread_pool,
+)
 from pycron.views import job_view, run_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from concurrent.futures import Executor
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
 MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
@@ -292,267 +295,156 @@ class Settings(NamedTuple):
     retention: Retention = Retention()
 
 
-class _Recorder:
-    """The daemon's (tolerant) recorder, logging each attempt as it goes.
+class Tick(NamedTuple):
+    """A turn of the loop at `now`: plan the jobs whose time has come, start
+    the runs whose RANDOM_DELAY is over, and the upkeep of every turn."""
 
-    A job written with cron's `-` prefix ("do not log") is recorded in the
-    history but logs only the runs that do not succeed.
-    """
-
-    def __init__(self, recorder: Recorder, log: EventLog, quiet: bool = False) -> None:
-        self._recorder = recorder
-        self._log = log
-        self._quiet = quiet
-
-    def started(self, result: RunResult, record_id: int | None = None) -> int:
-        record = self._recorder.started(result, record_id)
-        if result.outcome is Outcome.RUNNING and result.pid is not None and not self._quiet:
-            self._log(
-                "start",
-                job=result.job_id,
-                run=record if record > 0 else None,  # below 0: not recorded (yet)
-                attempt=result.attempt,
-                scheduled=result.scheduled_for,
-                pid=result.pid,
-            )
-        return record
-
-    def finished(self, record_id: int, result: RunResult) -> None:
-        self._recorder.finished(record_id, result)
-        success = result.outcome is Outcome.SUCCESS
-        if success and self._quiet:
-            return
-        level = "info" if success else "warning"
-        self._log(
-            "end",
-            level,
-            job=result.job_id,
-            run=record_id if record_id > 0 else None,
-            attempt=result.attempt,
-            outcome=result.outcome.value,
-            exit=result.exit_code,
-            signal=result.signal,
-            duration=f"{result.duration:.3f}s" if result.duration is not None else None,
-            message=result.message,
-        )
+    now: datetime
 
 
-class Daemon:
-    """The scheduling loop. `run()` returns the exit code when it stops."""
+class Reload(NamedTuple):
+    """Re-read the crontab (SIGHUP, or the file changed on disk)."""
+
+
+Event = Tick | Reload | Finished  # what the scheduler consumes, in the order posted
+
+
+class Scheduler:
+    """What runs when, for one daemon lifetime: it consumes the events the
+    loop, the signals and the supervisor post, asks the pure `plan()` what is
+    due, records what is queued or skipped, and hands due runs to the
+    supervisor. It keeps each job's planning state, and learns from the
+    `Finished` events what runs and how each job's last run ended."""
 
     def __init__(
         self,
         settings: Settings,
         *,
+        table: JobTable,
+        supervisor: Supervisor,
+        history: Store,
+        recorder: TolerantRecorder,
+        events: queue.SimpleQueue[Event],
         clock: Callable[[], datetime],
-        sleep: Callable[[float, threading.Event], None],
         log: EventLog,
-        start_job: Callable[[Entry, datetime, datetime | None, int | None], list[RunResult]]
-        | None = None,
-        delay_scale: float | None = None,
+        history_error: Callable[[str], None],
+        anchor: datetime,
+        delay_scale: float,
     ) -> None:
-        """`delay_scale` in [0, 1) scales every RANDOM_DELAY; drawn at random
-        (once, as cronie does at its start) unless given."""
         self.settings = settings
+        self.table = table
+        self.supervisor = supervisor
+        self.history = history
+        self.events = events
         self.clock = clock
-        self.sleep = sleep
         self.log = log
-        self.wake = threading.Event()  # set by signals: look again now
-        self.stopping = threading.Event()  # running jobs must stop (second signal, grace over)
-        self.draining = threading.Event()  # start no more jobs
-        self.reload_requested = threading.Event()
-        self.signals: collections.deque[int] = collections.deque()  # recorded by `notice`
-        self.supervision = Supervision()
-        self.jobs: dict[str, Entry] = {}
+        self.anchor = anchor
+        self.delay_scale = delay_scale
         self.state: dict[str, JobState] = {}
-        self.anchor = clock()
-        self._file_signature: tuple[int, int, int] | None = None
-        self._running: dict[Future[list[RunResult]], Entry] = {}
-        self._running_lock = threading.Lock()
-        self._start_job = start_job
-        self._recorder: TolerantRecorder | None = None
+        self.running: collections.Counter[str] = collections.Counter()  # handed out, not finished
+        self.last: dict[str, RunResult] = {}  # each job's last attempt that ended, this lifetime
+        self._recorder = recorder
+        self._history_error = history_error
         self._orphans: list[RunRecord] = []  # runs whose pycron died while their job lives on
         self._duties: dict[str, tuple[str, datetime]] = {}  # job -> (schedule, responsible since)
         self._duty_changes: tuple[dict[str, tuple[str, datetime]], list[str]] = ({}, [])
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
-        self._loaded_text: str | None = None
-        self.delay_scale = random.random() if delay_scale is None else delay_scale
         # Runs held back by RANDOM_DELAY: (start at, order, job, slot, record), soonest first.
         self._delayed: list[tuple[datetime, int, str, datetime, int | None]] = []
         self._delays = itertools.count()
 
-    # ----------------------------------------------------------- lifecycle
+    @property
+    def jobs(self) -> dict[str, Entry]:
+        """The jobs of the crontab, as the job table holds them."""
+        return self.table.jobs
 
-    def run(self) -> int:
-        """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
-        settings = self.settings
-        note = prepare_state_dir(settings.state_dir)
-        lock = FileLock(str(settings.state_dir / "daemon.lock"), mode=0o600, thread_local=False)
-        with file_errors(lock.lock_file, "lock the state directory", "--state-dir"):
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                raise DaemonError(
-                    f"another pycron daemon (pid {_read_pid(settings.state_dir)}) is running "
-                    f"on {settings.state_dir}; stop it first or use another --state-dir"
-                ) from None
-        pid_file = settings.state_dir / "daemon.pid"
-        try:
-            with file_errors(pid_file, "write the daemon's pid file", "--state-dir"):
-                write_private(pid_file, f"{os.getpid()}\n".encode())
-            history = open_recording(settings.state_dir, self.clock(), self._history_error)
-            recorder = self._recorder = TolerantRecorder(
-                history, self._history_error, claim_slots=True
-            )
-            try:
-                with ThreadPoolExecutor(
-                    max_workers=settings.max_parallel, thread_name_prefix="job"
-                ) as pool:
-                    self.supervision = supervise()
-                    try:
-                        self._loop(history, pool, note)
-                    except BaseException:
-                        # An error ends the daemon as SIGTERM does: nothing new
-                        # starts (leaving the pool would start what waits in it),
-                        # running jobs get the grace, queued runs stay queued.
-                        self.stop()
-                        self._drain()
-                        raise
-            finally:
-                unwritten = recorder.close()
-            if unwritten:
-                self._history_error(
-                    f"{unwritten} run end(s) could not be written to {history.path}: "
-                    "noted beside it, where they could be, for the next pycron that can write it"
-                )
-            self.log("stop", reason="signal")
-            return 0
-        finally:
-            pid_file.unlink(missing_ok=True)
-            lock.release()
-
-    def snapshot(self) -> dict[str, object]:
-        """What a status page needs, in the shapes of the CLI's `--json` (see
-        `pycron.views`): every job with its next run (in the daemon's zone),
-        whether it runs or waits and its last run; the runs going and queued.
-        Callable from another thread while the daemon runs."""
-        assert self._recorder is not None, "the daemon is not running"
-        history = self._recorder.history
-        last, running, queued = history.last_per_job(), history.running(), history.queued()
-        going, waiting = {r.job_id for r in running}, {r.job_id for r in queued}
-        state, zone = dict(self.state), self.settings.zone
-        jobs = []
-        for job_id, entry in dict(self.jobs).items():
-            fire = state[job_id].next_fire if job_id in state else None
-            record = last.get(job_id)
-            jobs.append(
-                {
-                    **job_view(entry),
-                    "next": fire.astimezone(zone).isoformat() if fire is not None else None,
-                    "running": job_id in going,
-                    "queued": job_id in waiting,
-                    "last": run_view(record, history.host) if record else None,
-                }
-            )
-        return {
-            "jobs": jobs,
-            "running": [run_view(r, history.host) for r in running],
-            "queued": [run_view(r, history.host) for r in queued],
-        }
-
-    def _history_error(self, message: str) -> None:
-        """A failure of the history, logged loudly; the jobs go on."""
-        self.log("history", "error", message=message)
-
-    def stop(self, *, immediately: bool = False) -> None:
-        """Drain (start nothing new, let running jobs finish within the grace);
-        a second call, or `immediately`, stops running jobs at once."""
-        if self.draining.is_set() or immediately:
-            self.stopping.set()
-        self.draining.set()
-        self.wake.set()
-
-    def reload(self) -> None:
-        """Re-read the crontab at the next turn of the loop (SIGHUP)."""
-        self.reload_requested.set()
-        self.wake.set()
-
-    def notice(self, number: int, _frame: object = None) -> None:
-        """The signal handler: it only records the signal, and the loop acts on it
-        at its next turn. A handler that logged, or took any lock, could run
-        while the main thread holds that very lock and wait on it forever."""
-        self.signals.append(number)
-
-    def _take_signals(self) -> None:
-        """Act on the signals recorded since the last look: the first SIGTERM or
-        SIGINT drains, the next stops running jobs; any number of SIGHUPs
-        become one reload (a storm of them costs one reload per turn)."""
-        reloads = 0
-        while self.signals:
-            number = self.signals.popleft()
-            if number == signal.SIGHUP:
-                reloads += 1
-            elif not self.stopping.is_set():
-                action = "stop now" if self.draining.is_set() else "drain"
-                self.log("signal", name=signal.Signals(number).name, action=action)
-                self.stop()
-        if reloads and not self.draining.is_set():
-            count = reloads if reloads > 1 else None
-            self.log("signal", name=signal.SIGHUP.name, count=count, action="reload")
-            self.reload()
-
-    # ----------------------------------------------------------- the loop
-
-    def _loop(self, history: Store, pool: ThreadPoolExecutor, note: str | None) -> None:
-        started = self.clock()
-        self.log(
-            "start",
-            crontab=self.settings.crontab,
-            state=self.settings.state_dir,
-            pid=os.getpid(),
-            max_parallel=self.settings.max_parallel,
-            containment=self.supervision.describe(),
-        )
-        if note is not None:
-            self.log("state", "warning", message=note)
+    def start(self, started: datetime) -> int:
+        """The start-up: the history's upkeep, the first load of the crontab, the
+        missed runs found from the history, the runs a previous daemon left
+        queued, then the @reboot jobs. Returns how many jobs are due at once."""
+        history = self.history
         interrupted = self._settle(history, started)
         self._load(initial=True)
         self._duties = self._held_duties(history)
         self._recover(history, interrupted, started, self._take_duties(history, started))
-        self._resume_queued(history, pool, started)
-        self._start_reboot_jobs(pool, started)
-        due = sum(
+        self._resume_queued(history, started)
+        self._start_reboot_jobs(started)
+        return sum(
             1 for state in self.state.values() if state.next_fire and state.next_fire <= started
         )
-        self.log("ready", jobs=len(self.jobs), due=due)
-        last_heartbeat = started
+
+    def consume(self) -> None:
+        """Handle the events posted, in order, until none is left (a run that
+        ends meanwhile is seen at once). Reloads asked for more than once in
+        one call (a SIGHUP and an edit) read the file once."""
+        reloaded = False
         while True:
-            self._take_signals()
-            if self.draining.is_set():
-                break
-            now = self.clock()
-            if self.reload_requested.is_set() or self._file_changed():
-                self.reload_requested.clear()
-                loaded = self.jobs
-                self._load(initial=False)
-                if self.jobs is not loaded:
-                    self._take_duties(history, now)
-            earliest = self._earliest()
-            if earliest is not None and earliest <= now:
-                self._plan(pool, now)
-            self._release_delayed(pool, now)
-            self._write_duties(history)
-            reap_lingering()
-            self._watch_orphans(history, now)
-            assert self._recorder is not None
-            self._recorder.retry()  # the run ends the history could not take earlier
-            heartbeat = self.settings.heartbeat
-            if heartbeat and (now - last_heartbeat).total_seconds() >= heartbeat:
-                last_heartbeat = now
-                self.log("heartbeat", jobs=len(self.jobs), running=len(self._running))
-            self.sleep(self._sleep_time(now), self.wake)
-            self.wake.clear()
-        self._drain()
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            match event:
+                case Reload():
+                    if not reloaded:
+                        reloaded = True
+                        self._reload()
+                case Finished():
+                    self._finished(event)
+                case Tick(now):
+                    self._tick(now)
+
+    def _tick(self, now: datetime) -> None:
+        """A turn: plan what is due, release delayed runs, and the upkeep."""
+        earliest = self._earliest()
+        if earliest is not None and earliest <= now:
+            self._plan(now)
+        self._release_delayed(now)
+        self._write_duties(self.history)
+        self.supervisor.reap()
+        self._watch_orphans(self.history, now)
+
+    def _reload(self) -> None:
+        """Re-read the crontab; jobs added or given another schedule become the
+        daemon's responsibility from now on."""
+        now = self.clock()
+        if self._load(initial=False):
+            self._take_duties(self.history, now)
+
+    def _finished(self, event: Finished) -> None:
+        """A run ended: it no longer runs, and its last attempt is the job's last result."""
+        job_id = event.launch.entry.id
+        self.running[job_id] -= 1
+        if self.running[job_id] <= 0:
+            del self.running[job_id]
+        if event.results:
+            self.last[job_id] = event.results[-1]
+
+    def _load(self, *, initial: bool) -> bool:
+        """Load the job table: keep the next fire times of jobs whose schedule is
+        unchanged, compute them for the others. Returns whether the jobs changed."""
+        loaded = self.table.load(initial=initial)
+        if loaded is None:
+            return False
+        now = self.clock()
+        state: dict[str, JobState] = {}
+        for job_id, entry in self.jobs.items():
+            old = loaded.previous.get(job_id)
+            if old is not None and _same_schedule(old, entry) and job_id in self.state:
+                state[job_id] = self.state[job_id]
+            else:
+                state[job_id] = JobState(
+                    fire_after(entry, now, self.anchor, self.settings.zone),
+                    self.state.get(job_id, JobState(None)).last_slot,
+                )
+        self.state = state
+        self._earliest_cache = None
+        self.log(
+            "load" if initial else "reload",
+            jobs=len(self.jobs),
+            errors=loaded.errors,
+            changed=",".join(loaded.changed) if not initial and loaded.changed else None,
+        )
+        return True
 
     def _settle(self, history: Store, now: datetime) -> list[RunRecord]:
         """The history's upkeep at start (`Store.settle`); the runs it marks
@@ -564,7 +456,7 @@ class Daemon:
             self._history_error(f"{error}: runs left running by a pycron that died stay so")
             return []
 
-    def _plan(self, pool: ThreadPoolExecutor, now: datetime) -> None:
+    def _plan(self, now: datetime) -> None:
         """Plan the jobs whose next fire time has come, start what is due, record
         what is skipped. Only those jobs are looked at, so an idle turn of a
         daemon with 10,000 jobs costs next to nothing."""
@@ -585,7 +477,7 @@ class Daemon:
         records = self._queue(decided.due, now)
         for due, record in zip(decided.due, records, strict=True):
             if isinstance(record, SlotTaken):
-                self._slot_taken(due.job_id, due.scheduled_for)
+                log_slot_taken(self.log, due.job_id, due.scheduled_for)
                 continue
             entry = self.jobs[due.job_id]
             delay = self._random_delay(entry)
@@ -595,7 +487,7 @@ class Daemon:
                 item = (start, next(self._delays), entry.id, due.scheduled_for, record)
                 heapq.heappush(self._delayed, item)
                 continue
-            self._submit(pool, entry, due.scheduled_for, due.catch_up, record)
+            self._submit(entry, due.scheduled_for, due.catch_up, record)
 
     def _random_delay(self, entry: Entry) -> timedelta:
         """How long RANDOM_DELAY (cronie's: up to N minutes, the same share of N
@@ -603,14 +495,14 @@ class Daemon:
         minutes = random_delay(entry.env_dict.get("RANDOM_DELAY", ""))
         return timedelta(minutes=minutes * self.delay_scale) if minutes else timedelta()
 
-    def _release_delayed(self, pool: ThreadPoolExecutor, now: datetime) -> None:
+    def _release_delayed(self, now: datetime) -> None:
         """Start the runs whose RANDOM_DELAY is over (still queued in the history,
         so a stop meanwhile leaves them to the next start)."""
         while self._delayed and self._delayed[0][0] <= now:
             _, _, job_id, slot, record = heapq.heappop(self._delayed)
             entry = self.jobs.get(job_id)
             if entry is not None:
-                self._submit(pool, entry, slot, False, record)
+                self._submit(entry, slot, False, record)
 
     def _queue(self, due: list[Due], now: datetime) -> list[int | SlotTaken | None]:
         """Record each due run `queued` before it waits for a worker, all in one
@@ -635,108 +527,21 @@ class Daemon:
             self._earliest_cache = (min(fires) if fires else None,)
         return self._earliest_cache[0]
 
-    def _sleep_time(self, now: datetime) -> float:
+    def sleep_time(self, now: datetime) -> float:
         """Seconds until the earliest next fire time or delayed start, at most MAX_SLEEP."""
         earliest = _soonest(self._earliest(), self._delayed[0][0] if self._delayed else None)
         if earliest is None:
             return MAX_SLEEP
         return max(0.0, min(MAX_SLEEP, (earliest - now).total_seconds()))
 
-    def _drain(self) -> None:
-        """Wait for running jobs up to the grace, then stop them (recorded interrupted)."""
-        with self._running_lock:
-            futures = list(self._running)
-        if futures:
-            started = sum(1 for future in futures if future.running())
-            self.log(
-                "drain",
-                running=started,
-                queued=len(futures) - started or None,  # they stay queued for the next start
-                grace=f"{self.settings.shutdown_grace}s",
-            )
-        deadline = self.settings.shutdown_grace
-        waited = 0.0
-        while waited < deadline and not self.stopping.is_set():
-            with self._running_lock:
-                if not self._running:
-                    return
-            self.stopping.wait(0.05)
-            waited += 0.05
-            self._take_signals()
-        self.stopping.set()
-
-    # ----------------------------------------------------------- jobs
-
-    def _submit(
-        self,
-        pool: ThreadPoolExecutor,
-        entry: Entry,
-        slot: datetime,
-        catch_up: bool,
-        record: int | None,
-    ) -> None:
+    def _submit(self, entry: Entry, slot: datetime, catch_up: bool, record: int | None) -> None:
         if catch_up:
             self.log("catch-up", job=entry.id, scheduled=slot)
         next_slot = fire_after(entry, slot, self.anchor, self.settings.zone)
-        future = pool.submit(self._run_job, entry, slot, next_slot, record)
-        with self._running_lock:
-            self._running[future] = entry
-        future.add_done_callback(self._done)
+        self.running[entry.id] += 1
+        self.supervisor.submit(Launch(entry, slot, next_slot, record))
 
-    def _run_job(
-        self, entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
-    ) -> list[RunResult]:
-        """A worker's turn: claim the run's queued record and run it. Once the
-        daemon drains, queued runs are left queued for the next daemon."""
-        if self.stopping.is_set() or self.draining.is_set():
-            return []
-        if record is not None and not self._claim(entry, record):
-            return []
-        if self._start_job is not None:
-            return self._start_job(entry, slot, next_slot, record)
-        assert self._recorder is not None
-        context = Context(
-            state_dir=self.settings.state_dir,
-            clock=lambda: datetime.now(timezone.utc),
-            sleep=lambda seconds: not self.stopping.wait(seconds),
-            recorder=_Recorder(self._recorder, self.log, quiet=entry.no_log),
-            retention=self.settings.retention,
-            stopping=self.stopping.is_set,
-            poll_interval=0.1,
-            supervision=self.supervision,
-        )
-        try:
-            return run(entry, slot, context, next_slot, claimed=record)
-        except SlotTakenError:  # refused before anything started
-            self._slot_taken(entry.id, slot)
-            return []
-
-    def _slot_taken(self, job_id: str, slot: datetime) -> None:
-        """Another run holds the slot (its claim in the history): this one is not run."""
-        self.log("skip", "warning", job=job_id, scheduled=slot, message="slot taken by another run")
-
-    def _claim(self, entry: Entry, record: int) -> bool:
-        """Take a queued record for this worker; False if another took it. If the
-        history cannot be written, the run goes ahead (a job must run) and its
-        record is completed when the history takes writes again."""
-        assert self._recorder is not None
-        try:
-            if self._recorder.history.claim(record, self.clock()):
-                return True
-        except HistoryError as error:
-            self._history_error(f"{error}: job {entry.id} runs unclaimed")
-            return True
-        self.log("skip", "warning", job=entry.id, run=record, message="already taken")
-        return False
-
-    def _done(self, future: Future[list[RunResult]]) -> None:
-        with self._running_lock:
-            entry = self._running.pop(future, None)
-        error = future.exception()
-        if error is not None and entry is not None:
-            self.log("error", "error", job=entry.id, message=repr(error))
-
-    def _start_reboot_jobs(self, pool: ThreadPoolExecutor, now: datetime) -> None:
+    def _start_reboot_jobs(self, now: datetime) -> None:
         """@reboot jobs: once per machine boot (a marker per boot id), or at this
         start if --reboot says the daemon's start is the boot (containers)."""
         reboot_jobs = [e for e in self.jobs.values() if e.schedule.at_boot]
@@ -749,7 +554,7 @@ class Daemon:
         write_private(marker, f"{now.isoformat()}\n".encode())
         for entry in reboot_jobs:
             if entry.enabled:
-                self._submit(pool, entry, now, False, None)
+                self._submit(entry, now, False, None)
 
     def _record_skipped(self, skipped: Skipped, now: datetime) -> None:
         """Log and record missed slots that are not run (one row per decision)."""
@@ -878,7 +683,7 @@ class Daemon:
                 self.state[job_id] = self.state[job_id]._replace(last_slot=recorded)
         self._earliest_cache = None
 
-    def _resume_queued(self, history: Store, pool: ThreadPoolExecutor, now: datetime) -> None:
+    def _resume_queued(self, history: Store, now: datetime) -> None:
         """Start the runs a previous daemon left queued, oldest first, before
         anything else, whatever their job's catch-up policy; a run whose job is
         gone, or whose job's next slot has come meanwhile, is recorded missed."""
@@ -892,7 +697,7 @@ class Daemon:
             reason = self._why_not_resume(entry, record, now)
             if reason is None and entry is not None:
                 self.log("resume", job=record.job_id, run=record.id, scheduled=record.scheduled_for)
-                self._submit(pool, entry, record.scheduled_for, False, record.id)
+                self._submit(entry, record.scheduled_for, False, record.id)
                 continue
             missed = record.result._replace(outcome=Outcome.MISSED, finished=now, message=reason)
             self.log("skip", "warning", job=record.job_id, run=record.id, message=reason)
@@ -931,85 +736,242 @@ class Daemon:
         for record in ended:
             self.log("interrupted", "warning", job=record.job_id, run=record.id)
 
-    # ----------------------------------------------------------- the crontab
 
-    def _file_changed(self) -> bool:
-        return self._signature() != self._file_signature
+class Daemon:
+    """The daemon's lifecycle around its three parts (the job table, the
+    scheduler and the supervisor): the state directory's lock and pid file,
+    the history, the signals, and the loop that turns them into events.
+    `run()` returns the exit code when it stops."""
 
-    def _signature(self) -> tuple[int, int, int] | None:
-        try:
-            status = self.settings.crontab.stat()
-        except FileNotFoundError:
-            return None
-        return status.st_mtime_ns, status.st_size, status.st_ino
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float, threading.Event], None],
+        log: EventLog,
+        pool: Callable[[int], Executor],
+        execute: Execute,
+        delay_scale: float | None = None,
+    ) -> None:
+        """`pool(n)` makes the worker pool of n workers and `execute` runs one
+        launch in a worker (`serve()` gives a thread pool and the runner).
+        `delay_scale` in [0, 1) scales every RANDOM_DELAY; drawn at random
+        (once, as cronie does at its start) unless given."""
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+        self.log = log
+        self.wake = threading.Event()  # set by signals: look again now
+        self.stopping = threading.Event()  # running jobs must stop (second signal, grace over)
+        self.draining = threading.Event()  # start no more jobs
+        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.signals: collections.deque[int] = collections.deque()  # recorded by `notice`
+        self.anchor = clock()
+        self.delay_scale = random.random() if delay_scale is None else delay_scale
+        self.scheduler: Scheduler | None = None  # this lifetime's, once `run()` made it
+        self._pool = pool
+        self._execute = execute
+        self._recorder: TolerantRecorder | None = None
 
-    def _load(self, *, initial: bool) -> None:
-        """(Re)read the crontab: keep next fire times of unchanged jobs; with
-        errors, log them and keep the previous version of jobs that vanished."""
-        self._file_signature = self._signature()
-        path = self.settings.crontab
-        problem = untrusted(path, euid=os.geteuid())
-        if problem is not None:
-            if initial:
-                raise UnsafeFileError(problem)
-            self.log("reload", "error", message=f"{problem}; the jobs stay as they were")
-            return
+    # ----------------------------------------------------------- lifecycle
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
+        settings = self.settings
+        note = prepare_state_dir(settings.state_dir)
+        lock = FileLock(str(settings.state_dir / "daemon.lock"), mode=0o600, thread_local=False)
+        with file_errors(lock.lock_file, "lock the state directory", "--state-dir"):
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                raise DaemonError(
+                    f"another pycron daemon (pid {_read_pid(settings.state_dir)}) is running "
+                    f"on {settings.state_dir}; stop it first or use another --state-dir"
+                ) from None
+        pid_file = settings.state_dir / "daemon.pid"
         try:
-            text = path.read_bytes().decode("utf-8", "surrogateescape")
-        except OSError as error:
-            if initial:
-                raise DaemonError(f"cannot read {path}: {error.strerror}") from None
-            self.log("reload", "error", message=f"cannot read {path}: {error.strerror}")
-            return
-        if text == self._loaded_text:
-            self.log("reload", jobs=len(self.jobs), message="unchanged")
-            return
-        # Parsing 10,000 lines makes a lot of objects: without the cyclic
-        # collector running through them meanwhile, (re)loads take half the time.
-        gc.disable()
-        try:
-            crontab, errors = parse(text, str(path))
-        finally:
-            gc.enable()
-        self._loaded_text = text
-        for finding in errors:
-            self.log(
-                "error",
-                "error",
-                where=f"{finding.path}:{finding.line}:{finding.column + 1}",
-                message=finding.message,
+            with file_errors(pid_file, "write the daemon's pid file", "--state-dir"):
+                write_private(pid_file, f"{os.getpid()}\n".encode())
+            history = open_recording(settings.state_dir, self.clock(), self._history_error)
+            recorder = self._recorder = TolerantRecorder(
+                history, self._history_error, claim_slots=True
             )
-        jobs = {entry.id: entry for entry in crontab.entries}
-        if errors:
-            for job_id, entry in self.jobs.items():
-                if job_id not in jobs:
-                    self.log(
-                        "keep",
-                        "warning",
-                        job=job_id,
-                        message="kept from the previous version until the file is fixed",
-                    )
-                    jobs[job_id] = entry
-        now = self.clock()
-        state: dict[str, JobState] = {}
-        for job_id, entry in jobs.items():
-            old = self.jobs.get(job_id)
-            if old is not None and _same_schedule(old, entry) and job_id in self.state:
-                state[job_id] = self.state[job_id]
-            else:
-                state[job_id] = JobState(
-                    fire_after(entry, now, self.anchor, self.settings.zone),
-                    self.state.get(job_id, JobState(None)).last_slot,
+            try:
+                with self._pool(settings.max_parallel) as pool:
+                    scheduler = self._parts(history, recorder, pool, supervise())
+                    try:
+                        self._loop(scheduler, note)
+                    except BaseException:
+                        # An error ends the daemon as SIGTERM does: nothing new
+                        # starts (leaving the pool would start what waits in it),
+                        # running jobs get the grace, queued runs stay queued.
+                        self.stop()
+                        scheduler.supervisor.drain(self._take_signals)
+                        raise
+            finally:
+                unwritten = recorder.close()
+            if unwritten:
+                self._history_error(
+                    f"{unwritten} run end(s) could not be written to {history.path}: "
+                    "noted beside it, where they could be, for the next pycron that can write it"
                 )
-        changed = sorted(set(jobs) ^ set(self.jobs))
-        self.jobs, self.state = jobs, state
-        self._earliest_cache = None
-        self.log(
-            "load" if initial else "reload",
-            jobs=len(jobs),
-            errors=len(errors),
-            changed=",".join(changed) if not initial and changed else None,
+            self.log("stop", reason="signal")
+            return 0
+        finally:
+            pid_file.unlink(missing_ok=True)
+            lock.release()
+
+    def _parts(
+        self,
+        history: Store,
+        recorder: TolerantRecorder,
+        pool: Executor,
+        supervision: Supervision,
+    ) -> Scheduler:
+        """This lifetime's job table, supervisor and scheduler, wired together:
+        the supervisor posts each run's end to the events the scheduler consumes."""
+        settings = self.settings
+        workplace = Workplace(
+            settings.state_dir, settings.retention, settings.shutdown_grace, supervision
         )
+        supervisor = Supervisor(
+            workplace,
+            pool=pool,
+            execute=self._execute,
+            recorder=recorder,
+            clock=self.clock,
+            log=self.log,
+            history_error=self._history_error,
+            finished=self.events.put,
+            stopping=self.stopping,
+            draining=self.draining,
+        )
+        self.scheduler = Scheduler(
+            settings,
+            table=JobTable(settings.crontab, self.log),
+            supervisor=supervisor,
+            history=history,
+            recorder=recorder,
+            events=self.events,
+            clock=self.clock,
+            log=self.log,
+            history_error=self._history_error,
+            anchor=self.anchor,
+            delay_scale=self.delay_scale,
+        )
+        return self.scheduler
+
+    def snapshot(self) -> dict[str, object]:
+        """What a status page needs, in the shapes of the CLI's `--json` (see
+        `pycron.views`): every job with its next run (in the daemon's zone),
+        whether it runs or waits and its last run; the runs going and queued.
+        Callable from another thread while the daemon runs."""
+        scheduler = self.scheduler
+        assert scheduler is not None, "the daemon is not running"
+        history = scheduler.history
+        last, running, queued = history.last_per_job(), history.running(), history.queued()
+        going, waiting = {r.job_id for r in running}, {r.job_id for r in queued}
+        state, zone = dict(scheduler.state), self.settings.zone
+        jobs = []
+        for job_id, entry in dict(scheduler.jobs).items():
+            fire = state[job_id].next_fire if job_id in state else None
+            record = last.get(job_id)
+            jobs.append(
+                {
+                    **job_view(entry),
+                    "next": fire.astimezone(zone).isoformat() if fire is not None else None,
+                    "running": job_id in going,
+                    "queued": job_id in waiting,
+                    "last": run_view(record, history.host) if record else None,
+                }
+            )
+        return {
+            "jobs": jobs,
+            "running": [run_view(r, history.host) for r in running],
+            "queued": [run_view(r, history.host) for r in queued],
+        }
+
+    def _history_error(self, message: str) -> None:
+        """A failure of the history, logged loudly; the jobs go on."""
+        self.log("history", "error", message=message)
+
+    def stop(self, *, immediately: bool = False) -> None:
+        """Drain (start nothing new, let running jobs finish within the grace);
+        a second call, or `immediately`, stops running jobs at once."""
+        if self.draining.is_set() or immediately:
+            self.stopping.set()
+        self.draining.set()
+        self.wake.set()
+
+    def reload(self) -> None:
+        """Re-read the crontab at the next turn of the loop (SIGHUP)."""
+        self.events.put(Reload())
+        self.wake.set()
+
+    def notice(self, number: int, _frame: object = None) -> None:
+        """The signal handler: it only records the signal, and the loop acts on it
+        at its next turn. A handler that logged, or took any lock, could run
+        while the main thread holds that very lock and wait on it forever."""
+        self.signals.append(number)
+
+    def _take_signals(self) -> None:
+        """Act on the signals recorded since the last look: the first SIGTERM or
+        SIGINT drains, the next stops running jobs; any number of SIGHUPs
+        become one reload (a storm of them costs one reload per turn)."""
+        reloads = 0
+        while self.signals:
+            number = self.signals.popleft()
+            if number == signal.SIGHUP:
+                reloads += 1
+            elif not self.stopping.is_set():
+                action = "stop now" if self.draining.is_set() else "drain"
+                self.log("signal", name=signal.Signals(number).name, action=action)
+                self.stop()
+        if reloads and not self.draining.is_set():
+            count = reloads if reloads > 1 else None
+            self.log("signal", name=signal.SIGHUP.name, count=count, action="reload")
+            self.reload()
+
+    # ----------------------------------------------------------- the loop
+
+    def _loop(self, scheduler: Scheduler, note: str | None) -> None:
+        """Turn by turn until a stop: the signals become events, then the
+        scheduler consumes what was posted (run ends, reloads, the tick), and
+        the loop sleeps until the next fire time, a signal, or MAX_SLEEP."""
+        started = self.clock()
+        self.log(
+            "start",
+            crontab=self.settings.crontab,
+            state=self.settings.state_dir,
+            pid=os.getpid(),
+            max_parallel=self.settings.max_parallel,
+            containment=scheduler.supervisor.supervision.describe(),
+        )
+        if note is not None:
+            self.log("state", "warning", message=note)
+        due = scheduler.start(started)
+        self.log("ready", jobs=len(scheduler.jobs), due=due)
+        last_heartbeat = started
+        while True:
+            self._take_signals()
+            if self.draining.is_set():
+                break
+            now = self.clock()
+            if scheduler.table.changed():
+                self.events.put(Reload())
+            self.events.put(Tick(now))
+            scheduler.consume()
+            assert self._recorder is not None
+            self._recorder.retry()  # the run ends the history could not take earlier
+            heartbeat = self.settings.heartbeat
+            if heartbeat and (now - last_heartbeat).total_seconds() >= heartbeat:
+                last_heartbeat = now
+                running = sum(scheduler.running.values())
+                self.log("heartbeat", jobs=len(scheduler.jobs), running=running)
+            self.sleep(scheduler.sleep_time(now), self.wake)
+            self.wake.clear()
+        scheduler.supervisor.drain(self._take_signals)
 
 
 def _soonest(*moments: datetime | None) -> datetime | None:
@@ -1087,7 +1049,14 @@ def serve(
 
     log = EventLog(stream, clock, log_format, log_level)
     wakeup = Wakeup()
-    daemon = Daemon(settings, clock=clock, sleep=wakeup.sleep, log=log)
+    daemon = Daemon(
+        settings,
+        clock=clock,
+        sleep=wakeup.sleep,
+        log=log,
+        pool=thread_pool,
+        execute=run_launch,
+    )
     previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, daemon.notice)

@@ -5,9 +5,9 @@ Two levels:
 - `plan()` is pure: tables of (job, last decision, clock) -> what is due, what is
   caught up and what is skipped. Expected slots are written out by hand.
 - `Daemon.run()` driven by a simulated clock: `sleep(seconds, wake)` moves a fake
-  "now" forward (and can make the clock jump), `start_job` records which slot of
-  which job would start, and the worker pool runs each job in line, so the order of
-  starts is the order of submission. Hours of schedule take a fraction of a second.
+  "now" forward (and can make the clock jump), the job it executes records which
+  slot of which job would start, and the worker pool runs each job in line, so the
+  order of starts is the order of submission. Hours of schedule take a fraction of a second.
   The restart tests use a real SQLiteStore in a temporary state directory.
 
 The DST rules (wildcard = the minute or hour
@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -34,7 +35,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-import pycron.daemon as daemon_module
 from pycron.cli.app import cli
 from pycron.crontab import CatchUp, Entry, parse
 from pycron.daemon import (
@@ -50,9 +50,12 @@ from pycron.daemon import (
 from pycron.records import Outcome, RunResult
 from pycron.store import INTERRUPTED_MESSAGE
 from pycron.store.sqlite import SQLiteStore
+from pycron.supervisor import Launch, thread_pool
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+
+    from pycron.runner import Context
 
 T = TypeVar("T")
 
@@ -467,8 +470,8 @@ class InlinePool(Executor):
     """Stands in for the worker pool: runs each job as it is submitted, so the
     starts happen in submission order and before the loop sleeps again."""
 
-    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "") -> None:
-        del max_workers, thread_name_prefix
+    def __init__(self, workers: int) -> None:
+        del workers
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         future: Future[T] = Future()
@@ -527,7 +530,6 @@ class Simulation:
         )
         first = len(self.starts)
         turns = idle = 0
-        history = SQLiteStore.open(self.state_dir) if record else None
 
         def sleep(seconds: float, wake: threading.Event) -> None:
             nonlocal turns, idle
@@ -546,15 +548,15 @@ class Simulation:
             if self.now >= end:
                 daemon.stop(immediately=True)
 
-        def start_job(
-            entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
-        ) -> list[RunResult]:
-            assert next_slot is None or next_slot > slot
+        def execute(launch: Launch, context: Context) -> list[RunResult]:
+            entry, slot = launch.entry, launch.slot
+            assert launch.next_slot is None or launch.next_slot > slot
             self.starts.append(Start(entry.id, slot, self.now))
-            if history is None:
+            if not record:
                 return []
             result = RunResult(entry.id, slot, 1, Outcome.SUCCESS, self.now, self.now, exit_code=0)
-            history.started(result, record)  # in the record the daemon queued and claimed
+            assert context.recorder is not None  # in the record the daemon queued and claimed
+            context.recorder.started(result, launch.record)
             return [result]
 
         settings = Settings(self.crontab, self.state_dir, max_parallel=1, zone=self.zone)
@@ -563,14 +565,11 @@ class Simulation:
             clock=self.clock,
             sleep=sleep,
             log=self.log,
-            start_job=start_job,
+            pool=InlinePool,
+            execute=execute,
             delay_scale=DELAY_SCALE,
         )
-        try:
-            assert daemon.run() == 0
-        finally:
-            if history is not None:
-                history.close()
+        assert daemon.run() == 0
         return self.starts[first:]
 
     def events(self, name: str) -> list[dict[str, str]]:
@@ -614,9 +613,8 @@ class Simulate(Protocol):
 
 
 @pytest.fixture
-def simulate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Simulate:
+def simulate(tmp_path: Path) -> Simulate:
     """Make a Simulation in tmp_path; the daemon's worker pool runs jobs in line."""
-    monkeypatch.setattr(daemon_module, "ThreadPoolExecutor", InlinePool)
 
     def make(crontab: str, start: datetime, zone: tzinfo = UTC) -> Simulation:
         return Simulation(tmp_path, crontab, start, zone)
@@ -1267,7 +1265,7 @@ def daemon_on_a_list_clock(
     settings: Settings,
     now: list[datetime],
     sleep: Callable[[float, threading.Event], None],
-    start_job: Callable[[Entry, datetime, datetime | None, int | None], list[RunResult]],
+    execute: Callable[[Launch, Context], list[RunResult]],
 ) -> Daemon:
     """A daemon with a real worker pool whose clock reads `now[0]` (the test moves it)."""
     return Daemon(
@@ -1275,7 +1273,8 @@ def daemon_on_a_list_clock(
         clock=lambda: now[0],
         sleep=sleep,
         log=EventLog(io.StringIO(), lambda: now[0]),
-        start_job=start_job,
+        pool=thread_pool,
+        execute=execute,
     )
 
 
@@ -1288,10 +1287,8 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
     started: list[str] = []
     release = threading.Event()
 
-    def start_job(
-        entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
-    ) -> list[RunResult]:
-        started.append(entry.id)
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        started.append(launch.entry.id)
         release.wait(10)
         return []
 
@@ -1307,7 +1304,7 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
         now[0] += timedelta(seconds=seconds)
 
     settings = Settings(crontab, tmp_path / "state", max_parallel=1, shutdown_grace=5, zone=UTC)
-    daemon = daemon_on_a_list_clock(settings, now, sleep, start_job)
+    daemon = daemon_on_a_list_clock(settings, now, sleep, execute)
     with pytest.raises(RuntimeError, match="the store failed"):
         daemon.run()
     assert started == ["job0"]
@@ -1325,30 +1322,25 @@ def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
     )
     now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
     snapshots: list[dict[str, object]] = []
-
-    def ran_once() -> bool:
-        assert daemon._recorder is not None
-        return bool(daemon._recorder.history.runs("once", outcome=Outcome.SUCCESS))
+    ran_once = threading.Event()
 
     def sleep(seconds: float, wake: threading.Event) -> None:
         if now[0] >= datetime(2026, 5, 4, 10, 0, 2, tzinfo=UTC):
-            deadline = time.monotonic() + 10
-            while not ran_once() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            ran_once.wait(10)
             snapshots.append(daemon.snapshot())
             daemon.stop(immediately=True)
         now[0] += timedelta(seconds=max(seconds, 0.5))
 
-    def start_job(
-        entry: Entry, slot: datetime, next_slot: datetime | None, record: int | None
-    ) -> list[RunResult]:
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        entry, slot = launch.entry, launch.slot
         result = RunResult(entry.id, slot, 1, Outcome.SUCCESS, now[0], now[0], exit_code=0)
-        assert daemon._recorder is not None
-        daemon._recorder.history.started(result, record)
+        assert context.recorder is not None
+        context.recorder.started(result, launch.record)
+        ran_once.set()
         return [result]
 
     settings = Settings(crontab, tmp_path / "state", max_parallel=1, zone=UTC)
-    daemon = daemon_on_a_list_clock(settings, now, sleep, start_job)
+    daemon = daemon_on_a_list_clock(settings, now, sleep, execute)
     assert daemon.run() == 0
     (snapshot,) = snapshots
     jobs = {job["id"]: job for job in snapshot["jobs"]}  # type: ignore[attr-defined]
@@ -1367,3 +1359,112 @@ def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
     assert jobs["once"]["running"] is False
     assert snapshot["queued"] == []
     assert snapshot["running"] == []
+
+
+def test_run_ends_come_back_to_the_scheduler_as_events(tmp_path: Path) -> None:
+    """A run's end (its results, or the error that ended its worker) comes back
+    to the scheduler as an event: it knows what runs and each job's last result
+    without asking the history."""
+    crontab = tmp_path / "crontab"
+    crontab.write_text(
+        "# pycron: name=once\n@at 2026-05-04T10:00:01+00:00 true\n"
+        "# pycron: name=broken\n@at 2026-05-04T10:00:01+00:00 true\n"
+    )
+    now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
+    stream = io.StringIO()
+    started, release = threading.Event(), threading.Event()
+    while_running: list[dict[str, int]] = []
+
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        if launch.entry.id == "broken":
+            raise RuntimeError("no runner")
+        started.set()
+        release.wait(10)
+        return [RunResult("once", launch.slot, 1, Outcome.FAILED, now[0], now[0], exit_code=3)]
+
+    def sleep(seconds: float, wake: threading.Event) -> None:
+        scheduler = daemon.scheduler
+        assert scheduler is not None
+        if started.wait(0) and not release.is_set():  # `once` waits for the test
+            while_running.append(dict(scheduler.running))
+            release.set()
+        elif release.is_set():  # turns until its end has come back (or the deadline)
+            deadline = time.monotonic() + 10
+            while scheduler.running and daemon.events.empty() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if not scheduler.running or time.monotonic() > deadline:
+                daemon.stop(immediately=True)
+        now[0] += timedelta(seconds=max(seconds, 0.5))
+
+    settings = Settings(crontab, tmp_path / "state", max_parallel=2, zone=UTC)
+    daemon = Daemon(
+        settings,
+        clock=lambda: now[0],
+        sleep=sleep,
+        log=EventLog(stream, lambda: now[0]),
+        pool=thread_pool,
+        execute=execute,
+    )
+    assert daemon.run() == 0
+    assert daemon.scheduler is not None
+    assert [running.get("once") for running in while_running] == [1]
+    assert daemon.scheduler.running == {}
+    last = {j: (r.scheduled_for, r.outcome, r.exit_code) for j, r in daemon.scheduler.last.items()}
+    assert last == {"once": (datetime(2026, 5, 4, 10, 0, 1, tzinfo=UTC), Outcome.FAILED, 3)}
+    assert re.search(r" error +error +job=broken message=\"RuntimeError", stream.getvalue())
+
+
+def test_the_grace_of_a_drain_is_counted_on_the_daemons_clock(tmp_path: Path) -> None:
+    """A drain waits `--shutdown-grace` on the clock the daemon is given (not on
+    summed waits): once that clock passes the grace, the running job is told to
+    stop, however little real time went by."""
+    crontab = tmp_path / "crontab"
+    crontab.write_text("# pycron: name=long\n@at 2026-05-04T10:00:01+00:00 sleep 600\n")
+    now = [datetime(2026, 5, 4, 10, 0, tzinfo=UTC)]
+    clock_lock = threading.Lock()
+    started, stopped = threading.Event(), threading.Event()
+
+    def clock() -> datetime:
+        with clock_lock:
+            return now[0]
+
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        started.set()
+        assert context.stopping is not None
+        deadline = time.monotonic() + 20  # real seconds, only so that a failure ends
+        while not context.stopping() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if context.stopping():
+            stopped.set()
+        return []
+
+    def advance() -> None:  # a minute of the daemon's clock per 10 ms, until the job stops
+        deadline = time.monotonic() + 20
+        while not stopped.is_set() and time.monotonic() < deadline:
+            with clock_lock:
+                now[0] += timedelta(minutes=1)
+            time.sleep(0.01)
+
+    def sleep(seconds: float, wake: threading.Event) -> None:
+        if started.wait(0 if now[0] < datetime(2026, 5, 4, 10, 0, 1, tzinfo=UTC) else 10):
+            daemon.stop()  # drain: the job gets the grace
+            threading.Thread(target=advance, daemon=True).start()
+            return
+        with clock_lock:
+            now[0] += timedelta(seconds=seconds)
+
+    settings = Settings(
+        crontab, tmp_path / "state", max_parallel=1, shutdown_grace=1800.0, zone=UTC
+    )
+    stream = io.StringIO()
+    daemon = Daemon(
+        settings,
+        clock=clock,
+        sleep=sleep,
+        log=EventLog(stream, clock),
+        pool=thread_pool,
+        execute=execute,
+    )
+    assert daemon.run() == 0
+    assert stopped.is_set()
+    assert re.search(r" drain +running=1 grace=1800.0s$", stream.getvalue(), re.MULTILINE)

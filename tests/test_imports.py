@@ -29,6 +29,8 @@ GRAPH: dict[str, set[str]] = {
     "store.logs": {"errors"},
     "store.sqlite": {"errors", "records", "store"},
     "views": {"expr", "crontab", "store"},
+    "jobtable": {"errors", "crontab"},
+    "supervisor": {"errors", "crontab", "records", "runner", "store"},
     "daemon": {
         "errors",
         "expr",
@@ -39,6 +41,8 @@ GRAPH: dict[str, set[str]] = {
         "store",
         "store.sqlite",
         "views",
+        "jobtable",
+        "supervisor",
     },
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
@@ -140,6 +144,29 @@ SOURCES = {
     if p.parent != PACKAGE or not p.stem.startswith("__")
 }
 MODULES = sorted(SOURCES)
+
+
+def _importers_text() -> str:
+    """The graph as the README shows it: per module, the modules that may import
+    it (the click interface's modules counted as `cli`), in the graph's order."""
+    layer = {
+        module: module.split(".")[0] if module.startswith("cli.") else module for module in GRAPH
+    }
+    rows = []
+    for module in GRAPH:
+        if layer[module] != module:
+            continue
+        users = dict.fromkeys(layer[user] for user, allowed in GRAPH.items() if module in allowed)
+        users.pop(module, None)
+        if users:
+            rows.append((module, ", ".join(users)))
+    width = max(len(module) for module, _ in rows)
+    return "\n".join(f"{module:<{width}} <- {users}" for module, users in rows)
+
+
+def test_the_readme_shows_the_graph() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text()
+    assert f"```\n{_importers_text()}\n```" in readme
 
 
 def test_the_graph_names_every_module() -> None:

@@ -1,0 +1,107 @@
+"""The daemon's job table: the jobs of its crontab as last read well.
+
+It reads the file (refusing one that cron would not trust), tells when the
+file changed on disk, and on a reload with errors keeps the previous version
+of the jobs the broken file lost, so a typo never stops a job. What the jobs'
+schedules mean is the scheduler's business, not the table's.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from typing import TYPE_CHECKING, NamedTuple
+
+from pycron.crontab import Entry, parse, untrusted
+from pycron.errors import DaemonError, UnsafeFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+
+class Loaded(NamedTuple):
+    """What a load changed: the jobs before it, the errors found in the file,
+    and the ids of the jobs added or removed."""
+
+    previous: dict[str, Entry]
+    errors: int
+    changed: list[str]
+
+
+class JobTable:
+    """The jobs of one crontab file, by id, as last loaded."""
+
+    def __init__(self, path: Path, log: Callable[..., None]) -> None:
+        """`log` is the daemon's event log (`EventLog`)."""
+        self.path = path
+        self.log = log
+        self.jobs: dict[str, Entry] = {}
+        self._file_signature: tuple[int, int, int] | None = None
+        self._loaded_text: str | None = None
+
+    def changed(self) -> bool:
+        """Whether the file on disk differs from the one last loaded (by its
+        modification time, size and inode: cheap enough for every turn)."""
+        return self._signature() != self._file_signature
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_mtime_ns, status.st_size, status.st_ino
+
+    def load(self, *, initial: bool) -> Loaded | None:
+        """(Re)read the crontab; with errors, log them and keep the previous
+        version of jobs that vanished. Returns what changed, or None if the
+        table stays as it was (the file is unchanged, or unreadable or untrusted
+        on a reload: then the jobs stay as they were). The first load raises
+        instead, as the daemon cannot start without jobs."""
+        self._file_signature = self._signature()
+        path = self.path
+        problem = untrusted(path, euid=os.geteuid())
+        if problem is not None:
+            if initial:
+                raise UnsafeFileError(problem)
+            self.log("reload", "error", message=f"{problem}; the jobs stay as they were")
+            return None
+        try:
+            text = path.read_bytes().decode("utf-8", "surrogateescape")
+        except OSError as error:
+            if initial:
+                raise DaemonError(f"cannot read {path}: {error.strerror}") from None
+            self.log("reload", "error", message=f"cannot read {path}: {error.strerror}")
+            return None
+        if text == self._loaded_text:
+            self.log("reload", jobs=len(self.jobs), message="unchanged")
+            return None
+        # Parsing 10,000 lines makes a lot of objects: without the cyclic
+        # collector running through them meanwhile, (re)loads take half the time.
+        gc.disable()
+        try:
+            crontab, errors = parse(text, str(path))
+        finally:
+            gc.enable()
+        self._loaded_text = text
+        for finding in errors:
+            self.log(
+                "error",
+                "error",
+                where=f"{finding.path}:{finding.line}:{finding.column + 1}",
+                message=finding.message,
+            )
+        jobs = {entry.id: entry for entry in crontab.entries}
+        if errors:
+            for job_id, entry in self.jobs.items():
+                if job_id not in jobs:
+                    self.log(
+                        "keep",
+                        "warning",
+                        job=job_id,
+                        message="kept from the previous version until the file is fixed",
+                    )
+                    jobs[job_id] = entry
+        loaded = Loaded(self.jobs, len(errors), sorted(set(jobs) ^ set(self.jobs)))
+        self.jobs = jobs
+        return loaded

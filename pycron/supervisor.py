@@ -1,0 +1,244 @@
+"""The daemon's supervisor: the worker pool that runs what the scheduler decides.
+
+The scheduler hands it a `Launch` (a job's slot, with the run's queued record);
+a worker claims the record and runs the job through the runner; when the run
+ends, a `Finished` goes back to the scheduler. On a stop, or when the loop
+fails, the supervisor drains: nothing new starts, runs that have started get
+the grace period, then they are stopped (recorded interrupted).
+
+What a worker runs (`Execute`) and the pool (`Executor`) are given to the
+daemon: `serve()` gives the runner and a thread pool, tests give what they need.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
+
+from pycron.errors import HistoryError, SlotTakenError
+from pycron.records import Outcome, Recorder, RunResult
+from pycron.runner import Context, Retention, Supervision, reap_lingering, run
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pycron.crontab import Entry
+    from pycron.store import TolerantRecorder
+
+DRAIN_POLL = 0.05  # seconds: how often a drain looks for signals while runs end
+
+
+class Launch(NamedTuple):
+    """A run for a worker: the job, its slot, the job's slot after it (None:
+    none), and the run's queued record in the history (None: not recorded)."""
+
+    entry: Entry
+    slot: datetime
+    next_slot: datetime | None
+    record: int | None
+
+
+class Finished(NamedTuple):
+    """A run's end, as it goes back to the scheduler: the results of its
+    attempts (none if it never started) or the error that ended the worker."""
+
+    launch: Launch
+    results: list[RunResult]
+    error: BaseException | None = None
+
+
+Execute = Callable[[Launch, Context], list[RunResult]]
+
+
+def run_launch(launch: Launch, context: Context) -> list[RunResult]:
+    """Run a launch with the runner, in the record the worker claimed."""
+    return run(launch.entry, launch.slot, context, launch.next_slot, claimed=launch.record)
+
+
+def log_slot_taken(log: Callable[..., None], job_id: str, slot: datetime) -> None:
+    """Log a run not run because another run holds its slot (its claim in the history)."""
+    log("skip", "warning", job=job_id, scheduled=slot, message="slot taken by another run")
+
+
+def thread_pool(workers: int) -> Executor:
+    """The daemon's worker pool: `workers` threads (--max-parallel)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
+
+
+class _Recorder:
+    """The daemon's (tolerant) recorder, logging each attempt as it goes.
+
+    A job written with cron's `-` prefix ("do not log") is recorded in the
+    history but logs only the runs that do not succeed.
+    """
+
+    def __init__(self, recorder: Recorder, log: Callable[..., None], quiet: bool = False) -> None:
+        self._recorder = recorder
+        self._log = log
+        self._quiet = quiet
+
+    def started(self, result: RunResult, record_id: int | None = None) -> int:
+        record = self._recorder.started(result, record_id)
+        if result.outcome is Outcome.RUNNING and result.pid is not None and not self._quiet:
+            self._log(
+                "start",
+                job=result.job_id,
+                run=record if record > 0 else None,  # below 0: not recorded (yet)
+                attempt=result.attempt,
+                scheduled=result.scheduled_for,
+                pid=result.pid,
+            )
+        return record
+
+    def finished(self, record_id: int, result: RunResult) -> None:
+        self._recorder.finished(record_id, result)
+        success = result.outcome is Outcome.SUCCESS
+        if success and self._quiet:
+            return
+        level = "info" if success else "warning"
+        self._log(
+            "end",
+            level,
+            job=result.job_id,
+            run=record_id if record_id > 0 else None,
+            attempt=result.attempt,
+            outcome=result.outcome.value,
+            exit=result.exit_code,
+            signal=result.signal,
+            duration=f"{result.duration:.3f}s" if result.duration is not None else None,
+            message=result.message,
+        )
+
+
+class Workplace(NamedTuple):
+    """Where and how the daemon's runs are made: the state directory, log
+    retention, the grace of a drain, and how runs are contained."""
+
+    state_dir: Path
+    retention: Retention
+    grace: float
+    supervision: Supervision
+
+
+class Supervisor:
+    """The worker pool of one daemon lifetime, and the runs it holds."""
+
+    def __init__(
+        self,
+        workplace: Workplace,
+        *,
+        pool: Executor,
+        execute: Execute,
+        recorder: TolerantRecorder,
+        clock: Callable[[], datetime],
+        log: Callable[..., None],
+        history_error: Callable[[str], None],
+        finished: Callable[[Finished], None],
+        stopping: threading.Event,
+        draining: threading.Event,
+    ) -> None:
+        """`finished` receives each run's end, from the worker's thread;
+        `history_error` says a failure of the history; `draining` means start
+        nothing new, `stopping` stop what runs."""
+        self.workplace = workplace
+        self.clock = clock
+        self.log = log
+        self.stopping = stopping
+        self.draining = draining
+        self._pool = pool
+        self._execute = execute
+        self._recorder = recorder
+        self._history_error = history_error
+        self._finished = finished
+        self._running: dict[Future[list[RunResult]], Launch] = {}
+        self._running_lock = threading.Lock()
+
+    @property
+    def supervision(self) -> Supervision:
+        """How runs are contained (logged at the daemon's start)."""
+        return self.workplace.supervision
+
+    def submit(self, launch: Launch) -> None:
+        """Hand a run to the pool; it starts when a worker is free, unless the
+        daemon drains by then."""
+        future = self._pool.submit(self._run_job, launch)
+        with self._running_lock:
+            self._running[future] = launch
+        future.add_done_callback(self._done)
+
+    def reap(self) -> None:
+        """Reap the processes orphaned to the daemon that have ended."""
+        reap_lingering()
+
+    def _run_job(self, launch: Launch) -> list[RunResult]:
+        """A worker's turn: claim the run's queued record and run it. Once the
+        daemon drains, queued runs are left queued for the next daemon."""
+        if self.stopping.is_set() or self.draining.is_set():
+            return []
+        entry, record = launch.entry, launch.record
+        if record is not None and not self._claim(entry, record):
+            return []
+        context = Context(
+            state_dir=self.workplace.state_dir,
+            clock=self.clock,
+            sleep=lambda seconds: not self.stopping.wait(seconds),
+            recorder=_Recorder(self._recorder, self.log, quiet=entry.no_log),
+            retention=self.workplace.retention,
+            stopping=self.stopping.is_set,
+            poll_interval=0.1,
+            supervision=self.workplace.supervision,
+        )
+        try:
+            return self._execute(launch, context)
+        except SlotTakenError:  # refused before anything started
+            log_slot_taken(self.log, entry.id, launch.slot)
+            return []
+
+    def _claim(self, entry: Entry, record: int) -> bool:
+        """Take a queued record for this worker; False if another took it. If the
+        history cannot be written, the run goes ahead (a job must run) and its
+        record is completed when the history takes writes again."""
+        assert self._recorder is not None
+        try:
+            if self._recorder.history.claim(record, self.clock()):
+                return True
+        except HistoryError as error:
+            self._history_error(f"{error}: job {entry.id} runs unclaimed")
+            return True
+        self.log("skip", "warning", job=entry.id, run=record, message="already taken")
+        return False
+
+    def _done(self, future: Future[list[RunResult]]) -> None:
+        with self._running_lock:
+            launch = self._running.pop(future, None)
+        if launch is None:
+            return
+        error = future.exception()
+        if error is not None:
+            self.log("error", "error", job=launch.entry.id, message=repr(error))
+        self._finished(Finished(launch, [] if error is not None else future.result(), error))
+
+    def drain(self, listen: Callable[[], None]) -> None:
+        """Wait for running jobs up to the grace, then stop them (recorded
+        interrupted). `listen` is called while it waits, so signals count."""
+        with self._running_lock:
+            futures = list(self._running)
+        if futures:
+            started = sum(1 for future in futures if future.running())
+            self.log(
+                "drain",
+                running=started,
+                queued=len(futures) - started or None,  # they stay queued for the next start
+                grace=f"{self.workplace.grace}s",
+            )
+        deadline = self.clock() + timedelta(seconds=self.workplace.grace)
+        while not self.stopping.is_set() and self.clock() < deadline:
+            with self._running_lock:
+                if not self._running:
+                    return
+            self.stopping.wait(DRAIN_POLL)
+            listen()
+        self.stopping.set()
