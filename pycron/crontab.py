@@ -17,16 +17,18 @@ locked read, validated atomic install with a backup.
 
 from __future__ import annotations
 
+import abc
 import enum
 import hashlib
 import os
 import re
 import stat
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, TypeVar
 
 from pycron.errors import (
     ConcurrentEditError,
@@ -434,53 +436,55 @@ def build_options(given: Iterable[tuple[str, str]]) -> Options:
 # --------------------------------------------------------------------------- schedules
 
 
-class Schedule(Protocol):
-    """What pycron asks of a job's schedule, whatever its kind.
+class Schedule(abc.ABC):
+    """A job's schedule, whatever its kind: what pycron asks of it.
 
     Every instant given and returned is aware. `zone` is the daemon's zone (the
     machine's), in which a schedule without a zone of its own reads the clock;
     `anchor` is the daemon's start, from which `@every` counts. A new kind of
-    schedule is a class with these members plus its entry in `SCHEDULE_WORDS`.
+    schedule is a frozen dataclass derived from this one, saying where it
+    differs from the defaults here, plus its entry in `SCHEDULE_WORDS`.
     """
 
-    @property
-    def text(self) -> str:
-        """The schedule as written (blanks between cron fields made single)."""
+    __slots__ = ()
+
+    text: str  # as written, blanks between cron fields made single
+
+    # Whether its fire times are fixed on the clock, so that `list` can show
+    # them and a daemon started later can find the ones it missed.
+    on_the_clock: ClassVar[bool] = True
+    # Whether the daemon starts it once per boot.
+    at_boot: ClassVar[bool] = False
+    # Whether it fires once ever, so that its time passed with no run on record
+    # is a missed run even for a job the daemon never held.
+    once: ClassVar[bool] = False
 
     @property
     def identity(self) -> tuple[str, object]:
         """What makes it the same schedule across reloads and restarts: a job
         whose schedule changes is a new job (next fire time, missed runs)."""
+        return self.text, None
 
     @property
     def default_catch_up(self) -> CatchUp:
         """Which missed runs are made up for when the job sets no `catch-up`."""
-
-    @property
-    def on_the_clock(self) -> bool:
-        """Whether its fire times are fixed on the clock, so that `list` can
-        show them and a daemon started later can find the ones it missed."""
-
-    @property
-    def at_boot(self) -> bool:
-        """Whether the daemon starts it once per boot."""
-
-    @property
-    def once(self) -> bool:
-        """Whether it fires once ever, so that its time passed with no run on
-        record is a missed run even for a job the daemon never held."""
+        return CatchUp.NONE
 
     @property
     def no_next(self) -> str:
         """What `list` shows for an enabled job with no next fire time."""
+        return "never"
 
     @property
     def words(self) -> int:
         """How many blank-separated words it takes in its line."""
+        return self.text.count(" ") + 1
 
+    @abc.abstractmethod
     def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
         """Its first fire time strictly after `after`, in UTC; None if none."""
 
+    @abc.abstractmethod
     def latest_at_or_before(
         self, moment: datetime, zone: tzinfo | None, anchor: datetime
     ) -> datetime | None:
@@ -489,9 +493,11 @@ class Schedule(Protocol):
     def plain_cron(self) -> tuple[str, str | None] | None:
         """Why plain cron cannot run it and what comes closest (a hint, or
         None); None if cron runs it."""
+        return None
 
 
-class Cron(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Cron(Schedule):
     """A 5-field expression or nickname; `random` if `~` values were picked.
 
     Without a CRON_TZ it reads the daemon's clock, where a time skipped by a
@@ -512,26 +518,6 @@ class Cron(NamedTuple):
         latest for fixed times (a missed 03:00 backup should still run)."""
         return CatchUp.NONE if self.expression.fields[0].text.startswith("*") else CatchUp.LATEST
 
-    @property
-    def on_the_clock(self) -> bool:
-        return True
-
-    @property
-    def at_boot(self) -> bool:
-        return False
-
-    @property
-    def once(self) -> bool:
-        return False
-
-    @property
-    def no_next(self) -> str:
-        return "never"
-
-    @property
-    def words(self) -> int:
-        return 1 if self.text.startswith("@") else 5
-
     def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
         try:
             return self.expression.next(self._in_zone(after, zone)).astimezone(timezone.utc)
@@ -547,22 +533,22 @@ class Cron(NamedTuple):
         except NoMatchError:
             return None
 
-    def plain_cron(self) -> tuple[str, str | None] | None:
-        return None
-
     def _in_zone(self, moment: datetime, zone: tzinfo | None) -> datetime:
         """`moment` as the expression should read it: in its CRON_TZ if it
         has one (the expression converts), else in the daemon's zone."""
         return moment if self.expression.tz is not None or zone is None else moment.astimezone(zone)
 
 
-class Every(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Every(Schedule):
     """`@every 90s`: a fixed interval, anchored at daemon start (pycron only).
 
     It counts whole intervals from the daemon's start, so it never drifts."""
 
     text: str
     interval: timedelta
+
+    on_the_clock: ClassVar[bool] = False
 
     @classmethod
     def read(cls, value: str, column: int, tz: tzinfo | None) -> Every:
@@ -576,32 +562,8 @@ class Every(NamedTuple):
         return cls(f"@every {value}", interval)
 
     @property
-    def identity(self) -> tuple[str, object]:
-        return self.text, None
-
-    @property
-    def default_catch_up(self) -> CatchUp:
-        return CatchUp.NONE
-
-    @property
-    def on_the_clock(self) -> bool:
-        return False
-
-    @property
-    def at_boot(self) -> bool:
-        return False
-
-    @property
-    def once(self) -> bool:
-        return False
-
-    @property
     def no_next(self) -> str:
         return f"every {format_duration(self.interval)} from daemon start"
-
-    @property
-    def words(self) -> int:
-        return 2
 
     def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
         count = max((after - anchor) // self.interval + 1, 0)
@@ -616,12 +578,15 @@ class Every(NamedTuple):
         return "cron rejects the line (bad time specifier)", _every_hint(self.interval)
 
 
-class At(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class At(Schedule):
     """`@at 2026-12-24T18:00`: one run at one time (pycron only); a time
     without an offset is in the CRON_TZ above the job, else the daemon's zone."""
 
     text: str
     when: datetime
+
+    once: ClassVar[bool] = True
 
     @classmethod
     def read(cls, value: str, column: int, tz: tzinfo | None) -> At:
@@ -639,33 +604,13 @@ class At(NamedTuple):
         return cls(f"@at {value}", when)
 
     @property
-    def identity(self) -> tuple[str, object]:
-        return self.text, None
-
-    @property
     def default_catch_up(self) -> CatchUp:
         """Latest: a missed one-shot still runs."""
         return CatchUp.LATEST
 
     @property
-    def on_the_clock(self) -> bool:
-        return True
-
-    @property
-    def at_boot(self) -> bool:
-        return False
-
-    @property
-    def once(self) -> bool:
-        return True
-
-    @property
     def no_next(self) -> str:
         return "done (in the past)"
-
-    @property
-    def words(self) -> int:
-        return 2
 
     def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
         when = self._utc(zone)
@@ -691,10 +636,14 @@ class At(NamedTuple):
         return when.astimezone(timezone.utc)
 
 
-class Reboot(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Reboot(Schedule):
     """`@reboot`: once when the daemon first starts after boot; never on the clock."""
 
     text: str = "@reboot"
+
+    on_the_clock: ClassVar[bool] = False
+    at_boot: ClassVar[bool] = True
 
     @classmethod
     def read(cls, word: str, column: int, tz: tzinfo | None) -> Reboot:
@@ -702,32 +651,8 @@ class Reboot(NamedTuple):
         return cls()
 
     @property
-    def identity(self) -> tuple[str, object]:
-        return self.text, None
-
-    @property
-    def default_catch_up(self) -> CatchUp:
-        return CatchUp.NONE
-
-    @property
-    def on_the_clock(self) -> bool:
-        return False
-
-    @property
-    def at_boot(self) -> bool:
-        return True
-
-    @property
-    def once(self) -> bool:
-        return False
-
-    @property
     def no_next(self) -> str:
         return "at boot"
-
-    @property
-    def words(self) -> int:
-        return 1
 
     def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
         return None
@@ -735,9 +660,6 @@ class Reboot(NamedTuple):
     def latest_at_or_before(
         self, moment: datetime, zone: tzinfo | None, anchor: datetime
     ) -> datetime | None:
-        return None
-
-    def plain_cron(self) -> tuple[str, str | None] | None:
         return None
 
 

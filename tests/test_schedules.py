@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import NamedTuple
@@ -283,8 +284,10 @@ def test_an_unreadable_word_or_value_is_reported_at_its_column(
     assert message in error.message
 
 
-class AtMinute(NamedTuple):
-    """A kind made up for the test: `@minute 45` fires at minute 45 of every UTC hour."""
+@dataclass(frozen=True, slots=True)
+class AtMinute(Schedule):
+    """A kind made up for the test: `@minute 45` fires at minute 45 of every UTC
+    hour. It says only where it differs from the defaults of `Schedule`."""
 
     text: str
     minute: int
@@ -294,32 +297,8 @@ class AtMinute(NamedTuple):
         return cls(f"@minute {value}", int(value))
 
     @property
-    def identity(self) -> tuple[str, object]:
-        return self.text, None
-
-    @property
     def default_catch_up(self) -> CatchUp:
         return CatchUp.LATEST
-
-    @property
-    def on_the_clock(self) -> bool:
-        return True
-
-    @property
-    def at_boot(self) -> bool:
-        return False
-
-    @property
-    def once(self) -> bool:
-        return False
-
-    @property
-    def no_next(self) -> str:
-        return "never"
-
-    @property
-    def words(self) -> int:
-        return 2
 
     def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime:
         hour = after.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
