@@ -801,7 +801,7 @@ class Crontab(NamedTuple):
         return tuple(f for line in self.lines for f in line.findings)
 
     def find(self, job_id: str) -> Entry:
-        """The job with this id; KeyError with the known ids otherwise."""
+        """The job with this id; `JobNotFoundError`, naming the known ids, otherwise."""
         for entry in self.entries:
             if entry.id == job_id:
                 return entry
