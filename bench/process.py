@@ -3,7 +3,7 @@
 An editable install puts an import hook or a path file in front of the package,
 which is not what users run, so this part keeps its own virtual environment,
 bench/.venv-release, with `pip install <repo root>`. It is built once and
-refreshed when pyproject.toml or a pycron/*.py file is newer than the last
+refreshed when pyproject.toml or a source file of the package is newer than the last
 install. Then `pycron next '*/5 * * * *'` and `python -c pass` of that
 environment are run alternately, N times each, and their medians compared.
 """
@@ -49,7 +49,7 @@ def clean_env() -> dict[str, str]:
 
 def _sources(root: Path) -> list[Path]:
     """The files whose change calls for a reinstall."""
-    return [root / "pyproject.toml", *sorted((root / "pycron").glob("*.py"))]
+    return [root / "pyproject.toml", *sorted((root / "pycron").rglob("*.py"))]
 
 
 def _is_stale(stamp: Path, root: Path) -> bool:
