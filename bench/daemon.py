@@ -534,7 +534,7 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
         )
         history = SQLiteStore.open(settings.state_dir)
         with thread_pool(1) as pool:  # (no job is started)
-            recorder = TolerantRecorder(history, print)
+            recorder = TolerantRecorder(history, print, claim_slots=True)
             scheduler = daemon._parts(history, recorder, pool, Supervision())
             note("parse", parse, texts[0], str(crontab))
             note("load", scheduler._load, initial=True)
