@@ -29,6 +29,7 @@ GRAPH: dict[str, set[str]] = {
     "store.logs": {"errors"},
     "store.sqlite": {"errors", "records", "store"},
     "views": {"expr", "crontab", "store"},
+    "notify": {"errors"},
     "jobtable": {"errors", "crontab"},
     "supervisor": {"errors", "crontab", "records", "runner", "store"},
     "daemon": {
