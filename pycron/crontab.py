@@ -798,8 +798,9 @@ class Line(NamedTuple):
 
     `kind` says which kind of line it is (`LineKind`). Kind-specific data
     sits in `env` (an Assignment), `job` (an Entry), `options` (the checked
-    key/value pairs of an option line) and `findings` (errors of an invalid
-    line). `ending` is "\\n", or "" for a last line without LF.
+    key/value pairs of an option line, and in `option_columns` where each
+    value starts: its opening quote if quoted) and `findings` (errors of an
+    invalid line). `ending` is "\\n", or "" for a last line without LF.
     """
 
     number: int
@@ -810,6 +811,7 @@ class Line(NamedTuple):
     job: Entry | None = None
     options: tuple[tuple[str, str], ...] = ()
     findings: tuple[Finding, ...] = ()
+    option_columns: tuple[int, ...] = ()
 
 
 class Spans(NamedTuple):
@@ -1049,7 +1051,11 @@ class _Reader:
         except _LineError as exc:
             self.broken_options.add(line.number)
             return self._invalid(line, exc.column, exc.message, exc.hint)
-        return line._replace(kind=LineKind.OPTION, options=tuple((k, v) for k, v, _, _ in items))
+        return line._replace(
+            kind=LineKind.OPTION,
+            options=tuple((k, v) for k, v, _, _ in items),
+            option_columns=tuple(column for _, _, _, column in items),
+        )
 
     def _assign(self, line: Line, assignment: Assignment) -> Line:
         name, value = assignment.name, assignment.value
