@@ -340,7 +340,7 @@ def redact_target(url: str) -> str:
 
 
 def _private(plugin: Any) -> str:
-    """apprise's rendering of a target it read, its secrets masked, without the
-    query of default settings it appends."""
+    """apprise's rendering of a target it read, its secrets masked (in the
+    form `redact` gives), without the query of default settings it appends."""
     rendered: str = plugin.url(privacy=True)
-    return rendered.partition("?")[0]
+    return redact(rendered.partition("?")[0])
