@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -395,6 +397,26 @@ def test_targets_are_shown_without_their_secrets(url: str, secrets: list[str], k
     shown = redact_target(url)
     assert shown.startswith(kept)
     assert not [secret for secret in secrets if secret in shown]
+
+
+def test_building_alerts_does_not_load_apprise() -> None:
+    """The daemon composes alerts, and reads the crontab, without apprise."""
+    probe = (
+        "import sys\n"
+        "from pycron.crontab import parse\n"
+        "from pycron.notify.alerts import AlertFacts, AlertPast, alert_messages\n"
+        "from pycron.records import Outcome, RunResult\n"
+        "from datetime import datetime, timezone\n"
+        "(entry,) = parse('# pycron: notify=json://h/x\\n* * * * * x\\n')[0].entries\n"
+        "now = datetime.now(timezone.utc)\n"
+        "result = RunResult('x', now, 1, Outcome.FAILED, now, now, exit_code=1)\n"
+        "assert alert_messages(entry, result, AlertPast(), AlertFacts('h', 1))\n"
+        "print('apprise' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout == "False\n"
 
 
 # --------------------------------------------------------------------------- check

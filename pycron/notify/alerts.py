@@ -223,7 +223,7 @@ def _short_outcome(event: NotifyEvent, result: RunResult) -> str:
     return f"failed (exit {result.exit_code})" if result.exit_code is not None else "failed"
 
 
-def outcome_text(result: RunResult) -> str:
+def _outcome_text(result: RunResult) -> str:
     """The outcome with its details: `failed, exit code 1`, `timed out`."""
     text = result.outcome.value
     if result.signal is not None:
@@ -247,7 +247,7 @@ def _details(entry: Entry, result: RunResult, facts: AlertFacts) -> list[str]:
         ("host", facts.host),
         ("schedule", entry.schedule.text),
         ("command", entry.command),
-        ("outcome", outcome_text(result)),
+        ("outcome", _outcome_text(result)),
         ("attempt", f"{result.attempt} of {entry.options.retries + 1}"),
     ]
     if result.duration is not None:
