@@ -163,6 +163,25 @@ class CatchUp(enum.Enum):
     ALL = "all"
 
 
+class MailOn(enum.Enum):
+    """Which runs of a job mail their output (to MAILTO, as cron does)."""
+
+    OUTPUT = "output"  # any run with output: cron's rule
+    FAILURE = "failure"  # only a run that did not succeed, with its output (chronic's rule)
+    ALWAYS = "always"  # every run, with or without output
+    NEVER = "never"
+
+
+class NotifyEvent(enum.Enum):
+    """What a job's alerts (`notify=`) are sent for."""
+
+    FAILURE = "failure"  # the last attempt failed, timed out or could not start
+    RECOVERY = "recovery"  # the first success after a failure
+    MISSED = "missed"  # slots skipped by catch-up or a full queue
+    SUCCESS = "success"
+    START = "start"
+
+
 class Options(NamedTuple):
     """A job's pycron settings; `given` holds the option text as written.
 
@@ -181,6 +200,10 @@ class Options(NamedTuple):
     catch_up: CatchUp | None = None  # None: the daemon's default for the schedule
     catch_up_window: timedelta = timedelta(hours=24)
     enabled: bool = True
+    mail_on: MailOn = MailOn.OUTPUT
+    notify: tuple[str, ...] = ()  # alert targets (apprise URLs); none: the daemon's --notify
+    notify_on: frozenset[NotifyEvent] = frozenset((NotifyEvent.FAILURE, NotifyEvent.RECOVERY))
+    notify_every: timedelta = timedelta(hours=1)  # failures alerted at most once per this
     given: tuple[tuple[str, str], ...] = ()
 
 
@@ -303,6 +326,30 @@ def _parse_enabled(value: str) -> bool:
     return value == "true"
 
 
+def _parse_notify(value: str) -> tuple[str, ...]:
+    """`URL[,URL...]`: the alert targets, as written (apprise reads them when
+    alerts are sent, and `check` asks it whether it can)."""
+    urls = tuple(url.strip() for url in value.split(","))
+    if not all(urls):
+        raise ValueError(f"bad notify {value!r}: a comma-separated list of URLs, none empty")
+    return urls
+
+
+def _parse_notify_on(value: str) -> frozenset[NotifyEvent]:
+    """`EVENT[,EVENT...]`: which events alert."""
+    return frozenset(
+        _member(NotifyEvent, word.strip(), f"bad notify-on event {word.strip()!r}")
+        for word in value.split(",")
+    )
+
+
+def _parse_notify_every(value: str) -> timedelta:
+    duration = parse_duration(value)
+    if not duration:
+        raise ValueError("notify-every must be longer than 0s")
+    return duration
+
+
 # The job options by key, in the order `add` writes and lists them.
 JOB_OPTIONS: Mapping[str, OptionSpec] = {
     spec.key: spec
@@ -368,6 +415,34 @@ JOB_OPTIONS: Mapping[str, OptionSpec] = {
             _store_catch_up,
             "none, latest, all or all:WINDOW.",
             metavar="POLICY",
+        ),
+        _option(
+            "mail-on",
+            lambda value: _member(MailOn, value, f"bad mail-on {value!r}"),
+            lambda options, value: options._replace(mail_on=value),
+            "Which runs mail their output to MAILTO.",
+            choices=tuple(member.value for member in MailOn),
+        ),
+        _option(
+            "notify",
+            _parse_notify,
+            lambda options, value: options._replace(notify=value),
+            "Alert targets: apprise URLs, comma-separated.",
+            metavar="URL[,URL...]",
+        ),
+        _option(
+            "notify-on",
+            _parse_notify_on,
+            lambda options, value: options._replace(notify_on=value),
+            "Events that alert: failure, recovery, missed, success, start.",
+            metavar="EVENTS",
+        ),
+        _option(
+            "notify-every",
+            _parse_notify_every,
+            lambda options, value: options._replace(notify_every=value),
+            "Alert repeated failures at most once per this long.",
+            metavar="DURATION",
         ),
         _option(
             "enabled",
@@ -723,8 +798,9 @@ class Line(NamedTuple):
 
     `kind` says which kind of line it is (`LineKind`). Kind-specific data
     sits in `env` (an Assignment), `job` (an Entry), `options` (the checked
-    key/value pairs of an option line) and `findings` (errors of an invalid
-    line). `ending` is "\\n", or "" for a last line without LF.
+    key/value pairs of an option line, and in `option_columns` where each
+    value starts: its opening quote if quoted) and `findings` (errors of an
+    invalid line). `ending` is "\\n", or "" for a last line without LF.
     """
 
     number: int
@@ -735,6 +811,7 @@ class Line(NamedTuple):
     job: Entry | None = None
     options: tuple[tuple[str, str], ...] = ()
     findings: tuple[Finding, ...] = ()
+    option_columns: tuple[int, ...] = ()
 
 
 class Spans(NamedTuple):
@@ -974,7 +1051,11 @@ class _Reader:
         except _LineError as exc:
             self.broken_options.add(line.number)
             return self._invalid(line, exc.column, exc.message, exc.hint)
-        return line._replace(kind=LineKind.OPTION, options=tuple((k, v) for k, v, _, _ in items))
+        return line._replace(
+            kind=LineKind.OPTION,
+            options=tuple((k, v) for k, v, _, _ in items),
+            option_columns=tuple(column for _, _, _, column in items),
+        )
 
     def _assign(self, line: Line, assignment: Assignment) -> Line:
         name, value = assignment.name, assignment.value

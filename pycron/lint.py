@@ -3,7 +3,9 @@
 `lint(crontab, now)` looks at a parsed crontab for lines that cron reads
 differently from what their author probably meant, or that other crons
 (cronie, Debian's cron) read differently from pycron. Errors are not repeated
-here: the parser has already put them in `crontab.findings`.
+here: the parser has already put them in `crontab.findings`. The one error
+found here is one the parser cannot know: a `notify=` target that the alert
+library cannot use (`notify-target`); the job still loads, without that alert.
 
 Each warning has a stable code and points at the token concerned. There is
 one small check function per code, listed in the tables at the bottom of the
@@ -12,8 +14,9 @@ adding a row. Disabled jobs are not linted: cron does not see them either.
 
 Pure like the rest of the core: time comes in as `now` (the "next 12 months"
 of the `dst` and `rare` checks), the zone of the daemon as `local_tz`, the
-known users as `users`, and "does this command exist in this PATH" as the
-`which` callable, so nothing here reads the clock, files or processes.
+known users as `users`, "does this command exist in this PATH" as the
+`which` callable and "why can alerts not go to this URL" as `check_target`,
+so nothing here reads the clock, files or processes, nor loads apprise.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from pycron.expr import (
     Transition,
     zone_transitions,
 )
+from pycron.notify import redact
 
 DEBIAN_PATH: Final = "/usr/bin:/bin"  # Debian's
 MAX_DEBIAN_COMMAND: Final = 998  # Debian's cron refuses a file with a longer command
@@ -97,6 +101,7 @@ def lint(
     which: Callable[[str, str], bool] | None = None,
     users: Collection[str] | None = None,
     local_tz: tzinfo | None = None,
+    check_target: Callable[[str], str | None] | None = None,
 ) -> list[Finding]:
     """The warnings of `pycron check` for a parsed crontab, in line order.
 
@@ -106,9 +111,11 @@ def lint(
     `users` are the known user names: in a system crontab a user outside them
     is flagged (not checked when None); in a user crontab a command starting
     with one of them is (default: `root`). `local_tz` is the daemon's zone,
-    so that jobs without CRON_TZ get the `dst` check too.
+    so that jobs without CRON_TZ get the `dst` check too. `check_target(url)`
+    says why alerts cannot go to a `notify=` URL (None if they can); without
+    it, targets are not checked.
     """
-    context = _Context(crontab, now, which, users, local_tz, {})
+    context = _Context(crontab, now, which, users, local_tz, check_target, {})
     hits: list[tuple[str, _Hit]] = []
     for code, file_check in FILE_CHECKS:
         hits.extend((code, hit) for hit in file_check(context))
@@ -120,7 +127,7 @@ def lint(
             hits.extend((code, hit) for hit in job_check(job, context))
     hits.sort(key=lambda found: (found[1].line, found[1].column))  # stable: table order
     return [
-        Finding(crontab.path, hit.line, hit.column, Severity.WARNING, code, hit.message, hit.hint)
+        Finding(crontab.path, hit.line, hit.column, hit.severity, code, hit.message, hit.hint)
         for code, hit in hits
     ]
 
@@ -135,6 +142,7 @@ class _Hit(NamedTuple):
     column: int
     message: str
     hint: str | None = None
+    severity: Severity = Severity.WARNING
 
 
 class _Context(NamedTuple):
@@ -145,6 +153,7 @@ class _Context(NamedTuple):
     which: Callable[[str, str], bool] | None
     users: Collection[str] | None
     local_tz: tzinfo | None
+    check_target: Callable[[str], str | None] | None
     transitions: dict[tzinfo, list[Transition]]  # per zone, filled on demand
 
 
@@ -293,6 +302,43 @@ def _file_limits(context: _Context) -> Iterator[_Hit]:
                     f"more than {MAX_CRONIE_JOBS} jobs: cronie refuses the whole file",
                     "split the file",
                 )
+
+
+def _notify_targets(context: _Context) -> Iterator[_Hit]:
+    """Each `notify=` URL above an enabled job that alerts cannot go to."""
+    check = context.check_target
+    if check is None:
+        return
+    above: list[Line] = []  # the options comments directly above the line
+    for line in context.crontab.lines:
+        if line.kind is LineKind.OPTION:
+            above.append(line)
+            continue
+        if line.job is not None and line.job.enabled:
+            for option in above:
+                yield from _bad_targets(option, check)
+        above = []
+
+
+def _bad_targets(option: Line, check: Callable[[str], str | None]) -> Iterator[_Hit]:
+    for (key, value), column in zip(option.options, option.option_columns, strict=True):
+        if key != "notify":
+            continue
+        start = column + (option.text[column : column + 1] == '"')
+        for item in value.split(","):
+            url = item.strip()
+            problem = check(url)
+            if problem is not None:
+                yield _Hit(
+                    option.number,
+                    start + len(item) - len(item.lstrip()),
+                    f"notify target {redact(url)!r}: {problem} (the job runs, this target "
+                    "gets no alerts)",
+                    "write an apprise URL, such as json://host/path, ntfys://topic or "
+                    "slack://TOKEN_A/TOKEN_B/TOKEN_C",
+                    Severity.ERROR,
+                )
+            start += len(item) + 1
 
 
 def _duplicate_jobs(context: _Context) -> Iterator[_Hit]:
@@ -964,6 +1010,7 @@ FILE_CHECKS: Final[tuple[tuple[str, _FileCheck], ...]] = (
     ("crlf", _crlf),
     ("portability", _file_limits),
     ("duplicate-job", _duplicate_jobs),
+    ("notify-target", _notify_targets),
 )
 ENV_CHECKS: Final[tuple[tuple[str, _EnvCheck], ...]] = (
     ("env-expansion", _env_expansion),

@@ -64,6 +64,16 @@ def test_check_fails_on_options_that_do_not_attach_and_names_both_lines(tmp_path
     assert "0 jobs, 2 errors" in result.stderr
 
 
+def test_check_reports_a_notify_url_alerts_cannot_use_as_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "tab"
+    path.write_text("# pycron: notify=json://h/x,nosuch://user:hunter22@h\n@daily /bin/true\n")
+    result = _run(path, "check", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:1:29: error: notify target 'nosuch://user:***@h': " in result.stdout
+    assert "hunter22" not in result.stdout
+    assert "1 job, 1 error, 0 warnings" in result.stderr
+
+
 def test_check_reports_a_crontab_others_can_write(crontab: Path) -> None:
     crontab.chmod(0o646)
     result = _run(crontab, "check", str(crontab), "--json")
@@ -206,6 +216,9 @@ OPTION_VALUES = {
     "--lock": "db",
     "--cwd": "/srv",
     "--catch-up": "latest",
+    "--notify": "json://h.example/x",
+    "--notify-on": "failure,missed",
+    "--notify-every": "30m",
 }
 # (arguments of add, where the error says the fault is, what it found)
 LINE_BREAK_CASES = [
@@ -241,7 +254,7 @@ def test_add_refuses_line_breaks_and_writes_nothing(
 
 
 # A good value of each option that add offers (--overlap takes no line break: click refuses it).
-ADD_VALUES = {**OPTION_VALUES, "--overlap": "queue"}
+ADD_VALUES = {**OPTION_VALUES, "--overlap": "queue", "--mail-on": "failure"}
 
 
 def test_add_offers_the_job_options_that_say_so_and_no_other() -> None:

@@ -24,6 +24,8 @@ from pycron.crontab import (
     Every,
     Line,
     LineKind,
+    MailOn,
+    NotifyEvent,
     Options,
     Overlap,
     Reboot,
@@ -511,6 +513,13 @@ OPTION_CASES = [
     ("catch-up=latest", Options(catch_up=CatchUp.LATEST)),
     ("catch-up=all", Options(catch_up=CatchUp.ALL)),
     ("catch-up=all:0s", Options(catch_up=CatchUp.ALL, catch_up_window=timedelta(0))),
+    ("mail-on=never", Options(mail_on=MailOn.NEVER)),
+    ('notify="json://h/x, ntfys://topic"', Options(notify=("json://h/x", "ntfys://topic"))),
+    (
+        "notify-on=start,missed",
+        Options(notify_on=frozenset((NotifyEvent.START, NotifyEvent.MISSED))),
+    ),
+    ("notify-every=10m", Options(notify_every=timedelta(minutes=10))),
     ("enabled=false", Options(enabled=False)),
     (
         "name=a timeout=5m overlap=queue catch-up=all:12h",
@@ -541,7 +550,7 @@ def test_the_option_cases_cover_every_key() -> None:
 
 KNOWN = (
     "options are: name, timeout, kill-grace, retries, retry-delay, overlap, lock, cwd, "
-    "catch-up, enabled"
+    "catch-up, mail-on, notify, notify-on, notify-every, enabled"
 )
 BAD_DURATION = "bad duration {!r}: write it like 90s, 5m, 1h30m or 2d"
 

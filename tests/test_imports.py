@@ -22,13 +22,15 @@ GRAPH: dict[str, set[str]] = {
     "expr": {"errors"},
     "explain": {"errors", "expr"},
     "crontab": {"errors", "expr"},
-    "lint": {"errors", "expr", "explain", "crontab"},
+    "lint": {"errors", "expr", "explain", "crontab", "notify"},
     "processes": set(),
     "runner": {"errors", "crontab", "records", "processes"},
     "store": {"errors", "records", "processes"},
     "store.logs": {"errors"},
     "store.sqlite": {"errors", "records", "store"},
     "views": {"expr", "crontab", "store"},
+    "notify": {"errors"},
+    "notify.alerts": {"crontab", "records", "notify"},
     "jobtable": {"errors", "crontab"},
     "supervisor": {"errors", "crontab", "records", "runner", "store"},
     "daemon": {
@@ -57,6 +59,7 @@ GRAPH: dict[str, set[str]] = {
         "errors",
         "crontab",
         "lint",
+        "notify.alerts",
         "views",
         "daemon",
         "launch",
@@ -94,6 +97,7 @@ CONFINED = {
     "rich": {"cli"},
     "tabulate": {"cli"},
     "subprocess": {"runner"},
+    "apprise": {"notify"},
 }
 
 

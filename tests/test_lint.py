@@ -171,6 +171,15 @@ FIRES = [
     pytest.param("A=1\n  @at 2026-12-24T18:00 x\n", {}, "pycron-only", 2, 2, id="pycron-only-at"),
     # duplicate-job: at the second job's schedule
     pytest.param("0 * * * * x\n0  *  * * * x\n", {}, "duplicate-job", 2, 0, id="duplicate"),
+    # notify-target (an error): at the URL alerts cannot go to
+    pytest.param(
+        "# pycron: notify=json://h/x,nope://h\n0 * * * * x\n",
+        {"check_target": lambda url: "unknown" if url.startswith("nope:") else None},
+        "notify-target",
+        1,
+        28,
+        id="notify-target",
+    ),
 ]
 
 
@@ -275,6 +284,12 @@ QUIET = [
     pytest.param("* * * * * x%y\n", {}, "empty-command", id="command-before-percent"),
     pytest.param("@daily x\n@reboot x\n", {}, "pycron-only", id="cron-nicknames"),
     pytest.param("0 * * * * x\n0 * * * * y\n", {}, "duplicate-job", id="different-commands"),
+    pytest.param(
+        "# pycron: notify=nope://h enabled=false\n0 * * * * x\n",
+        {"check_target": lambda url: "unknown"},
+        "notify-target",
+        id="notify-target-of-a-disabled-job",
+    ),
     pytest.param(
         "0 * * * * x\n# pycron: name=again\n0 * * * * x\n", {}, "duplicate-job", id="named"
     ),
@@ -486,6 +501,6 @@ def test_every_code_of_the_spec_is_implemented() -> None:
         "user-column",
         "empty-command",
     }
-    assert set(CODES) == spec | {"pycron-only", "duplicate-job"}
+    assert set(CODES) == spec | {"pycron-only", "duplicate-job", "notify-target"}
     tested = {param.values[2] for param in FIRES}
     assert tested == set(CODES)

@@ -105,7 +105,8 @@ def check_command(
             for record in records:
                 click.echo(_formatline_view(record))
         ctx.exit(EXIT_USAGE if errors else 0)
-    findings = sorted([*errors, *_warnings(crontab)], key=lambda f: (f.line, f.column))
+    findings = sorted([*errors, *_lint_findings(crontab)], key=lambda f: (f.line, f.column))
+    errors = [finding for finding in findings if finding.is_error]
     if as_json:
         print_json([finding_view(f) for f in findings])
     else:
@@ -134,12 +135,19 @@ def _trust_findings(path: Path) -> list[Finding]:
     return [Finding(str(path), 0, 0, Severity.ERROR, "unsafe-permissions", message)]
 
 
-def _warnings(crontab: Crontab) -> list[Finding]:
-    """The warnings `check` gives for a crontab, on this machine and now."""
+def _lint_findings(crontab: Crontab) -> list[Finding]:
+    """The warnings `check` gives for a crontab, on this machine and now, and
+    the errors of `notify=` targets that alerts cannot go to."""
     from pycron.lint import lint  # noqa: PLC0415 - not needed to start the daemon
+    from pycron.notify.alerts import check_target  # noqa: PLC0415 - loads apprise when asked
 
     return lint(
-        crontab, datetime.now().astimezone(), which=_which, users=_users(), local_tz=local_zone()
+        crontab,
+        datetime.now().astimezone(),
+        which=_which,
+        users=_users(),
+        local_tz=local_zone(),
+        check_target=check_target,
     )
 
 
@@ -271,7 +279,7 @@ def add_command(ctx: click.Context, /, words: tuple[str, ...], **offered: str | 
         raise invalid_crontab(errors) if errors else UsageError("no job in the input")
     updated = _edit(ctx, lambda crontab: add_lines(crontab, lines))
     new_lines = {line.number for line in updated.lines[-len(lines) :]}
-    for warning in _warnings(updated):
+    for warning in _lint_findings(updated):
         if warning.line in new_lines:
             click.echo(str(warning), err=True)
     added = [e.id for e in updated.entries][-len(alone.entries) :]
