@@ -12,8 +12,9 @@ adding a row. Disabled jobs are not linted: cron does not see them either.
 
 Pure like the rest of the core: time comes in as `now` (the "next 12 months"
 of the `dst` and `rare` checks), the zone of the daemon as `local_tz`, the
-known users as `users`, and "does this command exist in this PATH" as the
-`which` callable, so nothing here reads the clock, files or processes.
+known users as `users`, "does this command exist in this PATH" as the
+`which` callable, and whether mail can be sent as `mail_transport`, so nothing
+here reads the clock, files or processes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pycron.crontab import (
     Finding,
     Line,
     LineKind,
+    MailOn,
     Severity,
     Spans,
     random_delay,
@@ -97,6 +99,7 @@ def lint(
     which: Callable[[str, str], bool] | None = None,
     users: Collection[str] | None = None,
     local_tz: tzinfo | None = None,
+    mail_transport: bool | None = None,
 ) -> list[Finding]:
     """The warnings of `pycron check` for a parsed crontab, in line order.
 
@@ -106,9 +109,11 @@ def lint(
     `users` are the known user names: in a system crontab a user outside them
     is flagged (not checked when None); in a user crontab a command starting
     with one of them is (default: `root`). `local_tz` is the daemon's zone,
-    so that jobs without CRON_TZ get the `dst` check too.
+    so that jobs without CRON_TZ get the `dst` check too. `mail_transport`
+    says whether the daemon has a way to send mail (SMTP or sendmail); a
+    MAILTO then mails nobody (not checked when None).
     """
-    context = _Context(crontab, now, which, users, local_tz, {})
+    context = _Context(crontab, now, which, users, local_tz, {}, mail_transport)
     hits: list[tuple[str, _Hit]] = []
     for code, file_check in FILE_CHECKS:
         hits.extend((code, hit) for hit in file_check(context))
@@ -146,6 +151,7 @@ class _Context(NamedTuple):
     users: Collection[str] | None
     local_tz: tzinfo | None
     transitions: dict[tzinfo, list[Transition]]  # per zone, filled on demand
+    mail_transport: bool | None
 
 
 class _Job(NamedTuple):
@@ -385,6 +391,28 @@ def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
                 "RANDOM_DELAY delays the jobs below by up to that many minutes in cronie and "
                 "pycron; Debian's cron ignores it and runs them on time",
             )
+
+
+def _under(env: _Env, crontab: Crontab) -> Iterator[Entry]:
+    """The enabled jobs an assignment is in force for: those below it, up to
+    the next assignment of the same name."""
+    for line in crontab.lines[env.line.number :]:
+        if line.env is not None and line.env.name == env.name:
+            return
+        if line.job is not None and line.job.enabled:
+            yield line.job
+
+
+def _no_mail_transport(env: _Env, context: _Context) -> Iterator[_Hit]:
+    if env.name != "MAILTO" or not env.value or context.mail_transport is not False:
+        return
+    if any(job.options.mail_on is not MailOn.NEVER for job in _under(env, context.crontab)):
+        yield env.at(
+            env.value_column,
+            "MAILTO is set but no mail can be sent: no SMTP server is given and there is no "
+            "sendmail",
+            "start the daemon with --smtp URL (or PYCRON_SMTP) or --sendmail PROGRAM",
+        )
 
 
 # --------------------------------------------------------------------------- command checks
@@ -968,6 +996,7 @@ FILE_CHECKS: Final[tuple[tuple[str, _FileCheck], ...]] = (
 ENV_CHECKS: Final[tuple[tuple[str, _EnvCheck], ...]] = (
     ("env-expansion", _env_expansion),
     ("env-special", _env_special),
+    ("no-mail-transport", _no_mail_transport),
 )
 JOB_CHECKS: Final[tuple[tuple[str, _JobCheck], ...]] = (
     ("pycron-only", _pycron_only),

@@ -30,6 +30,7 @@ GRAPH: dict[str, set[str]] = {
     "store.sqlite": {"errors", "records", "store"},
     "views": {"expr", "crontab", "store"},
     "notify": {"errors"},
+    "notify.mail": {"errors", "crontab", "records", "notify"},
     "jobtable": {"errors", "crontab"},
     "supervisor": {"errors", "crontab", "records", "runner", "store"},
     "daemon": {
@@ -59,6 +60,7 @@ GRAPH: dict[str, set[str]] = {
         "crontab",
         "lint",
         "views",
+        "notify.mail",
         "daemon",
         "launch",
         "cli.invocation",
@@ -94,7 +96,7 @@ CONFINED = {
     "click": {"cli"},
     "rich": {"cli"},
     "tabulate": {"cli"},
-    "subprocess": {"runner"},
+    "subprocess": {"runner", "notify"},  # notify: a local sendmail program
 }
 
 

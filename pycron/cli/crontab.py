@@ -139,8 +139,21 @@ def _warnings(crontab: Crontab) -> list[Finding]:
     from pycron.lint import lint  # noqa: PLC0415 - not needed to start the daemon
 
     return lint(
-        crontab, datetime.now().astimezone(), which=_which, users=_users(), local_tz=local_zone()
+        crontab,
+        datetime.now().astimezone(),
+        which=_which,
+        users=_users(),
+        local_tz=local_zone(),
+        mail_transport=_can_mail(),
     )
+
+
+def _can_mail() -> bool:
+    """Whether a daemon started here could send mail: PYCRON_SMTP, else a local
+    sendmail (for the no-mail-transport lint; a bad PYCRON_SMTP is a usage error)."""
+    from pycron.notify.mail import mail_transport  # noqa: PLC0415 - only `check` asks
+
+    return mail_transport(os.environ.get("PYCRON_SMTP"), None) is not None
 
 
 def _users() -> set[str]:
