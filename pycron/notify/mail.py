@@ -11,8 +11,9 @@ the message with cronie's headers, in cronie's order:
     Subject: Cron <user@host> command
     MIME-Version: 1.0
     Content-Type: text/plain; charset=UTF-8   (or the job's CONTENT_TYPE)
-    Content-Transfer-Encoding: ...            (the job's CONTENT_TRANSFER_ENCODING,
-                                               else 8bit when the output is not ASCII)
+    Content-Transfer-Encoding: ...            (the job's CONTENT_TRANSFER_ENCODING, else
+                                               quoted-printable when a line is too long
+                                               for mail, 8bit when it is not ASCII)
     Auto-Submitted: auto-generated
     Precedence: bulk
     X-Cron-Env: <NAME=value>                  (one per variable of the job)
@@ -28,6 +29,7 @@ is built or sent.
 from __future__ import annotations
 
 import os
+import quopri
 import re
 import shutil
 from pathlib import Path
@@ -48,6 +50,9 @@ SENDMAIL = "/usr/sbin/sendmail"  # the local mailer used when no other is named
 # cronie's mailer flags: the sender's full name, no end at a lone ".", deliver
 # at once, mail errors back, recipients from the headers; then `-f` and the sender.
 SENDMAIL_FLAGS = ("-FCronDaemon", "-i", "-odi", "-oem", "-oi", "-t", "-f")
+# The longest line mail may carry (RFC 5321); output with a longer one is sent
+# quoted-printable, which wraps lines without changing what the reader sees.
+_MAX_LINE = 998
 SMTP_TIMEOUT = 30.0  # seconds for the connection and each reply
 # An address cron will mail: a letter or digit, then those and `@!:%-.,_+`
 # (cronie refuses anything else, so that no value can add a header).
@@ -176,7 +181,9 @@ def _compose(
     message["MIME-Version"] = "1.0"
     message["Content-Type"] = _one_line(env.get("CONTENT_TYPE", "text/plain; charset=UTF-8"))
     encoding = env.get("CONTENT_TRANSFER_ENCODING")
-    if encoding is None and not body.isascii():
+    if encoding is None and any(len(line) > _MAX_LINE for line in body.split(b"\n")):
+        encoding, body = "quoted-printable", quopri.encodestring(body)
+    elif encoding is None and not body.isascii():
         encoding = "8bit"  # what the body is: a server may then refuse it rather than mangle it
     if encoding is not None:
         message["Content-Transfer-Encoding"] = _one_line(encoding)
@@ -218,6 +225,7 @@ def mail_transport(smtp_url: str | None, sendmail: str | None) -> MailTransport 
     return None
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 _SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 _SMTP_FORMS = "smtp://[user:password@]host[:port], smtp+starttls://... or smtps://..."
 
@@ -269,7 +277,7 @@ class SMTPTransport(NamedTuple):
             with self._connect() as server:
                 if self.user is not None:
                     server.login(self.user, self.password or "")
-                refused = server.sendmail(_sender(message.payload), to, message.payload)
+                refused = server.sendmail(_sender(message.payload), to, _crlf(message.payload))
         except smtplib.SMTPRecipientsRefused as exc:
             raise _refused(message.target, exc.recipients) from None
         except smtplib.SMTPResponseException as exc:
@@ -299,6 +307,12 @@ class SMTPTransport(NamedTuple):
                 server.close()
                 raise
         return server
+
+
+def _crlf(payload: bytes) -> bytes:
+    """The message with SMTP's line ends: CRLF for each LF or lone CR
+    (smtplib sends bytes as they are)."""
+    return _LINE_END.sub(b"\r\n", payload)
 
 
 def _said(reply: bytes | str) -> str:
