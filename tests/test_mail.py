@@ -485,3 +485,27 @@ def test_sending_loads_nothing_until_needed() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_readme_shows_a_mail_as_pycron_builds_it() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index('```\nFrom: "(Cron Daemon)"') + len("```\n")
+    shown = readme[start : readme.index("```", start)]
+    entry = entry_of(
+        "MAILTO=ops@example.org, alice\n"
+        "MAILFROM=cron@example.org\n"
+        "30 2 * * * /usr/local/bin/backup --all\n"
+    )
+    output = b"backup: starting\nbackup: /srv is not mounted\n"
+    env = job_environment(entry, "alice", "/home/alice")
+    message = mail_message(
+        entry,
+        result_of(entry, Outcome.FAILED, 1),
+        output,
+        MailFacts("alice", "backup.example.org", env, 1),
+    )
+    assert message is not None
+    assert message.payload.decode() == shown
+    assert shown.startswith(
+        'From: "(Cron Daemon)" <cron@example.org>\nTo: ops@example.org, alice\n'
+    )
