@@ -110,8 +110,8 @@ def lint(
     is flagged (not checked when None); in a user crontab a command starting
     with one of them is (default: `root`). `local_tz` is the daemon's zone,
     so that jobs without CRON_TZ get the `dst` check too. `mail_transport`
-    says whether the daemon has a way to send mail (SMTP or sendmail); a
-    MAILTO then mails nobody (not checked when None).
+    says whether the daemon has a way to send mail (SMTP or sendmail):
+    without one, a MAILTO mails nobody (not checked when None).
     """
     context = _Context(crontab, now, which, users, local_tz, {}, mail_transport)
     hits: list[tuple[str, _Hit]] = []
