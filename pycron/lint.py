@@ -15,8 +15,9 @@ adding a row. Disabled jobs are not linted: cron does not see them either.
 Pure like the rest of the core: time comes in as `now` (the "next 12 months"
 of the `dst` and `rare` checks), the zone of the daemon as `local_tz`, the
 known users as `users`, "does this command exist in this PATH" as the
-`which` callable and "why can alerts not go to this URL" as `check_target`,
-so nothing here reads the clock, files or processes, nor loads apprise.
+`which` callable, "why can alerts not go to this URL" as `check_target` and
+whether mail can be sent as `mail_transport`, so nothing here reads the
+clock, files or processes, nor loads apprise.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pycron.crontab import (
     Finding,
     Line,
     LineKind,
+    MailOn,
     Severity,
     Spans,
     random_delay,
@@ -102,6 +104,7 @@ def lint(
     users: Collection[str] | None = None,
     local_tz: tzinfo | None = None,
     check_target: Callable[[str], str | None] | None = None,
+    mail_transport: bool | None = None,
 ) -> list[Finding]:
     """The warnings of `pycron check` for a parsed crontab, in line order.
 
@@ -113,9 +116,11 @@ def lint(
     with one of them is (default: `root`). `local_tz` is the daemon's zone,
     so that jobs without CRON_TZ get the `dst` check too. `check_target(url)`
     says why alerts cannot go to a `notify=` URL (None if they can); without
-    it, targets are not checked.
+    it, targets are not checked. `mail_transport` says whether the daemon has
+    a way to send mail (SMTP or sendmail): without one, a MAILTO mails nobody
+    (not checked when None).
     """
-    context = _Context(crontab, now, which, users, local_tz, check_target, {})
+    context = _Context(crontab, now, which, users, local_tz, check_target, {}, mail_transport)
     hits: list[tuple[str, _Hit]] = []
     for code, file_check in FILE_CHECKS:
         hits.extend((code, hit) for hit in file_check(context))
@@ -155,6 +160,7 @@ class _Context(NamedTuple):
     local_tz: tzinfo | None
     check_target: Callable[[str], str | None] | None
     transitions: dict[tzinfo, list[Transition]]  # per zone, filled on demand
+    mail_transport: bool | None
 
 
 class _Job(NamedTuple):
@@ -431,6 +437,28 @@ def _env_special(env: _Env, context: _Context) -> Iterator[_Hit]:
                 "RANDOM_DELAY delays the jobs below by up to that many minutes in cronie and "
                 "pycron; Debian's cron ignores it and runs them on time",
             )
+
+
+def _under(env: _Env, crontab: Crontab) -> Iterator[Entry]:
+    """The enabled jobs an assignment is in force for: those below it, up to
+    the next assignment of the same name."""
+    for line in crontab.lines[env.line.number :]:
+        if line.env is not None and line.env.name == env.name:
+            return
+        if line.job is not None and line.job.enabled:
+            yield line.job
+
+
+def _no_mail_transport(env: _Env, context: _Context) -> Iterator[_Hit]:
+    if env.name != "MAILTO" or not env.value or context.mail_transport is not False:
+        return
+    if any(job.options.mail_on is not MailOn.NEVER for job in _under(env, context.crontab)):
+        yield env.at(
+            env.value_column,
+            "MAILTO is set but no mail can be sent: no SMTP server is given and there is no "
+            "sendmail",
+            "start the daemon with --smtp URL (or PYCRON_SMTP) or --sendmail PROGRAM",
+        )
 
 
 # --------------------------------------------------------------------------- command checks
@@ -1015,6 +1043,7 @@ FILE_CHECKS: Final[tuple[tuple[str, _FileCheck], ...]] = (
 ENV_CHECKS: Final[tuple[tuple[str, _EnvCheck], ...]] = (
     ("env-expansion", _env_expansion),
     ("env-special", _env_special),
+    ("no-mail-transport", _no_mail_transport),
 )
 JOB_CHECKS: Final[tuple[tuple[str, _JobCheck], ...]] = (
     ("pycron-only", _pycron_only),

@@ -171,6 +171,11 @@ class Context(NamedTuple):
     how runs are contained (see `supervise`); `output`, when given,
     receives the job's stdout as it is written, and its stderr too unless
     `error_output` is given for it (run-now streams both to the terminal).
+    `combined_output` sends the job's stderr into its stdout log, one file in
+    the order written, with no `.err` file: for a job whose output is mailed,
+    since cron mails "stdout and stderr together, in order", which two
+    files cannot give back once written (the run's stderr path then names
+    the same file).
     """
 
     state_dir: Path
@@ -186,6 +191,7 @@ class Context(NamedTuple):
     home: str = ""
     poll_interval: float = 0.05
     supervision: Supervision = Supervision()
+    combined_output: bool = False
 
     @property
     def logs_dir(self) -> Path:
@@ -308,6 +314,8 @@ def _attempt(
     supervised to its end whatever the recorder does."""
     started = context.clock()
     stdout_path, stderr_path = logs.paths(attempt)
+    if context.combined_output:
+        stderr_path = stdout_path
     result = RunResult(
         entry.id,
         scheduled_for,
@@ -483,7 +491,9 @@ def _start(
     cwd = entry.options.cwd or env["HOME"]
     with contextlib.ExitStack() as files:
         stdout = files.enter_context(os.fdopen(_open_private(stdout_path), "wb"))
-        stderr = files.enter_context(os.fdopen(_open_private(stderr_path), "wb"))
+        stderr = stdout  # one file, one offset: the writes stay in order
+        if stderr_path != stdout_path:
+            stderr = files.enter_context(os.fdopen(_open_private(stderr_path), "wb"))
         stdin: IO[bytes] | int = subprocess.DEVNULL
         if entry.stdin is not None:
             stdin = files.enter_context(tempfile.TemporaryFile())
@@ -598,7 +608,8 @@ def _wait(
     follower = None
     if context.output is not None:
         errors = context.error_output or context.output
-        follower = _Follower(((stdout_path, context.output), (stderr_path, errors)))
+        pairs = ((stdout_path, context.output), (stderr_path, errors))
+        follower = _Follower(pairs[: 1 if stderr_path == stdout_path else 2])
     grace = options.kill_grace.total_seconds()
     while True:
         step = context.poll_interval if (follower or context.stopping or replaced) else None

@@ -31,6 +31,7 @@ GRAPH: dict[str, set[str]] = {
     "views": {"expr", "crontab", "store"},
     "notify": {"errors"},
     "notify.alerts": {"crontab", "records", "notify"},
+    "notify.mail": {"errors", "crontab", "records", "notify"},
     "jobtable": {"errors", "crontab"},
     "supervisor": {"errors", "crontab", "records", "runner", "store"},
     "daemon": {
@@ -61,6 +62,7 @@ GRAPH: dict[str, set[str]] = {
         "lint",
         "notify.alerts",
         "views",
+        "notify.mail",
         "daemon",
         "launch",
         "cli.invocation",
@@ -96,7 +98,7 @@ CONFINED = {
     "click": {"cli"},
     "rich": {"cli"},
     "tabulate": {"cli"},
-    "subprocess": {"runner"},
+    "subprocess": {"runner", "notify"},  # notify: a local sendmail program
     "apprise": {"notify"},
 }
 

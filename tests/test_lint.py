@@ -169,6 +169,15 @@ FIRES = [
     # pycron-only: at the schedule
     pytest.param("@every 5m x\n", {}, "pycron-only", 1, 0, id="pycron-only-every"),
     pytest.param("A=1\n  @at 2026-12-24T18:00 x\n", {}, "pycron-only", 2, 2, id="pycron-only-at"),
+    # no-mail-transport: at MAILTO's value
+    pytest.param(
+        "MAILTO=ops@example.org\n0 * * * * x\n",
+        {"mail_transport": False},
+        "no-mail-transport",
+        1,
+        7,
+        id="mailto-without-transport",
+    ),
     # duplicate-job: at the second job's schedule
     pytest.param("0 * * * * x\n0  *  * * * x\n", {}, "duplicate-job", 2, 0, id="duplicate"),
     # notify-target (an error): at the URL alerts cannot go to
@@ -230,6 +239,19 @@ QUIET = [
     pytest.param("*/5 16 * * * x\n", {}, "every-minute", id="minute-step"),
     pytest.param("* 0-23 * * * x\n", {}, "every-minute", id="hour-full-range"),
     pytest.param("0 0 * * * x\n", {}, "no-final-newline", id="final-newline"),
+    *(
+        pytest.param(text, {"mail_transport": transport}, "no-mail-transport", id=name)
+        for name, text, transport in (
+            ("transport", "MAILTO=a@b\n@daily x\n", True),
+            ("transport-not-checked", "MAILTO=a@b\n@daily x\n", None),
+            ("mailto-empty", 'MAILTO=""\n@daily x\n', False),
+            ("mailto-unset", "@daily x\n", False),
+            ("mail-on-never", "MAILTO=a@b\n# pycron: mail-on=never\n@daily x\n", False),
+            ("no-job-below", "@daily x\nMAILTO=a@b\n", False),
+            ("another-mailto-below", 'MAILTO=a@b\nMAILTO=""\n@daily x\n', False),
+            ("disabled-job", "MAILTO=a@b\n#pycron-disabled# @daily x\n", False),
+        )
+    ),
     pytest.param("", {}, "no-final-newline", id="empty-file"),
     pytest.param("0 0 * * * 2to3 x\n", {}, "six-fields", id="six-fields-2to3"),
     pytest.param("0 0 * * * 7z x\n", {}, "six-fields", id="six-fields-7z"),
@@ -501,6 +523,11 @@ def test_every_code_of_the_spec_is_implemented() -> None:
         "user-column",
         "empty-command",
     }
-    assert set(CODES) == spec | {"pycron-only", "duplicate-job", "notify-target"}
+    assert set(CODES) == spec | {
+        "pycron-only",
+        "duplicate-job",
+        "notify-target",
+        "no-mail-transport",
+    }
     tested = {param.values[2] for param in FIRES}
     assert tested == set(CODES)

@@ -623,6 +623,25 @@ def test_output_lands_in_the_log_files(context: Context) -> None:
     assert result.stdout_path.parent == context.logs_dir / result.job_id
 
 
+def test_combined_output_keeps_stdout_and_stderr_in_one_log_in_order(context: Context) -> None:
+    """For a job whose output is mailed: one file, as cron mails it, and no `.err`."""
+    output = io.BytesIO()
+    entry = job("echo one; echo two >&2; echo three; echo four >&2")
+    result = run_once(entry, context._replace(combined_output=True, output=output))
+    assert result.stdout_path is not None
+    assert result.stderr_path == result.stdout_path
+    assert result.stdout_path.read_text() == "one\ntwo\nthree\nfour\n"
+    assert sorted(p.suffix for p in result.stdout_path.parent.iterdir()) == [".out", ".run"]
+    assert output.getvalue() == b"one\ntwo\nthree\nfour\n"  # streamed once, not twice
+
+
+def test_combined_output_holds_why_a_job_could_not_start(context: Context) -> None:
+    result = run_once(job("x", "cwd=/nonexistent"), context._replace(combined_output=True))
+    assert result.outcome is Outcome.ERROR
+    assert result.stdout_path is not None
+    assert result.stdout_path.read_text().startswith("pycron: could not start: /nonexistent")
+
+
 def test_run_now_streams_the_output_while_the_job_runs(context: Context, home: Path) -> None:
     output = io.BytesIO()
     entry = job(f"echo first; echo oops >&2; {WAIT_FOR_RELEASE}; echo last")

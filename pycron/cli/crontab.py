@@ -148,7 +148,16 @@ def _lint_findings(crontab: Crontab) -> list[Finding]:
         users=_users(),
         local_tz=local_zone(),
         check_target=check_target,
+        mail_transport=_can_mail(),
     )
+
+
+def _can_mail() -> bool:
+    """Whether a daemon started here could send mail: PYCRON_SMTP, else a local
+    sendmail (for the no-mail-transport lint; a bad PYCRON_SMTP is a usage error)."""
+    from pycron.notify.mail import mail_transport  # noqa: PLC0415 - only `check` asks
+
+    return mail_transport(os.environ.get("PYCRON_SMTP"), None) is not None
 
 
 def _users() -> set[str]:

@@ -340,6 +340,10 @@ def logs_command(
             )
         if not path.exists():
             raise _log_gone(record, path)
+        if errors and record.stderr_path == record.stdout_path:
+            click.echo(
+                f"run {record.id} wrote its stderr into its output, in order: {path}", err=True
+            )
         with path.open("rb") as stream:
             while True:
                 data = stream.read()
