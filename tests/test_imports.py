@@ -67,6 +67,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.invocation",
         "cli.render",
     },
+    "cli.notify": {"errors", "notify", "notify.outbox", "cli.invocation"},
     "cli.runs": {
         "errors",
         "records",
@@ -78,10 +79,13 @@ GRAPH: dict[str, set[str]] = {
         "views",
         "daemon",
         "launch",
+        "notify",
+        "notify.outbox",
         "cli.invocation",
         "cli.render",
+        "cli.notify",
     },
-    "cli.daemon": {"expr", "daemon", "cli.invocation"},
+    "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify"},
     "cli.app": {
         "launch",
         "cli.invocation",
@@ -90,6 +94,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.crontab",
         "cli.runs",
         "cli.daemon",
+        "cli.notify",
     },
 }
 # Third-party and process modules each belong to one layer (a package: all its modules).

@@ -4,6 +4,7 @@ simulated clock, with small test senders that record or fail."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -103,7 +104,8 @@ def test_a_run_queues_its_messages_once(history: SQLiteStore) -> None:
     run = ended_run(history)
     first = history.queue_messages("backup", T0, [alert(), mail()], T0)
     again = history.queue_messages("backup", T0, [alert()], T0)
-    assert first is not None and len(first) == 2
+    assert first is not None
+    assert len(first) == 2
     assert again is None
     taken = history.take_due(T0, LEASE, 10)
     assert [entry.id for entry in taken] == first
@@ -281,7 +283,7 @@ def test_a_temporary_failure_is_retried_with_backoff_then_undelivered(
         clock.now = upcoming
         assert sender.deliver_due() == 1
         tries.append(upcoming)
-    waits = [later - earlier for earlier, later in zip(tries, tries[1:], strict=False)]
+    waits = [later - earlier for earlier, later in itertools.pairwise(tries)]
     assert waits == list(RETRY_DELAYS)
     (delivery,) = history.deliveries([run])[run]
     assert (delivery.state, delivery.attempts) == (Delivery.UNDELIVERED, 4)
@@ -364,5 +366,5 @@ def test_the_thread_delivers_when_woken_and_a_stop_leaves_the_pending(
     assert len(working.sent) == 1
     pending = raw(history.path, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
     assert pending == [(1,)]
-    assert waits and max(waits) <= 60
-
+    assert waits
+    assert max(waits) <= 60

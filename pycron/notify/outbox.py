@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pycron.errors import HistoryError, PycronError
 from pycron.notify import Channel, DeliveryError, Message, redact
-from pycron.store import JobPast, OutboxEntry, Store, target_key
+from pycron.store import Delivery, JobPast, OutboxEntry, Store, target_key
 
 if TYPE_CHECKING:
     from pycron.crontab import Entry
@@ -88,9 +88,7 @@ class Composer:
             messages = self.compose(entry, results, past)
             queued = self.history.queue_messages(entry.id, slot, messages, self._clock())
         except HistoryError as error:
-            self._log(
-                "history", "error", message=f"{error}: the messages of {entry.id}'s run wait"
-            )
+            self._log("history", "error", message=f"{error}: the messages of {entry.id}'s run wait")
             return None
         except (PycronError, OSError) as error:  # a log file gone, say: the run owes nothing
             self._log("compose", "error", job=entry.id, scheduled=slot, message=str(error))
@@ -239,13 +237,11 @@ class Sender:
 
     def attempt(self, message: Message, key: str) -> Attempt:
         """Try one delivery of a message as kept in the outbox."""
-        send = self.senders.get(message.channel)
-        if send is None:
-            return Attempt(f"no {message.channel.value} transport is configured", permanent=True)
         target = self._resolve(message, key)
         if target is None:
             return Attempt("its target is no longer configured", permanent=True)
-        return deliver(send, message._replace(target=target))
+        (attempt,) = try_targets(self.senders, [message._replace(target=target)])
+        return attempt
 
     def _resolve(self, message: Message, key: str) -> str | None:
         """The real target of a message kept with its redacted one (None: gone)."""
@@ -274,3 +270,24 @@ def deliver(send: Send, message: Message) -> Attempt:
     except Exception as error:  # a sender's bug or an unforeseen error must not end the thread
         return Attempt(redact(str(error) or type(error).__name__))
     return Attempt(None)
+
+
+def deliver_once(sender: Sender, message_ids: Collection[int]) -> int:
+    """Try each of the given messages once now, in the foreground (`run-now`);
+    returns how many are left pending, for the daemon's sender to retry."""
+    sender.deliver_due(only=message_ids)
+    states = sender.history.entries(message_ids)
+    return sum(1 for state in states.values() if state is Delivery.PENDING)
+
+
+def try_targets(senders: Mapping[Channel, Send], messages: Sequence[Message]) -> list[Attempt]:
+    """Send each message now, outside the outbox (`pycron notify test`): what
+    came of each, in order."""
+    results = []
+    for message in messages:
+        send = senders.get(message.channel)
+        if send is None:
+            results.append(Attempt(f"no {message.channel.value} transport is configured", True))
+        else:
+            results.append(deliver(send, message))
+    return results
