@@ -845,8 +845,9 @@ class Daemon:
             lock.release()
 
     def _sender(self, history: Store) -> Sender:
-        """This lifetime's outbox sender, started: what a previous daemon left
-        pending (waiting for a retry, or taken by a sender that died) goes at once."""
+        """This lifetime's outbox sender (started once the crontab is loaded, as
+        it finds targets there): what a previous daemon left pending (waiting
+        for a retry, or taken by a sender that died) goes at once."""
         sender = Sender(
             history,
             self._senders,
@@ -859,7 +860,6 @@ class Daemon:
             history.retry_now(self.clock())
         except HistoryError as error:
             self._history_error(f"{error}: pending messages wait for their next try")
-        sender.start()
         return sender
 
     def _targets(self, job_id: str) -> Iterable[str]:
@@ -907,9 +907,7 @@ class Daemon:
             history_error=self._history_error,
             anchor=self.anchor,
             delay_scale=self.delay_scale,
-            composer=Composer(
-                history, self._compose, wake=sender.wake, clock=self.clock, log=self.log
-            ),
+            composer=Composer(history, self._compose, sender, clock=self.clock, log=self.log),
         )
         return self.scheduler
 
@@ -1002,6 +1000,7 @@ class Daemon:
         if note is not None:
             self.log("state", "warning", message=note)
         due = scheduler.start(started)
+        scheduler.composer.sender.start()
         self.log("ready", jobs=len(scheduler.jobs), due=due)
         last_heartbeat = started
         while True:

@@ -171,7 +171,8 @@ def test_a_crash_between_a_runs_end_and_its_queueing_composes_it_once(
         return [alert()]
 
     entries = entries_of("# pycron: name=backup\n* * * * * true\n")
-    composer = Composer(history, compose, wake=lambda: None, clock=lambda: T0, log=_ignore)
+    sender = sender_for(history, Clock(T0), {}, [])
+    composer = Composer(history, compose, sender, clock=lambda: T0, log=_ignore)
     composer.recover(entries)
     composer.recover(entries)  # a second start finds nothing left
     assert [[r.attempt for r in results] for results in composed] == [[1, 2]]

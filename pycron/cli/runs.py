@@ -200,16 +200,6 @@ def _notify(history: Store, entry: Entry, results: list[RunResult], *, tell: boo
         if level != "info":
             click.echo(f"pycron: {level}: {event}: {fields.get('message')}", err=True)
 
-    composer = Composer(
-        history,
-        notify.composer() if tell else compose_nothing,
-        wake=_no_wake,
-        clock=utc_now,
-        log=say,
-    )
-    queued = composer.run_ended(entry, results)
-    if not queued:
-        return
     sender = Sender(
         history,
         notify.senders(os.environ.get(notify.SMTP_ENV), None),
@@ -218,16 +208,16 @@ def _notify(history: Store, entry: Entry, results: list[RunResult], *, tell: boo
         clock=utc_now,
         wait=lambda seconds, event: None,
     )
+    compose = notify.composer() if tell else compose_nothing
+    queued = Composer(history, compose, sender, clock=utc_now, log=say).run_ended(entry, results)
+    if not queued:
+        return
     left = deliver_once(sender, queued)
     if left:
         click.echo(
             f"pycron: {left} message(s) not delivered yet: left in the outbox for the daemon",
             err=True,
         )
-
-
-def _no_wake() -> None:
-    """run-now's sender runs in the foreground: nothing to wake."""
 
 
 def _run_exit_code(outcome: Outcome, exit_code: int | None, number: int | None) -> int:

@@ -66,14 +66,14 @@ class Composer:
         self,
         history: Store,
         compose: Compose,
+        sender: Sender,
         *,
-        wake: Callable[[], None],
         clock: Callable[[], datetime],
         log: Callable[..., None],
     ) -> None:
         self.history = history
         self.compose = compose
-        self._wake = wake
+        self.sender = sender
         self._clock = clock
         self._log = log
 
@@ -95,7 +95,7 @@ class Composer:
             return None
         if queued:
             self._log("queued", job=entry.id, scheduled=slot, messages=len(queued))
-            self._wake()
+            self.sender.wake()
         return queued
 
     def recover(self, jobs: Mapping[str, Entry]) -> None:
