@@ -5,10 +5,15 @@ simulated clock, with small test senders that record or fail."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import NamedTuple
 
 import pytest
@@ -18,7 +23,7 @@ from test_store import T0, _dead_pid, attempt, raw, record
 
 from pycron.crontab import Entry
 from pycron.notify import Channel, DeliveryError, Message
-from pycron.notify.outbox import LEASE, RETRY_DELAYS, Composer, Sender
+from pycron.notify.outbox import LEASE, RETRY_DELAYS, Attempt, Composer, Sender, try_targets
 from pycron.records import Outcome, RunResult
 from pycron.store import Delivery, JobPast
 from pycron.store.sqlite import FILE_NAME, SQLiteStore
@@ -369,3 +374,84 @@ def test_the_thread_delivers_when_woken_and_a_stop_leaves_the_pending(
     assert pending == [(1,)]
     assert waits
     assert max(waits) <= 60
+
+
+# -- The commands --------------------------------------------------------------------------
+
+
+def pycron(root: Path, *args: str, env: dict[str, str] | None = None) -> CompletedProcess[str]:
+    """`python -m pycron ARGS` on the crontab and state directory in `root`."""
+    places = ["--crontab", str(root / "crontab"), "--state-dir", str(root / "state")]
+    return subprocess.run(
+        [sys.executable, "-m", "pycron", *places, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+NOTIFY_CASES = {
+    "mail ok, alert failed": ([Delivery.DELIVERED], [Delivery.UNDELIVERED]),
+    "mail pending": ([Delivery.DELIVERED, Delivery.PENDING], []),
+    "alert ok": ([], [Delivery.DELIVERED, Delivery.DELIVERED]),
+    "-": ([], []),
+}
+
+
+@pytest.mark.parametrize(("shown", "states"), NOTIFY_CASES.items(), ids=NOTIFY_CASES.keys())
+def test_history_shows_what_became_of_a_runs_mail_and_alerts(
+    tmp_path: Path, shown: str, states: tuple[list[Delivery], list[Delivery]]
+) -> None:
+    (tmp_path / "crontab").write_text("# pycron: name=backup\n@daily true\n")
+    with SQLiteStore.open(tmp_path / "state") as history:
+        run = ended_run(history)
+        mails, alerts = states
+        messages = [mail() for _ in mails] + [alert() for _ in alerts]
+        ids = history.queue_messages("backup", T0, messages, T0) or []
+        for message_id, state in zip(ids, [*mails, *alerts], strict=True):
+            if state is Delivery.DELIVERED:
+                history.delivered(message_id, T0)
+            elif state is Delivery.UNDELIVERED:
+                history.failed(message_id, f"refused by {SECRET_URL}", None)
+    table = pycron(tmp_path, "history")
+    header, row = table.stdout.splitlines()
+    assert header.split()[-1] == "NOTIFY"
+    assert row.endswith(f"  {shown}"), row
+    (view,) = json.loads(pycron(tmp_path, "history", "--json").stdout)
+    assert view["run"] == run
+    channels = [d["channel"] for d in view["deliveries"]]
+    assert channels == ["mail"] * len(mails) + ["alert"] * len(alerts)
+    assert "T0123456789abcdefghij" not in table.stdout + json.dumps(view)
+
+
+def test_notify_test_says_per_target_why_it_was_not_delivered(tmp_path: Path) -> None:
+    """Without a transport for a channel (none on this machine), every target
+    fails and says why, redacted; the exit code is 1."""
+    crontab = f"MAILTO={MAIL_TO}\n# pycron: name=backup notify={SECRET_URL}\n@daily true\n"
+    (tmp_path / "crontab").write_text(crontab)
+    done = pycron(tmp_path, "notify", "test", "backup")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        "alert json://hooks.example.com/***: no alert transport is configured",
+        f"mail {MAIL_TO}: no mail transport is configured",
+    ]
+
+
+def test_try_targets_reports_each_target() -> None:
+    working, down = Recording(), Recording(DeliveryError(SECRET_URL, "timed out"))
+    attempts = try_targets({Channel.MAIL: working, Channel.ALERT: down}, [mail(), alert()])
+    assert attempts == [Attempt(None), Attempt("timed out")]
+    assert working.sent == [mail()]
+
+
+def test_run_now_no_notify_leaves_nothing_for_the_daemon(tmp_path: Path) -> None:
+    """A run of `run-now --no-notify` is composed (with nothing): a daemon
+    starting later does not send its messages."""
+    (tmp_path / "crontab").write_text("# pycron: name=broken\n@daily false\n")
+    assert pycron(tmp_path, "run-now", "--no-notify", "broken").returncode == 1
+    with SQLiteStore.open(tmp_path / "state") as history:
+        raw(history.path, "UPDATE runs SET recorder_pid = ?", (_dead_pid(),))
+        assert history.uncomposed() == []
+        assert raw(history.path, "SELECT COUNT(*) FROM composed") == [(1,)]

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 from filelock import FileLock
 
 from pycron.errors import CorruptHistoryError, HistoryError, SlotTakenError
-from pycron.notify import Channel, Message
+from pycron.notify import Channel, Message, redact
 from pycron.records import Outcome, RunResult
 from pycron.store import (
     FAILURE_OUTCOMES,
@@ -736,7 +736,8 @@ class SQLiteStore:
             )
 
     def failed(self, message_id: int, error: str, next_try: datetime | None) -> None:
-        """A delivery failed: retried at `next_try`, or undelivered without one."""
+        """A delivery failed: retried at `next_try`, or undelivered without one.
+        The error is stored redacted, whoever gives it."""
         state = Delivery.PENDING if next_try is not None else Delivery.UNDELIVERED
         with self._transaction() as db:
             db.execute(
@@ -744,7 +745,7 @@ class SQLiteStore:
                 " WHERE id = ?",
                 [
                     state.value,
-                    error,
+                    redact(error),
                     None if next_try is None else time_text(next_try),
                     message_id,
                 ],
