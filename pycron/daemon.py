@@ -50,6 +50,7 @@ from pycron.errors import (
 )
 from pycron.expr import resolve_tz
 from pycron.jobtable import JobTable
+from pycron.notify.outbox import Compose, Composer, Send, Sender, compose_nothing
 from pycron.processes import job_alive
 from pycron.records import Outcome, RunResult
 from pycron.runner import Retention, Supervision, prepare_state_dir, supervise, write_private
@@ -68,8 +69,10 @@ from pycron.supervisor import (
 from pycron.views import job_view, run_view
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from concurrent.futures import Executor
+
+    from pycron.notify import Channel
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
 MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
@@ -293,6 +296,9 @@ class Settings(NamedTuple):
     reboot: bool = False
     heartbeat: float | None = None
     retention: Retention = Retention()
+    smtp: str | None = None  # the SMTP server's URL (--smtp), else sendmail
+    sendmail: str | None = None  # the sendmail program (--sendmail), else the usual one
+    notify: tuple[str, ...] = ()  # alert targets of jobs without notify= (--notify)
 
 
 class Tick(NamedTuple):
@@ -330,8 +336,10 @@ class Scheduler:
         history_error: Callable[[str], None],
         anchor: datetime,
         delay_scale: float,
+        composer: Composer,
     ) -> None:
         self.settings = settings
+        self.composer = composer
         self.table = table
         self.supervisor = supervisor
         self.history = history
@@ -368,6 +376,7 @@ class Scheduler:
         self._duties = self._held_duties(history)
         self._recover(history, interrupted, started, self._take_duties(history, started))
         self._resume_queued(history, started)
+        self.composer.recover(self.jobs)
         self._start_reboot_jobs(started)
         return sum(
             1 for state in self.state.values() if state.next_fire and state.next_fire <= started
@@ -418,6 +427,7 @@ class Scheduler:
             del self.running[job_id]
         if event.results:
             self.last[job_id] = event.results[-1]
+            self.composer.run_ended(event.launch.entry, event.results)
 
     def _load(self, *, initial: bool) -> bool:
         """Load the job table: keep the next fire times of jobs whose schedule is
@@ -580,6 +590,7 @@ class Scheduler:
         except SlotTakenError:  # the slot is served already: nothing was missed
             return
         self._recorder.finished(record, result)
+        self.composer.run_ended(self.jobs[skipped.job_id], [result])
 
     # ----------------------------------------------------------- start-up
 
@@ -703,6 +714,8 @@ class Scheduler:
             self.log("skip", "warning", job=record.job_id, run=record.id, message=reason)
             assert self._recorder is not None
             self._recorder.finished(record.id, missed)
+            if entry is not None:
+                self.composer.run_ended(entry, [missed])
 
     def _why_not_resume(self, entry: Entry | None, record: RunRecord, now: datetime) -> str | None:
         """Why a run left queued is not started now (None: it is)."""
@@ -752,12 +765,17 @@ class Daemon:
         log: EventLog,
         pool: Callable[[int], Executor],
         execute: Execute,
+        senders: Mapping[Channel, Send],
+        compose: Compose,
         delay_scale: float | None = None,
     ) -> None:
         """`pool(n)` makes the worker pool of n workers and `execute` runs one
         launch in a worker (`serve()` gives a thread pool and the runner).
-        `delay_scale` in [0, 1) scales every RANDOM_DELAY; drawn at random
-        (once, as cronie does at its start) unless given."""
+        `compose` says what messages a run that ended owes and `senders`
+        deliver them, per channel, from the outbox's thread (see
+        `pycron.notify.outbox`). `delay_scale` in [0, 1) scales every
+        RANDOM_DELAY; drawn at random (once, as cronie does at its start)
+        unless given."""
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
@@ -772,6 +790,8 @@ class Daemon:
         self.scheduler: Scheduler | None = None  # this lifetime's, once `run()` made it
         self._pool = pool
         self._execute = execute
+        self._senders = senders
+        self._compose = compose
         self._recorder: TolerantRecorder | None = None
 
     # ----------------------------------------------------------- lifecycle
@@ -797,9 +817,10 @@ class Daemon:
             recorder = self._recorder = TolerantRecorder(
                 history, self._history_error, claim_slots=True
             )
+            sender = self._sender(history)
             try:
                 with self._pool(settings.max_parallel) as pool:
-                    scheduler = self._parts(history, recorder, pool, supervise())
+                    scheduler = self._parts(history, recorder, pool, supervise(), sender)
                     try:
                         self._loop(scheduler, note)
                     except BaseException:
@@ -810,6 +831,7 @@ class Daemon:
                         scheduler.supervisor.drain(self._take_signals)
                         raise
             finally:
+                sender.stop()  # what is pending stays in the outbox, for the next start
                 unwritten = recorder.close()
             if unwritten:
                 self._history_error(
@@ -822,12 +844,38 @@ class Daemon:
             pid_file.unlink(missing_ok=True)
             lock.release()
 
+    def _sender(self, history: Store) -> Sender:
+        """This lifetime's outbox sender (started once the crontab is loaded, as
+        it finds targets there): what a previous daemon left pending (waiting
+        for a retry, or taken by a sender that died) goes at once."""
+        sender = Sender(
+            history,
+            self._senders,
+            targets=self._targets,
+            log=self.log,
+            clock=self.clock,
+            wait=_wait_for,
+        )
+        try:
+            history.retry_now(self.clock())
+        except HistoryError as error:
+            self._history_error(f"{error}: pending messages wait for their next try")
+        return sender
+
+    def _targets(self, job_id: str) -> Iterable[str]:
+        """The alert targets configured now for a job: its own, else the daemon's."""
+        scheduler = self.scheduler
+        entry = scheduler.jobs.get(job_id) if scheduler is not None else None
+        own = entry.options.notify if entry is not None else ()
+        return own or self.settings.notify
+
     def _parts(
         self,
         history: Store,
         recorder: TolerantRecorder,
         pool: Executor,
         supervision: Supervision,
+        sender: Sender,
     ) -> Scheduler:
         """This lifetime's job table, supervisor and scheduler, wired together:
         the supervisor posts each run's end to the events the scheduler consumes."""
@@ -859,6 +907,7 @@ class Daemon:
             history_error=self._history_error,
             anchor=self.anchor,
             delay_scale=self.delay_scale,
+            composer=Composer(history, self._compose, sender, clock=self.clock, log=self.log),
         )
         return self.scheduler
 
@@ -951,6 +1000,7 @@ class Daemon:
         if note is not None:
             self.log("state", "warning", message=note)
         due = scheduler.start(started)
+        scheduler.composer.sender.start()
         self.log("ready", jobs=len(scheduler.jobs), due=due)
         last_heartbeat = started
         while True:
@@ -988,6 +1038,11 @@ def _schedule_of(entry: Entry) -> tuple[str, object]:
     text and its CRON_TZ zone). A job whose schedule changes is a new job for
     its next fire time and for the daemon's responsibility."""
     return entry.schedule.identity
+
+
+def _wait_for(seconds: float, event: threading.Event) -> None:
+    """The outbox sender's wait: up to `seconds`, less once `event` is set."""
+    event.wait(seconds)
 
 
 def _read_pid(state_dir: Path) -> str:
@@ -1040,9 +1095,25 @@ class Wakeup:
 
 
 def serve(
-    settings: Settings, log_format: LogFormat, log_level: str, stream: TextIO = sys.stderr
+    settings: Settings,
+    log_format: LogFormat,
+    log_level: str,
+    stream: TextIO = sys.stderr,
+    *,
+    senders: Mapping[Channel, Send] | None = None,
+    compose: Compose = compose_nothing,
 ) -> int:
-    """Run the daemon in the foreground with real time and signals; returns the exit code."""
+    """Run the daemon in the foreground with real time and signals; returns the
+    exit code. `senders` and `compose` are the outbox's (none, and a composer
+    that composes nothing, unless given).
+
+    The plan: the composer will be built here from `notify.mail.mail_message`
+    (with `MailFacts` from the job and this host) and `notify.alerts.alert_messages`
+    (with `AlertPast` from the store's `JobPast`, `AlertFacts` from the host,
+    the job's next run and `settings.notify`), and the senders from
+    `notify.mail.mail_transport(settings.smtp, settings.sendmail)` and
+    `notify.alerts.send_alert`, once those modules are in.
+    """
 
     def clock() -> datetime:
         return datetime.now(timezone.utc)
@@ -1056,6 +1127,8 @@ def serve(
         log=log,
         pool=thread_pool,
         execute=run_launch,
+        senders={} if senders is None else senders,
+        compose=compose,
     )
     previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -12,7 +12,7 @@ import socket
 
 from pycron.crontab import Cron, Entry, Finding, Line
 from pycron.expr import FIELD_NAMES
-from pycron.store import RunRecord, orphan_note
+from pycron.store import DeliveryRecord, RunRecord, orphan_note
 
 
 def finding_view(finding: Finding) -> dict[str, object]:
@@ -93,3 +93,19 @@ def run_view(record: RunRecord, host: str | None = None) -> dict[str, object]:
         "pid": record.pid,
         "message": record.message or orphan_note(record, here),
     }
+
+
+def deliveries_view(deliveries: list[DeliveryRecord]) -> list[dict[str, object]]:
+    """The messages a run owed and what became of each (`history --json`);
+    targets redacted."""
+    return [
+        {
+            "channel": delivery.channel.value,
+            "target": delivery.target,
+            "state": delivery.state.value,
+            "attempts": delivery.attempts,
+            "error": delivery.error,
+            "delivered": delivery.delivered.isoformat() if delivery.delivered else None,
+        }
+        for delivery in deliveries
+    ]

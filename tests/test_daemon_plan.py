@@ -47,6 +47,7 @@ from pycron.daemon import (
     fire_after,
     plan,
 )
+from pycron.notify.outbox import compose_nothing
 from pycron.records import Outcome, RunResult
 from pycron.store import INTERRUPTED_MESSAGE
 from pycron.store.sqlite import SQLiteStore
@@ -567,6 +568,8 @@ class Simulation:
             log=self.log,
             pool=InlinePool,
             execute=execute,
+            senders={},
+            compose=compose_nothing,
             delay_scale=DELAY_SCALE,
         )
         assert daemon.run() == 0
@@ -1275,6 +1278,8 @@ def daemon_on_a_list_clock(
         log=EventLog(io.StringIO(), lambda: now[0]),
         pool=thread_pool,
         execute=execute,
+        senders={},
+        compose=compose_nothing,
     )
 
 
@@ -1404,6 +1409,8 @@ def test_run_ends_come_back_to_the_scheduler_as_events(tmp_path: Path) -> None:
         log=EventLog(stream, lambda: now[0]),
         pool=thread_pool,
         execute=execute,
+        senders={},
+        compose=compose_nothing,
     )
     assert daemon.run() == 0
     assert daemon.scheduler is not None
@@ -1464,6 +1471,8 @@ def test_the_grace_of_a_drain_is_counted_on_the_daemons_clock(tmp_path: Path) ->
         log=EventLog(stream, clock),
         pool=thread_pool,
         execute=execute,
+        senders={},
+        compose=compose_nothing,
     )
     assert daemon.run() == 0
     assert stopped.is_set()

@@ -25,13 +25,14 @@ GRAPH: dict[str, set[str]] = {
     "lint": {"errors", "expr", "explain", "crontab", "notify"},
     "processes": set(),
     "runner": {"errors", "crontab", "records", "processes"},
-    "store": {"errors", "records", "processes"},
-    "store.logs": {"errors"},
-    "store.sqlite": {"errors", "records", "store"},
-    "views": {"expr", "crontab", "store"},
     "notify": {"errors"},
     "notify.alerts": {"crontab", "records", "notify"},
     "notify.mail": {"errors", "crontab", "records", "notify"},
+    "store": {"errors", "records", "processes", "notify"},
+    "store.logs": {"errors"},
+    "store.sqlite": {"errors", "records", "notify", "store"},
+    "views": {"expr", "crontab", "store"},
+    "notify.outbox": {"errors", "crontab", "records", "notify", "store"},
     "jobtable": {"errors", "crontab"},
     "supervisor": {"errors", "crontab", "records", "runner", "store"},
     "daemon": {
@@ -46,6 +47,8 @@ GRAPH: dict[str, set[str]] = {
         "views",
         "jobtable",
         "supervisor",
+        "notify",
+        "notify.outbox",
     },
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
@@ -68,6 +71,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.invocation",
         "cli.render",
     },
+    "cli.notify": {"errors", "notify", "notify.outbox", "cli.invocation"},
     "cli.runs": {
         "errors",
         "records",
@@ -79,10 +83,13 @@ GRAPH: dict[str, set[str]] = {
         "views",
         "daemon",
         "launch",
+        "notify",
+        "notify.outbox",
         "cli.invocation",
         "cli.render",
+        "cli.notify",
     },
-    "cli.daemon": {"expr", "daemon", "cli.invocation"},
+    "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify"},
     "cli.app": {
         "launch",
         "cli.invocation",
@@ -91,6 +98,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.crontab",
         "cli.runs",
         "cli.daemon",
+        "cli.notify",
     },
 }
 # Third-party and process modules each belong to one layer (a package: all its modules).

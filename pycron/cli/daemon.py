@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from pycron.cli.invocation import command, invocation_of
+from pycron.cli.notify import SMTP_ENV, composer, default_targets, senders
 from pycron.daemon import LogFormat, Settings, local_zone, serve
 from pycron.expr import resolve_tz
 
@@ -40,6 +41,21 @@ from pycron.expr import resolve_tz
     show_default=True,
 )
 @click.option("--heartbeat", type=float, metavar="SECONDS", help="Log a heartbeat line this often.")
+@click.option(
+    "--smtp",
+    metavar="URL",
+    envvar=SMTP_ENV,
+    help="Send mail through this SMTP server (smtp://, smtp+starttls://, smtps://) "
+    "[env PYCRON_SMTP; default: the local sendmail].",
+)
+@click.option("--sendmail", metavar="PATH", help="Send mail with this sendmail program.")
+@click.option(
+    "--notify",
+    "notify",
+    metavar="URL",
+    multiple=True,
+    help="Alert target of jobs without notify= (repeatable) [env PYCRON_NOTIFY, comma-separated].",
+)
 @click.pass_context
 def daemon_command(
     ctx: click.Context,
@@ -50,6 +66,9 @@ def daemon_command(
     log_format: str,
     log_level: str,
     heartbeat: float | None,
+    smtp: str | None,
+    sendmail: str | None,
+    notify: tuple[str, ...],
 ) -> None:
     """Run the jobs of the crontab, in the foreground, until SIGTERM.
 
@@ -63,6 +82,7 @@ def daemon_command(
     Examples:
       pycron daemon
       pycron daemon --crontab ./crontab --state-dir ./state --log-format json
+      pycron daemon --smtp smtp+starttls://cron:secret@mail.example.com --notify ntfy://alerts
     """
     invocation = invocation_of(ctx)
     zone = resolve_tz(tz) if tz else local_zone()
@@ -75,8 +95,18 @@ def daemon_command(
         reboot=reboot,
         heartbeat=heartbeat,
         retention=invocation.retention,
+        smtp=smtp,
+        sendmail=sendmail,
+        notify=default_targets(notify),
     )
-    ctx.exit(serve(daemon_settings, LogFormat(log_format), log_level))
+    code = serve(
+        daemon_settings,
+        LogFormat(log_format),
+        log_level,
+        senders=senders(smtp, sendmail),
+        compose=composer(),
+    )
+    ctx.exit(code)
 
 
 COMMANDS = (daemon_command,)

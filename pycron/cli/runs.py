@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pycron.cli import notify
 from pycron.cli.invocation import (
     GlobalOptionsCommand,
     Group,
@@ -56,7 +57,9 @@ from pycron.errors import (
     UsageError,
 )
 from pycron.launch import EXIT_FAILURE
-from pycron.records import Outcome
+from pycron.notify import Channel
+from pycron.notify.outbox import Composer, Sender, compose_nothing, deliver_once
+from pycron.records import Outcome, RunResult
 from pycron.runner import (
     Context,
     prepare_state_dir,
@@ -64,13 +67,15 @@ from pycron.runner import (
     run,
     supervise,
 )
-from pycron.store import RunRecord, Store
+from pycron.store import Delivery, DeliveryRecord, RunRecord, Store
 from pycron.store.logs import remove_logs
 from pycron.store.sqlite import SQLiteStore
-from pycron.views import run_view
+from pycron.views import deliveries_view, run_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from pycron.crontab import Entry
 
 
 # --------------------------------------------------------------------------- runs
@@ -129,19 +134,23 @@ def _interruptible_sleep(event: threading.Event) -> Callable[[float], bool]:
 @command("run-now")
 @click.argument("job_id", metavar="ID")
 @click.option("--no-wait-lock", is_flag=True, help="With overlap=queue, skip instead of waiting.")
+@click.option("--no-notify", is_flag=True, help="Send no mail and no alerts for this run.")
 @click.pass_context
-def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None:
+def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool, no_notify: bool) -> None:
     """Run a job now, in the foreground, as the daemon would.
 
     Same lock, timeout, retries, logs and history as a scheduled run; the
     output also streams to this terminal. Exits with the job's exit code
     (128+N if a signal N ended it), 124 on timeout, 75 if another run holds
-    its lock, 130 if interrupted, 1 if it could not start.
+    its lock, 130 if interrupted, 1 if it could not start. Its mail and
+    alerts are sent as the daemon would, once, after the run; what cannot be
+    delivered at once is left in the outbox for the daemon (--no-notify: none).
 
     \b
     Examples:
       pycron run-now backup
       pycron run-now backup && echo "backup ok"
+      pycron run-now --no-notify backup
     """
     invocation = invocation_of(ctx)
     problem = untrusted(invocation.crontab, euid=os.geteuid())
@@ -168,6 +177,8 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None
         )
         try:
             results = run(entry, utc_now(), context, wait_lock=not no_wait_lock, manual=True)
+            if recorder is not None:
+                _notify(recorder.history, entry, results, tell=not no_notify)
         finally:
             if recorder is not None:
                 recorder.close()
@@ -179,6 +190,34 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool) -> None
         err=True,
     )
     ctx.exit(_run_exit_code(last.outcome, last.exit_code, last.signal))
+
+
+def _notify(history: Store, entry: Entry, results: list[RunResult], *, tell: bool) -> None:
+    """Queue what the run owes (nothing, unless `tell`) and try it once now;
+    what is not delivered stays in the outbox, for the daemon to retry."""
+
+    def say(event: str, level: str = "info", **fields: object) -> None:
+        if level != "info":
+            click.echo(f"pycron: {level}: {event}: {fields.get('message')}", err=True)
+
+    sender = Sender(
+        history,
+        notify.senders(os.environ.get(notify.SMTP_ENV), None),
+        targets=lambda job_id: entry.options.notify or notify.default_targets(),
+        log=say,
+        clock=utc_now,
+        wait=lambda seconds, event: None,
+    )
+    compose = notify.composer() if tell else compose_nothing
+    queued = Composer(history, compose, sender, clock=utc_now, log=say).run_ended(entry, results)
+    if not queued:
+        return
+    left = deliver_once(sender, queued)
+    if left:
+        click.echo(
+            f"pycron: {left} message(s) not delivered yet: left in the outbox for the daemon",
+            err=True,
+        )
 
 
 def _run_exit_code(outcome: Outcome, exit_code: int | None, number: int | None) -> int:
@@ -264,8 +303,14 @@ def history_group(
             since=_since(since),
             outcome=Outcome(outcome) if outcome else None,
         )
+        deliveries = history.deliveries([r.id for r in records])
     if as_json:
-        print_json([run_view(r) for r in records])
+        print_json(
+            [
+                {**run_view(r), "deliveries": deliveries_view(deliveries.get(r.id, []))}
+                for r in records
+            ]
+        )
         return
     rows = [
         (
@@ -275,10 +320,31 @@ def history_group(
             str(r.attempt),
             result_text(r),
             human_duration(r.duration) if on_terminal() else f"{r.duration or 0:.3f}",
+            _notify_text(deliveries.get(r.id, [])),
         )
         for r in records
     ]
     print_table(HISTORY_COLUMNS, rows, wide=wide)
+
+
+_DELIVERY_WORDS = {Delivery.DELIVERED: "ok", Delivery.PENDING: "pending"}
+
+
+def _notify_text(deliveries: list[DeliveryRecord]) -> str:
+    """What became of a run's mail and alerts, per channel (`mail ok, alert
+    failed`): failed if any message was given up, pending if any is still
+    to go, else ok; `-` for a run that owed none."""
+    words = []
+    for channel in Channel:
+        states = {d.state for d in deliveries if d.channel is channel}
+        if not states:
+            continue
+        if Delivery.UNDELIVERED in states:
+            words.append(f"{channel.value} failed")
+        else:
+            worst = Delivery.PENDING if Delivery.PENDING in states else Delivery.DELIVERED
+            words.append(f"{channel.value} {_DELIVERY_WORDS[worst]}")
+    return ", ".join(words) or "-"
 
 
 HISTORY_COLUMNS = (
@@ -288,6 +354,7 @@ HISTORY_COLUMNS = (
     Column("ATTEMPT", 2),
     Column("RESULT", 6, outcome=True),
     Column("DURATION", 3),
+    Column("NOTIFY", 1),
 )
 
 

@@ -14,7 +14,10 @@ What a store keeps:
   `missed` or `skipped-overlap` holds its claim too; a run marked interrupted
   gives its slot up, so that catch-up may run it again. Manual runs
   (`run-now`) claim nothing;
-- per job, since when the daemon has been responsible for it (catch-up).
+- per job, since when the daemon has been responsible for it (catch-up);
+- the outbox: the messages (mail, alerts) that runs owe, kept until they are
+  delivered or given up (`OutboxEntry`), and which runs had theirs composed,
+  so that each run's messages are queued exactly once (`queue_messages`).
 
 Times go in as aware datetimes and come back as aware UTC datetimes. Stored,
 every time is text in one form, `time_text`: ISO 8601 in UTC with
@@ -28,16 +31,19 @@ Nothing here reads the wall clock: every "now" is an argument.
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import itertools
 import os
 import sys
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pycron.errors import HistoryError, SlotTakenError
+from pycron.notify import Channel, Message, redact
 from pycron.processes import job_alive
 from pycron.records import Outcome, Recorder, RunResult
 
@@ -147,6 +153,73 @@ class Pruned(NamedTuple):
 
     records: list[RunRecord]
     logs: list[Path]
+
+
+class Delivery(enum.Enum):
+    """Where a message of the outbox stands."""
+
+    PENDING = "pending"  # to be sent (again), at its next try
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"  # given up: a permanent failure, or the last retry failed
+
+
+class OutboxEntry(NamedTuple):
+    """A message of the outbox, as the sender takes it. Its `message.target`
+    is the redacted target; where that hides a secret, the real one is found
+    again among the targets configured now by `key` (see `target_key`)."""
+
+    id: int
+    message: Message
+    key: str
+    attempts: int  # deliveries tried so far
+    created: datetime
+
+
+class DeliveryRecord(NamedTuple):
+    """What became of one message a run owed (`pycron history`)."""
+
+    run_id: int
+    channel: Channel
+    target: str  # redacted
+    state: Delivery
+    attempts: int
+    error: str | None  # the last failure, redacted
+    delivered: datetime | None
+
+
+class JobPast(NamedTuple):
+    """What the alerts need to know of a job's past before one of its runs:
+    how the job's previous run ended (None: no run before), when its last
+    alert about a failed run was queued, and how many runs failed after that
+    alert (all its failed runs if there was none), the first of them ending
+    at `failures_since`. A run's outcome is that of its last attempt; runs
+    that never ran (missed, skipped) are not runs here."""
+
+    previous: Outcome | None
+    last_failure_alert: datetime | None
+    failures: int
+    failures_since: datetime | None
+
+
+# Outcomes of a run that ran (or tried to), for `JobPast`; FAILURE_OUTCOMES are
+# those of a failed run: it failed, timed out or could not start.
+RAN_OUTCOMES = frozenset(
+    {Outcome.SUCCESS, Outcome.FAILED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.INTERRUPTED}
+)
+FAILURE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.TIMEOUT, Outcome.ERROR})
+
+
+def target_key(target: str) -> str:
+    """The key under which the outbox finds a target again without storing it
+    (a SHA-256 digest): the sender looks among the targets configured now for
+    the one with this key."""
+    return hashlib.sha256(target.encode()).hexdigest()
+
+
+def stored_target(target: str) -> str:
+    """The target as the outbox keeps it: redacted (`notify.redact`). A target
+    that holds no secret is kept as it is, since its redaction is itself."""
+    return redact(target)
 
 
 class Store(Recorder, Protocol):
@@ -274,7 +347,60 @@ class Store(Recorder, Protocol):
 
     def prune(self, older_than: datetime) -> Pruned:
         """Forget the attempts (never running ones) that ended before
-        `older_than`, in one transaction; their log files are the caller's."""
+        `older_than`, in one transaction, with the messages they owed that
+        are no longer pending; their log files are the caller's."""
+
+    # -- The outbox ------------------------------------------------------------------------
+
+    def queue_messages(
+        self, job_id: str, scheduled_for: datetime, messages: Sequence[Message], now: datetime
+    ) -> list[int] | None:
+        """Queue the messages the run of `job_id` at `scheduled_for` owes (due
+        `now`), and mark the run composed, in one transaction; their ids. A
+        message without a run id gets that of the run's last attempt. None
+        (nothing queued) if the run was composed already: whoever composes a
+        run, however many times, its messages are queued once."""
+
+    def uncomposed(self) -> list[RunRecord]:
+        """The ended attempts of this host whose run was never composed and
+        whose recorder is gone (a pycron stopped between a run's end and the
+        queueing of its messages), oldest first."""
+
+    def take_due(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        only: Collection[int] | None = None,
+    ) -> list[OutboxEntry]:
+        """Up to `limit` pending messages due at `now` (of those ids `only`
+        names, if given), oldest first, each taken for `lease` (its next try
+        moved to `now + lease`, in the same transaction), so that no other
+        sender takes it meanwhile."""
+
+    def next_try(self) -> datetime | None:
+        """The earliest next try of the pending messages (None: none)."""
+
+    def retry_now(self, now: datetime) -> int:
+        """Make every pending message due `now` (a start: what waited for a
+        retry, or was taken by a sender that died, goes at once); how many."""
+
+    def delivered(self, message_id: int, now: datetime) -> None:
+        """A message was delivered `now`."""
+
+    def failed(self, message_id: int, error: str, next_try: datetime | None) -> None:
+        """A delivery failed with `error` (redacted): retried at `next_try`, or
+        given up (undelivered) without one."""
+
+    def entries(self, message_ids: Collection[int]) -> dict[int, Delivery]:
+        """Where the given messages stand, by id."""
+
+    def deliveries(self, run_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
+        """The messages the given runs owed, by run id, oldest first."""
+
+    def job_past(self, job_id: str, before: datetime) -> JobPast:
+        """What the alerts need of the job's past before its run at slot
+        `before` (that run's own attempts are left out). See `JobPast`."""
 
 
 # -- The stored form of times --------------------------------------------------------------

@@ -48,16 +48,26 @@ from typing import TYPE_CHECKING
 from filelock import FileLock
 
 from pycron.errors import CorruptHistoryError, HistoryError, SlotTakenError
+from pycron.notify import Channel, Message, redact
 from pycron.records import Outcome, RunResult
 from pycron.store import (
+    FAILURE_OUTCOMES,
     INTERRUPTED_MESSAGE,
+    RAN_OUTCOMES,
+    Delivery,
+    DeliveryRecord,
+    JobPast,
+    OutboxEntry,
     Pruned,
     RunRecord,
     RunStats,
     SlotTaken,
     Store,
     orphaned,
+    pid_alive,
+    stored_target,
     summarize,
+    target_key,
     text_time,
     time_text,
     utc,
@@ -125,6 +135,42 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
             "INSERT OR IGNORE INTO claims (job_id, scheduled_for)"
             " SELECT job_id, scheduled_for FROM runs",
+        ),
+    ),
+    (
+        4,
+        (
+            # The messages runs owe. `target` is redacted; `target_key` finds
+            # the real one again among the targets configured (never stored).
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                run_id INTEGER,
+                job_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                target TEXT NOT NULL,
+                target_key TEXT NOT NULL,
+                title TEXT NOT NULL,
+                payload BLOB NOT NULL,
+                created TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_try TEXT,
+                state TEXT NOT NULL,
+                error TEXT,
+                delivered TEXT
+            )""",
+            "CREATE INDEX outbox_due ON outbox (state, next_try)",
+            "CREATE INDEX outbox_run ON outbox (run_id)",
+            "CREATE INDEX outbox_job ON outbox (job_id, channel, created)",
+            # The runs (job, slot) whose messages were composed and queued (maybe
+            # none): each run's are queued once. The runs that ended before
+            # this step owe nothing: an upgrade does not mail the past.
+            """CREATE TABLE composed (
+                job_id TEXT NOT NULL,
+                scheduled_for TEXT NOT NULL,
+                PRIMARY KEY (job_id, scheduled_for)
+            ) WITHOUT ROWID""",
+            "INSERT OR IGNORE INTO composed (job_id, scheduled_for)"
+            " SELECT job_id, scheduled_for FROM runs WHERE outcome NOT IN ('queued', 'running')",
         ),
     ),
 )
@@ -571,6 +617,10 @@ class SQLiteStore:
             kept_paths = {Path(text) for pair in kept for text in pair if text is not None}
             db.executemany("DELETE FROM runs WHERE id = ?", [(record.id,) for record in doomed])
             db.executemany(
+                "DELETE FROM outbox WHERE run_id = ? AND state != ?",
+                [(record.id, Delivery.PENDING.value) for record in doomed],
+            )
+            db.executemany(
                 "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ? AND NOT EXISTS"
                 " (SELECT 1 FROM runs AS r"
                 " WHERE r.job_id = claims.job_id AND r.scheduled_for = claims.scheduled_for)",
@@ -578,6 +628,202 @@ class SQLiteStore:
             )
         logs = [path for record in doomed for path in record.log_paths if path not in kept_paths]
         return Pruned(doomed, list(dict.fromkeys(logs)))
+
+    # -- The outbox ------------------------------------------------------------------------
+
+    def queue_messages(
+        self, job_id: str, scheduled_for: datetime, messages: Sequence[Message], now: datetime
+    ) -> list[int] | None:
+        """Queue a run's messages and mark it composed, in one transaction (see
+        `Store.queue_messages`); None if it was composed already."""
+        slot, created = time_text(scheduled_for), time_text(now)
+        with self._transaction() as db:
+            marked = db.execute(
+                "INSERT INTO composed (job_id, scheduled_for) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [job_id, slot],
+            )
+            if marked.rowcount != 1:
+                return None
+            last = db.execute(
+                "SELECT id FROM runs WHERE job_id = ? AND scheduled_for = ?"
+                " ORDER BY attempt DESC, id DESC LIMIT 1",
+                [job_id, slot],
+            ).fetchone()
+            last_id = None if last is None else last[0]
+            ids: list[int] = []
+            for message in messages:
+                run_id = last_id if message.run_id is None else message.run_id
+                cursor = db.execute(
+                    "INSERT INTO outbox (run_id, job_id, channel, target, target_key, title,"
+                    " payload, created, next_try, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        run_id,
+                        message.job_id,
+                        message.channel.value,
+                        stored_target(message.target),
+                        target_key(message.target),
+                        message.title,
+                        message.payload,
+                        created,
+                        created,
+                        Delivery.PENDING.value,
+                    ],
+                )
+                assert cursor.lastrowid is not None  # an INSERT always sets it
+                ids.append(cursor.lastrowid)
+            return ids
+
+    def uncomposed(self) -> list[RunRecord]:
+        """Ended attempts of this host, of runs never composed, whose recorder is
+        gone, oldest first (see `Store.uncomposed`)."""
+        records = self._records(
+            f"SELECT {_COLUMNS} FROM runs AS r WHERE outcome NOT IN (?, ?) AND host = ?"
+            " AND NOT EXISTS (SELECT 1 FROM composed AS c"
+            " WHERE c.job_id = r.job_id AND c.scheduled_for = r.scheduled_for)"
+            " ORDER BY finished, id",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value, self.host],
+        )
+        return [record for record in records if not pid_alive(record.recorder_pid)]
+
+    def take_due(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        only: Collection[int] | None = None,
+    ) -> list[OutboxEntry]:
+        """Pending messages due at `now`, oldest first, each taken for `lease`."""
+        where = "state = ? AND next_try <= ?"
+        params: list[object] = [Delivery.PENDING.value, time_text(now)]
+        if only is not None:
+            where += f" AND id IN ({', '.join('?' * len(only))})"
+            params.extend(only)
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT id, run_id, job_id, channel, target, target_key, title, payload,"
+                f" created, attempts FROM outbox WHERE {where} ORDER BY next_try, id LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+            db.executemany(
+                "UPDATE outbox SET next_try = ? WHERE id = ?",
+                [(time_text(now + lease), row["id"]) for row in rows],
+            )
+        return [_outbox_entry(row) for row in rows]
+
+    def next_try(self) -> datetime | None:
+        """The earliest next try of the pending messages."""
+        rows = self._query(
+            "SELECT MIN(next_try) FROM outbox WHERE state = ?", [Delivery.PENDING.value]
+        )
+        text = rows[0][0]
+        return None if text is None else text_time(text)
+
+    def retry_now(self, now: datetime) -> int:
+        """Make every pending message due `now`; how many there are."""
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE outbox SET next_try = ? WHERE state = ? AND next_try > ?",
+                [time_text(now), Delivery.PENDING.value, time_text(now)],
+            ).rowcount
+
+    def delivered(self, message_id: int, now: datetime) -> None:
+        """A message was delivered `now`."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, delivered = ?,"
+                " next_try = NULL WHERE id = ?",
+                [Delivery.DELIVERED.value, time_text(now), message_id],
+            )
+
+    def failed(self, message_id: int, error: str, next_try: datetime | None) -> None:
+        """A delivery failed: retried at `next_try`, or undelivered without one.
+        The error is stored redacted, whoever gives it."""
+        state = Delivery.PENDING if next_try is not None else Delivery.UNDELIVERED
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, error = ?, next_try = ?"
+                " WHERE id = ?",
+                [
+                    state.value,
+                    redact(error),
+                    None if next_try is None else time_text(next_try),
+                    message_id,
+                ],
+            )
+
+    def entries(self, message_ids: Collection[int]) -> dict[int, Delivery]:
+        """Where the given messages stand, by id."""
+        if not message_ids:
+            return {}
+        rows = self._query(
+            f"SELECT id, state FROM outbox WHERE id IN ({', '.join('?' * len(message_ids))})",
+            message_ids,
+        )
+        return {row["id"]: Delivery(row["state"]) for row in rows}
+
+    def deliveries(self, run_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
+        """The messages the given runs owed, by run id, oldest first."""
+        found: dict[int, list[DeliveryRecord]] = {}
+        ids = list(run_ids)
+        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                "SELECT run_id, channel, target, state, attempts, error, delivered FROM outbox"
+                f" WHERE run_id IN ({', '.join('?' * len(chunk))}) ORDER BY id",
+                chunk,
+            )
+            for row in rows:
+                delivered = row["delivered"]
+                found.setdefault(row["run_id"], []).append(
+                    DeliveryRecord(
+                        run_id=row["run_id"],
+                        channel=Channel(row["channel"]),
+                        target=row["target"],
+                        state=Delivery(row["state"]),
+                        attempts=row["attempts"],
+                        error=row["error"],
+                        delivered=None if delivered is None else text_time(delivered),
+                    )
+                )
+        return found
+
+    def job_past(self, job_id: str, before: datetime) -> JobPast:
+        """What the alerts need of the job's past before its run at `before`."""
+        slot = time_text(before)
+        ran = [outcome.value for outcome in RAN_OUTCOMES]
+        failing = [outcome.value for outcome in FAILURE_OUTCOMES]
+        # The last attempt of each run of the job but this one: the run's outcome.
+        runs = (
+            "SELECT outcome, finished FROM runs AS r WHERE job_id = :job AND scheduled_for != :slot"
+            " AND attempt = (SELECT MAX(attempt) FROM runs AS a"
+            " WHERE a.job_id = r.job_id AND a.scheduled_for = r.scheduled_for)"
+            f" AND outcome IN ({', '.join(f':ran{i}' for i in range(len(ran)))})"
+        )
+        params: dict[str, object] = {"job": job_id, "slot": slot}
+        params.update({f"ran{i}": value for i, value in enumerate(ran)})
+        params.update({f"fail{i}": value for i, value in enumerate(failing)})
+        fails = f"({', '.join(f':fail{i}' for i in range(len(failing)))})"
+        with self._guarded():
+            db = self._db
+            previous = db.execute(
+                f"SELECT outcome FROM ({runs}) ORDER BY finished DESC LIMIT 1", params
+            ).fetchone()
+            alert = db.execute(
+                "SELECT MAX(o.created) FROM outbox AS o JOIN runs AS r ON r.id = o.run_id"
+                f" WHERE o.job_id = :job AND o.channel = :alert AND r.outcome IN {fails}",
+                {**params, "alert": Channel.ALERT.value},
+            ).fetchone()[0]
+            counted = db.execute(
+                f"SELECT COUNT(*), MIN(finished) FROM ({runs}) WHERE outcome IN {fails}"
+                " AND (:since IS NULL OR finished > :since)",
+                {**params, "since": alert},
+            ).fetchone()
+        return JobPast(
+            previous=None if previous is None else Outcome(previous[0]),
+            last_failure_alert=None if alert is None else text_time(alert),
+            failures=counted[0],
+            failures_since=None if counted[1] is None else text_time(counted[1]),
+        )
 
     # -- Plumbing --------------------------------------------------------------------------
 
@@ -914,6 +1160,21 @@ def _record(row: sqlite3.Row) -> RunRecord:
         message=row["message"],
         host=row["host"],
         recorder_pid=row["recorder_pid"],
+    )
+
+
+def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
+    """A row of the outbox, as the sender takes it."""
+    message = Message(
+        channel=Channel(row["channel"]),
+        job_id=row["job_id"],
+        run_id=row["run_id"],
+        target=row["target"],
+        title=row["title"],
+        payload=bytes(row["payload"]),
+    )
+    return OutboxEntry(
+        row["id"], message, row["target_key"], row["attempts"], text_time(row["created"])
     )
 
 
