@@ -50,6 +50,7 @@ from pycron.errors import (
 )
 from pycron.expr import resolve_tz
 from pycron.jobtable import JobTable
+from pycron.notify import Channel
 from pycron.notify.outbox import Compose, Composer, Send, Sender, compose_nothing
 from pycron.processes import job_alive
 from pycron.records import Outcome, RunResult
@@ -881,7 +882,11 @@ class Daemon:
         the supervisor posts each run's end to the events the scheduler consumes."""
         settings = self.settings
         workplace = Workplace(
-            settings.state_dir, settings.retention, settings.shutdown_grace, supervision
+            settings.state_dir,
+            settings.retention,
+            settings.shutdown_grace,
+            supervision,
+            mails=Channel.MAIL in self._senders,
         )
         supervisor = Supervisor(
             workplace,
@@ -1104,15 +1109,9 @@ def serve(
     compose: Compose = compose_nothing,
 ) -> int:
     """Run the daemon in the foreground with real time and signals; returns the
-    exit code. `senders` and `compose` are the outbox's (none, and a composer
-    that composes nothing, unless given).
-
-    The plan: the composer will be built here from `notify.mail.mail_message`
-    (with `MailFacts` from the job and this host) and `notify.alerts.alert_messages`
-    (with `AlertPast` from the store's `JobPast`, `AlertFacts` from the host,
-    the job's next run and `settings.notify`), and the senders from
-    `notify.mail.mail_transport(settings.smtp, settings.sendmail)` and
-    `notify.alerts.send_alert`, once those modules are in.
+    exit code. `senders` (per channel) and `compose` are the outbox's: the
+    command line builds them from the mail and alert parts (`notify.compose`);
+    without them, no run owes anything.
     """
 
     def clock() -> datetime:

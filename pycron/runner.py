@@ -485,7 +485,7 @@ def _start(
 ) -> subprocess.Popen[bytes]:
     """Start `SHELL -c COMMAND` in a new session and the run's scope, output
     straight into the log files."""
-    env = job_environment(entry, context.user or _user(), context.home or _home())
+    env = job_environment(entry, context.user or owner_name(), context.home or owner_home())
     env.update(variables)
     env[TOKEN_VARIABLE] = scope.token
     cwd = entry.options.cwd or env["HOME"]
@@ -1061,7 +1061,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _user() -> str:
+def owner_name() -> str:
     """The crontab owner: the user pycron runs as, from the password entry
     (as cron does), not from variables the caller may have set."""
     try:
@@ -1070,7 +1070,7 @@ def _user() -> str:
         return str(os.getuid())
 
 
-def _home() -> str:
+def owner_home() -> str:
     """The owner's home directory from the password entry, as cron takes it
     (not $HOME of whoever started pycron); `~` only for a user without one."""
     try:

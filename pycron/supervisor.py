@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from pycron.errors import HistoryError, SlotTakenError
+from pycron.notify.mail import wants_mail
 from pycron.records import Outcome, Recorder, RunResult
 from pycron.runner import Context, Retention, Supervision, reap_lingering, run
 
@@ -115,12 +116,15 @@ class _Recorder:
 
 class Workplace(NamedTuple):
     """Where and how the daemon's runs are made: the state directory, log
-    retention, the grace of a drain, and how runs are contained."""
+    retention, the grace of a drain, how runs are contained, and whether the
+    daemon can mail (then a job that mails its output writes stdout and
+    stderr into one log, in the order written, as cron mails them)."""
 
     state_dir: Path
     retention: Retention
     grace: float
     supervision: Supervision
+    mails: bool = False
 
 
 class Supervisor:
@@ -190,6 +194,7 @@ class Supervisor:
             stopping=self.stopping.is_set,
             poll_interval=0.1,
             supervision=self.workplace.supervision,
+            combined_output=self.workplace.mails and wants_mail(entry),
         )
         try:
             return self._execute(launch, context)

@@ -17,21 +17,20 @@ import pytest
 
 from pycron.crontab import Entry, NotifyEvent, Severity, parse
 from pycron.lint import lint
-from pycron.notify import Channel, DeliveryError, Message
+from pycron.notify import Channel, DeliveryError, Message, alerts
 from pycron.notify.alerts import (
     TITLE_WIDTH,
     AlertFacts,
-    AlertPast,
     alert_messages,
     check_target,
     redact_target,
-    remember,
     run_events,
     send_alert,
     start_messages,
     throttle,
 )
 from pycron.records import Outcome, RunResult
+from pycron.store import JobPast
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 14, 2, tzinfo=UTC)
@@ -87,7 +86,7 @@ E = NotifyEvent
 def test_the_events_a_run_raises(
     outcome: Outcome, previous: Outcome | None, events: tuple[NotifyEvent, ...]
 ) -> None:
-    assert run_events(run(outcome), AlertPast(previous)) == events
+    assert run_events(run(outcome), JobPast(previous)) == events
 
 
 @pytest.mark.parametrize(
@@ -112,7 +111,7 @@ def test_a_job_alerts_the_events_it_is_set_to(
 ) -> None:
     entry = job(f"name=backup notify={HOOK} notify-on={notify_on}")
     exit_code = 3 if outcome is FAILED else (0 if outcome is SUCCESS else None)
-    messages = alert_messages(entry, run(outcome, exit_code=exit_code), AlertPast(previous), FACTS)
+    messages = alert_messages(entry, run(outcome, exit_code=exit_code), JobPast(previous), FACTS)
     assert [m.title for m in messages] == ([title] if title else [])
 
 
@@ -129,7 +128,7 @@ def test_alerts_go_to_the_jobs_targets_else_the_daemons(
     options: str, defaults: tuple[str, ...], targets: list[str]
 ) -> None:
     facts = FACTS._replace(targets=defaults)
-    messages = alert_messages(job(options), run(FAILED, exit_code=1), AlertPast(), facts)
+    messages = alert_messages(job(options), run(FAILED, exit_code=1), JobPast(), facts)
     assert [m.target for m in messages] == targets
     assert all(m.channel is Channel.ALERT and m.run_id == 7 for m in messages)
 
@@ -147,10 +146,23 @@ def test_a_start_alerts_once_for_the_first_attempt_only() -> None:
 
 class Day(NamedTuple):
     alerts: list[tuple[datetime, str]]  # when, and the body's second line (the note, or "")
-    past: AlertPast
+    past: JobPast
 
 
-def simulate(entry: Entry, outcomes: list[tuple[datetime, Outcome]], past: AlertPast) -> Day:
+def remember(past: JobPast, result: RunResult, event: NotifyEvent | None, sent: bool) -> JobPast:
+    """The test's model of what the store knows after `result`, whose alert of
+    `event` was `sent` or not (the store's own `job_past` is tested against
+    recorded runs in test_outbox)."""
+    if result.outcome is Outcome.SUCCESS:
+        return JobPast(Outcome.SUCCESS)
+    if result.outcome not in alerts.FAILURES:
+        return past
+    if event is NotifyEvent.FAILURE and sent:
+        return JobPast(result.outcome, result.finished or result.started, 0)
+    return JobPast(result.outcome, past.last_failure_alert, past.failures + 1)
+
+
+def simulate(entry: Entry, outcomes: list[tuple[datetime, Outcome]], past: JobPast) -> Day:
     """Runs in order, the history kept as the store keeps it (`remember`)."""
     alerts: list[tuple[datetime, str]] = []
     for at, outcome in outcomes:
@@ -166,7 +178,7 @@ def simulate(entry: Entry, outcomes: list[tuple[datetime, Outcome]], past: Alert
 def test_a_job_failing_every_minute_alerts_once_an_hour_with_a_count() -> None:
     entry = job(f"name=backup notify={HOOK}")  # notify-every defaults to 1h
     minutes = [(T0 + timedelta(minutes=n), FAILED) for n in range(24 * 60)]
-    day = simulate(entry, minutes, AlertPast(SUCCESS))
+    day = simulate(entry, minutes, JobPast(SUCCESS))
     assert len(day.alerts) == 24
     assert day.alerts[0] == (T0, "")
     assert day.alerts[1] == (T0 + timedelta(hours=1), "failed 59 more times since 14:02")
@@ -174,10 +186,10 @@ def test_a_job_failing_every_minute_alerts_once_an_hour_with_a_count() -> None:
         T0 + timedelta(hours=23),
         "failed 59 more times since 12:02",
     )
-    assert day.past.unsent == 59
+    assert day.past.failures == 59
     recovered = simulate(entry, [(T0 + timedelta(days=1), SUCCESS)], day.past)
     assert recovered.alerts == [(T0 + timedelta(days=1), "failed 59 more times since 13:02")]
-    assert recovered.past == AlertPast(SUCCESS)
+    assert recovered.past == JobPast(SUCCESS)
     after = simulate(entry, [(T0 + timedelta(days=1, minutes=1), SUCCESS)], recovered.past)
     assert after.alerts == []
 
@@ -185,28 +197,28 @@ def test_a_job_failing_every_minute_alerts_once_an_hour_with_a_count() -> None:
 @pytest.mark.parametrize(
     ("event", "minutes_after", "past", "expected"),
     [
-        (E.FAILURE, 0, AlertPast(SUCCESS), (True, None)),
-        (E.FAILURE, 59, AlertPast(FAILED, T0, 58), (False, None)),
-        (E.FAILURE, 60, AlertPast(FAILED, T0, 59), (True, "failed 59 more times since 14:02")),
-        (E.FAILURE, 90, AlertPast(FAILED, T0, 0), (True, None)),
-        (E.RECOVERY, 5, AlertPast(FAILED, T0, 4), (True, "failed 4 more times since 14:02")),
-        (E.RECOVERY, 5, AlertPast(FAILED, T0, 0), (True, None)),
-        (E.RECOVERY, 5, AlertPast(FAILED, None, 4), (True, None)),  # no failure alert went out
-        (E.SUCCESS, 5, AlertPast(SUCCESS), (True, None)),
-        (E.MISSED, 5, AlertPast(FAILED, T0, 4), (True, None)),
+        (E.FAILURE, 0, JobPast(SUCCESS), (True, None)),
+        (E.FAILURE, 59, JobPast(FAILED, T0, 58), (False, None)),
+        (E.FAILURE, 60, JobPast(FAILED, T0, 59), (True, "failed 59 more times since 14:02")),
+        (E.FAILURE, 90, JobPast(FAILED, T0, 0), (True, None)),
+        (E.RECOVERY, 5, JobPast(FAILED, T0, 4), (True, "failed 4 more times since 14:02")),
+        (E.RECOVERY, 5, JobPast(FAILED, T0, 0), (True, None)),
+        (E.RECOVERY, 5, JobPast(FAILED, None, 4), (True, None)),  # no failure alert went out
+        (E.SUCCESS, 5, JobPast(SUCCESS), (True, None)),
+        (E.MISSED, 5, JobPast(FAILED, T0, 4), (True, None)),
     ],
 )
 def test_throttle(
-    event: NotifyEvent, minutes_after: int, past: AlertPast, expected: tuple[bool, str | None]
+    event: NotifyEvent, minutes_after: int, past: JobPast, expected: tuple[bool, str | None]
 ) -> None:
     at = T0 + timedelta(minutes=minutes_after)
     assert tuple(throttle(event, at, past, timedelta(hours=1))) == expected
 
 
-def test_failures_a_job_does_not_alert_are_not_counted_as_unsent() -> None:
+def test_failures_a_job_does_not_alert_on_leave_the_recovery_without_a_count() -> None:
     entry = job(f"name=backup notify={HOOK} notify-on=recovery")
     runs = [(T0, FAILED), (T0 + timedelta(minutes=1), FAILED), (T0 + timedelta(minutes=2), SUCCESS)]
-    assert simulate(entry, runs, AlertPast(SUCCESS)).alerts == [(runs[2][0], "")]
+    assert simulate(entry, runs, JobPast(SUCCESS)).alerts == [(runs[2][0], "")]
 
 
 # --------------------------------------------------------------------------- the text
@@ -215,7 +227,7 @@ def test_failures_a_job_does_not_alert_are_not_counted_as_unsent() -> None:
 def test_the_title_fits_a_phone() -> None:
     entry = job(f"name={'nightly-database-backup-' * 2}x notify={HOOK}")
     facts = FACTS._replace(host="a-very-long-host-name-indeed-for-a-title.example.com")
-    (message,) = alert_messages(entry, run(FAILED, signal=9), AlertPast(), facts)
+    (message,) = alert_messages(entry, run(FAILED, signal=9), JobPast(), facts)
     assert len(message.title) <= TITLE_WIDTH
     assert message.title == "✗ nightly-database-backup-… killed (SIGKILL) on a-very-long…"
 
@@ -234,7 +246,7 @@ def test_the_body_carries_the_runs_facts_and_the_end_of_stderr(tmp_path: Path) -
         stderr_path=write_log(tmp_path / "err.log", 30, "err"),
     )._replace(attempt=3)
     facts = FACTS._replace(next_run=datetime(2026, 3, 3, 3, 0, tzinfo=UTC))
-    (message,) = alert_messages(entry, result, AlertPast(), facts)
+    (message,) = alert_messages(entry, result, JobPast(), facts)
     body = message.payload.decode()
     lines = body.split("\n")
     assert lines[0] == "backup failed (exit 2) on web01.example.com"
@@ -272,14 +284,14 @@ def test_the_tail_is_of_stdout_when_stderr_is_empty(
         stdout_path=write_log(tmp_path / "out.log", 5, "out"),
         stderr_path=write_log(tmp_path / "err.log", stderr_lines, "err"),
     )
-    (message,) = alert_messages(job(), result, AlertPast(), FACTS)
+    (message,) = alert_messages(job(), result, JobPast(), FACTS)
     lines = message.payload.decode().split("\n")
     assert lines[-len(expected) :] == expected
 
 
 def test_a_missing_log_leaves_the_tail_out(tmp_path: Path) -> None:
     result = run(Outcome.ERROR, stderr_path=tmp_path / "gone.log", message="no such directory")
-    (message,) = alert_messages(job(), result, AlertPast(), FACTS)
+    (message,) = alert_messages(job(), result, JobPast(), FACTS)
     body = message.payload.decode()
     assert "outcome:  error: no such directory" in body.split("\n")
     assert "last" not in body
@@ -324,7 +336,7 @@ def hook() -> Iterator[Hook]:
 
 def alert_to(url: str) -> Message:
     entry = job(f"name=backup notify={url}")
-    (message,) = alert_messages(entry, run(FAILED, exit_code=1), AlertPast(), FACTS)
+    (message,) = alert_messages(entry, run(FAILED, exit_code=1), JobPast(), FACTS)
     return message
 
 
@@ -404,13 +416,14 @@ def test_building_alerts_does_not_load_apprise() -> None:
     probe = (
         "import sys\n"
         "from pycron.crontab import parse\n"
-        "from pycron.notify.alerts import AlertFacts, AlertPast, alert_messages\n"
+        "from pycron.notify.alerts import AlertFacts, alert_messages\n"
+        "from pycron.store import JobPast\n"
         "from pycron.records import Outcome, RunResult\n"
         "from datetime import datetime, timezone\n"
         "(entry,) = parse('# pycron: notify=json://h/x\\n* * * * * x\\n')[0].entries\n"
         "now = datetime.now(timezone.utc)\n"
         "result = RunResult('x', now, 1, Outcome.FAILED, now, now, exit_code=1)\n"
-        "assert alert_messages(entry, result, AlertPast(), AlertFacts('h', 1))\n"
+        "assert alert_messages(entry, result, JobPast(), AlertFacts('h', 1))\n"
         "print('apprise' in sys.modules)\n"
     )
     done = subprocess.run(

@@ -7,11 +7,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from subprocess import CompletedProcess
 from typing import NamedTuple
@@ -30,6 +32,7 @@ from pycron.store.sqlite import FILE_NAME, SQLiteStore
 
 SECRET_URL = "json://hooks.example.com/T0123456789abcdefghij"  # its token is redacted
 MAIL_TO = "ops@example.com"
+TOKEN = "s3cr3t-hook-token-0123456789"  # a password in a webhook URL: never shown
 
 
 @pytest.fixture
@@ -171,7 +174,9 @@ def test_a_crash_between_a_runs_end_and_its_queueing_composes_it_once(
     assert [r.id for r in found] == [first, second]
     composed: list[list[RunResult]] = []
 
-    def compose(entry: Entry, results: list[RunResult], past: JobPast) -> list[Message]:
+    def compose(
+        entry: Entry, results: list[RunResult], past: JobPast, run_id: int | None
+    ) -> list[Message]:
         composed.append(list(results))
         return [alert()]
 
@@ -426,17 +431,41 @@ def test_history_shows_what_became_of_a_runs_mail_and_alerts(
     assert "T0123456789abcdefghij" not in table.stdout + json.dumps(view)
 
 
-def test_notify_test_says_per_target_why_it_was_not_delivered(tmp_path: Path) -> None:
-    """Without a transport for a channel (none on this machine), every target
-    fails and says why, redacted; the exit code is 1."""
-    crontab = f"MAILTO={MAIL_TO}\n# pycron: name=backup notify={SECRET_URL}\n@daily true\n"
-    (tmp_path / "crontab").write_text(crontab)
-    done = pycron(tmp_path, "notify", "test", "backup")
+def test_notify_test_says_per_target_whether_it_was_delivered(tmp_path: Path) -> None:
+    """The alert reaches a live webhook through apprise; the mail's SMTP
+    server is not there. One line per target, redacted, and exit code 1."""
+    received: list[bytes] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as closed:  # a port where no SMTP server listens
+        closed.bind(("127.0.0.1", 0))
+        smtp = f"smtp://127.0.0.1:{closed.getsockname()[1]}"
+    try:
+        target = f"json://cron:{TOKEN}@127.0.0.1:{server.server_address[1]}/hook"
+        crontab = f"MAILTO={MAIL_TO}\n# pycron: name=backup notify={target}\n@daily true\n"
+        (tmp_path / "crontab").write_text(crontab)
+        done = pycron(tmp_path, "notify", "test", "backup", env={"PYCRON_SMTP": smtp})
+    finally:
+        server.shutdown()
+        server.server_close()
     assert done.returncode == 1, done.stderr
-    assert done.stdout.splitlines() == [
-        "alert json://hooks.example.com/***: no alert transport is configured",
-        f"mail {MAIL_TO}: no mail transport is configured",
-    ]
+    alert, mail = done.stdout.splitlines()
+    assert alert == f"alert json://cron:***@127.0.0.1:{server.server_address[1]}/hook: delivered"
+    assert mail.startswith(f"mail {MAIL_TO}: ")
+    assert "delivered" not in mail
+    assert TOKEN not in done.stdout + done.stderr
+    (posted,) = received
+    assert json.loads(posted)["title"] == "pycron: test alert"
 
 
 def test_try_targets_reports_each_target() -> None:

@@ -1,9 +1,7 @@
-"""The outbox in a real daemon process: a run's alert goes to a real HTTP
-server on 127.0.0.1 through a small sender; the server is down, the daemon
-is killed with -9 while the alert waits for its retry, and after a restart
-the alert arrives, once. The daemon runs `pycron daemon` through a launcher
-that gives the CLI this test's composer and sender (what the mail and alerts
-parts give it in production)."""
+"""The outbox in a real daemon process: a run's alert goes through apprise
+(`json://`) to a real HTTP server on 127.0.0.1; the server is down, the
+daemon is killed with -9 while the alert waits for its retry, and after a
+restart the alert arrives, once."""
 
 from __future__ import annotations
 
@@ -17,40 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from test_daemon import Daemon, Sandbox, at, stop, wait_until
+from test_daemon import Sandbox, at, stop, wait_until
 
 TOKEN = "abcdefghijklmnop0123456789"  # a webhook's secret: never in a log or the history
-
-LAUNCHER = """
-import sys
-import urllib.request
-
-import pycron.cli.daemon
-from pycron.cli import main
-from pycron.notify import Channel, DeliveryError, Message
-
-
-def compose(entry, results, past):
-    last = results[-1]
-    body = f"{entry.id} {last.outcome.value}".encode()
-    return [
-        Message(Channel.ALERT, entry.id, None, target, f"{entry.id} failed", body)
-        for target in entry.options.notify
-    ]
-
-
-def post(message):
-    url = "http://" + message.target.partition("://")[2]
-    try:
-        urllib.request.urlopen(urllib.request.Request(url, data=message.payload), timeout=5)
-    except OSError as error:
-        raise DeliveryError(message.target, f"{url}: {error}") from None
-
-
-pycron.cli.daemon.senders = lambda smtp, sendmail: {Channel.ALERT: post}
-pycron.cli.daemon.composer = lambda: compose
-main(sys.argv[1:])
-"""
 
 
 class Hook:
@@ -108,40 +75,26 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         box.cleanup()
 
 
-def start(sandbox: Sandbox) -> Daemon:
-    """`pycron daemon` through the launcher, as `Sandbox.start` starts it."""
-    launcher = sandbox.root / "launcher.py"
-    launcher.write_text(LAUNCHER)
-    number = len(sandbox.daemons)
-    stdout = sandbox.root / f"daemon-{number}.stdout"
-    stderr = sandbox.root / f"daemon-{number}.stderr"
-    command = [sys.executable, str(launcher), "--crontab", str(sandbox.crontab)]
-    command += ["--state-dir", str(sandbox.state), "daemon"]
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=sandbox.root
-        )
-    daemon = Daemon(process, stdout, stderr)
-    sandbox.daemons.append(daemon)
-    return daemon
-
-
 def test_an_alert_queued_before_kill_9_is_delivered_once_after_the_restart(
     sandbox: Sandbox, hook: Hook
 ) -> None:
-    target = f"json://127.0.0.1:{hook.port}/hook/{TOKEN}"
+    target = f"json://cron:{TOKEN}@127.0.0.1:{hook.port}/hook"
     sandbox.write(f"# pycron: name=broken notify={target}\n@at {at(1)} false\n")
-    first = start(sandbox)
+    first = sandbox.start()
     first.wait_for(r" send-failed .*job=broken")
     assert hook.refused == 1
     first.send(signal.SIGKILL)
     first.wait(10)
     hook.down = False
 
-    second = start(sandbox)
+    second = sandbox.start()
     second.wait_for(r" delivered .*job=broken")
     assert stop(second) == 0
-    assert hook.received == [(f"/hook/{TOKEN}", b"broken failed")]
+    ((path, body),) = hook.received
+    alert = json.loads(body)
+    assert path == "/hook"
+    assert alert["title"].startswith("✗ broken failed")
+    assert "job:      broken" in alert["message"]
     assert hook.refused == 1  # the restart sent it once, and nothing was sent twice
 
     places = ["--crontab", str(sandbox.crontab), "--state-dir", str(sandbox.state)]
@@ -157,7 +110,8 @@ def test_an_alert_queued_before_kill_9_is_delivered_once_after_the_restart(
         "delivered",
         2,
     )
-    assert delivery["target"] == f"json://127.0.0.1:{hook.port}/hook/***"
+    assert TOKEN not in delivery["target"]
+    assert delivery["target"].startswith("json://cron:")
     for text in (first.log(), second.log(), shown.stdout.decode()):
         assert TOKEN not in text
     wait_until(lambda: not sandbox.tagged(), 10, "the job's processes to end")

@@ -104,7 +104,7 @@ def daemon_command(
         LogFormat(log_format),
         log_level,
         senders=senders(smtp, sendmail),
-        compose=composer(),
+        compose=composer(smtp, sendmail, daemon_settings.notify, zone),
     )
     ctx.exit(code)
 

@@ -1,39 +1,47 @@
 """The `notify` family (`pycron notify test`), and where the commands that
-tell people (`daemon`, `run-now`, `notify test`) get their senders, their
-composer and their default alert targets.
-
-The senders and the composer are empty for now: the mail and alert parts
-plug in here (`senders` gives `notify.mail.mail_transport(smtp,
-sendmail).send` for mail and `notify.alerts.send_alert` for alerts;
-`composer` builds on `mail_message` and `alert_messages`), so that every
-command gets them at once.
+tell people (`daemon`, `run-now`, `notify test`) get their senders and their
+composer: built here, at the edge, from the mail and alert parts.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from pycron.cli.invocation import GlobalOptionsCommand, Group, invocation_of
 from pycron.errors import UsageError
-from pycron.notify import Channel, Message, redact
-from pycron.notify.outbox import Compose, Send, compose_nothing, try_targets
+from pycron.notify import Channel, Message, compose, redact
+from pycron.notify.mail import MailTransport, mail_transport
+from pycron.notify.outbox import Compose, Send, try_targets
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
 
 NOTIFY_ENV = "PYCRON_NOTIFY"  # comma-separated default alert targets
 SMTP_ENV = "PYCRON_SMTP"
 
 
+def transport(smtp: str | None, sendmail: str | None) -> MailTransport | None:
+    """How mail leaves: SMTP by `smtp` (else $PYCRON_SMTP), else the
+    `sendmail` program (else /usr/sbin/sendmail where it exists), else none.
+    A bad SMTP URL is a usage error that says what to write."""
+    return mail_transport(smtp or os.environ.get(SMTP_ENV) or None, sendmail)
+
+
 def senders(smtp: str | None, sendmail: str | None) -> dict[Channel, Send]:
-    """The senders per channel, for a mail transport by `smtp` (a URL) or the
-    `sendmail` program: none until the mail and alerts parts provide them."""
-    return {}
+    """The sender of each channel (mail only where a transport exists)."""
+    return compose.senders(transport(smtp, sendmail))
 
 
-def composer() -> Compose:
-    """What a run owes: nothing until the mail and alerts parts provide it."""
-    return compose_nothing
+def composer(
+    smtp: str | None, sendmail: str | None, targets: tuple[str, ...], zone: tzinfo | None
+) -> Compose:
+    """What this host's runs owe: alerts, and mail where a transport exists."""
+    mails = transport(smtp, sendmail) is not None
+    return compose.composer(host=socket.gethostname(), zone=zone, targets=targets, mails=mails)
 
 
 def default_targets(given: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -66,7 +74,7 @@ def test_command(ctx: click.Context, what: str | None) -> None:
     messages = _test_messages(ctx, what)
     if not messages:
         raise UsageError("no target to test: give a job with notify= or MAILTO, or a URL")
-    attempts = try_targets(senders(os.environ.get(SMTP_ENV), None), messages)
+    attempts = try_targets(senders(None, None), messages)
     for message, attempt in zip(messages, attempts, strict=True):
         where = f"{message.channel.value} {redact(message.target)}"
         click.echo(f"{where}: " + ("delivered" if attempt.error is None else attempt.error))

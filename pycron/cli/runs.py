@@ -58,6 +58,7 @@ from pycron.errors import (
 )
 from pycron.launch import EXIT_FAILURE
 from pycron.notify import Channel
+from pycron.notify.mail import wants_mail
 from pycron.notify.outbox import Composer, Sender, compose_nothing, deliver_once
 from pycron.records import Outcome, RunResult
 from pycron.runner import (
@@ -161,6 +162,7 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool, no_noti
     note = prepare_state_dir(invocation.state_dir)
     if note is not None:
         click.echo(f"pycron: warning: {note}", err=True)
+    mails = not no_notify and notify.transport(None, None) is not None
     supervision = supervise()
     recorder = open_recorder(invocation)
     with _StopOnSignal() as stop:
@@ -174,6 +176,8 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool, no_noti
             output=sys.stdout.buffer,
             error_output=sys.stderr.buffer,
             supervision=supervision,
+            # A job that mails gets its output in one log, in order, as cron mails it.
+            combined_output=mails and wants_mail(entry),
         )
         try:
             results = run(entry, utc_now(), context, wait_lock=not no_wait_lock, manual=True)
@@ -202,13 +206,17 @@ def _notify(history: Store, entry: Entry, results: list[RunResult], *, tell: boo
 
     sender = Sender(
         history,
-        notify.senders(os.environ.get(notify.SMTP_ENV), None),
+        notify.senders(None, None),
         targets=lambda job_id: entry.options.notify or notify.default_targets(),
         log=say,
         clock=utc_now,
         wait=lambda seconds, event: None,
     )
-    compose = notify.composer() if tell else compose_nothing
+    compose = (
+        notify.composer(None, None, notify.default_targets(), local_zone())
+        if tell
+        else compose_nothing
+    )
     queued = Composer(history, compose, sender, clock=utc_now, log=say).run_ended(entry, results)
     if not queued:
         return

@@ -29,6 +29,7 @@ from typing import Any, Final, NamedTuple
 from pycron.crontab import Entry, NotifyEvent, format_duration
 from pycron.notify import Channel, DeliveryError, Message, redact
 from pycron.records import Outcome, RunResult
+from pycron.store import JobPast
 
 TITLE_WIDTH: Final = 60  # what a phone's notification shows of a title
 _HOST_MIN: Final = 12  # what a title keeps of a long host name
@@ -47,20 +48,6 @@ _MARKS: Final = {
     NotifyEvent.MISSED: "⚠",
     NotifyEvent.START: "▶",
 }
-
-
-class AlertPast(NamedTuple):
-    """What the run history knows of a job's earlier runs, for one new run.
-
-    `previous` is the outcome of the job's last run before this one that
-    succeeded or failed (None: none yet); `alerted` when the last failure
-    alert of the current run of failures was queued (None: none since the
-    last success), and `unsent` how many failures since then did not alert.
-    """
-
-    previous: Outcome | None = None
-    alerted: datetime | None = None
-    unsent: int = 0
 
 
 class AlertFacts(NamedTuple):
@@ -87,7 +74,7 @@ class Throttled(NamedTuple):
 # --------------------------------------------------------------------------- events
 
 
-def run_events(result: RunResult, past: AlertPast) -> tuple[NotifyEvent, ...]:
+def run_events(result: RunResult, past: JobPast) -> tuple[NotifyEvent, ...]:
     """The events a finished run raises, the most telling first: a job alerts
     the first of them it is set to (a recovery is also a success, and alerts
     as a success when `recovery` is not chosen). None for a run skipped for
@@ -103,34 +90,26 @@ def run_events(result: RunResult, past: AlertPast) -> tuple[NotifyEvent, ...]:
     return ()
 
 
-def throttle(event: NotifyEvent, at: datetime, past: AlertPast, every: timedelta) -> Throttled:
+def throttle(event: NotifyEvent, at: datetime, past: JobPast, every: timedelta) -> Throttled:
     """Whether the alert of `event` at `at` goes out: a failure within `every`
-    of the last failure alert does not (it is counted in `past.unsent` by the
+    of the last failure alert does not (it is counted in `past.failures` by the
     history); the next alert that goes out, a later failure or the recovery,
     says how many did not."""
-    if event is NotifyEvent.FAILURE and past.alerted is not None and at - past.alerted < every:
+    if (
+        event is NotifyEvent.FAILURE
+        and past.last_failure_alert is not None
+        and at - past.last_failure_alert < every
+    ):
         return Throttled(send=False)
     if (
-        past.unsent
-        and past.alerted is not None
+        past.failures
+        and past.last_failure_alert is not None
         and event in (NotifyEvent.FAILURE, NotifyEvent.RECOVERY)
     ):
-        return Throttled(True, f"failed {past.unsent} more times since {_clock(past.alerted, at)}")
+        return Throttled(
+            True, f"failed {past.failures} more times since {_clock(past.last_failure_alert, at)}"
+        )
     return Throttled(send=True)
-
-
-def remember(
-    past: AlertPast, result: RunResult, event: NotifyEvent | None, sent: bool
-) -> AlertPast:
-    """What the history knows after `result`, whose alert of `event` was
-    `sent` or not: the state `throttle` reads for the job's next run."""
-    if result.outcome is Outcome.SUCCESS:
-        return AlertPast(Outcome.SUCCESS)
-    if result.outcome not in FAILURES:
-        return past
-    if event is NotifyEvent.FAILURE and sent:
-        return AlertPast(result.outcome, _moment(result), 0)
-    return AlertPast(result.outcome, past.alerted, past.unsent + 1)
 
 
 def _clock(moment: datetime, now: datetime) -> str:
@@ -148,7 +127,7 @@ def _moment(result: RunResult) -> datetime:
 
 
 def alert_messages(
-    entry: Entry, result: RunResult, past: AlertPast, facts: AlertFacts
+    entry: Entry, result: RunResult, past: JobPast, facts: AlertFacts
 ) -> list[Message]:
     """The alerts a finished run owes: one per target for the first of its
     events the job is set to, unless throttled; none without targets."""

@@ -42,15 +42,18 @@ LEASE = timedelta(minutes=10)  # how long a message taken for sending is no one 
 BATCH = 50  # messages taken at once
 MAX_WAIT = 60.0  # seconds: the sender looks at the outbox at least this often
 STOP_WAIT = 5.0  # seconds a stop waits for a delivery under way
+RECENT_RUNS = 20  # attempts of a job looked through for the record of a run that ended
 
 Send = Callable[[Message], None]
 Targets = Callable[[str], Iterable[str]]  # job id -> the targets configured now
 # What a run that ended owes: (its job, the results of its attempts, what the
-# store knows of the job's past) -> its messages.
-Compose = Callable[["Entry", Sequence["RunResult"], JobPast], list[Message]]
+# store knows of the job's past, the record of its last attempt) -> its messages.
+Compose = Callable[["Entry", Sequence["RunResult"], JobPast, "int | None"], list[Message]]
 
 
-def compose_nothing(entry: Entry, results: Sequence[RunResult], past: JobPast) -> list[Message]:
+def compose_nothing(
+    entry: Entry, results: Sequence[RunResult], past: JobPast, run_id: int | None
+) -> list[Message]:
     """A composer for a daemon that tells no one: no run owes anything."""
     return []
 
@@ -85,7 +88,7 @@ class Composer:
         slot = results[-1].scheduled_for
         try:
             past = self.history.job_past(entry.id, slot)
-            messages = self.compose(entry, results, past)
+            messages = self.compose(entry, results, past, self._record_of(entry.id, slot))
             queued = self.history.queue_messages(entry.id, slot, messages, self._clock())
         except HistoryError as error:
             self._log("history", "error", message=f"{error}: the messages of {entry.id}'s run wait")
@@ -97,6 +100,14 @@ class Composer:
             self._log("queued", job=entry.id, scheduled=slot, messages=len(queued))
             self.sender.wake()
         return queued
+
+    def _record_of(self, job_id: str, slot: datetime) -> int | None:
+        """The record of the last attempt of the job's run at `slot` (the run
+        id people see in `history` and in the alert)."""
+        for record in self.history.runs(job_id, limit=RECENT_RUNS):
+            if record.scheduled_for == slot:
+                return record.id
+        return None
 
     def recover(self, jobs: Mapping[str, Entry]) -> None:
         """Compose the runs that ended but were never composed (their pycron

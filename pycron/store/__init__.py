@@ -195,10 +195,10 @@ class JobPast(NamedTuple):
     at `failures_since`. A run's outcome is that of its last attempt; runs
     that never ran (missed, skipped) are not runs here."""
 
-    previous: Outcome | None
-    last_failure_alert: datetime | None
-    failures: int
-    failures_since: datetime | None
+    previous: Outcome | None = None
+    last_failure_alert: datetime | None = None
+    failures: int = 0
+    failures_since: datetime | None = None
 
 
 # Outcomes of a run that ran (or tried to), for `JobPast`; FAILURE_OUTCOMES are
