@@ -5,8 +5,12 @@ restart the alert arrives, once."""
 
 from __future__ import annotations
 
+import email
+import getpass
 import json
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from test_daemon import Sandbox, at, stop, wait_until
+from test_mail import Handler, free_port
 
 TOKEN = "abcdefghijklmnop0123456789"  # a webhook's secret: never in a log or the history
 
@@ -115,3 +121,84 @@ def test_an_alert_queued_before_kill_9_is_delivered_once_after_the_restart(
     for text in (first.log(), second.log(), shown.stdout.decode()):
         assert TOKEN not in text
     wait_until(lambda: not sandbox.tagged(), 10, "the job's processes to end")
+
+
+PYCRON = (sys.executable, "-m", "pycron")
+
+
+def alerts_of(hook: Hook) -> list[dict[str, str]]:
+    """The alerts the webhook received, in order (apprise's JSON objects)."""
+    return [json.loads(body) for _, body in hook.received]
+
+
+def test_a_job_failing_every_second_alerts_once_per_window_then_recovers_once(
+    sandbox: Sandbox, hook: Hook
+) -> None:
+    hook.down = False
+    target = f"json://127.0.0.1:{hook.port}/hook"
+    flag = sandbox.root / "fixed"
+    sandbox.write(
+        f"# pycron: name=flaky notify={target} notify-every=3s\n@every 1s test -e {flag}\n"
+    )
+    daemon = sandbox.start()
+    summed = wait_until(
+        lambda: [a for a in alerts_of(hook) if "more times since" in a["message"]],
+        20,
+        "a failure alert that sums up the failures it did not send",
+    )
+    first, *_ = alerts_of(hook)
+    assert first["title"].startswith("✗ flaky failed")
+    assert "more times since" not in first["message"]
+    failed = [r for r in sandbox.ended("flaky") if r.outcome.value == "failed"]
+    assert len(alerts_of(hook)) < len(failed)  # throttled: not one alert per failure
+    assert re.search(r"failed [0-9]+ more times since", summed[0]["message"])
+
+    flag.touch()
+    wait_until(
+        lambda: [a for a in alerts_of(hook) if "recovered" in a["title"]], 20, "a recovery alert"
+    )
+    successes = len([r for r in sandbox.ended("flaky") if r.outcome.value == "success"])
+    wait_until(
+        lambda: (
+            len([r for r in sandbox.ended("flaky") if r.outcome.value == "success"])
+            >= successes + 3
+        ),
+        20,
+        "three more successful runs",
+    )
+    assert stop(daemon) == 0
+    recoveries = [a for a in alerts_of(hook) if "recovered" in a["title"]]
+    assert len(recoveries) == 1  # a recovery alerts once; the successes after it do not
+
+
+def test_the_daemon_mails_a_runs_output_in_order_as_cron_does(sandbox: Sandbox) -> None:
+    handler = Handler()
+    port = free_port()
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        command = "echo one; echo two >&2; echo three; exit 3"
+        sandbox.write(f"MAILTO=ops@example.org\n# pycron: name=report\n@at {at(1)} {command}\n")
+        daemon = sandbox.start("--smtp", f"smtp://127.0.0.1:{port}")
+        (received,) = wait_until(lambda: handler.received, 20, "the mail of the run")
+        daemon.wait_for(r" delivered .*job=report")
+        assert stop(daemon) == 0
+    finally:
+        server.stop()
+    mail = email.message_from_bytes(received.content)
+    assert received.recipients == ["ops@example.org"]
+    assert (
+        mail["Subject"]
+        == f"Cron <{getpass.getuser()}@{socket.gethostname().split('.')[0]}> {command}"
+    )
+    body = mail.get_payload(decode=True)
+    assert body.replace(b"\r\n", b"\n") == b"one\ntwo\nthree\n"  # stdout and stderr, in order
+    places = ("--crontab", str(sandbox.crontab), "--state-dir", str(sandbox.state))
+    (run,) = json.loads(
+        subprocess.run(
+            [*PYCRON, *places, "history", "--json"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    assert [(d["channel"], d["state"]) for d in run["deliveries"]] == [("mail", "delivered")]
