@@ -51,7 +51,14 @@ from pycron.errors import (
 from pycron.expr import resolve_tz
 from pycron.jobtable import JobTable
 from pycron.notify import Channel
-from pycron.notify.outbox import Compose, Composer, Send, Sender, compose_nothing
+from pycron.notify.outbox import (
+    Compose,
+    Composer,
+    ComposeStart,
+    Send,
+    Sender,
+    compose_nothing,
+)
 from pycron.processes import job_alive
 from pycron.records import Outcome, RunResult
 from pycron.runner import Retention, Supervision, prepare_state_dir, supervise, write_private
@@ -73,7 +80,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from concurrent.futures import Executor
 
-    from pycron.notify import Channel
+    from pycron.crontab import Crontab, Finding
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
 MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
@@ -768,13 +775,16 @@ class Daemon:
         execute: Execute,
         senders: Mapping[Channel, Send],
         compose: Compose,
+        compose_start: ComposeStart | None = None,
+        review: Callable[[Crontab], Iterable[Finding]] | None = None,
         delay_scale: float | None = None,
     ) -> None:
         """`pool(n)` makes the worker pool of n workers and `execute` runs one
         launch in a worker (`serve()` gives a thread pool and the runner).
-        `compose` says what messages a run that ended owes and `senders`
-        deliver them, per channel, from the outbox's thread (see
-        `pycron.notify.outbox`). `delay_scale` in [0, 1) scales every
+        `compose` says what messages a run that ended owes (`compose_start`:
+        one that starts) and `senders` deliver them, per channel, from the
+        outbox's thread (see `pycron.notify.outbox`). `review` says what to report of each version
+        of the crontab loaded besides its errors. `delay_scale` in [0, 1) scales every
         RANDOM_DELAY; drawn at random (once, as cronie does at its start)
         unless given."""
         self.settings = settings
@@ -793,6 +803,8 @@ class Daemon:
         self._execute = execute
         self._senders = senders
         self._compose = compose
+        self._compose_start = compose_start
+        self._review = review
         self._recorder: TolerantRecorder | None = None
 
     # ----------------------------------------------------------- lifecycle
@@ -888,6 +900,14 @@ class Daemon:
             supervision,
             mails=Channel.MAIL in self._senders,
         )
+        composer = Composer(
+            history,
+            self._compose,
+            sender,
+            clock=self.clock,
+            log=self.log,
+            compose_start=self._compose_start,
+        )
         supervisor = Supervisor(
             workplace,
             pool=pool,
@@ -899,10 +919,11 @@ class Daemon:
             finished=self.events.put,
             stopping=self.stopping,
             draining=self.draining,
+            started=composer.run_started,
         )
         self.scheduler = Scheduler(
             settings,
-            table=JobTable(settings.crontab, self.log),
+            table=JobTable(settings.crontab, self.log, self._review),
             supervisor=supervisor,
             history=history,
             recorder=recorder,
@@ -912,7 +933,7 @@ class Daemon:
             history_error=self._history_error,
             anchor=self.anchor,
             delay_scale=self.delay_scale,
-            composer=Composer(history, self._compose, sender, clock=self.clock, log=self.log),
+            composer=composer,
         )
         return self.scheduler
 
@@ -1107,11 +1128,14 @@ def serve(
     *,
     senders: Mapping[Channel, Send] | None = None,
     compose: Compose = compose_nothing,
+    compose_start: ComposeStart | None = None,
+    review: Callable[[Crontab], Iterable[Finding]] | None = None,
 ) -> int:
     """Run the daemon in the foreground with real time and signals; returns the
-    exit code. `senders` (per channel) and `compose` are the outbox's: the
+    exit code. `senders` (per channel), `compose` and `compose_start` are the outbox's: the
     command line builds them from the mail and alert parts (`notify.compose`);
-    without them, no run owes anything.
+    without them, no run owes anything. `review` is what the daemon reports of
+    each crontab it loads besides its errors (see `Daemon`).
     """
 
     def clock() -> datetime:
@@ -1128,6 +1152,8 @@ def serve(
         execute=run_launch,
         senders={} if senders is None else senders,
         compose=compose,
+        compose_start=compose_start,
+        review=review,
     )
     previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -16,8 +16,10 @@ from pycron.crontab import Entry, parse, untrusted
 from pycron.errors import DaemonError, UnsafeFileError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
+
+    from pycron.crontab import Crontab, Finding
 
 
 class Loaded(NamedTuple):
@@ -32,10 +34,18 @@ class Loaded(NamedTuple):
 class JobTable:
     """The jobs of one crontab file, by id, as last loaded."""
 
-    def __init__(self, path: Path, log: Callable[..., None]) -> None:
-        """`log` is the daemon's event log (`EventLog`)."""
+    def __init__(
+        self,
+        path: Path,
+        log: Callable[..., None],
+        review: Callable[[Crontab], Iterable[Finding]] | None = None,
+    ) -> None:
+        """`log` is the daemon's event log (`EventLog`); `review` says what
+        else to report of each version loaded (alert targets that cannot be
+        used, mail that cannot leave), logged as the errors are."""
         self.path = path
         self.log = log
+        self.review = review
         self.jobs: dict[str, Entry] = {}
         self._file_signature: tuple[int, int, int] | None = None
         self._loaded_text: str | None = None
@@ -84,10 +94,11 @@ class JobTable:
         finally:
             gc.enable()
         self._loaded_text = text
-        for finding in errors:
+        reviewed = list(self.review(crontab)) if self.review is not None else []
+        for finding in (*errors, *reviewed):
             self.log(
-                "error",
-                "error",
+                finding.severity.value,
+                "error" if finding.is_error else "warning",
                 where=f"{finding.path}:{finding.line}:{finding.column + 1}",
                 message=finding.message,
             )

@@ -105,6 +105,7 @@ def lint(
     local_tz: tzinfo | None = None,
     check_target: Callable[[str], str | None] | None = None,
     mail_transport: bool | None = None,
+    only: Collection[str] | None = None,
 ) -> list[Finding]:
     """The warnings of `pycron check` for a parsed crontab, in line order.
 
@@ -118,17 +119,21 @@ def lint(
     says why alerts cannot go to a `notify=` URL (None if they can); without
     it, targets are not checked. `mail_transport` says whether the daemon has
     a way to send mail (SMTP or sendmail): without one, a MAILTO mails nobody
-    (not checked when None).
+    (not checked when None). `only` limits the checks to these codes (the
+    daemon's `LOAD_CHECKS`).
     """
     context = _Context(crontab, now, which, users, local_tz, check_target, {}, mail_transport)
+    file_checks = [(code, check) for code, check in FILE_CHECKS if only is None or code in only]
+    env_checks = [(code, check) for code, check in ENV_CHECKS if only is None or code in only]
+    job_checks = [(code, check) for code, check in JOB_CHECKS if only is None or code in only]
     hits: list[tuple[str, _Hit]] = []
-    for code, file_check in FILE_CHECKS:
+    for code, file_check in file_checks:
         hits.extend((code, hit) for hit in file_check(context))
-    for env in _assignments(crontab):
-        for code, env_check in ENV_CHECKS:
+    for env in _assignments(crontab) if env_checks else ():
+        for code, env_check in env_checks:
             hits.extend((code, hit) for hit in env_check(env, context))
-    for job in _jobs(crontab):
-        for code, job_check in JOB_CHECKS:
+    for job in _jobs(crontab) if job_checks else ():
+        for code, job_check in job_checks:
             hits.extend((code, hit) for hit in job_check(job, context))
     hits.sort(key=lambda found: (found[1].line, found[1].column))  # stable: table order
     return [
@@ -1029,6 +1034,10 @@ def _dst(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
 
 
 # --------------------------------------------------------------------------- the tables
+
+# What the daemon reports each time it loads the crontab, beside its errors:
+# alert targets that cannot be used, and mail that cannot leave.
+LOAD_CHECKS: Final = frozenset(("notify-target", "no-mail-transport"))
 
 _FileCheck = Callable[[_Context], Iterable[_Hit]]
 _EnvCheck = Callable[[_Env, _Context], Iterable[_Hit]]

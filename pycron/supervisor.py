@@ -76,14 +76,26 @@ class _Recorder:
     history but logs only the runs that do not succeed.
     """
 
-    def __init__(self, recorder: Recorder, log: Callable[..., None], quiet: bool = False) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        log: Callable[..., None],
+        quiet: bool = False,
+        first_started: Callable[[RunResult, int], None] | None = None,
+    ) -> None:
+        """`first_started` hears of the run's first attempt starting (its
+        process is running), with its record."""
         self._recorder = recorder
         self._log = log
         self._quiet = quiet
+        self._first_started = first_started
 
     def started(self, result: RunResult, record_id: int | None = None) -> int:
         record = self._recorder.started(result, record_id)
-        if result.outcome is Outcome.RUNNING and result.pid is not None and not self._quiet:
+        running = result.outcome is Outcome.RUNNING and result.pid is not None
+        if running and result.attempt == 1 and self._first_started is not None:
+            self._first_started(result, record)
+        if running and not self._quiet:
             self._log(
                 "start",
                 job=result.job_id,
@@ -143,10 +155,13 @@ class Supervisor:
         finished: Callable[[Finished], None],
         stopping: threading.Event,
         draining: threading.Event,
+        started: Callable[[Entry, RunResult, int | None], None] | None = None,
     ) -> None:
-        """`finished` receives each run's end, from the worker's thread;
+        """`finished` receives each run's end, from the worker's thread, and
+        `started` each run's first attempt starting (with its record);
         `history_error` says a failure of the history; `draining` means start
         nothing new, `stopping` stop what runs."""
+        self._started = started
         self.workplace = workplace
         self.clock = clock
         self.log = log
@@ -189,7 +204,12 @@ class Supervisor:
             state_dir=self.workplace.state_dir,
             clock=self.clock,
             sleep=lambda seconds: not self.stopping.wait(seconds),
-            recorder=_Recorder(self._recorder, self.log, quiet=entry.no_log),
+            recorder=_Recorder(
+                self._recorder,
+                self.log,
+                quiet=entry.no_log,
+                first_started=self._first_started(entry),
+            ),
             retention=self.workplace.retention,
             stopping=self.stopping.is_set,
             poll_interval=0.1,
@@ -201,6 +221,14 @@ class Supervisor:
         except SlotTakenError:  # refused before anything started
             log_slot_taken(self.log, entry.id, launch.slot)
             return []
+
+    def _first_started(self, entry: Entry) -> Callable[[RunResult, int], None] | None:
+        """What hears of this job's run starting: `started`, with the record
+        (None where the history could not take it: a placeholder below 0)."""
+        started = self._started
+        if started is None:
+            return None
+        return lambda result, record: started(entry, result, record if record > 0 else None)
 
     def _claim(self, entry: Entry, record: int) -> bool:
         """Take a queued record for this worker; False if another took it. If the

@@ -83,7 +83,10 @@ GRAPH: dict[str, set[str]] = {
     },
     "cli.notify": {
         "errors",
+        "lint",
+        "crontab",
         "notify",
+        "notify.alerts",
         "notify.compose",
         "notify.mail",
         "notify.outbox",

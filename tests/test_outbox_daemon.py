@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,6 +23,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from test_daemon import Sandbox, at, stop, wait_until
 from test_mail import Handler, free_port
+
+from pycron.crontab import Crontab, Finding
+from pycron.jobtable import JobTable
+from pycron.lint import LOAD_CHECKS, lint
 
 TOKEN = "abcdefghijklmnop0123456789"  # a webhook's secret: never in a log or the history
 
@@ -202,3 +207,52 @@ def test_the_daemon_mails_a_runs_output_in_order_as_cron_does(sandbox: Sandbox) 
         ).stdout
     )
     assert [(d["channel"], d["state"]) for d in run["deliveries"]] == [("mail", "delivered")]
+
+
+def test_the_daemon_reports_a_notify_target_apprise_cannot_use_at_its_column(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.write("# pycron: name=job notify=nosuchservice://somewhere\n@daily true\n")
+    daemon = sandbox.start()
+    daemon.wait_for(r" ready ")
+    assert stop(daemon) == 0
+    option_line = 3  # below the sandbox's two header lines
+    column = len("# pycron: name=job notify=") + 1
+    (line,) = [line for line in daemon.log().splitlines() if "notify target" in line]
+    assert " error " in line
+    assert f"where={sandbox.crontab}:{option_line}:{column} " in line
+
+
+def test_each_load_warns_once_of_a_mailto_no_mail_can_leave_for(tmp_path: Path) -> None:
+    crontab = tmp_path / "crontab"
+    crontab.write_text("MAILTO=ops@example.org\n@daily true\n")
+    logged: list[tuple[object, ...]] = []
+
+    def log(event: str, level: str = "info", **fields: object) -> None:
+        logged.append((event, level, fields.get("where")))
+
+    def review(parsed: Crontab) -> list[Finding]:
+        now = datetime.now(timezone.utc)
+        return lint(parsed, now, mail_transport=False, only=LOAD_CHECKS)
+
+    table = JobTable(crontab, log, review)
+    table.load(initial=True)
+    crontab.write_text("MAILTO=ops@example.org\n@daily true\n@hourly true\n")
+    table.load(initial=False)
+    warnings = [entry for entry in logged if entry[0] == "warning"]
+    assert warnings == [("warning", "warning", f"{crontab}:1:8")] * 2  # one per load
+
+
+def test_a_job_that_asks_for_start_alerts_gets_one_as_its_run_starts(
+    sandbox: Sandbox, hook: Hook
+) -> None:
+    hook.down = False
+    target = f"json://127.0.0.1:{hook.port}/hook"
+    sandbox.write(f"# pycron: name=nightly notify={target} notify-on=start\n@at {at(1)} exit 4\n")
+    daemon = sandbox.start()
+    (alert,) = wait_until(lambda: alerts_of(hook), 20, "the start alert")
+    wait_until(lambda: sandbox.ended("nightly"), 20, "the run's end")
+    daemon.wait_for(r" delivered .*job=nightly")
+    assert stop(daemon) == 0
+    assert "nightly started" in alert["title"]
+    assert len(alerts_of(hook)) == 1  # its failure was not asked for

@@ -6,7 +6,14 @@ from __future__ import annotations
 import click
 
 from pycron.cli.invocation import command, invocation_of
-from pycron.cli.notify import SMTP_ENV, composer, default_targets, senders
+from pycron.cli.notify import (
+    SMTP_ENV,
+    composer,
+    default_targets,
+    reviewer,
+    senders,
+    start_composer,
+)
 from pycron.daemon import LogFormat, Settings, local_zone, serve
 from pycron.expr import resolve_tz
 
@@ -105,6 +112,8 @@ def daemon_command(
         log_level,
         senders=senders(smtp, sendmail),
         compose=composer(smtp, sendmail, daemon_settings.notify, zone),
+        compose_start=start_composer(daemon_settings.notify, zone),
+        review=reviewer(smtp, sendmail),
     )
     ctx.exit(code)
 

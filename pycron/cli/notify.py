@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import click
 
 from pycron.cli.invocation import GlobalOptionsCommand, Group, invocation_of
 from pycron.errors import UsageError
+from pycron.lint import LOAD_CHECKS, lint
 from pycron.notify import Channel, Message, compose, redact
+from pycron.notify.alerts import check_target
 from pycron.notify.mail import MailTransport, mail_transport
-from pycron.notify.outbox import Compose, Send, try_targets
+from pycron.notify.outbox import Compose, ComposeStart, Send, try_targets
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import tzinfo
+
+    from pycron.crontab import Crontab, Finding
 
 NOTIFY_ENV = "PYCRON_NOTIFY"  # comma-separated default alert targets
 SMTP_ENV = "PYCRON_SMTP"
@@ -34,6 +40,24 @@ def transport(smtp: str | None, sendmail: str | None) -> MailTransport | None:
 def senders(smtp: str | None, sendmail: str | None) -> dict[Channel, Send]:
     """The sender of each channel (mail only where a transport exists)."""
     return compose.senders(transport(smtp, sendmail))
+
+
+def reviewer(smtp: str | None, sendmail: str | None) -> Callable[[Crontab], list[Finding]]:
+    """What the daemon reports of each crontab it loads besides its errors:
+    `notify=` targets that apprise cannot use, and a MAILTO that no mail can
+    leave for (no transport), at their lines and columns, once per load."""
+    mails = transport(smtp, sendmail) is not None
+
+    def review(crontab: Crontab) -> list[Finding]:
+        now = datetime.now(timezone.utc)  # unused by these checks, which do not look at dates
+        return lint(crontab, now, check_target=check_target, mail_transport=mails, only=LOAD_CHECKS)
+
+    return review
+
+
+def start_composer(targets: tuple[str, ...], zone: tzinfo | None) -> ComposeStart:
+    """What this host's runs owe as they start: `start` alerts."""
+    return compose.start_composer(host=socket.gethostname(), zone=zone, targets=targets)
 
 
 def composer(

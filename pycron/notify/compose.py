@@ -15,7 +15,7 @@ from datetime import timezone
 from typing import TYPE_CHECKING
 
 from pycron.notify import Channel, Message
-from pycron.notify.alerts import AlertFacts, alert_messages, send_alert
+from pycron.notify.alerts import AlertFacts, alert_messages, send_alert, start_messages
 from pycron.notify.mail import MAIL_LIMIT, MailFacts, MailTransport, mail_message, wants_mail
 from pycron.runner import job_environment, owner_home, owner_name
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pycron.crontab import Entry
-    from pycron.notify.outbox import Compose, Send
+    from pycron.notify.outbox import Compose, ComposeStart, Send
     from pycron.records import RunResult
     from pycron.store import JobPast
 
@@ -68,6 +68,17 @@ def composer(*, host: str, zone: tzinfo | None, targets: tuple[str, ...], mails:
         return messages
 
     return compose
+
+
+def start_composer(*, host: str, zone: tzinfo | None, targets: tuple[str, ...]) -> ComposeStart:
+    """What a run of this host owes as it starts: the `start` alerts of jobs
+    that ask for them, to their targets (else `targets`)."""
+
+    def compose_start(entry: Entry, result: RunResult, run_id: int | None) -> list[Message]:
+        facts = AlertFacts(host, run_id, None, targets, zone or timezone.utc)
+        return start_messages(entry, result, facts)
+
+    return compose_start
 
 
 def _output(path: Path | None, limit: int) -> tuple[bytes, int]:

@@ -51,6 +51,11 @@ Targets = Callable[[str], Iterable[str]]  # job id -> the targets configured now
 Compose = Callable[["Entry", Sequence["RunResult"], JobPast, "int | None"], list[Message]]
 
 
+# What a run that starts owes (its `start` alerts): (its job, the result of
+# its first attempt, now running, and that attempt's record) -> its messages.
+ComposeStart = Callable[["Entry", "RunResult", "int | None"], list[Message]]
+
+
 def compose_nothing(
     entry: Entry, results: Sequence[RunResult], past: JobPast, run_id: int | None
 ) -> list[Message]:
@@ -73,9 +78,11 @@ class Composer:
         *,
         clock: Callable[[], datetime],
         log: Callable[..., None],
+        compose_start: ComposeStart | None = None,
     ) -> None:
         self.history = history
         self.compose = compose
+        self.compose_start = compose_start
         self.sender = sender
         self._clock = clock
         self._log = log
@@ -100,6 +107,22 @@ class Composer:
             self._log("queued", job=entry.id, scheduled=slot, messages=len(queued))
             self.sender.wake()
         return queued
+
+    def run_started(self, entry: Entry, result: RunResult, record: int | None) -> None:
+        """Queue what a run owes as its first attempt starts (its `start`
+        alerts), and wake the sender; a failure of the history is logged, and
+        the run goes on."""
+        if self.compose_start is None:
+            return
+        try:
+            messages = self.compose_start(entry, result, record)
+            if messages:
+                self.history.queue_started(messages, self._clock())
+                self.sender.wake()
+        except HistoryError as error:
+            self._log(
+                "history", "error", message=f"{error}: the start alerts of {entry.id} are lost"
+            )
 
     def _record_of(self, job_id: str, slot: datetime) -> int | None:
         """The record of the last attempt of the job's run at `slot` (the run

@@ -361,6 +361,10 @@ class Store(Recorder, Protocol):
         (nothing queued) if the run was composed already: whoever composes a
         run, however many times, its messages are queued once."""
 
+    def queue_started(self, messages: Sequence[Message], now: datetime) -> list[int]:
+        """Queue the messages of a run that starts (its `start` alerts), due
+        `now`; their ids. The run is not marked composed: its end is."""
+
     def uncomposed(self) -> list[RunRecord]:
         """The ended attempts of this host whose run was never composed and
         whose recorder is gone (a pycron stopped between a run's end and the

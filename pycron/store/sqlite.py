@@ -649,29 +649,12 @@ class SQLiteStore:
                 " ORDER BY attempt DESC, id DESC LIMIT 1",
                 [job_id, slot],
             ).fetchone()
-            last_id = None if last is None else last[0]
-            ids: list[int] = []
-            for message in messages:
-                run_id = last_id if message.run_id is None else message.run_id
-                cursor = db.execute(
-                    "INSERT INTO outbox (run_id, job_id, channel, target, target_key, title,"
-                    " payload, created, next_try, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        run_id,
-                        message.job_id,
-                        message.channel.value,
-                        stored_target(message.target),
-                        target_key(message.target),
-                        message.title,
-                        message.payload,
-                        created,
-                        created,
-                        Delivery.PENDING.value,
-                    ],
-                )
-                assert cursor.lastrowid is not None  # an INSERT always sets it
-                ids.append(cursor.lastrowid)
-            return ids
+            return _insert_messages(db, messages, None if last is None else last[0], created)
+
+    def queue_started(self, messages: Sequence[Message], now: datetime) -> list[int]:
+        """Queue the messages of a run that starts (see `Store.queue_started`)."""
+        with self._transaction() as db:
+            return _insert_messages(db, messages, None, time_text(now))
 
     def uncomposed(self) -> list[RunRecord]:
         """Ended attempts of this host, of runs never composed, whose recorder is
@@ -1242,3 +1225,32 @@ if TYPE_CHECKING:
     def _is_a_store(history: SQLiteStore) -> Store:
         """mypy checks here that SQLiteStore keeps implementing the Store protocol."""
         return history
+
+
+def _insert_messages(
+    db: sqlite3.Connection, messages: Sequence[Message], run_id: int | None, created: str
+) -> list[int]:
+    """Insert messages into the outbox, pending and due at `created`; their ids.
+    A message without a run id gets `run_id`. The target is stored redacted,
+    with the key that finds the real one again."""
+    ids: list[int] = []
+    for message in messages:
+        cursor = db.execute(
+            "INSERT INTO outbox (run_id, job_id, channel, target, target_key, title,"
+            " payload, created, next_try, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id if message.run_id is None else message.run_id,
+                message.job_id,
+                message.channel.value,
+                stored_target(message.target),
+                target_key(message.target),
+                message.title,
+                message.payload,
+                created,
+                created,
+                Delivery.PENDING.value,
+            ],
+        )
+        assert cursor.lastrowid is not None  # an INSERT always sets it
+        ids.append(cursor.lastrowid)
+    return ids
