@@ -217,7 +217,9 @@ class OptionSpec(NamedTuple):
     if the text is not a value of the option; `read` sets the option's
     attributes in an `Options` from the text of a value. `help`, `metavar`
     (None: click's default) and `choices` describe the option `add --KEY`,
-    which exists if `in_add`.
+    which exists if `in_add`. A `soft` option's bad value does not stop its
+    job: the reader takes what it can of it, and `check` (lint) reports the
+    rest as an error; `add` refuses it as for any option.
     """
 
     key: str
@@ -227,6 +229,7 @@ class OptionSpec(NamedTuple):
     metavar: str | None
     choices: tuple[str, ...]
     in_add: bool
+    soft: bool
 
 
 _Value = TypeVar("_Value")
@@ -242,17 +245,22 @@ def _option(
     metavar: str | None = None,
     choices: tuple[str, ...] = (),
     in_add: bool = True,
+    lenient: Callable[[str], _Value] | None = None,
 ) -> OptionSpec:
     """An option whose parser and store agree on the type of its value: a store
-    that sets a misspelt attribute, or one of another type, fails the type check."""
+    that sets a misspelt attribute, or one of another type, fails the type check.
+    With a `lenient` parser (which takes what it can of any text) the option
+    is soft: a job is read with it whatever its value."""
+    reading = parse if lenient is None else lenient
     return OptionSpec(
         key,
         parse,
-        lambda options, text: store(options, parse(text)),
+        lambda options, text: store(options, reading(text)),
         help,
         metavar,
         choices,
         in_add,
+        lenient is not None,
     )
 
 
@@ -341,6 +349,13 @@ def _parse_notify_on(value: str) -> frozenset[NotifyEvent]:
         _member(NotifyEvent, word.strip(), f"bad notify-on event {word.strip()!r}")
         for word in value.split(",")
     )
+
+
+def _read_notify_on(value: str) -> frozenset[NotifyEvent]:
+    """The events of `notify-on` that exist: a job with a misspelt one still
+    runs, and alerts on the others (`pycron check` and the daemon report it)."""
+    known = {event.value: event for event in NotifyEvent}
+    return frozenset(known[word.strip()] for word in value.split(",") if word.strip() in known)
 
 
 def _parse_notify_every(value: str) -> timedelta:
@@ -436,6 +451,7 @@ JOB_OPTIONS: Mapping[str, OptionSpec] = {
             lambda options, value: options._replace(notify_on=value),
             "Events that alert: failure, recovery, missed, success, start.",
             metavar="EVENTS",
+            lenient=_read_notify_on,
         ),
         _option(
             "notify-every",
@@ -494,6 +510,8 @@ def _read_options(text: str, column: int) -> tuple[tuple[str, str, int, int], ..
         if key in seen:
             raise _LineError(key_column, f"option {key!r} is given twice")
         seen.add(key)
+        if spec.soft:
+            continue  # its bad values are lint's to report; the job runs
         try:
             spec.check(value)
         except ValueError as exc:

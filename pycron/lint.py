@@ -3,9 +3,10 @@
 `lint(crontab, now)` looks at a parsed crontab for lines that cron reads
 differently from what their author probably meant, or that other crons
 (cronie, Debian's cron) read differently from pycron. Errors are not repeated
-here: the parser has already put them in `crontab.findings`. The one error
-found here is one the parser cannot know: a `notify=` target that the alert
-library cannot use (`notify-target`); the job still loads, without that alert.
+here: the parser has already put them in `crontab.findings`. The errors found
+here are those that do not stop a job: a `notify=` target that the alert
+library cannot use (`notify-target`) and a bad value of a soft option such as
+`notify-on` (`option-value`); the job still loads, without what they meant.
 
 Each warning has a stable code and points at the token concerned. There is
 one small check function per code, listed in the tables at the bottom of the
@@ -32,6 +33,7 @@ from typing import Final, NamedTuple
 from pycron.crontab import (
     CRON_PATH,
     DISABLED_MARK,
+    JOB_OPTIONS,
     Cron,
     Crontab,
     Entry,
@@ -329,6 +331,27 @@ def _notify_targets(context: _Context) -> Iterator[_Hit]:
             for option in above:
                 yield from _bad_targets(option, check)
         above = []
+
+
+def _soft_options(context: _Context) -> Iterator[_Hit]:
+    """Each bad value of a soft option (`notify-on`) above a job: the job runs,
+    without what the value meant."""
+    for line in context.crontab.lines:
+        if line.kind is not LineKind.OPTION:
+            continue
+        for (key, value), column in zip(line.options, line.option_columns, strict=True):
+            spec = JOB_OPTIONS[key]
+            if not spec.soft:
+                continue
+            try:
+                spec.check(value)
+            except ValueError as error:
+                yield _Hit(
+                    line.number,
+                    column,
+                    f"{error} (the job runs without it)",
+                    severity=Severity.ERROR,
+                )
 
 
 def _bad_targets(option: Line, check: Callable[[str], str | None]) -> Iterator[_Hit]:
@@ -1037,7 +1060,7 @@ def _dst(job: _Job, context: _Context, expr: CronExpression) -> Iterator[_Hit]:
 
 # What the daemon reports each time it loads the crontab, beside its errors:
 # alert targets that cannot be used, and mail that cannot leave.
-LOAD_CHECKS: Final = frozenset(("notify-target", "no-mail-transport"))
+LOAD_CHECKS: Final = frozenset(("notify-target", "option-value", "no-mail-transport"))
 
 _FileCheck = Callable[[_Context], Iterable[_Hit]]
 _EnvCheck = Callable[[_Env, _Context], Iterable[_Hit]]
@@ -1048,6 +1071,7 @@ FILE_CHECKS: Final[tuple[tuple[str, _FileCheck], ...]] = (
     ("portability", _file_limits),
     ("duplicate-job", _duplicate_jobs),
     ("notify-target", _notify_targets),
+    ("option-value", _soft_options),
 )
 ENV_CHECKS: Final[tuple[tuple[str, _EnvCheck], ...]] = (
     ("env-expansion", _env_expansion),

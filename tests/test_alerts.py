@@ -458,9 +458,12 @@ def test_notify_targets_are_not_checked_without_a_checker() -> None:
     assert [f for f in lint(crontab, T0) if f.code == "notify-target"] == []
 
 
-def test_an_unknown_event_is_a_syntax_error_naming_the_events() -> None:
-    _, errors = parse("# pycron: notify-on=failure,sucess\n0 3 * * * backup.sh\n")
-    error = errors[0]
+def test_an_unknown_event_is_an_error_naming_the_events_and_the_job_still_runs() -> None:
+    crontab, errors = parse("# pycron: notify-on=failure,sucess\n0 3 * * * backup.sh\n")
+    assert errors == []
+    (entry,) = crontab.entries
+    assert entry.options.notify_on == {NotifyEvent.FAILURE}  # the events that exist
+    (error,) = [f for f in lint(crontab, T0) if f.code == "option-value"]
     assert (error.line, error.column, error.severity) == (1, 20, Severity.ERROR)
     assert "'sucess'" in error.message
     assert "failure, recovery, missed, success, start" in error.message

@@ -189,6 +189,15 @@ FIRES = [
         28,
         id="notify-target",
     ),
+    # option-value (an error): at the value of a soft option that is not one
+    pytest.param(
+        "# pycron: name=x notify-on=failure,sucess\n0 * * * * x\n",
+        {},
+        "option-value",
+        1,
+        27,
+        id="notify-on-unknown-event",
+    ),
 ]
 
 
@@ -527,6 +536,7 @@ def test_every_code_of_the_spec_is_implemented() -> None:
         "pycron-only",
         "duplicate-job",
         "notify-target",
+        "option-value",
         "no-mail-transport",
     }
     tested = {param.values[2] for param in FIRES}
