@@ -46,6 +46,7 @@ from terminal import progress
 
 from pycron.crontab import Every, parse
 from pycron.daemon import Daemon, EventLog, Settings, Wakeup, local_zone, plan
+from pycron.notify.outbox import Sender, compose_nothing
 from pycron.runner import Supervision
 from pycron.store import RunRecord, TolerantRecorder
 from pycron.store.sqlite import SQLiteStore
@@ -505,6 +506,10 @@ def wait_until(wall: float, daemon: DaemonProcess, label: str) -> None:
 # --------------------------------------------------------------------------- in process
 
 
+def _never(seconds: float, event: threading.Event) -> None:
+    """The outbox sender's wait, for a sender that never runs here."""
+
+
 def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
     """The daemon's own code for a big crontab, called in this process: parse,
     load (parse and first fire times), one idle turn of the loop as `Daemon._loop`
@@ -531,11 +536,16 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
             log=log,
             pool=thread_pool,
             execute=run_launch,
+            senders={},
+            compose=compose_nothing,
         )
         history = SQLiteStore.open(settings.state_dir)
-        with thread_pool(1) as pool:  # (no job is started)
+        with thread_pool(1) as pool:  # (no job is started, no message sent)
             recorder = TolerantRecorder(history, print, claim_slots=True)
-            scheduler = daemon._parts(history, recorder, pool, Supervision())
+            sender = Sender(
+                history, {}, targets=lambda job_id: (), log=log, clock=utc_now, wait=_never
+            )
+            scheduler = daemon._parts(history, recorder, pool, Supervision(), sender)
             note("parse", parse, texts[0], str(crontab))
             note("load", scheduler._load, initial=True)
             for _ in range(10):

@@ -54,9 +54,11 @@ from pycron.store.sqlite import SQLiteStore
 from pycron.supervisor import Launch, thread_pool
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from pycron.notify import Message
     from pycron.runner import Context
+    from pycron.store import JobPast
 
 T = TypeVar("T")
 
@@ -508,11 +510,20 @@ class Simulation:
         self.zone = zone
         self.now = start.astimezone(UTC)
         self.starts: list[Start] = []
+        self.composed: list[tuple[str, datetime, Outcome]] = []  # runs the outbox was asked about
         self.stream = io.StringIO()
         self.log = EventLog(self.stream, self.clock)
 
     def clock(self) -> datetime:
         return self.now
+
+    def compose(
+        self, entry: Entry, results: Sequence[RunResult], past: JobPast, run_id: int | None
+    ) -> list[Message]:
+        """The daemon asks what a run owes: recorded (job, slot, outcome); nothing."""
+        last = results[-1]
+        self.composed.append((entry.id, last.scheduled_for, last.outcome))
+        return []
 
     def run_until(
         self,
@@ -569,7 +580,7 @@ class Simulation:
             pool=InlinePool,
             execute=execute,
             senders={},
-            compose=compose_nothing,
+            compose=self.compose,
             delay_scale=DELAY_SCALE,
         )
         assert daemon.run() == 0
@@ -1212,6 +1223,10 @@ def test_missed_runs_of_jobs_that_never_ran_are_found(simulate: Simulate) -> Non
         (missed,) = history.runs("daily-none", outcome=Outcome.MISSED)
         assert missed.message is not None
         assert missed.message.endswith("not run (catch-up=none)")
+    # What the missed slot owes is asked once (its `missed` alerts, say).
+    assert [c for c in sim.composed if c[0] == "daily-none"] == [
+        ("daily-none", utc("12:00"), Outcome.MISSED)
+    ]
 
 
 @pytest.mark.parametrize(
