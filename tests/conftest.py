@@ -8,10 +8,12 @@ the profile.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from test_daemon import Sandbox
 
 from pycron.runner import Supervision, supervise
 
@@ -38,6 +40,17 @@ def supervision() -> Supervision:
     """This process prepared to supervise jobs as the daemon and `run-now` do at
     start (subreaper, a cgroup per run where possible): once, as they do."""
     return supervise()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """A crontab, a state directory and the daemons of one test (see
+    test_daemon.Sandbox); every daemon and job it started is ended after."""
+    box = Sandbox(tmp_path)
+    try:
+        yield box
+    finally:
+        box.cleanup()
 
 
 @pytest.fixture

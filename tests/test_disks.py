@@ -27,7 +27,6 @@ from test_daemon import (
     Sandbox,
     at,
     group_gone,
-    sandbox,  # noqa: F401 - a fixture, used by name
     stop,
     wait_until,
 )
@@ -244,7 +243,7 @@ def test_a_corrupt_history_is_reported_by_readers_and_set_aside_by_run_now(
 
 
 def test_the_daemon_sets_a_corrupt_history_aside_and_runs_jobs(
-    sandbox: Sandbox,  # noqa: F811 - the fixture of test_daemon
+    sandbox: Sandbox,
 ) -> None:
     sandbox.state.mkdir()
     db = sandbox.state / FILE_NAME
@@ -264,7 +263,7 @@ def test_the_daemon_sets_a_corrupt_history_aside_and_runs_jobs(
 
 def test_the_daemon_supervises_jobs_the_full_disk_cannot_record(
     disk: Disk,
-    sandbox: Sandbox,  # noqa: F811 - the fixture of test_daemon
+    sandbox: Sandbox,
 ) -> None:
     box = sandbox
     box.state = disk.path / "state"

@@ -77,15 +77,6 @@ def hook() -> Iterator[Hook]:
         server.close()
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path)
-    try:
-        yield box
-    finally:
-        box.cleanup()
-
-
 def test_an_alert_queued_before_kill_9_is_delivered_once_after_the_restart(
     sandbox: Sandbox, hook: Hook
 ) -> None:
