@@ -344,11 +344,13 @@ class Changed(NamedTuple):
 
 class Burst(NamedTuple):
     """The changes of a `@watch` job not yet run for: the paths (in the order
-    first seen), the kinds of event, and when the last one came."""
+    first seen), the kinds of event, when the last one came, and whether
+    they wait for the job's run in progress to end."""
 
     paths: dict[str, None]
     kinds: set[str]
     last: datetime
+    held: bool = False
 
 
 Event = Tick | Reload | Finished | Changed  # what the scheduler consumes, in the order posted
@@ -490,27 +492,36 @@ class Scheduler:
         self._bursts[event.job_id] = burst._replace(last=max(burst.last, event.at))
 
     def _burst_due(self, job_id: str, burst: Burst) -> datetime | None:
-        """When the job's burst runs: once its debounce has passed since the
-        last change, and, unless the job runs side by side
-        (`overlap=allow`), once its run in progress has ended (None: not
-        before a run ends)."""
+        """When to look at the job's burst next: once its debounce has passed
+        since its last change; None while it waits for a run to end."""
         entry = self.jobs.get(job_id)
         if entry is None:
             return burst.last
-        if self.running[job_id] and entry.options.overlap is not Overlap.ALLOW:
+        if burst.held and self.running[job_id]:
             return None
         return burst.last + entry.options.debounce
 
     def _run_bursts(self, now: datetime) -> None:
         """Run each `@watch` job whose burst of changes is over: one run for
         all its changes, for the slot of its last change (the history's
-        claim of a slot keeps it to one run)."""
+        claim of a slot keeps it to one run). Changes while the job runs
+        make one more run after it, unless it runs side by side
+        (`overlap=allow`)."""
         for job_id, burst in list(self._bursts.items()):
             due = self._burst_due(job_id, burst)
             if due is None or due > now:
                 continue
-            del self._bursts[job_id]
             entry = self.jobs.get(job_id)
+            if (
+                entry is not None
+                and self.running[job_id]
+                and entry.options.overlap is not Overlap.ALLOW
+            ):  # coalesced: one more run once this one ends
+                if not burst.held:
+                    self._bursts[job_id] = burst._replace(held=True)
+                    self.log("hold", job=job_id, paths=len(burst.paths), message="job running")
+                continue
+            del self._bursts[job_id]
             if entry is None or not entry.enabled or self.supervisor.draining.is_set():
                 continue
             slot = burst.last
