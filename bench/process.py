@@ -79,7 +79,10 @@ def ensure_release_env(root: Path, where: Path) -> tuple[Path | None, str]:
         began = time.time()
         # Dependencies first (a no-op when they are there), then the project
         # itself rebuilt from the current sources whatever its version says.
-        steps = (("install", str(root)), ("install", "--no-deps", "--force-reinstall", str(root)))
+        steps = (
+            ("install", f"{root}[watch]"),  # as `make run` has it: the crontab watched by events
+            ("install", "--no-deps", "--force-reinstall", str(root)),
+        )
         for args in steps:
             done = _pip(python, *args)
             if done.returncode != 0:

@@ -204,6 +204,7 @@ class Options(NamedTuple):
     notify: tuple[str, ...] = ()  # alert targets (apprise URLs); none: the daemon's --notify
     notify_on: frozenset[NotifyEvent] = frozenset((NotifyEvent.FAILURE, NotifyEvent.RECOVERY))
     notify_every: timedelta = timedelta(hours=1)  # failures alerted at most once per this
+    debounce: timedelta = timedelta(seconds=1)  # @watch: quiet time that ends a burst of changes
     given: tuple[tuple[str, str], ...] = ()
 
 
@@ -458,6 +459,13 @@ JOB_OPTIONS: Mapping[str, OptionSpec] = {
             _parse_notify_every,
             lambda options, value: options._replace(notify_every=value),
             "Alert repeated failures at most once per this long.",
+            metavar="DURATION",
+        ),
+        _option(
+            "debounce",
+            parse_duration,
+            lambda options, value: options._replace(debounce=value),
+            "@watch: run once changes have stopped for this long.",
             metavar="DURATION",
         ),
         _option(
@@ -756,6 +764,42 @@ class Reboot(Schedule):
         self, moment: datetime, zone: tzinfo | None, anchor: datetime
     ) -> datetime | None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Watch(Schedule):
+    """`@watch PATH`: a run when something under PATH (a file, or a directory
+    and everything in it) is created, modified, deleted or moved (pycron
+    only). No clock says when: the daemon's file events do, debounced by
+    the job's `debounce=`. A relative PATH is read from the daemon's
+    working directory, `~` as the home directory."""
+
+    text: str
+    path: str
+
+    on_the_clock: ClassVar[bool] = False
+
+    @classmethod
+    def read(cls, value: str, column: int, tz: tzinfo | None) -> Watch:
+        """`@watch PATH` from its PATH (at `column`)."""
+        if not value or value.startswith("#"):
+            raise _LineError(column, "@watch needs a path", "e.g. @watch /srv/incoming")
+        return cls(f"@watch {value}", value)
+
+    @property
+    def no_next(self) -> str:
+        return f"on changes under {self.path}"
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        return None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        return None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return "cron rejects the line and has no file triggers", "incron or a path unit"
 
 
 def _every_hint(interval: timedelta) -> str | None:
@@ -1393,6 +1437,7 @@ SCHEDULE_WORDS: dict[str, ScheduleWord] = {
     "@reboot": ScheduleWord(Reboot.read),
     "@every": ScheduleWord(Every.read, takes_value=True),
     "@at": ScheduleWord(At.read, takes_value=True),
+    "@watch": ScheduleWord(Watch.read, takes_value=True),
     **dict.fromkeys(NICKNAMES, _NICKNAME),
 }
 

@@ -39,6 +39,8 @@ from filelock import FileLock, Timeout
 from pycron.crontab import (
     CatchUp,
     Entry,
+    Overlap,
+    Watch,
     random_delay,
 )
 from pycron.errors import (
@@ -61,7 +63,15 @@ from pycron.notify.outbox import (
 )
 from pycron.processes import job_alive
 from pycron.records import Outcome, RunResult
-from pycron.runner import Retention, Supervision, prepare_state_dir, supervise, write_private
+from pycron.runner import (
+    Retention,
+    Supervision,
+    prepare_state_dir,
+    private_directory,
+    safe_name,
+    supervise,
+    write_private,
+)
 from pycron.store import RunRecord, SlotTaken, Store, TolerantRecorder, gone_pycron
 from pycron.store.sqlite import open_recording
 from pycron.supervisor import (
@@ -81,10 +91,12 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from pycron.crontab import Crontab, Finding
+    from pycron.watch import Watcher
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
 MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
 MAX_CATCH_UP = 10_000  # slots counted per job and decision (older ones are not listed)
+MAX_CHANGED_LISTED = 100  # paths in a @watch job's PYCRON_CHANGED (all in PYCRON_CHANGED_FILE)
 
 
 # --------------------------------------------------------------------------- time zones
@@ -320,7 +332,28 @@ class Reload(NamedTuple):
     """Re-read the crontab (SIGHUP, or the file changed on disk)."""
 
 
-Event = Tick | Reload | Finished  # what the scheduler consumes, in the order posted
+class Changed(NamedTuple):
+    """Something changed under a `@watch` job's path (the file events' thread
+    posts it): the path, the kind of event and when it was seen."""
+
+    job_id: str
+    path: str
+    kind: str  # created, modified, deleted or moved
+    at: datetime
+
+
+class Burst(NamedTuple):
+    """The changes of a `@watch` job not yet run for: the paths (in the order
+    first seen), the kinds of event, when the last one came, and whether
+    they wait for the job's run in progress to end."""
+
+    paths: dict[str, None]
+    kinds: set[str]
+    last: datetime
+    held: bool = False
+
+
+Event = Tick | Reload | Finished | Changed  # what the scheduler consumes, in the order posted
 
 
 class Scheduler:
@@ -368,6 +401,8 @@ class Scheduler:
         # Runs held back by RANDOM_DELAY: (start at, order, job, slot, record), soonest first.
         self._delayed: list[tuple[datetime, int, str, datetime, int | None]] = []
         self._delays = itertools.count()
+        self._bursts: dict[str, Burst] = {}  # @watch job -> its changes not yet run for
+        self._change_files: dict[tuple[str, datetime], Path] = {}  # run -> PYCRON_CHANGED_FILE
 
     @property
     def jobs(self) -> dict[str, Entry]:
@@ -407,6 +442,8 @@ class Scheduler:
                         self._reload()
                 case Finished():
                     self._finished(event)
+                case Changed():
+                    self._changed(event)
                 case Tick(now):
                     self._tick(now)
 
@@ -416,6 +453,7 @@ class Scheduler:
         if earliest is not None and earliest <= now:
             self._plan(now)
         self._release_delayed(now)
+        self._run_bursts(now)
         self._write_duties(self.history)
         self.supervisor.reap()
         self._watch_orphans(self.history, now)
@@ -436,6 +474,83 @@ class Scheduler:
         if event.results:
             self.last[job_id] = event.results[-1]
             self.composer.run_ended(event.launch.entry, event.results)
+        changes = self._change_files.pop((job_id, event.launch.slot), None)
+        if changes is not None:
+            changes.unlink(missing_ok=True)
+        self._run_bursts(self.clock())
+
+    # ----------------------------------------------------------- @watch jobs
+
+    def _changed(self, event: Changed) -> None:
+        """A change under a `@watch` job's path joins the job's burst."""
+        entry = self.jobs.get(event.job_id)
+        if entry is None or not isinstance(entry.schedule, Watch):
+            return
+        burst = self._bursts.get(event.job_id) or Burst({}, set(), event.at)
+        burst.paths[event.path] = None
+        burst.kinds.add(event.kind)
+        self._bursts[event.job_id] = burst._replace(last=max(burst.last, event.at))
+
+    def _burst_due(self, job_id: str, burst: Burst) -> datetime | None:
+        """When to look at the job's burst next: once its debounce has passed
+        since its last change; None while it waits for a run to end."""
+        entry = self.jobs.get(job_id)
+        if entry is None:
+            return burst.last
+        if burst.held and self.running[job_id]:
+            return None
+        return burst.last + entry.options.debounce
+
+    def _run_bursts(self, now: datetime) -> None:
+        """Run each `@watch` job whose burst of changes is over: one run for
+        all its changes, for the slot of its last change (the history's
+        claim of a slot keeps it to one run). Changes while the job runs
+        make one more run after it, unless it runs side by side
+        (`overlap=allow`)."""
+        for job_id, burst in list(self._bursts.items()):
+            due = self._burst_due(job_id, burst)
+            if due is None or due > now:
+                continue
+            entry = self.jobs.get(job_id)
+            if (
+                entry is not None
+                and self.running[job_id]
+                and entry.options.overlap is not Overlap.ALLOW
+            ):  # coalesced: one more run once this one ends
+                if not burst.held:
+                    self._bursts[job_id] = burst._replace(held=True)
+                    self.log("hold", job=job_id, paths=len(burst.paths), message="job running")
+                continue
+            del self._bursts[job_id]
+            if entry is None or not entry.enabled or self.supervisor.draining.is_set():
+                continue
+            slot = burst.last
+            self.log("changed", job=job_id, paths=len(burst.paths), events=_kinds(burst))
+            (record,) = self._queue([Due(job_id, slot)], now)
+            if isinstance(record, SlotTaken):
+                log_slot_taken(self.log, job_id, slot)
+                continue
+            self._submit(self._with_changes(entry, slot, burst), slot, False, record)
+
+    def _with_changes(self, entry: Entry, slot: datetime, burst: Burst) -> Entry:
+        """The job with what it learns of its changes: PYCRON_CHANGED (the
+        first MAX_CHANGED_LISTED paths, one a line), PYCRON_CHANGED_FILE (a
+        private file with all of them, removed when the run ends) and
+        PYCRON_EVENTS (the kinds, comma-separated)."""
+        paths = list(burst.paths)
+        directory = self.settings.state_dir / "changes"
+        private_directory(directory)
+        listing = directory / f"{safe_name(entry.id)}-{slot.strftime('%Y%m%dT%H%M%S%f')}"
+        write_private(
+            listing, "".join(f"{path}\n" for path in paths).encode("utf-8", "surrogateescape")
+        )
+        self._change_files[entry.id, slot] = listing
+        variables = (
+            ("PYCRON_CHANGED", "\n".join(paths[:MAX_CHANGED_LISTED])),
+            ("PYCRON_CHANGED_FILE", str(listing)),
+            ("PYCRON_EVENTS", _kinds(burst)),
+        )
+        return entry._replace(env=(*entry.env, *variables))
 
     def _load(self, *, initial: bool) -> bool:
         """Load the job table: keep the next fire times of jobs whose schedule is
@@ -547,7 +662,11 @@ class Scheduler:
 
     def sleep_time(self, now: datetime) -> float:
         """Seconds until the earliest next fire time or delayed start, at most MAX_SLEEP."""
-        earliest = _soonest(self._earliest(), self._delayed[0][0] if self._delayed else None)
+        earliest = _soonest(
+            self._earliest(),
+            self._delayed[0][0] if self._delayed else None,
+            *(self._burst_due(job_id, burst) for job_id, burst in self._bursts.items()),
+        )
         if earliest is None:
             return MAX_SLEEP
         return max(0.0, min(MAX_SLEEP, (earliest - now).total_seconds()))
@@ -778,6 +897,7 @@ class Daemon:
         compose_start: ComposeStart | None = None,
         review: Callable[[Crontab], Iterable[Finding]] | None = None,
         delay_scale: float | None = None,
+        wake_up: Callable[[], None] | None = None,
     ) -> None:
         """`pool(n)` makes the worker pool of n workers and `execute` runs one
         launch in a worker (`serve()` gives a thread pool and the runner).
@@ -786,7 +906,9 @@ class Daemon:
         outbox's thread (see `pycron.notify.outbox`). `review` says what to report of each version
         of the crontab loaded besides its errors. `delay_scale` in [0, 1) scales every
         RANDOM_DELAY; drawn at random (once, as cronie does at its start)
-        unless given."""
+        unless given. `wake_up`, callable from any thread, ends the loop's
+        sleep at once (`serve()` gives the self-pipe's): file events and run
+        ends use it, so that an edit or a change is acted on without delay."""
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
@@ -806,6 +928,7 @@ class Daemon:
         self._compose_start = compose_start
         self._review = review
         self._recorder: TolerantRecorder | None = None
+        self._wake_up = wake_up
 
     # ----------------------------------------------------------- lifecycle
 
@@ -916,7 +1039,7 @@ class Daemon:
             clock=self.clock,
             log=self.log,
             history_error=self._history_error,
-            finished=self.events.put,
+            finished=self._post_now,
             stopping=self.stopping,
             draining=self.draining,
             started=composer.run_started,
@@ -979,6 +1102,44 @@ class Daemon:
         self.draining.set()
         self.wake.set()
 
+    def _post_now(self, event: Event) -> None:
+        """Post an event from another thread and end the loop's sleep for it."""
+        self.events.put(event)
+        if self._wake_up is not None:
+            self._wake_up()
+
+    def _watcher(self) -> Watcher | None:
+        """The observer of file events, started: the crontab's directory, and
+        the paths of the `@watch` jobs as each load sets them. None where
+        watchdog is not installed: the loop then polls the crontab, and
+        `@watch` jobs do not run."""
+        try:
+            from pycron.watch import Watcher  # noqa: PLC0415  (loads watchdog)
+        except ModuleNotFoundError as error:
+            if not (error.name or "").startswith("watchdog"):
+                raise
+            self.log(
+                "watch",
+                "warning",
+                message=f"watchdog is not installed: the crontab is polled every {MAX_SLEEP:g}s, "
+                "@watch jobs do not run (install pycron-cli[watch])",
+            )
+            return None
+
+        def changed(job_id: str, path: str, kind: str) -> None:
+            self._post_now(Changed(job_id, path, kind, self.clock()))
+
+        watcher = Watcher(self.settings.crontab, wake=self._look_now, changed=changed, log=self.log)
+        watcher.start()
+        return watcher
+
+    def _look_now(self) -> None:
+        """End the loop's sleep (the crontab may have changed): it looks at
+        the file at once, as it does every turn."""
+        self.wake.set()
+        if self._wake_up is not None:
+            self._wake_up()
+
     def reload(self) -> None:
         """Re-read the crontab at the next turn of the loop (SIGHUP)."""
         self.events.put(Reload())
@@ -1027,8 +1188,19 @@ class Daemon:
             self.log("state", "warning", message=note)
         due = scheduler.start(started)
         scheduler.composer.sender.start()
-        self.log("ready", jobs=len(scheduler.jobs), due=due)
+        watcher = self._watcher()
+        try:
+            self.log("ready", jobs=len(scheduler.jobs), due=due)
+            self._turns(scheduler, watcher, started)
+        finally:
+            if watcher is not None:
+                watcher.stop()
+        scheduler.supervisor.drain(self._take_signals)
+
+    def _turns(self, scheduler: Scheduler, watcher: Watcher | None, started: datetime) -> None:
+        """The loop's turns until a drain begins."""
         last_heartbeat = started
+        watched: dict[str, Entry] | None = None  # the jobs whose paths the watcher has
         while True:
             self._take_signals()
             if self.draining.is_set():
@@ -1040,6 +1212,9 @@ class Daemon:
             scheduler.consume()
             assert self._recorder is not None
             self._recorder.retry()  # the run ends the history could not take earlier
+            if watcher is not None and scheduler.jobs is not watched:
+                watched = scheduler.jobs
+                watcher.watch(_watch_targets(watched))
             heartbeat = self.settings.heartbeat
             if heartbeat and (now - last_heartbeat).total_seconds() >= heartbeat:
                 last_heartbeat = now
@@ -1047,12 +1222,27 @@ class Daemon:
                 self.log("heartbeat", jobs=len(scheduler.jobs), running=running)
             self.sleep(scheduler.sleep_time(now), self.wake)
             self.wake.clear()
-        scheduler.supervisor.drain(self._take_signals)
 
 
 def _soonest(*moments: datetime | None) -> datetime | None:
     """The soonest of the moments given (None if none is)."""
     return min((moment for moment in moments if moment is not None), default=None)
+
+
+def _watch_targets(jobs: Mapping[str, Entry]) -> dict[str, str]:
+    """The paths of the enabled `@watch` jobs, by job id, as the watcher takes them."""
+    from pycron.watch import watched_path  # noqa: PLC0415  (only with a watcher)
+
+    return {
+        job_id: watched_path(entry.schedule.path)
+        for job_id, entry in jobs.items()
+        if entry.enabled and isinstance(entry.schedule, Watch)
+    }
+
+
+def _kinds(burst: Burst) -> str:
+    """A burst's kinds of event, as PYCRON_EVENTS and the log show them."""
+    return ",".join(sorted(burst.kinds))
 
 
 def _same_schedule(old: Entry, new: Entry) -> bool:
@@ -1098,6 +1288,11 @@ class Wakeup:
         self._read, self._write = os.pipe()
         for end in (self._read, self._write):
             os.set_blocking(end, False)
+
+    def poke(self) -> None:
+        """End a sleep at once (from any thread): a byte into the pipe."""
+        with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+            os.write(self._write, b"\0")
 
     @property
     def fileno(self) -> int:
@@ -1154,6 +1349,7 @@ def serve(
         compose=compose,
         compose_start=compose_start,
         review=review,
+        wake_up=wakeup.poke,
     )
     previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

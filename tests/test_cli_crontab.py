@@ -219,6 +219,7 @@ OPTION_VALUES = {
     "--notify": "json://h.example/x",
     "--notify-on": "failure,missed",
     "--notify-every": "30m",
+    "--debounce": "5s",
 }
 # (arguments of add, where the error says the fault is, what it found)
 LINE_BREAK_CASES = [

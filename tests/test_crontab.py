@@ -520,6 +520,7 @@ OPTION_CASES = [
         Options(notify_on=frozenset((NotifyEvent.START, NotifyEvent.MISSED))),
     ),
     ("notify-every=10m", Options(notify_every=timedelta(minutes=10))),
+    ("debounce=0s", Options(debounce=timedelta(0))),
     ("enabled=false", Options(enabled=False)),
     (
         "name=a timeout=5m overlap=queue catch-up=all:12h",
@@ -550,7 +551,7 @@ def test_the_option_cases_cover_every_key() -> None:
 
 KNOWN = (
     "options are: name, timeout, kill-grace, retries, retry-delay, overlap, lock, cwd, "
-    "catch-up, mail-on, notify, notify-on, notify-every, enabled"
+    "catch-up, mail-on, notify, notify-on, notify-every, debounce, enabled"
 )
 BAD_DURATION = "bad duration {!r}: write it like 90s, 5m, 1h30m or 2d"
 

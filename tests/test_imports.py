@@ -44,6 +44,7 @@ GRAPH: dict[str, set[str]] = {
         "notify.outbox",
     },
     "jobtable": {"errors", "crontab"},
+    "watch": set(),
     "supervisor": {"errors", "crontab", "records", "runner", "store", "notify.mail"},
     "daemon": {
         "errors",
@@ -59,6 +60,7 @@ GRAPH: dict[str, set[str]] = {
         "supervisor",
         "notify",
         "notify.outbox",
+        "watch",
     },
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
@@ -129,6 +131,7 @@ CONFINED = {
     "tabulate": {"cli"},
     "subprocess": {"runner", "notify"},  # notify: a local sendmail program
     "apprise": {"notify"},
+    "watchdog": {"watch"},
 }
 
 

@@ -30,6 +30,7 @@ from pycron.crontab import (
     Reboot,
     Schedule,
     ScheduleWord,
+    Watch,
     parse,
 )
 from pycron.daemon import Due, JobState, fire_after, plan
@@ -250,6 +251,7 @@ def test_latest_at_or_before_is_the_last_fire_time_not_after_it() -> None:
         ("@reboot true", Reboot),
         ("@every 5m true", Every),
         ("@at 2026-12-24T18:00 true", At),
+        ("@watch /srv/in true", Watch),
         *((f"{word} true", Cron) for word in ("@yearly", "@annually", "@monthly", "@weekly")),
         *((f"{word} true", Cron) for word in ("@daily", "@midnight", "@hourly")),
     ],
@@ -258,6 +260,17 @@ def test_the_reader_reads_each_word_through_the_registry(line: str, kind: type) 
     word, _, _ = line.partition(" ")
     assert word in SCHEDULE_WORDS
     assert type(schedule_of(line + "\n")) is kind
+
+
+def test_a_watch_schedule_has_no_time_and_says_what_starts_it() -> None:
+    schedule = schedule_of("@watch ~/inbox true\n")
+    assert isinstance(schedule, Watch)
+    assert schedule.path == "~/inbox"
+    moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert schedule.next_after(moment, None, moment) is None
+    assert schedule.latest_at_or_before(moment, None, moment) is None
+    assert not schedule.on_the_clock
+    assert schedule.no_next == "on changes under ~/inbox"
 
 
 def test_the_registry_holds_every_schedule_word_the_readme_names() -> None:
@@ -271,6 +284,7 @@ def test_the_registry_holds_every_schedule_word_the_readme_names() -> None:
         ("@every 0s true", 7, "@every needs an interval longer than 0s"),
         ("@every soon true", 7, "@every: "),
         ("@at tomorrow true", 4, "@at: cannot read 'tomorrow'"),
+        ("@watch", 6, "@watch needs a path"),
         ("@dayly true", 0, "unknown nickname '@dayly'"),
         ("  @Daily true", 2, "nickname '@Daily' must be lower case"),
     ],

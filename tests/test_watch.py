@@ -1,0 +1,197 @@
+"""File events in a real daemon: the crontab loaded as soon as it is written,
+and `@watch` jobs run by changes under their paths (debounced, coalesced)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_daemon import ADDED, LATER, STAMP, Sandbox, log_time, wait_until
+
+from pycron.daemon import MAX_SLEEP
+
+# What a @watch job writes of each run: its events, then its changed paths.
+REPORT = 'echo "$PYCRON_EVENTS|$(echo "$PYCRON_CHANGED" | tr "\\n" " ")"'
+EVENT_LINE = r"^(\S+) info +{event} +job={job}\b"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    box = Sandbox(tmp_path)
+    try:
+        yield box
+    finally:
+        box.cleanup()
+
+
+def watch_job(name: str, path: Path, command: str, options: str = "") -> str:
+    """A crontab's `@watch` job called `name`, with `debounce=1s`."""
+    return f"# pycron: name={name} debounce=1s {options}\n@watch {path} {command}\n"
+
+
+def reports(sandbox: Sandbox, name: str) -> list[tuple[str, list[str]]]:
+    """(events, changed paths relative to the sandbox) of each run, in order."""
+    found = []
+    for line in sandbox.lines(name):
+        events, _, paths = line.partition("|")
+        found.append((events, [os.path.relpath(p, sandbox.root) for p in paths.split()]))
+    return found
+
+
+def runs_reported(sandbox: Sandbox, name: str, count: int) -> list[tuple[str, list[str]]]:
+    """Wait until `count` runs have reported into `name`; those reports."""
+    return wait_until(
+        lambda: len(reports(sandbox, name)) >= count and reports(sandbox, name),
+        15,
+        f"{count} run(s) reported in {name}",
+    )
+
+
+# --------------------------------------------------------------------------- the crontab
+
+
+def test_an_edit_is_loaded_at_once_and_its_new_job_starts_within_a_second(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.write(LATER)
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +ready ")
+    written = time.time()
+    sandbox.write(LATER + ADDED.format(root=sandbox.root))
+
+    reload = daemon.wait_for(r"^(\S+) info +reload +jobs=2 errors=0 changed=added$")
+    first = daemon.wait_for(EVENT_LINE.format(event="start", job="added"))
+    assert reload.start() < first.start()  # the log's order: loaded, then started
+    # Polling would notice the edit up to MAX_SLEEP (2 s) later; the file's
+    # event makes it milliseconds. The new `@every 1s` job starts at the
+    # daemon's next whole second after the reload.
+    assert log_time(reload) - written < MAX_SLEEP / 4
+    started = wait_until(lambda: sandbox.stamps("added.txt"), 5, "the added job's first stamp")
+    assert started[0] - written < 1.0 + MAX_SLEEP / 4
+
+
+def test_every_edit_is_loaded_at_once(sandbox: Sandbox) -> None:
+    """Five edits at moments the daemon's 2 s polling does not choose: each one
+    loaded well before a poll would have come (by chance, five polls within
+    0.5 s of their edits would be one in a thousand)."""
+    sandbox.write(LATER)
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +ready ")
+    for number in range(1, 6):
+        jobs = "".join(f"# pycron: name=j{n}\n@daily true\n" for n in range(number))
+        written = time.time()
+        sandbox.write(LATER + jobs)
+        reload = daemon.wait_for(rf"^(\S+) info +reload +jobs={number + 1} errors=0 changed=j")
+        assert log_time(reload) - written < MAX_SLEEP / 4
+
+
+def test_without_watchdog_the_daemon_says_it_polls_and_does(sandbox: Sandbox) -> None:
+    hidden = sandbox.root / "no-watchdog"
+    hidden.mkdir()
+    (hidden / "sitecustomize.py").write_text("import sys\nsys.modules['watchdog'] = None\n")
+    sandbox.write(LATER)
+    daemon = sandbox.start(env={"PYTHONPATH": str(hidden)})
+    daemon.wait_for(r" warning +watch +message=\"watchdog is not installed: the crontab is polled")
+    sandbox.write(LATER + ADDED.format(root=sandbox.root))
+    daemon.wait_for(r" info +reload +jobs=2 errors=0 changed=added$", MAX_SLEEP + 10)
+
+
+# --------------------------------------------------------------------------- @watch jobs
+
+
+def test_a_file_created_runs_the_job_once_with_what_changed(sandbox: Sandbox) -> None:
+    inbox = sandbox.root / "inbox"
+    inbox.mkdir()
+    listing = f'cat "$PYCRON_CHANGED_FILE" >> {sandbox.root}/listed.txt'
+    command = f"{REPORT} >> {sandbox.root}/runs.txt; {listing}"
+    sandbox.write(LATER + watch_job("w", inbox, command))
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +ready ")
+
+    (inbox / "a").write_text("a\n")
+    assert runs_reported(sandbox, "runs.txt", 1) == [("created,modified", ["inbox/a"])]
+    (inbox / "b").touch()  # the next change: the first made one run only
+    runs = runs_reported(sandbox, "runs.txt", 2)
+    assert runs == [("created,modified", ["inbox/a"]), ("created", ["inbox/b"])]
+    assert sandbox.lines("listed.txt") == [str(inbox / "a"), str(inbox / "b")]
+    wait_until(lambda: len(sandbox.ended("w")) == 2, 5, "both runs recorded")
+    assert not list((sandbox.state / "changes").iterdir())  # each run's listing went with it
+
+
+def test_a_burst_of_100_writes_is_one_run(sandbox: Sandbox) -> None:
+    inbox = sandbox.root / "inbox"
+    inbox.mkdir()
+    sandbox.write(LATER + watch_job("w", inbox, f"{REPORT} >> {sandbox.root}/runs.txt"))
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +ready ")
+
+    for number in range(100):
+        with (inbox / f"f{number % 10}").open("a") as file:
+            file.write(f"{number}\n")
+    runs = runs_reported(sandbox, "runs.txt", 1)
+    assert runs == [("created,modified", [f"inbox/f{n}" for n in range(10)])]
+    (inbox / "last").touch()
+    assert runs_reported(sandbox, "runs.txt", 2)[1] == ("created", ["inbox/last"])
+    assert daemon.log().count(" changed    job=w ") == 2
+
+
+def test_changes_during_a_run_make_one_more_run_after_it(sandbox: Sandbox) -> None:
+    inbox = sandbox.root / "inbox"
+    inbox.mkdir()
+    release = sandbox.root / "release"
+    hold = f"while [ ! -e {release} ]; do sleep 0.05; done"
+    command = f"{REPORT} >> {sandbox.root}/runs.txt; {hold}"
+    sandbox.write(LATER + watch_job("w", inbox, command))
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +ready ")
+
+    (inbox / "a").touch()
+    wait_until(lambda: sandbox.running("w"), 10, "the first run to start")
+    (inbox / "b").touch()
+    (inbox / "c").touch()
+    daemon.wait_for(r" info +hold +job=w paths=2 ", 10)  # held for the run to end...
+    assert len(reports(sandbox, "runs.txt")) == 1  # ...not run beside it
+    release.touch()
+    runs = runs_reported(sandbox, "runs.txt", 2)
+    assert runs == [("created", ["inbox/a"]), ("created", ["inbox/b", "inbox/c"])]
+    (inbox / "d").touch()
+    assert runs_reported(sandbox, "runs.txt", 3)[2] == ("created", ["inbox/d"])
+
+
+def test_a_path_created_later_is_watched_once_it_appears(sandbox: Sandbox) -> None:
+    target = sandbox.root / "later" / "deep"
+    sandbox.write(LATER + watch_job("w", target, f"{REPORT} >> {sandbox.root}/runs.txt"))
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +ready ")
+
+    target.mkdir(parents=True)
+    (target / "x").touch()
+    first = runs_reported(sandbox, "runs.txt", 1)[0]
+    assert first[1][0] == "later/deep"
+    (target / "sub").mkdir()
+    (target / "sub" / "y").write_text("y\n")  # inside it, a level down: watched recursively
+    # (Its write may come before the new directory's own watch: then the
+    # observer reports the file as created, with what is in it.)
+    events, paths = runs_reported(sandbox, "runs.txt", 2)[1]
+    assert paths == ["later/deep/sub", "later/deep/sub/y"]
+    assert events.split(",")[0] == "created"
+
+
+def test_a_watch_run_is_recorded_for_the_time_of_its_last_change(sandbox: Sandbox) -> None:
+    inbox = sandbox.root / "inbox"
+    inbox.mkdir()
+    sandbox.write(LATER + watch_job("w", inbox, f"{STAMP} >> {sandbox.root}/runs.txt"))
+    daemon = sandbox.start()
+    daemon.wait_for(r" info +ready ")
+    before = time.time()
+    (inbox / "a").touch()
+    (run,) = wait_until(lambda: sandbox.ended("w"), 15, "the run to end")
+    assert before <= run.scheduled_for.timestamp() <= before + 1.0
+    started = sandbox.stamps("runs.txt")[0]
+    assert started - run.scheduled_for.timestamp() >= 1.0  # the debounce went first
+    match = re.search(r" changed +job=w paths=1 events=created$", daemon.log(), re.MULTILINE)
+    assert match is not None
