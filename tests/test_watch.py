@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_daemon import ADDED, LATER, STAMP, Sandbox, log_time, wait_until
 
 from pycron.daemon import MAX_SLEEP
@@ -17,15 +15,6 @@ from pycron.daemon import MAX_SLEEP
 # What a @watch job writes of each run: its events, then its changed paths.
 REPORT = 'echo "$PYCRON_EVENTS|$(echo "$PYCRON_CHANGED" | tr "\\n" " ")"'
 EVENT_LINE = r"^(\S+) info +{event} +job={job}\b"
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path)
-    try:
-        yield box
-    finally:
-        box.cleanup()
 
 
 def watch_job(name: str, path: Path, command: str, options: str = "") -> str:
