@@ -182,6 +182,14 @@ class NotifyEvent(enum.Enum):
     START = "start"
 
 
+class When(enum.Enum):
+    """Which ends of its upstream runs start an `@after` job."""
+
+    SUCCESS = "success"  # the run succeeded
+    FAILURE = "failure"  # the run failed, timed out or could not start
+    ALWAYS = "always"  # either
+
+
 class Options(NamedTuple):
     """A job's pycron settings; `given` holds the option text as written.
 
@@ -204,6 +212,7 @@ class Options(NamedTuple):
     notify: tuple[str, ...] = ()  # alert targets (apprise URLs); none: the daemon's --notify
     notify_on: frozenset[NotifyEvent] = frozenset((NotifyEvent.FAILURE, NotifyEvent.RECOVERY))
     notify_every: timedelta = timedelta(hours=1)  # failures alerted at most once per this
+    when: When = When.SUCCESS  # which upstream ends start an `@after` job
     given: tuple[tuple[str, str], ...] = ()
 
 
@@ -459,6 +468,13 @@ JOB_OPTIONS: Mapping[str, OptionSpec] = {
             lambda options, value: options._replace(notify_every=value),
             "Alert repeated failures at most once per this long.",
             metavar="DURATION",
+        ),
+        _option(
+            "when",
+            lambda value: _member(When, value, f"bad when {value!r}"),
+            lambda options, value: options._replace(when=value),
+            "For an @after job: which upstream ends start it.",
+            choices=tuple(member.value for member in When),
         ),
         _option(
             "enabled",
@@ -756,6 +772,52 @@ class Reboot(Schedule):
         self, moment: datetime, zone: tzinfo | None, anchor: datetime
     ) -> datetime | None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class After(Schedule):
+    """`@after backup,sync`: when its upstream jobs end (pycron only), never on
+    the clock. With several upstreams it is a join: it runs once each of them
+    has ended as its `when=` option asks since its own last run."""
+
+    text: str
+    jobs: tuple[str, ...]
+
+    on_the_clock: ClassVar[bool] = False
+
+    @classmethod
+    def read(cls, value: str, column: int, tz: tzinfo | None) -> After:
+        """`@after JOB[,JOB...]` from its list of job ids (at `column`)."""
+        jobs = tuple(value.split(","))
+        for job in jobs:
+            if not _NAME_PATTERN.fullmatch(job):
+                where = column + value.find(job) if job else column
+                raise _LineError(
+                    where,
+                    f"@after: bad job id {job!r}{_cr_note(value)}",
+                    "write @after JOB[,JOB...]: job ids separated by commas, no blanks",
+                )
+        if len(set(jobs)) < len(jobs):
+            raise _LineError(column, f"@after: a job is named twice in {value!r}")
+        return cls(f"@after {value}", jobs)
+
+    @property
+    def no_next(self) -> str:
+        return f"after {', '.join(self.jobs)}"
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        return None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
+        return None
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return (
+            "cron rejects the line and cannot start a job when another ends",
+            "chain the commands in one job: first && second",
+        )
 
 
 def _every_hint(interval: timedelta) -> str | None:
@@ -1393,6 +1455,7 @@ SCHEDULE_WORDS: dict[str, ScheduleWord] = {
     "@reboot": ScheduleWord(Reboot.read),
     "@every": ScheduleWord(Every.read, takes_value=True),
     "@at": ScheduleWord(At.read, takes_value=True),
+    "@after": ScheduleWord(After.read, takes_value=True),
     **dict.fromkeys(NICKNAMES, _NICKNAME),
 }
 
