@@ -49,6 +49,8 @@ from pycron.errors import (
     file_errors,
 )
 from pycron.expr import resolve_tz
+from pycron.graph import RunFact, downstreams, upstreams, without_cycles
+from pycron.graph import due as trigger_due
 from pycron.jobtable import JobTable
 from pycron.notify import Channel
 from pycron.notify.outbox import (
@@ -368,6 +370,8 @@ class Scheduler:
         # Runs held back by RANDOM_DELAY: (start at, order, job, slot, record), soonest first.
         self._delayed: list[tuple[datetime, int, str, datetime, int | None]] = []
         self._delays = itertools.count()
+        self._after: dict[str, tuple[str, ...]] = {}  # @after job -> its upstream jobs
+        self._followers: dict[str, tuple[str, ...]] = {}  # job -> the @after jobs after it
 
     @property
     def jobs(self) -> dict[str, Entry]:
@@ -384,6 +388,8 @@ class Scheduler:
         self._duties = self._held_duties(history)
         self._recover(history, interrupted, started, self._take_duties(history, started))
         self._resume_queued(history, started)
+        for job_id in self._after:  # upstream runs that ended while no daemon followed them
+            self._trigger(job_id, started)
         self.composer.recover(self.jobs)
         self._start_reboot_jobs(started)
         return sum(
@@ -436,6 +442,41 @@ class Scheduler:
         if event.results:
             self.last[job_id] = event.results[-1]
             self.composer.run_ended(event.launch.entry, event.results)
+        for follower in self._followers.get(job_id, ()):
+            self._trigger(follower, self.clock())
+
+    def followed(self, job_id: str) -> bool:
+        """Whether `@after` jobs follow this job (callable from any thread)."""
+        return job_id in self._followers
+
+    def _trigger(self, job_id: str, now: datetime) -> None:
+        """Queue and start the run of an `@after` job that its upstream runs in
+        the history make due, if any (`pycron.graph.due`). Its slot, the end of
+        the run that completed the trigger, is claimed with it, so the trigger
+        runs once, whoever decides it again (a restart, another event)."""
+        entry = self.jobs.get(job_id)
+        if entry is None or not entry.enabled:
+            return
+        held = self._duties.get(job_id)
+        since = held[1] if held is not None else None  # a new job follows runs from now on
+        try:
+            mark = _latest(self.history.last_scheduled(job_id), since)
+            ended = self.history.ended_after(self._after[job_id], mark)
+            facts = [RunFact(r.job_id, r.id, r.outcome, r.finished or r.started) for r in ended]
+            trigger = trigger_due(job_id, self._after[job_id], entry.options.when, facts, mark)
+            if trigger is None:
+                return
+            result = RunResult(job_id, trigger.slot, 1, Outcome.QUEUED, now)
+            record = self.history.queue_triggered(result, trigger.upstream)
+        except HistoryError as error:
+            self._history_error(f"{error}: {job_id} is not started after its upstream jobs")
+            return
+        if isinstance(record, SlotTaken):
+            log_slot_taken(self.log, job_id, trigger.slot)
+            return
+        upstream = ",".join(str(run_id) for run_id in trigger.upstream)
+        self.log("trigger", job=job_id, scheduled=trigger.slot, after=upstream)
+        self._submit(entry, trigger.slot, False, record)
 
     def _load(self, *, initial: bool) -> bool:
         """Load the job table: keep the next fire times of jobs whose schedule is
@@ -456,6 +497,10 @@ class Scheduler:
                 )
         self.state = state
         self._earliest_cache = None
+        self._after, cycles = without_cycles(upstreams(self.jobs.values()))
+        self._followers = downstreams(self._after)
+        for cycle in cycles:
+            self.log("cycle", "error", jobs=" -> ".join(cycle), message="these jobs never start")
         self.log(
             "load" if initial else "reload",
             jobs=len(self.jobs),
@@ -778,6 +823,7 @@ class Daemon:
         compose_start: ComposeStart | None = None,
         review: Callable[[Crontab], Iterable[Finding]] | None = None,
         delay_scale: float | None = None,
+        poke: Callable[[], None] | None = None,
     ) -> None:
         """`pool(n)` makes the worker pool of n workers and `execute` runs one
         launch in a worker (`serve()` gives a thread pool and the runner).
@@ -786,7 +832,8 @@ class Daemon:
         outbox's thread (see `pycron.notify.outbox`). `review` says what to report of each version
         of the crontab loaded besides its errors. `delay_scale` in [0, 1) scales every
         RANDOM_DELAY; drawn at random (once, as cronie does at its start)
-        unless given."""
+        unless given. `poke`, callable from any thread, ends the loop's
+        `sleep` at once: the end of a run that `@after` jobs follow does."""
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
@@ -805,6 +852,7 @@ class Daemon:
         self._compose = compose
         self._compose_start = compose_start
         self._review = review
+        self._poke = poke
         self._recorder: TolerantRecorder | None = None
 
     # ----------------------------------------------------------- lifecycle
@@ -916,7 +964,7 @@ class Daemon:
             clock=self.clock,
             log=self.log,
             history_error=self._history_error,
-            finished=self.events.put,
+            finished=self._post_finished,
             stopping=self.stopping,
             draining=self.draining,
             started=composer.run_started,
@@ -936,6 +984,16 @@ class Daemon:
             composer=composer,
         )
         return self.scheduler
+
+    def _post_finished(self, event: Finished) -> None:
+        """A run's end, from its worker's thread: for the scheduler's next turn,
+        at once if `@after` jobs follow its job (they start as it ends)."""
+        self.events.put(event)
+        scheduler = self.scheduler
+        if scheduler is not None and scheduler.followed(event.launch.entry.id):
+            self.wake.set()
+            if self._poke is not None:
+                self._poke()
 
     def snapshot(self) -> dict[str, object]:
         """What a status page needs, in the shapes of the CLI's `--json` (see
@@ -1055,6 +1113,11 @@ def _soonest(*moments: datetime | None) -> datetime | None:
     return min((moment for moment in moments if moment is not None), default=None)
 
 
+def _latest(*moments: datetime | None) -> datetime | None:
+    """The latest of the moments given (None if none is)."""
+    return max((moment for moment in moments if moment is not None), default=None)
+
+
 def _same_schedule(old: Entry, new: Entry) -> bool:
     return _schedule_of(old) == _schedule_of(new)
 
@@ -1114,6 +1177,11 @@ class Wakeup:
             while os.read(self._read, 4096):
                 pass
 
+    def poke(self) -> None:
+        """End a sleep at once, from any thread (a full pipe wakes it anyway)."""
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._write, b"\0")
+
     def close(self) -> None:
         """Close both ends."""
         os.close(self._read)
@@ -1154,6 +1222,7 @@ def serve(
         compose=compose,
         compose_start=compose_start,
         review=review,
+        poke=wakeup.poke,
     )
     previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

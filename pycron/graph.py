@@ -91,6 +91,18 @@ def find_cycle(graph: Graph) -> tuple[str, ...] | None:
     return None
 
 
+def without_cycles(graph: Graph) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, ...]]]:
+    """`graph` without the jobs on its cycles as followers (nothing starts
+    them, so a cycle never runs round), and the cycles found (`find_cycle`)."""
+    kept = dict(graph)
+    cycles: list[tuple[str, ...]] = []
+    while (cycle := find_cycle(kept)) is not None:
+        cycles.append(cycle)
+        for job_id in cycle:
+            kept.pop(job_id, None)
+    return kept, cycles
+
+
 def due(
     job_id: str,
     after: tuple[str, ...],

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pycron.crontab import When, parse
-from pycron.graph import RunFact, Trigger, downstreams, due, find_cycle, upstreams
+from pycron.graph import RunFact, Trigger, downstreams, due, find_cycle, upstreams, without_cycles
 from pycron.records import Outcome
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -53,6 +54,11 @@ def test_cycles(graph: dict[str, tuple[str, ...]], cycle: tuple[str, ...] | None
     assert find_cycle(graph) == cycle
 
 
+def test_jobs_on_cycles_follow_nothing() -> None:
+    graph = {"a": ("b",), "b": ("a",), "c": ("a",), "d": ("d",)}
+    assert without_cycles(graph) == ({"c": ("a",)}, [("a", "b", "a"), ("d", "d")])
+
+
 @given(st.dictionaries(st.sampled_from("abcdef"), st.lists(st.sampled_from("abcdef"), max_size=3)))
 def test_a_cycle_found_is_a_cycle_and_none_means_an_order_exists(
     edges: dict[str, list[str]],
@@ -61,7 +67,7 @@ def test_a_cycle_found_is_a_cycle_and_none_means_an_order_exists(
     cycle = find_cycle(graph)
     if cycle is not None:
         assert cycle[0] == cycle[-1]
-        for job, upstream in zip(cycle, cycle[1:], strict=False):
+        for job, upstream in pairwise(cycle):
             assert upstream in graph[job]
         return
     ordered: list[str] = []  # without a cycle, jobs can be run upstream first
@@ -74,47 +80,47 @@ def test_a_cycle_found_is_a_cycle_and_none_means_an_order_exists(
             del remaining[job]
 
 
-@pytest.mark.parametrize(
-    ("after", "when", "facts", "mark", "expected"),
-    [
-        # one upstream: its latest success since the mark
-        (("a",), When.SUCCESS, [fact("a", 1, OK, 5)], None, Trigger("d", at(5), (1,))),
-        (("a",), When.SUCCESS, [fact("a", 1, OK, 5)], at(5), None),
-        (("a",), When.SUCCESS, [fact("a", 1, OK, 5), fact("a", 2, OK, 9)], at(5), Trigger("d", at(9), (2,))),
-        (("a",), When.SUCCESS, [fact("a", 1, OK, 5), fact("a", 2, OK, 9)], None, Trigger("d", at(9), (2,))),
-        (("a",), When.SUCCESS, [fact("a", 1, FAILED, 5)], None, None),
-        (("a",), When.SUCCESS, [fact("b", 1, OK, 5)], None, None),
-        # when=failure and always
-        (("a",), When.FAILURE, [fact("a", 1, OK, 5)], None, None),
-        (("a",), When.FAILURE, [fact("a", 1, FAILED, 5)], None, Trigger("d", at(5), (1,))),
-        (("a",), When.FAILURE, [fact("a", 1, TIMEOUT, 5)], None, Trigger("d", at(5), (1,))),
-        (("a",), When.FAILURE, [fact("a", 1, ERROR, 5)], None, Trigger("d", at(5), (1,))),
-        (("a",), When.ALWAYS, [fact("a", 1, OK, 5), fact("a", 2, FAILED, 7)], None, Trigger("d", at(7), (2,))),
-        # runs whose end was not seen, or that never ran, trigger nothing
-        (("a",), When.ALWAYS, [fact("a", 1, INTERRUPTED, 5), fact("a", 2, MISSED, 6)], None, None),
-        # a join: both upstreams since the mark, once
-        (("a", "b"), When.SUCCESS, [fact("a", 1, OK, 5)], None, None),
-        (("a", "b"), When.SUCCESS, [fact("a", 1, OK, 5), fact("b", 2, OK, 3)], None, Trigger("d", at(5), (1, 2))),
-        (("b", "a"), When.SUCCESS, [fact("a", 1, OK, 5), fact("b", 2, OK, 3)], None, Trigger("d", at(5), (2, 1))),
-        (("a", "b"), When.SUCCESS, [fact("a", 1, OK, 5), fact("b", 2, OK, 3)], at(4), None),
-        (("a", "b"), When.SUCCESS, [fact("a", 1, OK, 5), fact("b", 2, FAILED, 6)], None, None),
-        (
-            ("a", "b"),
-            When.SUCCESS,
-            [fact("a", 1, OK, 5), fact("a", 3, OK, 8), fact("b", 2, OK, 6)],
-            None,
-            Trigger("d", at(8), (3, 2)),
-        ),
-    ],
-)
+A, B = ("a",), ("a", "b")
+S, F, W = When.SUCCESS, When.FAILURE, When.ALWAYS
+
+# (upstream jobs, when, facts as (job, run id, outcome, end second), mark second or
+# None, the trigger as (slot second, run ids) or None)
+DUE_CASES = [
+    # one upstream: its latest qualifying run since the mark
+    (A, S, [("a", 1, OK, 5)], None, (5, (1,))),
+    (A, S, [("a", 1, OK, 5)], 5, None),
+    (A, S, [("a", 1, OK, 5), ("a", 2, OK, 9)], 5, (9, (2,))),
+    (A, S, [("a", 1, OK, 5), ("a", 2, OK, 9)], None, (9, (2,))),
+    (A, S, [("a", 1, FAILED, 5)], None, None),
+    (A, S, [("b", 1, OK, 5)], None, None),
+    # when=failure and always
+    (A, F, [("a", 1, OK, 5)], None, None),
+    (A, F, [("a", 1, FAILED, 5)], None, (5, (1,))),
+    (A, F, [("a", 1, TIMEOUT, 5)], None, (5, (1,))),
+    (A, F, [("a", 1, ERROR, 5)], None, (5, (1,))),
+    (A, W, [("a", 1, OK, 5), ("a", 2, FAILED, 7)], None, (7, (2,))),
+    # runs whose end was not seen, or that never ran, trigger nothing
+    (A, W, [("a", 1, INTERRUPTED, 5), ("a", 2, MISSED, 6)], None, None),
+    # a join: each upstream since the mark, once, in the order of the @after list
+    (B, S, [("a", 1, OK, 5)], None, None),
+    (B, S, [("a", 1, OK, 5), ("b", 2, OK, 3)], None, (5, (1, 2))),
+    (("b", "a"), S, [("a", 1, OK, 5), ("b", 2, OK, 3)], None, (5, (2, 1))),
+    (B, S, [("a", 1, OK, 5), ("b", 2, OK, 3)], 4, None),
+    (B, S, [("a", 1, OK, 5), ("b", 2, FAILED, 6)], None, None),
+    (B, S, [("a", 1, OK, 5), ("a", 3, OK, 8), ("b", 2, OK, 6)], None, (8, (3, 2))),
+]
+
+
+@pytest.mark.parametrize(("after", "when", "facts", "mark", "expected"), DUE_CASES)
 def test_due(
     after: tuple[str, ...],
     when: When,
-    facts: list[RunFact],
-    mark: datetime | None,
-    expected: Trigger | None,
+    facts: list[tuple[str, int, Outcome, int]],
+    mark: int | None,
+    expected: tuple[int, tuple[int, ...]] | None,
 ) -> None:
-    assert due("d", after, when, facts, mark) == expected
+    found = due("d", after, when, [fact(*f) for f in facts], None if mark is None else at(mark))
+    assert found == (None if expected is None else Trigger("d", at(expected[0]), expected[1]))
 
 
 @given(
