@@ -31,10 +31,10 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Final, NamedTuple
 
 from pycron.crontab import (
-    After,
     CRON_PATH,
     DISABLED_MARK,
     JOB_OPTIONS,
+    After,
     Cron,
     Crontab,
     Entry,
