@@ -182,6 +182,14 @@ class NotifyEvent(enum.Enum):
     START = "start"
 
 
+class When(enum.Enum):
+    """Which ends of its upstream runs start an `@after` job."""
+
+    SUCCESS = "success"  # the run succeeded
+    FAILURE = "failure"  # the run failed, timed out or could not start
+    ALWAYS = "always"  # either
+
+
 class Options(NamedTuple):
     """A job's pycron settings; `given` holds the option text as written.
 
@@ -205,6 +213,7 @@ class Options(NamedTuple):
     notify_on: frozenset[NotifyEvent] = frozenset((NotifyEvent.FAILURE, NotifyEvent.RECOVERY))
     notify_every: timedelta = timedelta(hours=1)  # failures alerted at most once per this
     debounce: timedelta = timedelta(seconds=1)  # @watch: quiet time that ends a burst of changes
+    when: When = When.SUCCESS  # which upstream ends start an `@after` job
     given: tuple[tuple[str, str], ...] = ()
 
 
@@ -469,6 +478,13 @@ JOB_OPTIONS: Mapping[str, OptionSpec] = {
             metavar="DURATION",
         ),
         _option(
+            "when",
+            lambda value: _member(When, value, f"bad when {value!r}"),
+            lambda options, value: options._replace(when=value),
+            "For an @after job: which upstream ends start it.",
+            choices=tuple(member.value for member in When),
+        ),
+        _option(
             "enabled",
             _parse_enabled,
             lambda options, value: options._replace(enabled=value),
@@ -596,6 +612,23 @@ class Schedule(abc.ABC):
     def plain_cron(self) -> tuple[str, str | None] | None:
         """Why plain cron cannot run it and what comes closest (a hint, or
         None); None if cron runs it."""
+        return None
+
+
+class _OffTheClock(Schedule):
+    """A kind whose runs no clock decides (boot, file changes, other jobs):
+    it has no fire time, before or after any instant."""
+
+    __slots__ = ()
+
+    on_the_clock: ClassVar[bool] = False
+
+    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
+        return None
+
+    def latest_at_or_before(
+        self, moment: datetime, zone: tzinfo | None, anchor: datetime
+    ) -> datetime | None:
         return None
 
 
@@ -740,12 +773,11 @@ class At(Schedule):
 
 
 @dataclass(frozen=True, slots=True)
-class Reboot(Schedule):
+class Reboot(_OffTheClock):
     """`@reboot`: once when the daemon first starts after boot; never on the clock."""
 
     text: str = "@reboot"
 
-    on_the_clock: ClassVar[bool] = False
     at_boot: ClassVar[bool] = True
 
     @classmethod
@@ -757,17 +789,9 @@ class Reboot(Schedule):
     def no_next(self) -> str:
         return "at boot"
 
-    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
-        return None
-
-    def latest_at_or_before(
-        self, moment: datetime, zone: tzinfo | None, anchor: datetime
-    ) -> datetime | None:
-        return None
-
 
 @dataclass(frozen=True, slots=True)
-class Watch(Schedule):
+class Watch(_OffTheClock):
     """`@watch PATH`: a run when something under PATH (a file, or a directory
     and everything in it) is created, modified, deleted or moved (pycron
     only). No clock says when: the daemon's file events do, debounced by
@@ -776,8 +800,6 @@ class Watch(Schedule):
 
     text: str
     path: str
-
-    on_the_clock: ClassVar[bool] = False
 
     @classmethod
     def read(cls, value: str, column: int, tz: tzinfo | None) -> Watch:
@@ -790,16 +812,44 @@ class Watch(Schedule):
     def no_next(self) -> str:
         return f"on changes under {self.path}"
 
-    def next_after(self, after: datetime, zone: tzinfo | None, anchor: datetime) -> datetime | None:
-        return None
-
-    def latest_at_or_before(
-        self, moment: datetime, zone: tzinfo | None, anchor: datetime
-    ) -> datetime | None:
-        return None
-
     def plain_cron(self) -> tuple[str, str | None] | None:
         return "cron rejects the line and has no file triggers", "incron or a path unit"
+
+
+@dataclass(frozen=True, slots=True)
+class After(_OffTheClock):
+    """`@after backup,sync`: when its upstream jobs end (pycron only), never on
+    the clock. With several upstreams it is a join: it runs once each of them
+    has ended as its `when=` option asks since its own last run."""
+
+    text: str
+    jobs: tuple[str, ...]
+
+    @classmethod
+    def read(cls, value: str, column: int, tz: tzinfo | None) -> After:
+        """`@after JOB[,JOB...]` from its list of job ids (at `column`)."""
+        jobs = tuple(value.split(","))
+        for job in jobs:
+            if not _NAME_PATTERN.fullmatch(job):
+                where = column + value.find(job) if job else column
+                raise _LineError(
+                    where,
+                    f"@after: bad job id {job!r}{_cr_note(value)}",
+                    "write @after JOB[,JOB...]: job ids separated by commas, no blanks",
+                )
+        if len(set(jobs)) < len(jobs):
+            raise _LineError(column, f"@after: a job is named twice in {value!r}")
+        return cls(f"@after {value}", jobs)
+
+    @property
+    def no_next(self) -> str:
+        return f"after {', '.join(self.jobs)}"
+
+    def plain_cron(self) -> tuple[str, str | None] | None:
+        return (
+            "cron rejects the line and cannot start a job when another ends",
+            "chain the commands in one job: first && second",
+        )
 
 
 def _every_hint(interval: timedelta) -> str | None:
@@ -1438,6 +1488,7 @@ SCHEDULE_WORDS: dict[str, ScheduleWord] = {
     "@every": ScheduleWord(Every.read, takes_value=True),
     "@at": ScheduleWord(At.read, takes_value=True),
     "@watch": ScheduleWord(Watch.read, takes_value=True),
+    "@after": ScheduleWord(After.read, takes_value=True),
     **dict.fromkeys(NICKNAMES, _NICKNAME),
 }
 

@@ -51,6 +51,8 @@ from pycron.errors import (
     file_errors,
 )
 from pycron.expr import resolve_tz
+from pycron.graph import RunFact, downstreams, upstreams, without_cycles
+from pycron.graph import due as trigger_due
 from pycron.jobtable import JobTable
 from pycron.notify import Channel
 from pycron.notify.outbox import (
@@ -403,6 +405,8 @@ class Scheduler:
         self._delays = itertools.count()
         self._bursts: dict[str, Burst] = {}  # @watch job -> its changes not yet run for
         self._change_files: dict[tuple[str, datetime], Path] = {}  # run -> PYCRON_CHANGED_FILE
+        self._after: dict[str, tuple[str, ...]] = {}  # @after job -> its upstream jobs
+        self._followers: dict[str, tuple[str, ...]] = {}  # job -> the @after jobs after it
 
     @property
     def jobs(self) -> dict[str, Entry]:
@@ -419,6 +423,8 @@ class Scheduler:
         self._duties = self._held_duties(history)
         self._recover(history, interrupted, started, self._take_duties(history, started))
         self._resume_queued(history, started)
+        for job_id in self._after:  # upstream runs that ended while no daemon followed them
+            self._trigger(job_id, started)
         self.composer.recover(self.jobs)
         self._start_reboot_jobs(started)
         return sum(
@@ -478,6 +484,8 @@ class Scheduler:
         if changes is not None:
             changes.unlink(missing_ok=True)
         self._run_bursts(self.clock())
+        for follower in self._followers.get(job_id, ()):
+            self._trigger(follower, self.clock())
 
     # ----------------------------------------------------------- @watch jobs
 
@@ -552,6 +560,37 @@ class Scheduler:
         )
         return entry._replace(env=(*entry.env, *variables))
 
+    # ----------------------------------------------------------- @after jobs
+
+    def _trigger(self, job_id: str, now: datetime) -> None:
+        """Queue and start the run of an `@after` job that its upstream runs in
+        the history make due, if any (`pycron.graph.due`). Its slot, the end of
+        the run that completed the trigger, is claimed with it, so the trigger
+        runs once, whoever decides it again (a restart, another event)."""
+        entry = self.jobs.get(job_id)
+        if entry is None or not entry.enabled:
+            return
+        held = self._duties.get(job_id)
+        since = held[1] if held is not None else None  # a new job follows runs from now on
+        try:
+            mark = _latest(self.history.last_scheduled(job_id), since)
+            ended = self.history.ended_after(self._after[job_id], mark)
+            facts = [RunFact(r.job_id, r.id, r.outcome, r.finished or r.started) for r in ended]
+            trigger = trigger_due(job_id, self._after[job_id], entry.options.when, facts, mark)
+            if trigger is None:
+                return
+            result = RunResult(job_id, trigger.slot, 1, Outcome.QUEUED, now)
+            record = self.history.queue_triggered(result, trigger.upstream)
+        except HistoryError as error:
+            self._history_error(f"{error}: {job_id} is not started after its upstream jobs")
+            return
+        if isinstance(record, SlotTaken):
+            log_slot_taken(self.log, job_id, trigger.slot)
+            return
+        upstream = ",".join(str(run_id) for run_id in trigger.upstream)
+        self.log("trigger", job=job_id, scheduled=trigger.slot, after=upstream)
+        self._submit(entry, trigger.slot, False, record)
+
     def _load(self, *, initial: bool) -> bool:
         """Load the job table: keep the next fire times of jobs whose schedule is
         unchanged, compute them for the others. Returns whether the jobs changed."""
@@ -571,6 +610,10 @@ class Scheduler:
                 )
         self.state = state
         self._earliest_cache = None
+        self._after, cycles = without_cycles(upstreams(self.jobs.values()))
+        self._followers = downstreams(self._after)
+        for cycle in cycles:
+            self.log("cycle", "error", jobs=" -> ".join(cycle), message="these jobs never start")
         self.log(
             "load" if initial else "reload",
             jobs=len(self.jobs),
@@ -1243,6 +1286,11 @@ def _watch_targets(jobs: Mapping[str, Entry]) -> dict[str, str]:
 def _kinds(burst: Burst) -> str:
     """A burst's kinds of event, as PYCRON_EVENTS and the log show them."""
     return ",".join(sorted(burst.kinds))
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    """The latest of the moments given (None if none is)."""
+    return max((moment for moment in moments if moment is not None), default=None)
 
 
 def _same_schedule(old: Entry, new: Entry) -> bool:

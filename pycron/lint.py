@@ -34,6 +34,7 @@ from pycron.crontab import (
     CRON_PATH,
     DISABLED_MARK,
     JOB_OPTIONS,
+    After,
     Cron,
     Crontab,
     Entry,
@@ -65,6 +66,7 @@ from pycron.expr import (
     Transition,
     zone_transitions,
 )
+from pycron.graph import upstreams, without_cycles
 from pycron.notify import redact
 
 DEBIAN_PATH: Final = "/usr/bin:/bin"  # Debian's
@@ -392,6 +394,42 @@ def _duplicate_jobs(context: _Context) -> Iterator[_Hit]:
                 f"{entry.id!r}, which changes when the lines move",
                 "give one a name: put '# pycron: name=...' on the line above it",
             )
+
+
+def _after_unknown(context: _Context) -> Iterator[_Hit]:
+    """An `@after` job id that no job of the file has: the job never starts."""
+    entries = context.crontab.entries
+    known = {entry.id for entry in entries}
+    for entry in entries:
+        schedule = entry.schedule
+        if not isinstance(schedule, After):
+            continue
+        column = entry.spans.schedule[-1]  # where the list of ids starts
+        for job_id in schedule.jobs:
+            if job_id not in known:
+                yield _Hit(
+                    entry.line,
+                    column,
+                    f"@after: no job {job_id!r} in this file, so this job never starts",
+                    f"jobs: {', '.join(sorted(known))}",
+                    Severity.ERROR,
+                )
+            column += len(job_id) + 1
+
+
+def _after_cycle(context: _Context) -> Iterator[_Hit]:
+    """Jobs that run after each other in a circle: none of them ever starts.
+    Reported at the `@after` list of the cycle's first job in the file."""
+    entries = {entry.id: entry for entry in context.crontab.entries}
+    for cycle in without_cycles(upstreams(entries.values()))[1]:
+        entry = entries[cycle[0]]
+        yield _Hit(
+            entry.line,
+            entry.spans.schedule[-1],
+            f"cycle: {' -> '.join(cycle)}",
+            "each of these jobs waits for the next: none of them ever starts",
+            Severity.ERROR,
+        )
 
 
 # --------------------------------------------------------------------------- assignment checks
@@ -1072,6 +1110,8 @@ FILE_CHECKS: Final[tuple[tuple[str, _FileCheck], ...]] = (
     ("duplicate-job", _duplicate_jobs),
     ("notify-target", _notify_targets),
     ("option-value", _soft_options),
+    ("unknown-job", _after_unknown),
+    ("cycle", _after_cycle),
 )
 ENV_CHECKS: Final[tuple[tuple[str, _EnvCheck], ...]] = (
     ("env-expansion", _env_expansion),

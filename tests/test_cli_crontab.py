@@ -255,7 +255,7 @@ def test_add_refuses_line_breaks_and_writes_nothing(
 
 
 # A good value of each option that add offers (--overlap takes no line break: click refuses it).
-ADD_VALUES = {**OPTION_VALUES, "--overlap": "queue", "--mail-on": "failure"}
+ADD_VALUES = {**OPTION_VALUES, "--overlap": "queue", "--mail-on": "failure", "--when": "failure"}
 
 
 def test_add_offers_the_job_options_that_say_so_and_no_other() -> None:

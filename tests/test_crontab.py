@@ -30,6 +30,7 @@ from pycron.crontab import (
     Overlap,
     Reboot,
     Spans,
+    When,
     add_lines,
     disable_job,
     enable_job,
@@ -521,6 +522,7 @@ OPTION_CASES = [
     ),
     ("notify-every=10m", Options(notify_every=timedelta(minutes=10))),
     ("debounce=0s", Options(debounce=timedelta(0))),
+    ("when=always", Options(when=When.ALWAYS)),
     ("enabled=false", Options(enabled=False)),
     (
         "name=a timeout=5m overlap=queue catch-up=all:12h",
@@ -551,7 +553,7 @@ def test_the_option_cases_cover_every_key() -> None:
 
 KNOWN = (
     "options are: name, timeout, kill-grace, retries, retry-delay, overlap, lock, cwd, "
-    "catch-up, mail-on, notify, notify-on, notify-every, debounce, enabled"
+    "catch-up, mail-on, notify, notify-on, notify-every, debounce, when, enabled"
 )
 BAD_DURATION = "bad duration {!r}: write it like 90s, 5m, 1h30m or 2d"
 

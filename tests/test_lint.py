@@ -198,6 +198,19 @@ FIRES = [
         27,
         id="notify-on-unknown-event",
     ),
+    # unknown-job (an error): at the id in the @after list that no job has
+    pytest.param(
+        "# pycron: name=a\n@daily x\n@after a,nope y\n", {}, "unknown-job", 3, 9, id="after-unknown"
+    ),
+    # cycle (an error): at the @after list of the cycle's first job
+    pytest.param(
+        "# pycron: name=a\n@after b x\n# pycron: name=b\n@after a y\n",
+        {},
+        "cycle",
+        2,
+        7,
+        id="after-cycle",
+    ),
 ]
 
 
@@ -509,6 +522,28 @@ def test_findings_are_warnings_in_line_order() -> None:
     assert all(f.severity is Severity.WARNING and f.path == "tab" for f in findings)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("# pycron: name=a\n@after b x\n# pycron: name=b\n@after a y\n", "cycle: a -> b -> a"),
+        ("# pycron: name=a\n@after a x\n", "cycle: a -> a"),
+        (
+            "# pycron: name=s\n@daily x\n# pycron: name=c\n@after s,b y\n"
+            "# pycron: name=b\n@after d z\n# pycron: name=d\n@after c w\n",
+            "cycle: c -> b -> d -> c",
+        ),
+    ],
+)
+def test_a_cycle_is_spelled_out(text: str, expected: str) -> None:
+    findings = [f for f in run_lint(text) if f.code == "cycle"]
+    assert [(f.message, f.is_error) for f in findings] == [(expected, True)]
+
+
+def test_a_pipeline_without_cycles_or_unknown_ids_is_clean() -> None:
+    text = "# pycron: name=a\n@daily x\n# pycron: name=b\n@after a y\n@after a,b z\n"
+    assert {f.code for f in run_lint(text)} & {"cycle", "unknown-job"} == set()
+
+
 def test_every_code_of_the_spec_is_implemented() -> None:
     spec = {
         "percent",
@@ -538,6 +573,8 @@ def test_every_code_of_the_spec_is_implemented() -> None:
         "notify-target",
         "option-value",
         "no-mail-transport",
+        "unknown-job",
+        "cycle",
     }
     tested = {param.values[2] for param in FIRES}
     assert tested == set(CODES)

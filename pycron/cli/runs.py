@@ -312,10 +312,15 @@ def history_group(
             outcome=Outcome(outcome) if outcome else None,
         )
         deliveries = history.deliveries([r.id for r in records])
+        triggers = history.triggers([r.id for r in records])
     if as_json:
         print_json(
             [
-                {**run_view(r), "deliveries": deliveries_view(deliveries.get(r.id, []))}
+                {
+                    **run_view(r),
+                    "trigger": list(triggers[r.id]) if r.id in triggers else None,
+                    "deliveries": deliveries_view(deliveries.get(r.id, [])),
+                }
                 for r in records
             ]
         )
@@ -328,6 +333,7 @@ def history_group(
             str(r.attempt),
             result_text(r),
             human_duration(r.duration) if on_terminal() else f"{r.duration or 0:.3f}",
+            ",".join(str(run_id) for run_id in triggers.get(r.id, ())) or "-",
             _notify_text(deliveries.get(r.id, [])),
         )
         for r in records
@@ -362,6 +368,7 @@ HISTORY_COLUMNS = (
     Column("ATTEMPT", 2),
     Column("RESULT", 6, outcome=True),
     Column("DURATION", 3),
+    Column("TRIGGER", 0),
     Column("NOTIFY", 1),
 )
 

@@ -268,6 +268,10 @@ class Store(Recorder, Protocol):
         this process its recorder): True for exactly one caller, however many
         processes try at once; False if it is not (or no longer) queued."""
 
+    def queue_triggered(self, result: RunResult, upstream: Sequence[int]) -> int | SlotTaken:
+        """`queue` one run of an `@after` job, recording with it the upstream
+        runs (record ids) that triggered it, in one transaction."""
+
     def queued(self) -> list[RunRecord]:
         """Runs recorded as due but not started yet, oldest slot first."""
 
@@ -301,6 +305,14 @@ class Store(Recorder, Protocol):
 
     def last_scheduled_per_job(self) -> dict[str, datetime]:
         """`last_scheduled` of every recorded job at once, by job id."""
+
+    def ended_after(self, job_ids: Collection[str], after: datetime | None) -> list[RunRecord]:
+        """The runs of these jobs that ended after `after` (None: ever), each
+        as its last attempt, oldest end first: what triggers `@after` jobs."""
+
+    def triggers(self, run_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+        """The upstream runs (record ids) that triggered the given runs, by
+        run id, for those that have one (every attempt of a run shares it)."""
 
     def stats(
         self, job_id: str | None = None, since: datetime | None = None, tz: tzinfo = timezone.utc

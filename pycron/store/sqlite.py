@@ -173,6 +173,21 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             " SELECT job_id, scheduled_for FROM runs WHERE outcome NOT IN ('queued', 'running')",
         ),
     ),
+    (
+        5,
+        (
+            # The upstream runs (record ids, in the order of the job's `@after`
+            # list) that triggered the run (job, slot) of an `@after` job.
+            """CREATE TABLE triggers (
+                job_id TEXT NOT NULL,
+                scheduled_for TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                upstream INTEGER NOT NULL,
+                PRIMARY KEY (job_id, scheduled_for, position)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX runs_job_finished ON runs (job_id, finished)",
+        ),
+    ),
 )
 
 _COLUMNS = (
@@ -285,9 +300,17 @@ class SQLiteStore:
         slot held already (nothing recorded for it)."""
         return self._insert(results, claim=True)
 
-    def _insert(self, results: Sequence[RunResult], *, claim: bool) -> list[int | SlotTaken]:
+    def queue_triggered(self, result: RunResult, upstream: Sequence[int]) -> int | SlotTaken:
+        """`queue` one run of an `@after` job with the upstream runs that
+        triggered it, in one transaction; its record id, or `SlotTaken`."""
+        (added,) = self._insert([result], claim=True, upstream=upstream)
+        return added
+
+    def _insert(
+        self, results: Sequence[RunResult], *, claim: bool, upstream: Sequence[int] = ()
+    ) -> list[int | SlotTaken]:
         """Record attempts in new records, with (or without) the claims of their
-        slots, in one transaction."""
+        slots, and the upstream runs that triggered them, in one transaction."""
         added: list[int | SlotTaken] = []
         with self._transaction() as db:
             for result in results:
@@ -295,6 +318,8 @@ class SQLiteStore:
                 if claim and not _claimed(db, values):
                     added.append(SlotTaken(result.job_id, utc(result.scheduled_for)))
                     continue
+                if upstream:
+                    _record_trigger(db, values, upstream)
                 values.update(host=self.host, recorder_pid=os.getpid())
                 names = ", ".join(values)
                 marks = ", ".join(f":{name}" for name in values)
@@ -406,6 +431,42 @@ class SQLiteStore:
             "SELECT job_id, MAX(scheduled_for) FROM runs GROUP BY job_id ORDER BY job_id", []
         )
         return {job_id: text_time(text) for job_id, text in rows}
+
+    def ended_after(self, job_ids: Collection[str], after: datetime | None) -> list[RunRecord]:
+        """The runs of these jobs that ended after `after` (None: ever), each
+        as its last attempt, oldest end first."""
+        ids = list(job_ids)
+        if not ids:
+            return []
+        where = f"job_id IN ({', '.join('?' * len(ids))}) AND finished IS NOT NULL"
+        params: list[object] = [*ids]
+        if after is not None:
+            where += " AND finished > ?"
+            params.append(time_text(after))
+        return self._records(
+            f"SELECT {_COLUMNS} FROM runs AS r WHERE {where} AND outcome NOT IN (?, ?)"
+            " AND attempt = (SELECT MAX(attempt) FROM runs AS a"
+            " WHERE a.job_id = r.job_id AND a.scheduled_for = r.scheduled_for)"
+            " ORDER BY finished, id",
+            [*params, Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+
+    def triggers(self, run_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
+        """The upstream runs that triggered the given runs (record ids; every
+        attempt of a run shares its trigger), for those that have one."""
+        found: dict[int, list[int]] = {}
+        ids = list(run_ids)
+        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
+            chunk = ids[start : start + 500]
+            rows = self._query(
+                "SELECT r.id, t.upstream FROM runs AS r JOIN triggers AS t"
+                " ON t.job_id = r.job_id AND t.scheduled_for = r.scheduled_for"
+                f" WHERE r.id IN ({', '.join('?' * len(chunk))}) ORDER BY r.id, t.position",
+                chunk,
+            )
+            for run_id, upstream in rows:
+                found.setdefault(run_id, []).append(upstream)
+        return {run_id: tuple(upstream) for run_id, upstream in found.items()}
 
     def stats(
         self,
@@ -624,6 +685,12 @@ class SQLiteStore:
                 "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ? AND NOT EXISTS"
                 " (SELECT 1 FROM runs AS r"
                 " WHERE r.job_id = claims.job_id AND r.scheduled_for = claims.scheduled_for)",
+                {(record.job_id, time_text(record.scheduled_for)) for record in doomed},
+            )
+            db.executemany(
+                "DELETE FROM triggers WHERE job_id = ? AND scheduled_for = ? AND NOT EXISTS"
+                " (SELECT 1 FROM runs AS r"
+                " WHERE r.job_id = triggers.job_id AND r.scheduled_for = triggers.scheduled_for)",
                 {(record.job_id, time_text(record.scheduled_for)) for record in doomed},
             )
         logs = [path for record in doomed for path in record.log_paths if path not in kept_paths]
@@ -1170,6 +1237,22 @@ def _claimed(db: sqlite3.Connection, values: Mapping[str, object]) -> bool:
         {"job_id": values["job_id"], "scheduled_for": values["scheduled_for"]},
     )
     return cursor.rowcount == 1
+
+
+def _record_trigger(
+    db: sqlite3.Connection, values: Mapping[str, object], upstream: Sequence[int]
+) -> None:
+    """Record the upstream runs that triggered a new record's run (its stored
+    columns), within the caller's transaction; a run again in a slot given
+    up (interrupted) keeps the trigger it had."""
+    db.executemany(
+        "INSERT OR REPLACE INTO triggers (job_id, scheduled_for, position, upstream)"
+        " VALUES (?, ?, ?, ?)",
+        [
+            (values["job_id"], values["scheduled_for"], position, run_id)
+            for position, run_id in enumerate(upstream)
+        ],
+    )
 
 
 def _interrupted(record: RunRecord, now: datetime, message: str) -> dict[str, object]:
