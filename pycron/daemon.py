@@ -460,6 +460,8 @@ class Scheduler:
             self._plan(now)
         self._release_delayed(now)
         self._run_bursts(now)
+        for job_id in self._after:  # upstream runs this daemon did not run (`run-now`)
+            self._trigger(job_id, now)
         self._write_duties(self.history)
         self.supervisor.reap()
         self._watch_orphans(self.history, now)

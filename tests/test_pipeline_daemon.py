@@ -8,24 +8,12 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from test_daemon import START_TIMEOUT, Daemon, Sandbox, at, stop, wait_until
 
 from pycron.records import Outcome
 from pycron.store import RunRecord
 from pycron.store.sqlite import SQLiteStore
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path)
-    try:
-        yield box
-    finally:
-        box.cleanup()
 
 
 def job(sandbox: Sandbox, name: str, schedule: str, command: str = "true", extra: str = "") -> str:
@@ -176,3 +164,17 @@ def test_a_run_recorded_while_the_daemon_is_down_continues_the_pipeline_once(
     assert names == ["fetch", "transform", "report"]
     (fetch,), (transform,) = sandbox.runs("fetch"), sandbox.runs("transform")
     assert triggers(sandbox) == {transform.id: (fetch.id,), report.id: (transform.id,)}
+
+
+def test_a_run_now_of_an_upstream_job_starts_the_downstream_one_in_the_running_daemon(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.write("# pycron: name=first\n@daily true\n# pycron: name=second\n@after first true\n")
+    daemon = sandbox.start()
+    daemon.wait_for(r" ready ")
+    places = ["--crontab", str(sandbox.crontab), "--state-dir", str(sandbox.state)]
+    subprocess.run([sys.executable, "-m", "pycron", *places, "run-now", "first"], check=True)
+    (upstream,) = sandbox.ended("first")
+    (downstream,) = wait_until(lambda: sandbox.ended("second"), 20, "the downstream run")
+    assert stop(daemon) == 0
+    assert downstream.scheduled_for == upstream.finished  # its slot: the upstream run's end
