@@ -93,7 +93,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from pycron.crontab import Crontab, Finding
-    from pycron.watch import Watcher
+    from pycron.watch import Modified, Watcher
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
 MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
@@ -161,6 +161,24 @@ def catch_up_policy(entry: Entry) -> CatchUp:
     if entry.options.catch_up is not None:
         return entry.options.catch_up
     return entry.schedule.default_catch_up
+
+
+def changes_since(
+    entry: Entry, last_started: datetime | None, held_since: datetime | None
+) -> datetime | None:
+    """Since when the changes under a `@watch` job's path are made up for at
+    start (None: they are not): since its last run started, or since the
+    daemon took responsibility for it if that is later, if its catch-up
+    policy is not `none` (`latest` and `all` alike: changes have no slots
+    to count, whatever changed makes one run). A job with neither has no
+    known past to compare with."""
+    if (
+        not entry.enabled
+        or not isinstance(entry.schedule, Watch)
+        or catch_up_policy(entry) is CatchUp.NONE
+    ):
+        return None
+    return _latest(last_started, held_since)
 
 
 def fire_after(
@@ -500,6 +518,36 @@ class Scheduler:
         burst.paths[event.path] = None
         burst.kinds.add(event.kind)
         self._bursts[event.job_id] = burst._replace(last=max(burst.last, event.at))
+
+    def catch_up_changes(self, look: Callable[[str, datetime], Modified]) -> None:
+        """At start, after the watcher: each `@watch` job whose catch-up
+        policy asks for it gets as a burst what `look(path, since)` finds
+        modified under its path since its last run started (see
+        `changes_since`), for the time of the latest change, so that it
+        runs once for everything that changed while no daemon watched."""
+        from pycron.watch import watched_path  # noqa: PLC0415  (only with a watcher)
+
+        try:
+            last = self.history.last_per_job()
+        except HistoryError as error:
+            self._history_error(f"{error}: @watch jobs do not catch up changes this time")
+            return
+        for job_id, entry in self.jobs.items():
+            record, held = last.get(job_id), self._duties.get(job_id)
+            last_started = record.started if record is not None else None
+            since = changes_since(entry, last_started, held[1] if held is not None else None)
+            if since is None:
+                continue
+            assert isinstance(entry.schedule, Watch)
+            found = look(watched_path(entry.schedule.path), since)
+            level = "info" if found.complete else "warning"
+            message = None if found.complete else f"only {found.looked_at} entries looked at"
+            self.log(
+                "catch-up", level, job=job_id, since=since, changed=len(found.paths), message=message
+            )
+            for path in found.paths:
+                assert found.latest is not None
+                self._changed(Changed(job_id, path, "modified", found.latest))
 
     def _burst_due(self, job_id: str, burst: Burst) -> datetime | None:
         """When to look at the job's burst next: once its debounce has passed
@@ -1234,6 +1282,10 @@ class Daemon:
         due = scheduler.start(started)
         scheduler.composer.sender.start()
         watcher = self._watcher()
+        if watcher is not None:
+            from pycron.watch import modified_since  # noqa: PLC0415  (loaded with the watcher)
+
+            scheduler.catch_up_changes(modified_since)
         try:
             self.log("ready", jobs=len(scheduler.jobs), due=due)
             self._turns(scheduler, watcher, started)

@@ -9,6 +9,9 @@ appears. It decides nothing: an event on the crontab wakes the daemon's loop,
 which looks at the file as it does every turn, and an event under a watched
 path is handed to the daemon, whose scheduler debounces the changes and runs.
 
+It also looks, once at start, at what changed under a watched path while no
+daemon watched it (`modified_since`), by modification time.
+
 The daemon imports this module only when it starts: commands that never
 watch never load watchdog.
 """
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, NamedTuple
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -31,6 +36,10 @@ if TYPE_CHECKING:
 
 # What a job hears of; opening and closing a file change nothing.
 KINDS = frozenset(("created", "modified", "deleted", "moved"))
+# Entries `modified_since` looks at per path at most: a start-up stays short
+# however big the tree is.
+MAX_LOOKED_AT = 100_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def watched_path(text: str) -> str:
@@ -148,3 +157,54 @@ def _watch_for(path: str) -> tuple[str, bool]:
     while not os.path.isdir(parent) and parent != os.path.dirname(parent):
         parent = os.path.dirname(parent)
     return parent, False
+
+
+class Modified(NamedTuple):
+    """What changed under a watched path after an instant: the entries
+    modified after it (sorted), the latest of their modification times
+    (None if none), how many entries were looked at, and whether that was
+    all of them (not cut at the limit)."""
+
+    paths: list[str]
+    latest: datetime | None
+    looked_at: int
+    complete: bool
+
+
+def modified_since(path: str, since: datetime, limit: int = MAX_LOOKED_AT) -> Modified:
+    """The files and directories under `path` (itself included, a missing one
+    has nothing) whose modification time is after `since`, looking at `limit`
+    entries at most. A directory's time changes when an entry is created,
+    removed or renamed in it, so a deletion shows as its directory. Symbolic
+    links are not followed, entries that cannot be read are passed over."""
+    after = (since - _EPOCH) // timedelta(microseconds=1) * 1000  # in ns, exactly
+    found: dict[str, int] = {}
+    looked_at = 0
+    pending = [path]
+    while pending and looked_at < limit:
+        current = pending.pop()
+        try:
+            status = os.lstat(current)
+        except OSError:  # gone meanwhile, no permission
+            continue
+        looked_at += 1
+        if status.st_mtime_ns > after:
+            found[current] = status.st_mtime_ns
+        if stat.S_ISDIR(status.st_mode):
+            pending.extend(_entries(current))
+    latest = max(found.values(), default=None)
+    return Modified(
+        sorted(found),
+        None if latest is None else _EPOCH + timedelta(microseconds=latest // 1000),
+        looked_at,
+        not pending,
+    )
+
+
+def _entries(directory: str) -> list[str]:
+    """The paths of a directory's entries (none if it cannot be read)."""
+    try:
+        with os.scandir(directory) as entries:
+            return [entry.path for entry in entries]
+    except OSError:
+        return []

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from test_daemon import ADDED, LATER, STAMP, Sandbox, log_time, wait_until
+import pytest
 
-from pycron.daemon import MAX_SLEEP
+from test_daemon import ADDED, LATER, STAMP, Daemon, Sandbox, log_time, wait_until
+
+from pycron.crontab import parse
+from pycron.daemon import MAX_SLEEP, changes_since
+from pycron.watch import Modified, modified_since
 
 # What a @watch job writes of each run: its events, then its changed paths.
 REPORT = 'echo "$PYCRON_EVENTS|$(echo "$PYCRON_CHANGED" | tr "\\n" " ")"'
@@ -184,3 +190,112 @@ def test_a_watch_run_is_recorded_for_the_time_of_its_last_change(sandbox: Sandbo
     assert started - run.scheduled_for.timestamp() >= 1.0  # the debounce went first
     match = re.search(r" changed +job=w paths=1 events=created$", daemon.log(), re.MULTILINE)
     assert match is not None
+
+
+# --------------------------------------------------------------------------- restart catch-up
+
+
+def stop(daemon: Daemon) -> None:
+    """SIGTERM, and wait for the daemon to end cleanly."""
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait(15) == 0
+
+
+def test_a_restart_catches_up_what_changed_while_no_daemon_watched(sandbox: Sandbox) -> None:
+    inbox = sandbox.root / "inbox"
+    inbox.mkdir()
+    (inbox / "a").touch()
+    command = f"{REPORT} >> {sandbox.root}/runs.txt"
+    sandbox.write(LATER + watch_job("w", inbox, command, "catch-up=latest"))
+    first = sandbox.start()
+    first.wait_for(r" info +ready ")
+    (inbox / "a").write_text("1\n")
+    runs_reported(sandbox, "runs.txt", 1)
+    wait_until(lambda: len(sandbox.ended("w")) == 1, 10, "the first run recorded")
+    stop(first)
+
+    (inbox / "a").write_text("2\n")  # modified while no daemon watches
+    second = sandbox.start()
+    second.wait_for(r" info +catch-up +job=w since=\S+ changed=1$")
+    assert runs_reported(sandbox, "runs.txt", 2)[1] == ("modified", ["inbox/a"])
+    wait_until(lambda: len(sandbox.ended("w")) == 2, 10, "the catch-up run recorded")
+    stop(second)
+
+    third = sandbox.start()  # nothing changed since the catch-up run started
+    third.wait_for(r" info +catch-up +job=w since=\S+ changed=0$")
+    third.wait_for(r" info +ready ")
+    stop(third)
+    assert len(sandbox.runs("w")) == 2
+    assert " changed " not in third.log()
+
+
+def test_without_catch_up_a_restart_runs_nothing_for_past_changes(sandbox: Sandbox) -> None:
+    inbox = sandbox.root / "inbox"
+    inbox.mkdir()
+    sandbox.write(LATER + watch_job("w", inbox, f"{REPORT} >> {sandbox.root}/runs.txt"))
+    first = sandbox.start()
+    first.wait_for(r" info +ready ")
+    (inbox / "a").touch()
+    wait_until(lambda: len(sandbox.ended("w")) == 1, 15, "the first run recorded")
+    stop(first)
+
+    (inbox / "a").write_text("changed while no daemon watched\n")
+    second = sandbox.start()
+    second.wait_for(r" info +ready ")
+    (inbox / "b").touch()  # a change seen live runs as usual, alone
+    assert runs_reported(sandbox, "runs.txt", 2)[1] == ("created", ["inbox/b"])
+    assert " catch-up " not in second.log()
+
+
+# What changes_since decides from the job's line, its last run's start and
+# since when the daemon has held it: (options and schedule, last, held, expected).
+T0 = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+T1 = T0 + timedelta(hours=1)
+SINCE_CASES = [
+    ("catch-up=latest\n@watch /in", T0, None, T0),
+    ("catch-up=latest\n@watch /in", T0, T1, T1),  # held since after its last run
+    ("catch-up=latest\n@watch /in", T1, T0, T1),
+    ("catch-up=latest\n@watch /in", None, T0, T0),  # never run, held since T0
+    ("catch-up=all\n@watch /in", T0, None, T0),  # one run too: changes have no slots
+    ("catch-up=latest\n@watch /in", None, None, None),  # no known past
+    ("catch-up=none\n@watch /in", T0, None, None),
+    ("\n@watch /in", T0, None, None),  # the default for @watch: none
+    ("catch-up=latest\n@daily", T0, None, None),  # not a @watch job
+    ("catch-up=latest\n#pycron-disabled# @watch /in", T0, None, None),  # disabled
+]
+
+
+@pytest.mark.parametrize(("line", "last", "held", "expected"), SINCE_CASES)
+def test_changes_since(
+    line: str, last: datetime | None, held: datetime | None, expected: datetime | None
+) -> None:
+    options, schedule = line.split("\n")
+    crontab, errors = parse(f"# pycron: name=w {options}\n{schedule} true\n")
+    assert errors == []
+    (entry,) = crontab.entries
+    assert changes_since(entry, last, held) == expected
+
+
+def test_modified_since_finds_what_changed_after_an_instant(tmp_path: Path) -> None:
+    old = time.time() - 3600
+    tree = tmp_path / "tree"
+    for relative in ("a", "sub/b", "sub/deep/c", "gone/d"):
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tree / relative).touch()
+    for path in [*tree.rglob("*"), tree]:
+        os.utime(path, (old, old))
+    since = datetime.fromtimestamp(old + 60, timezone.utc)
+    assert modified_since(str(tree), since) == Modified([], None, 8, complete=True)
+
+    (tree / "sub" / "deep" / "c").write_text("new\n")  # a file written: itself
+    (tree / "gone" / "d").unlink()  # a file removed: its directory
+    (tree / "link").symlink_to("/")  # a link: itself, never followed
+    found = modified_since(str(tree), since)
+    names = [os.path.relpath(path, tree) for path in found.paths]
+    assert names == [".", "gone", "link", "sub/deep/c"]
+    assert found.latest is not None and found.latest > since
+    assert (found.looked_at, found.complete) == (8, True)
+
+    cut = modified_since(str(tree), since, limit=3)
+    assert (cut.looked_at, cut.complete) == (3, False)
+    assert modified_since(str(tmp_path / "missing"), since) == Modified([], None, 0, True)
