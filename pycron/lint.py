@@ -16,7 +16,7 @@ adding a row. Disabled jobs are not linted: cron does not see them either.
 Pure like the rest of the core: time comes in as `now` (the "next 12 months"
 of the `dst` and `rare` checks), the zone of the daemon as `local_tz`, the
 known users as `users`, "does this command exist in this PATH" as the
-`which` callable, "why can alerts not go to this URL" as `check_target` and
+`which` callable, "does this path exist" as `exists`, "why can alerts not go to this URL" as `check_target` and
 whether mail can be sent as `mail_transport`, so nothing here reads the
 clock, files or processes, nor loads apprise.
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import posixpath
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime, timedelta, tzinfo
@@ -44,6 +45,7 @@ from pycron.crontab import (
     MailOn,
     Severity,
     Spans,
+    Watch,
     random_delay,
 )
 from pycron.errors import NoMatchError
@@ -105,6 +107,7 @@ def lint(
     now: datetime,
     *,
     which: Callable[[str, str], bool] | None = None,
+    exists: Callable[[str], bool] | None = None,
     users: Collection[str] | None = None,
     local_tz: tzinfo | None = None,
     check_target: Callable[[str], str | None] | None = None,
@@ -116,6 +119,9 @@ def lint(
     `now` starts the 12 months the `dst` and `rare` checks look at (aware, or
     naive wall time). `which(word, path)` tells whether a command word exists
     in a PATH; without it, `relative-command` only flags relative paths.
+    `exists(path)` tells whether a `@watch` PATH exists (as written: `~`
+    and relative paths are the caller's to read); without it, paths are
+    not checked.
     `users` are the known user names: in a system crontab a user outside them
     is flagged (not checked when None); in a user crontab a command starting
     with one of them is (default: `root`). `local_tz` is the daemon's zone,
@@ -126,7 +132,9 @@ def lint(
     (not checked when None). `only` limits the checks to these codes (the
     daemon's `LOAD_CHECKS`).
     """
-    context = _Context(crontab, now, which, users, local_tz, check_target, {}, mail_transport)
+    context = _Context(
+        crontab, now, which, exists, users, local_tz, check_target, {}, mail_transport
+    )
     file_checks = [(code, check) for code, check in FILE_CHECKS if only is None or code in only]
     env_checks = [(code, check) for code, check in ENV_CHECKS if only is None or code in only]
     job_checks = [(code, check) for code, check in JOB_CHECKS if only is None or code in only]
@@ -165,6 +173,7 @@ class _Context(NamedTuple):
     crontab: Crontab
     now: datetime
     which: Callable[[str, str], bool] | None
+    exists: Callable[[str], bool] | None
     users: Collection[str] | None
     local_tz: tzinfo | None
     check_target: Callable[[str], str | None] | None
@@ -570,6 +579,39 @@ def _empty_command(job: _Job, context: _Context) -> Iterator[_Hit]:
         job.spans.command,
         "the command is empty: everything after '%' is its standard input, so nothing useful runs",
         "write '\\%' if the '%' belongs to the command",
+    )
+
+
+def _watch_missing(job: _Job, context: _Context) -> Iterator[_Hit]:
+    """A `@watch` PATH that does not exist (yet): a typo never runs the job."""
+    schedule = job.entry.schedule
+    if not isinstance(schedule, Watch) or context.exists is None:
+        return
+    if not context.exists(schedule.path):
+        yield job.at(
+            job.spans.schedule[-1],
+            f"@watch: {schedule.path} does not exist: the job runs once it appears, "
+            "watched from its nearest existing parent until then",
+            "check the path (a relative one is read from the daemon's working directory)",
+        )
+
+
+def _watch_loop(job: _Job, context: _Context) -> Iterator[_Hit]:
+    """A `@watch` job whose command names its own watched path: what it
+    writes there is a change, which runs it again, in a loop."""
+    schedule = job.entry.schedule
+    if not isinstance(schedule, Watch):
+        return
+    path = posixpath.normpath(schedule.path)
+    mention = re.compile(rf"(?<![\w./~-])(?:\./)?{re.escape(path)}(?![\w.-])")
+    found = mention.search(job.command_text)
+    if found is None:
+        return
+    yield job.at(
+        job.spans.command + found.start(),
+        f"the command names its own watched path {schedule.path}: whatever it writes "
+        "there runs it again, after each debounce",
+        "write elsewhere, outside the watched path",
     )
 
 
@@ -1126,6 +1168,8 @@ JOB_CHECKS: Final[tuple[tuple[str, _JobCheck], ...]] = (
     ("relative-command", _relative_command),
     ("percent", _percent),
     ("empty-command", _empty_command),
+    ("watch-missing", _watch_missing),
+    ("watch-loop", _watch_loop),
     ("dom-dow-or", _dom_dow_or),
     ("star-step-day", _star_step_day),
     ("a-slash-n", _a_slash_n),

@@ -102,6 +102,23 @@ def test_check_json_gives_one_object_per_finding(tmp_path: Path) -> None:
     assert any(f["code"] == "percent" and f["line"] == 2 for f in findings)
 
 
+def test_check_warns_of_watched_paths_missing_here_and_of_loops(tmp_path: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    path = tmp_path / "tab"
+    path.write_text(
+        f"@watch {tmp_path}/inbox /bin/true\n"
+        f"@watch {tmp_path}/outbox /bin/true\n"
+        f"@watch {tmp_path}/inbox /bin/date >{tmp_path}/inbox/log\n"
+    )
+    result = _run(path, "check", "--json", str(path))
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.stdout)
+    assert {(f["line"], f["code"]) for f in findings if f["code"] != "pycron-only"} == {
+        (2, "watch-missing"),
+        (3, "watch-loop"),
+    }
+
+
 def test_check_reads_stdin_and_strict_fails_on_warnings(crontab: Path) -> None:
     relaxed = _run(crontab, "check", "-", stdin="0 0 1-7 * 1 /bin/true\n")
     strict = _run(crontab, "check", "--strict", "-", stdin="0 0 1-7 * 1 /bin/true\n")

@@ -198,6 +198,25 @@ FIRES = [
         27,
         id="notify-on-unknown-event",
     ),
+    # watch-missing: at the @watch PATH that `exists` does not know
+    pytest.param(
+        "@watch /srv/inbx x\n",
+        {"exists": {"/srv/inbox"}.__contains__},
+        "watch-missing",
+        1,
+        7,
+        id="watch-missing",
+    ),
+    # watch-loop: where the command names its own watched path
+    *(
+        pytest.param(f"@watch {path} {command}\n", {}, "watch-loop", 1, column, id=case)
+        for case, path, command, column in [
+            ("watch-loop-inside", "/srv/in", "sort /srv/in/a > /srv/in/b", 20),
+            ("watch-loop-itself", "/srv/in/", "touch /srv/in", 22),
+            ("watch-loop-relative", "in", "cp x ./in/", 15),
+            ("watch-loop-quoted", "~/in", 'date >"~/in/log"', 19),
+        ]
+    ),
     # unknown-job (an error): at the id in the @after list that no job has
     pytest.param(
         "# pycron: name=a\n@daily x\n@after a,nope y\n", {}, "unknown-job", 3, 9, id="after-unknown"
@@ -238,6 +257,22 @@ QUIET = [
     pytest.param("5-59/15 * * * * x\n", {}, "a-slash-n", id="a-b-slash-n"),
     pytest.param("*/15 * * * * x\n", {}, "a-slash-n", id="star-slash-n"),
     pytest.param("0 0 1,15 * * x\n", {}, "extension", id="no-extension"),
+    *(
+        pytest.param(f"@watch {path} {command}\n", {}, "watch-loop", id=case)
+        for case, path, command in [
+            ("watch-loop-other-path", "/srv/in", "sort /srv/incoming/a > /srv/inbox"),
+            ("watch-loop-parent", "/srv/in", "du /srv"),
+            ("watch-loop-deeper-elsewhere", "in", "cp x /data/in/"),
+            ("watch-loop-other-job", "/srv/in", "true"),
+        ]
+    ),
+    pytest.param(
+        "@watch /srv/in x\n",
+        {"exists": {"/srv/in"}.__contains__},
+        "watch-missing",
+        id="watch-path-exists",
+    ),
+    pytest.param("@watch /nowhere x\n", {}, "watch-missing", id="watch-path-not-checked"),
     pytest.param("@monthly x\n", {}, "extension", id="nickname-no-extension"),
     pytest.param("*/15 * * * * x\n", {}, "step", id="step-15-minutes"),
     pytest.param("0 */4 * * * x\n", {}, "step", id="step-4-hours"),
@@ -575,6 +610,8 @@ def test_every_code_of_the_spec_is_implemented() -> None:
         "no-mail-transport",
         "unknown-job",
         "cycle",
+        "watch-missing",
+        "watch-loop",
     }
     tested = {param.values[2] for param in FIRES}
     assert tested == set(CODES)

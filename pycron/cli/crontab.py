@@ -145,6 +145,7 @@ def _lint_findings(crontab: Crontab) -> list[Finding]:
         crontab,
         datetime.now().astimezone(),
         which=_which,
+        exists=_exists,
         users=_users(),
         local_tz=local_zone(),
         check_target=check_target,
@@ -165,6 +166,12 @@ def _users() -> set[str]:
     import pwd  # noqa: PLC0415 - POSIX only, and only `check` needs it
 
     return {entry.pw_name for entry in pwd.getpwall()}
+
+
+def _exists(path: str) -> bool:
+    """Whether a `@watch` path exists, read as a daemon started here reads it
+    (for the watch-missing lint)."""
+    return os.path.exists(os.path.expanduser(path))
 
 
 def _which(command: str, path: str) -> bool:
