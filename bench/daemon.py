@@ -9,7 +9,10 @@ in a temporary directory and prints each figure with its goal:
 - fire latency, from the scheduled instant to the job's first instruction, of an
   `@every 1s` job and of `* * * * *` jobs on minute boundaries (p99 under 20 ms);
 - 500 `@every 5s` jobs firing at the same instant with --max-parallel 500: time
-  until all have started (under 2 s).
+  until all have started (under 2 s);
+- an `@every 1s` job and its `@after` job: from the upstream run's end to the
+  downstream run's start (p99 under 50 ms), and from a file written to the
+  start of the `@watch` job on its directory (p99 under its debounce + 50 ms).
 
 Run with `.venv/bin/python bench/daemon.py` (about 4 minutes; `--quick` about
 one) or as part of `bench/run.py`. See bench/README.md, section "Daemon"; the
@@ -60,7 +63,7 @@ RELEASE_ENV = BENCH / ".venv-release"
 # hook adds about 10 ms to every start). Set by `run_benchmark`.
 DAEMON_PYTHON = [sys.executable]
 RESULTS = BENCH / "results.json"
-PARTS = ("inprocess", "startup", "fire", "burst")
+PARTS = ("inprocess", "startup", "fire", "burst", "pipeline")
 
 GOAL_STARTUP_S = 1.0  # process start to `load`, 10,000 jobs
 GOAL_FIRST_PLAN_S = 0.25  # the same, the goal of the load-speed work
@@ -70,6 +73,9 @@ GOAL_EDIT_FIRST_START_S = 1.1  # a written crontab to the first start of its new
 GOAL_IDLE_CPU_S = 0.1  # CPU seconds per 60 s, 10,000 jobs not due
 GOAL_FIRE_P99_MS = 20.0  # scheduled instant to the job's first instruction
 GOAL_BURST_S = 2.0  # 500 jobs due at once: the last one has started
+GOAL_TRIGGER_P99_MS = 50.0  # an upstream run's end to its @after run's first instruction
+GOAL_WATCH_OVER_DEBOUNCE_P99_MS = 50.0  # a file written to the @watch run's first instruction
+WATCH_DEBOUNCE_S = 1.0  # the @watch job's debounce= (the default)
 
 SETTLE_S = 3.0  # after `load`, before the idle window opens
 BURST_INTERVAL_S = 5  # the burst jobs are `@every 5s`: they share the daemon's anchor
@@ -992,6 +998,80 @@ def burst_block(result: Result) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- pipeline
+
+
+def measure_pipeline(work: Path, options: argparse.Namespace) -> Result:
+    """One daemon with an `@every 1s` job `up`, an `@after up` job `down` and a
+    `@watch` job on a directory the benchmark writes a file into every
+    debounce + 1 s, for `--pipeline-seconds`. Each command is one stamp
+    (`stamp_command`): an upstream's stamp is its last instruction, a
+    downstream's its first; the history's triggers pair them."""
+    up_out, down_out, watch_out = (work / f"pipeline-{name}.out" for name in ("up", "down", "w"))
+    inbox = work / "pipeline-inbox"
+    inbox.mkdir()
+    text = (
+        f"# pycron: name=up\n@every 1s {stamp_command(up_out)}\n"
+        f"# pycron: name=down\n@after up {stamp_command(down_out)}\n"
+        f"# pycron: name=w debounce={WATCH_DEBOUNCE_S:g}s\n"
+        f"@watch {inbox} {stamp_command(watch_out)}\n"
+    )
+    crontab = work / "pipeline.crontab"
+    write_atomically(crontab, text)
+    state = work / "pipeline-state"
+    written: list[float] = []
+    with DaemonProcess(crontab, state, str(work)) as daemon:
+        load = daemon.wait_for(named("ready"), "`ready`")
+        end = load.wall + options.pipeline_seconds
+        while time.time() + WATCH_DEBOUNCE_S + 1.0 < end:
+            time.sleep(WATCH_DEBOUNCE_S + 1.0)
+            daemon.check_alive()
+            written.append(time.time())
+            (inbox / f"file-{len(written)}").write_text("x\n")
+            progress(f"pipeline: {len(written)} files written")
+        wait_until(end + WATCH_DEBOUNCE_S + 1.0, daemon, "pipeline")
+        progress("")
+    stamps = {**read_stamps(up_out), **read_stamps(down_out), **read_stamps(watch_out)}
+    with SQLiteStore.open(state) as history:
+        runs = {record.id: record for record in history.runs()}
+        triggers = history.triggers(list(runs))
+    first = {run_id: stamps[r.pid][0] for run_id, r in runs.items() if r.pid in stamps}
+    gaps, daemon_gaps = [], []
+    for run_id, upstream in triggers.items():
+        (up_id,) = upstream
+        down, up = runs[run_id], runs[up_id]
+        if run_id in first and up_id in first:
+            gaps.append((first[run_id] - first[up_id]) * 1000)
+        if up.finished is not None:
+            daemon_gaps.append((down.started - up.finished).total_seconds() * 1000)
+    starts = sorted(first[i] for i, r in runs.items() if r.job_id == "w" and i in first)
+    # Each file's run: the first watch run to start after the write.
+    watch = [min(s for s in starts if s > t) - t for t in written if any(s > t for s in starts)]
+    return {
+        "triggers": len(triggers),
+        "trigger_ms": distribution(gaps),
+        "trigger_daemon_ms": distribution(daemon_gaps),
+        "debounce_s": WATCH_DEBOUNCE_S,
+        "files_written": len(written),
+        "watch_ms": distribution([gap * 1000 for gap in watch]),
+    }
+
+
+def pipeline_block(result: Result) -> str:
+    """@after and @watch figures."""
+    return "\n".join(
+        [
+            "== pipeline: `@every 1s` upstream -> its `@after` job; a file -> its `@watch` job",
+            distribution_line("upstream's end -> downstream's start", result["trigger_ms"]),
+            distribution_line("  daemon: run finished -> started", result["trigger_daemon_ms"]),
+            distribution_line(
+                f"file written -> @watch start ({result['debounce_s']:g} s debounce)",
+                result["watch_ms"],
+            ),
+        ]
+    )
+
+
 # --------------------------------------------------------------------------- goals
 
 
@@ -1026,6 +1106,10 @@ def evaluate(results: Result) -> list[Goal]:
     big = results.get("startup") or {}
     fire = results.get("fire") or {}
     burst = results.get("burst") or {}
+    pipeline = results.get("pipeline") or {}
+    trigger = (pipeline.get("trigger_ms") or {}).get("p99")
+    watch = (pipeline.get("watch_ms") or {}).get("p99")
+    debounce_ms = WATCH_DEBOUNCE_S * 1000
     startup = (big.get("startup") or {}).get("to_load_ms")
     ready = (big.get("startup") or {}).get("to_ready_ms")
     reload = big.get("reload") or {}
@@ -1090,6 +1174,17 @@ def evaluate(results: Result) -> list[Goal]:
             GOAL_BURST_S,
             "s",
             f"worst of {len(complete)} complete rounds" if rounds else "",
+        ),
+        goal(
+            "upstream end to @after start, p99", "< 50 ms", trigger, GOAL_TRIGGER_P99_MS, "ms", ""
+        ),
+        goal(
+            "file written to @watch start, p99",
+            f"< {debounce_ms + GOAL_WATCH_OVER_DEBOUNCE_P99_MS:.0f} ms",
+            watch,
+            debounce_ms + GOAL_WATCH_OVER_DEBOUNCE_P99_MS,
+            "ms",
+            f"debounce {WATCH_DEBOUNCE_S:g} s",
         ),
     ]
 
@@ -1163,7 +1258,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--parts",
         metavar="KEYS",
         default=",".join(PARTS),
-        help="comma-separated parts: inprocess, startup (start-up, idle and reload), fire, burst",
+        help="comma-separated parts: inprocess, startup (start-up, idle and reload), fire, "
+        "burst, pipeline",
     )
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs of the big crontab")
     parser.add_argument(
@@ -1185,6 +1281,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--burst-jobs", type=int, default=500, help="jobs of the burst")
     parser.add_argument("--burst-rounds", type=int, help="bursts (default 2, quick 1)")
+    parser.add_argument(
+        "--pipeline-seconds",
+        type=float,
+        help="how long the pipeline part runs (default 25, quick 10)",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file (key 'daemon')")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -1194,6 +1295,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.minute = (not quick) if args.minute is None else args.minute
     args.every_seconds = args.every_seconds or (10.0 if quick else 60.0)
     args.burst_rounds = args.burst_rounds or (1 if quick else 2)
+    args.pipeline_seconds = args.pipeline_seconds or (10.0 if quick else 25.0)
     args.parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = [part for part in args.parts if part not in PARTS]
     if unknown:
@@ -1268,6 +1370,7 @@ def run_benchmark(options: argparse.Namespace, *, header: bool = True) -> Result
                 "every_seconds",
                 "burst_jobs",
                 "burst_rounds",
+                "pipeline_seconds",
             )
         },
     }
@@ -1292,6 +1395,10 @@ def run_benchmark(options: argparse.Namespace, *, header: bool = True) -> Result
             )
         if "burst" in parts:
             results["burst"] = attempt("burst", lambda: measure_burst(work, options), burst_block)
+        if "pipeline" in parts:
+            results["pipeline"] = attempt(
+                "pipeline", lambda: measure_pipeline(work, options), pipeline_block
+            )
     goals = evaluate(results)
     caveats = ["quick run"] if options.quick else []
     if len(parts) < len(PARTS):

@@ -542,9 +542,8 @@ class Scheduler:
             found = look(watched_path(entry.schedule.path), since)
             level = "info" if found.complete else "warning"
             message = None if found.complete else f"only {found.looked_at} entries looked at"
-            self.log(
-                "catch-up", level, job=job_id, since=since, changed=len(found.paths), message=message
-            )
+            changed = len(found.paths)
+            self.log("catch-up", level, job=job_id, since=since, changed=changed, message=message)
             for path in found.paths:
                 assert found.latest is not None
                 self._changed(Changed(job_id, path, "modified", found.latest))

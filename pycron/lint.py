@@ -16,9 +16,10 @@ adding a row. Disabled jobs are not linted: cron does not see them either.
 Pure like the rest of the core: time comes in as `now` (the "next 12 months"
 of the `dst` and `rare` checks), the zone of the daemon as `local_tz`, the
 known users as `users`, "does this command exist in this PATH" as the
-`which` callable, "does this path exist" as `exists`, "why can alerts not go to this URL" as `check_target` and
-whether mail can be sent as `mail_transport`, so nothing here reads the
-clock, files or processes, nor loads apprise.
+`which` callable, "does this path exist" as `exists`, "why can alerts not
+go to this URL" as `check_target` and whether mail can be sent as
+`mail_transport`, so nothing here reads the clock, files or processes, nor
+loads apprise.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from test_daemon import ADDED, LATER, STAMP, Daemon, Sandbox, log_time, wait_until
 
 from pycron.crontab import parse
@@ -293,7 +292,8 @@ def test_modified_since_finds_what_changed_after_an_instant(tmp_path: Path) -> N
     found = modified_since(str(tree), since)
     names = [os.path.relpath(path, tree) for path in found.paths]
     assert names == [".", "gone", "link", "sub/deep/c"]
-    assert found.latest is not None and found.latest > since
+    assert found.latest is not None
+    assert found.latest > since
     assert (found.looked_at, found.complete) == (8, True)
 
     cut = modified_since(str(tree), since, limit=3)
