@@ -114,6 +114,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.render",
         "cli.notify",
     },
+    "cli.pipelines": {"crontab", "graph", "cli.invocation", "cli.render"},
     "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify"},
     "cli.app": {
         "launch",
@@ -121,6 +122,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.render",
         "cli.engine",
         "cli.crontab",
+        "cli.pipelines",
         "cli.runs",
         "cli.daemon",
         "cli.notify",
