@@ -100,6 +100,7 @@ GRAPH: dict[str, set[str]] = {
         "errors",
         "records",
         "crontab",
+        "graph",
         "runner",
         "store",
         "store.logs",
