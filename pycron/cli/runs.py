@@ -271,8 +271,10 @@ class _Runs:
         while ended and not (self.context.stopping and self.context.stopping()):
             for job_id in followers.get(ended.popleft(), ()):
                 entry = jobs[job_id]
+                if not entry.enabled:
+                    continue
                 trigger = pending_trigger(history, entry, after[job_id], since.get(job_id))
-                if not entry.enabled or trigger is None:
+                if trigger is None:
                     continue
                 record = self._claim(history, entry, trigger)
                 if record is not None:
