@@ -51,7 +51,7 @@ from pycron.errors import (
     file_errors,
 )
 from pycron.expr import resolve_tz
-from pycron.graph import RunFact, downstreams, upstreams, without_cycles
+from pycron.graph import RunFact, Trigger, downstreams, upstreams, without_cycles
 from pycron.graph import due as trigger_due
 from pycron.jobtable import JobTable
 from pycron.notify import Channel
@@ -622,10 +622,7 @@ class Scheduler:
         held = self._duties.get(job_id)
         since = held[1] if held is not None else None  # a new job follows runs from now on
         try:
-            mark = _latest(self.history.last_scheduled(job_id), since)
-            ended = self.history.ended_after(self._after[job_id], mark)
-            facts = [RunFact(r.job_id, r.id, r.outcome, r.finished or r.started) for r in ended]
-            trigger = trigger_due(job_id, self._after[job_id], entry.options.when, facts, mark)
+            trigger = pending_trigger(self.history, entry, self._after[job_id], since)
             if trigger is None:
                 return
             result = RunResult(job_id, trigger.slot, 1, Outcome.QUEUED, now)
@@ -1318,6 +1315,20 @@ class Daemon:
                 self.log("heartbeat", jobs=len(scheduler.jobs), running=running)
             self.sleep(scheduler.sleep_time(now), self.wake)
             self.wake.clear()
+
+
+def pending_trigger(
+    history: Store, entry: Entry, after: tuple[str, ...], since: datetime | None
+) -> Trigger | None:
+    """The run of `@after` job `entry` (which runs after the jobs `after`) that
+    the upstream runs in the history make due, if any (`pycron.graph.due`):
+    runs that ended after its last slot count, or after `since` (when a daemon
+    took the job on), whichever is later. The daemon and `run-now
+    --downstream` decide alike with it."""
+    mark = _latest(history.last_scheduled(entry.id), since)
+    ended = history.ended_after(after, mark)
+    facts = [RunFact(r.job_id, r.id, r.outcome, r.finished or r.started) for r in ended]
+    return trigger_due(entry.id, after, entry.options.when, facts, mark)
 
 
 def _soonest(*moments: datetime | None) -> datetime | None:

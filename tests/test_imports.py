@@ -100,6 +100,7 @@ GRAPH: dict[str, set[str]] = {
         "errors",
         "records",
         "crontab",
+        "graph",
         "runner",
         "store",
         "store.logs",
@@ -114,6 +115,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.render",
         "cli.notify",
     },
+    "cli.pipelines": {"crontab", "graph", "cli.invocation", "cli.render"},
     "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify"},
     "cli.app": {
         "launch",
@@ -121,6 +123,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.render",
         "cli.engine",
         "cli.crontab",
+        "cli.pipelines",
         "cli.runs",
         "cli.daemon",
         "cli.notify",

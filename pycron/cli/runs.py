@@ -7,6 +7,7 @@ holds the job's lock and 130 when stopped by Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import sys
@@ -48,7 +49,7 @@ from pycron.crontab import (
     parse_duration,
     untrusted,
 )
-from pycron.daemon import local_zone
+from pycron.daemon import local_zone, pending_trigger
 from pycron.errors import (
     HistoryError,
     JobNotFoundError,
@@ -56,6 +57,7 @@ from pycron.errors import (
     UnsafeFileError,
     UsageError,
 )
+from pycron.graph import Trigger, downstreams, upstreams, without_cycles
 from pycron.launch import EXIT_FAILURE
 from pycron.notify import Channel
 from pycron.notify.mail import wants_mail
@@ -68,13 +70,20 @@ from pycron.runner import (
     run,
     supervise,
 )
-from pycron.store import Delivery, DeliveryRecord, RunRecord, Store
+from pycron.store import (
+    Delivery,
+    DeliveryRecord,
+    RunRecord,
+    SlotTaken,
+    Store,
+    TolerantRecorder,
+)
 from pycron.store.logs import remove_logs
 from pycron.store.sqlite import SQLiteStore
 from pycron.views import deliveries_view, run_view
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from pycron.crontab import Entry
 
@@ -136,8 +145,15 @@ def _interruptible_sleep(event: threading.Event) -> Callable[[float], bool]:
 @click.argument("job_id", metavar="ID")
 @click.option("--no-wait-lock", is_flag=True, help="With overlap=queue, skip instead of waiting.")
 @click.option("--no-notify", is_flag=True, help="Send no mail and no alerts for this run.")
+@click.option(
+    "--downstream",
+    is_flag=True,
+    help="Then run the @after jobs that follow it, in turn, as the daemon would.",
+)
 @click.pass_context
-def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool, no_notify: bool) -> None:
+def run_now_command(
+    ctx: click.Context, job_id: str, no_wait_lock: bool, no_notify: bool, downstream: bool
+) -> None:
     """Run a job now, in the foreground, as the daemon would.
 
     Same lock, timeout, retries, logs and history as a scheduled run; the
@@ -147,11 +163,18 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool, no_noti
     alerts are sent as the daemon would, once, after the run; what cannot be
     delivered at once is left in the outbox for the daemon (--no-notify: none).
 
+    With --downstream, the @after jobs its end starts run next, one at a
+    time, then those their ends start, and so on, each decided from the
+    history as the daemon decides it (a join waits for all its upstream
+    jobs; when= says which ends count); a run the daemon has taken already is
+    left to it. The exit code is then that of the first run that failed.
+
     \b
     Examples:
       pycron run-now backup
       pycron run-now backup && echo "backup ok"
       pycron run-now --no-notify backup
+      pycron run-now fetch --downstream
     """
     invocation = invocation_of(ctx)
     problem = untrusted(invocation.crontab, euid=os.geteuid())
@@ -176,24 +199,100 @@ def run_now_command(ctx: click.Context, job_id: str, no_wait_lock: bool, no_noti
             output=sys.stdout.buffer,
             error_output=sys.stderr.buffer,
             supervision=supervision,
-            # A job that mails gets its output in one log, in order, as cron mails it.
-            combined_output=mails and wants_mail(entry),
         )
+        runs = _Runs(context, recorder, mails=mails, tell=not no_notify, wait_lock=not no_wait_lock)
         try:
-            results = run(entry, utc_now(), context, wait_lock=not no_wait_lock, manual=True)
-            if recorder is not None:
-                _notify(recorder.history, entry, results, tell=not no_notify)
+            codes = [runs.ended(entry, runs.run(entry, utc_now(), manual=True))]
+            if downstream:
+                codes += runs.downstream(entry, crontab.entries)
         finally:
             if recorder is not None:
                 recorder.close()
-    last = results[-1]
-    attempts = f" after {last.attempt} attempts" if last.attempt > 1 else ""
-    click.echo(
-        f"pycron: {entry.id}: {last.outcome.value}{attempts} in "
-        f"{human_duration(last.duration)}" + (f": {last.message}" if last.message else ""),
-        err=True,
-    )
-    ctx.exit(_run_exit_code(last.outcome, last.exit_code, last.signal))
+    ctx.exit(next((code for code in codes if code != 0), 0))
+
+
+class _Runs:
+    """run-now's runs: each in the foreground with the context given, its
+    mail and alerts after it, and a line on stderr saying how it ended."""
+
+    def __init__(
+        self,
+        context: Context,
+        recorder: TolerantRecorder | None,
+        *,
+        mails: bool,
+        tell: bool,
+        wait_lock: bool,
+    ) -> None:
+        self.context = context
+        self.recorder = recorder
+        self.mails = mails
+        self.tell = tell
+        self.wait_lock = wait_lock
+
+    def run(
+        self, entry: Entry, slot: datetime, *, manual: bool = False, claimed: int | None = None
+    ) -> list[RunResult]:
+        """Run `entry` for `slot` (in record `claimed`, if given); a job that
+        mails gets its output in one log, in order, as cron mails it."""
+        context = self.context._replace(combined_output=self.mails and wants_mail(entry))
+        return run(entry, slot, context, wait_lock=self.wait_lock, claimed=claimed, manual=manual)
+
+    def ended(self, entry: Entry, results: list[RunResult]) -> int:
+        """Send what the run owes and say how it ended; its exit code."""
+        if self.recorder is not None:
+            _notify(self.recorder.history, entry, results, tell=self.tell)
+        last = results[-1]
+        attempts = f" after {last.attempt} attempts" if last.attempt > 1 else ""
+        click.echo(
+            f"pycron: {entry.id}: {last.outcome.value}{attempts} in "
+            f"{human_duration(last.duration)}" + (f": {last.message}" if last.message else ""),
+            err=True,
+        )
+        return _run_exit_code(last.outcome, last.exit_code, last.signal)
+
+    def downstream(self, first: Entry, entries: Iterable[Entry]) -> list[int]:
+        """Run the `@after` jobs that the end of `first`'s run starts, then
+        those their ends start, and so on, one at a time, in the order the
+        ends come (`pending_trigger` decides, as in the daemon); their exit
+        codes. Each run is queued with its trigger and claimed first, so a
+        daemon that decides the same trigger does not run it again, nor this
+        command a run that the daemon took."""
+        if self.recorder is None:
+            click.echo(f"pycron: no history to follow: no job after {first.id} runs", err=True)
+            return []
+        history = self.recorder.history
+        jobs = {entry.id: entry for entry in entries}
+        after, _ = without_cycles(upstreams(jobs.values()))
+        followers = downstreams(after)
+        since = {job_id: taken for job_id, (_, taken) in history.responsibilities().items()}
+        codes: list[int] = []
+        ended = collections.deque([first.id])
+        while ended and not (self.context.stopping and self.context.stopping()):
+            for job_id in followers.get(ended.popleft(), ()):
+                entry = jobs[job_id]
+                if not entry.enabled:
+                    continue
+                trigger = pending_trigger(history, entry, after[job_id], since.get(job_id))
+                if trigger is None:
+                    continue
+                record = self._claim(history, entry, trigger)
+                if record is not None:
+                    results = self.run(entry, trigger.slot, claimed=record)
+                    codes.append(self.ended(entry, results))
+                    ended.append(job_id)
+        return codes
+
+    def _claim(self, history: Store, entry: Entry, trigger: Trigger) -> int | None:
+        """Queue and claim the triggered run's record; None (said on stderr)
+        if the daemon has taken the run already."""
+        now = utc_now()
+        queued = RunResult(entry.id, trigger.slot, 1, Outcome.QUEUED, now)
+        record = history.queue_triggered(queued, trigger.upstream)
+        if isinstance(record, SlotTaken) or not history.claim(record, now):
+            click.echo(f"pycron: {entry.id}: started by the daemon already: left to it", err=True)
+            return None
+        return record
 
 
 def _notify(history: Store, entry: Entry, results: list[RunResult], *, tell: bool) -> None:
@@ -271,6 +370,14 @@ class _HistoryGroup(GlobalOptionsCommand, Group):
     help="Only this job's runs (the same as ID, and needed for a job named like a "
     "subcommand: --job prune).",
 )
+@click.option(
+    "--pipeline",
+    "pipeline_run",
+    metavar="RUN",
+    type=int,
+    help="The whole pipeline run of run RUN: the runs that triggered it and those it "
+    "triggered, in turn, oldest first.",
+)
 @click.pass_context
 def history_group(
     ctx: click.Context,
@@ -280,12 +387,15 @@ def history_group(
     as_json: bool,
     wide: bool,
     job_option: str | None,
+    pipeline_run: int | None,
 ) -> None:
     """Show runs, newest first, of all jobs or of job ID.
 
     `--job ID` is the same as ID, and names a job called like a subcommand
-    (`--job prune`). `pycron history prune --older-than 30d` deletes old runs
-    and their logs.
+    (`--job prune`). `--pipeline RUN` shows instead the runs of @after jobs
+    linked to run RUN, upstream and downstream, oldest first (no other filter
+    applies). `pycron history prune --older-than 30d` deletes old runs and
+    their logs.
 
     \b
     Examples:
@@ -293,6 +403,7 @@ def history_group(
       pycron history backup --limit 5
       pycron history --job prune
       pycron history --outcome failed --since 7d --json
+      pycron history --pipeline 812
       pycron history prune --older-than 30d
     """
     if ctx.invoked_subcommand is not None:
@@ -301,16 +412,23 @@ def history_group(
     if job_id is not None and job_option is not None and job_id != job_option:
         raise UsageError(f"give the job once: {job_id!r} and --job {job_option!r}")
     job_id = job_id or job_option
+    if pipeline_run is not None and (job_id or since or outcome):
+        raise UsageError("--pipeline shows one pipeline run: give no job, --since or --outcome")
     invocation = invocation_of(ctx)
     with open_history(invocation) as history:
-        if job_id is not None:
-            _known_job(invocation, history, job_id)
-        records = history.runs(
-            job_id=job_id,
-            limit=limit,
-            since=_since(since),
-            outcome=Outcome(outcome) if outcome else None,
-        )
+        if pipeline_run is not None:
+            records = history.pipeline(pipeline_run)
+            if not records:
+                raise HistoryError(f"no run {pipeline_run} in the history: see `pycron history`")
+        else:
+            if job_id is not None:
+                _known_job(invocation, history, job_id)
+            records = history.runs(
+                job_id=job_id,
+                limit=limit,
+                since=_since(since),
+                outcome=Outcome(outcome) if outcome else None,
+            )
         deliveries = history.deliveries([r.id for r in records])
         triggers = history.triggers([r.id for r in records])
     if as_json:

@@ -314,6 +314,11 @@ class Store(Recorder, Protocol):
         """The upstream runs (record ids) that triggered the given runs, by
         run id, for those that have one (every attempt of a run shares it)."""
 
+    def pipeline(self, record_id: int) -> list[RunRecord]:
+        """The whole pipeline run of run `record_id`: every attempt of the runs
+        linked to it by triggers, upstream and downstream, transitively, oldest
+        start first (none if there is no such run)."""
+
     def stats(
         self, job_id: str | None = None, since: datetime | None = None, tz: tzinfo = timezone.utc
     ) -> RunStats:

@@ -468,6 +468,29 @@ class SQLiteStore:
                 found.setdefault(run_id, []).append(upstream)
         return {run_id: tuple(upstream) for run_id, upstream in found.items()}
 
+    def pipeline(self, record_id: int) -> list[RunRecord]:
+        """Every attempt of the runs that triggers link to run `record_id`, the
+        runs upstream and downstream of it, and theirs in turn (a join's other
+        upstream runs too): its whole pipeline run, oldest start first. Runs
+        are (job, slot) pairs, so each run comes with all its attempts."""
+        return self._records(
+            "WITH RECURSIVE link (from_job, from_slot, to_job, to_slot) AS ("
+            "  SELECT t.job_id, t.scheduled_for, r.job_id, r.scheduled_for"
+            "  FROM triggers AS t JOIN runs AS r ON r.id = t.upstream"
+            "  UNION ALL"
+            "  SELECT r.job_id, r.scheduled_for, t.job_id, t.scheduled_for"
+            "  FROM triggers AS t JOIN runs AS r ON r.id = t.upstream"
+            "), chain (job_id, scheduled_for) AS ("
+            "  SELECT job_id, scheduled_for FROM runs WHERE id = ?"
+            "  UNION"
+            "  SELECT l.to_job, l.to_slot FROM chain AS c JOIN link AS l"
+            "  ON l.from_job = c.job_id AND l.from_slot = c.scheduled_for"
+            f") SELECT {_COLUMNS} FROM runs AS r WHERE EXISTS (SELECT 1 FROM chain AS c"
+            " WHERE c.job_id = r.job_id AND c.scheduled_for = r.scheduled_for)"
+            " ORDER BY started, id",
+            [record_id],
+        )
+
     def stats(
         self,
         job_id: str | None = None,
