@@ -1067,6 +1067,7 @@ class Daemon:
             settings.shutdown_grace,
             supervision,
             mails=Channel.MAIL in self._senders,
+            zone=settings.zone,
         )
         composer = Composer(
             history,
