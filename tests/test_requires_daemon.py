@@ -77,11 +77,9 @@ def test_a_run_whose_required_job_keeps_failing_is_recorded_blocked(sandbox: San
     assert re.fullmatch(expected, report.message), report.message
     assert len(re.findall(r"wait +job=report ", daemon.log())) == 1  # retries=1: one more look
 
+    command = [sys.executable, "-m", "pycron", "--state-dir", str(sandbox.state), "history"]
     shown = subprocess.run(
-        [sys.executable, "-m", "pycron", "--state-dir", str(sandbox.state)]
-        + ["history", "--outcome", "blocked", "--json"],
-        capture_output=True,
-        check=True,
+        [*command, "--outcome", "blocked", "--json"], capture_output=True, check=True
     )
     (view,) = json.loads(shown.stdout)
     assert (view["job"], view["outcome"], view["message"]) == ("report", "blocked", report.message)
