@@ -214,6 +214,7 @@ class Options(NamedTuple):
     notify_every: timedelta = timedelta(hours=1)  # failures alerted at most once per this
     debounce: timedelta = timedelta(seconds=1)  # @watch: quiet time that ends a burst of changes
     when: When = When.SUCCESS  # which upstream ends start an `@after` job
+    requires: tuple[str, ...] = ()  # jobs whose latest run must have succeeded before a run
     given: tuple[tuple[str, str], ...] = ()
 
 
@@ -368,6 +369,18 @@ def _read_notify_on(value: str) -> frozenset[NotifyEvent]:
     return frozenset(known[word.strip()] for word in value.split(",") if word.strip() in known)
 
 
+def _parse_requires(value: str) -> tuple[str, ...]:
+    """`JOB[,JOB...]`: the ids of the jobs a run needs, as written (whether
+    they exist is a question for `check`, which sees the whole file)."""
+    jobs = tuple(value.split(","))
+    for job in jobs:
+        if not _NAME_PATTERN.fullmatch(job):
+            raise ValueError(f"bad requires job id {job!r}: job ids separated by commas, no blanks")
+    if len(set(jobs)) < len(jobs):
+        raise ValueError(f"requires names a job twice in {value!r}")
+    return jobs
+
+
 def _parse_notify_every(value: str) -> timedelta:
     duration = parse_duration(value)
     if not duration:
@@ -483,6 +496,13 @@ JOB_OPTIONS: Mapping[str, OptionSpec] = {
             lambda options, value: options._replace(when=value),
             "For an @after job: which upstream ends start it.",
             choices=tuple(member.value for member in When),
+        ),
+        _option(
+            "requires",
+            _parse_requires,
+            lambda options, value: options._replace(requires=value),
+            "Start only if these jobs' latest runs succeeded and none runs.",
+            metavar="JOB[,JOB...]",
         ),
         _option(
             "enabled",

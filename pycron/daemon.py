@@ -1111,6 +1111,7 @@ class Daemon:
             settings.shutdown_grace,
             supervision,
             mails=Channel.MAIL in self._senders,
+            zone=settings.zone,
         )
         composer = Composer(
             history,

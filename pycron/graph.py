@@ -1,5 +1,6 @@
 """Jobs that follow jobs: the graph of `@after` schedules, its cycles, and
-which downstream runs the ends of upstream runs make due.
+which downstream runs the ends of upstream runs make due; and whether the
+jobs a run `requires=` let it start.
 
 Pure: the decisions are taken from plain facts of the history (`RunFact`)
 and each downstream job's mark (the slot of its last run, or when the daemon
@@ -15,7 +16,7 @@ however many times it is decided (at a run's end, and again at a restart).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import NamedTuple
 
 from pycron.crontab import After, Entry, When
@@ -129,3 +130,58 @@ def due(
         return None
     chosen = [latest[upstream] for upstream in after]
     return Trigger(job_id, max(fact.finished for fact in chosen), tuple(f.run_id for f in chosen))
+
+
+# Outcomes of a required job's record that mean a run of it is under way.
+UNDER_WAY = frozenset({Outcome.QUEUED, Outcome.RUNNING})
+
+# How a required job's latest run that did not succeed is told in a reason.
+_ENDED_AS: Mapping[Outcome, str] = {
+    Outcome.FAILED: "failed",
+    Outcome.TIMEOUT: "timed out",
+    Outcome.ERROR: "could not start",
+    Outcome.INTERRUPTED: "was interrupted",
+    Outcome.SKIPPED_OVERLAP: "was skipped",
+    Outcome.MISSED: "missed a run",
+    Outcome.BLOCKED: "was blocked",
+}
+
+
+class Standing(NamedTuple):
+    """What `requires=` asks of a required job: its latest recorded attempt
+    (None: it never ran) and an attempt of it queued or running (None: none)."""
+
+    job_id: str
+    latest: RunFact | None
+    under_way: RunFact | None
+
+
+def unmet(standings: Iterable[Standing], now: datetime, zone: tzinfo | None) -> str | None:
+    """Why a run that requires these jobs may not start now, None if it may:
+    each required job's latest run must have succeeded, and none may be
+    queued or running (its result is not known yet). The reason names the
+    first required job, in the order given, that stands in the way, with the
+    time of its run in `zone` (None: the system's), as in
+    `backup failed at 02:31, run 812`; the date is added when it is not the
+    day of `now`."""
+    for standing in standings:
+        job = standing.job_id
+        if standing.under_way is not None:
+            fact = standing.under_way
+            doing = "is running" if fact.outcome is Outcome.RUNNING else "is due to run"
+            return f"{job} {doing}, run {fact.run_id}"
+        latest = standing.latest
+        if latest is None:
+            return f"{job} has not run yet"
+        if latest.outcome is not Outcome.SUCCESS:
+            ended = _ENDED_AS.get(latest.outcome, latest.outcome.value)
+            return f"{job} {ended} at {_moment(latest.finished, now, zone)}, run {latest.run_id}"
+    return None
+
+
+def _moment(at: datetime, now: datetime, zone: tzinfo | None) -> str:
+    """`02:31` on the day of `now`, `2026-05-03 02:31` on another (in `zone`)."""
+    local = at.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")

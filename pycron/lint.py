@@ -44,6 +44,7 @@ from pycron.crontab import (
     Line,
     LineKind,
     MailOn,
+    Reboot,
     Severity,
     Spans,
     Watch,
@@ -425,6 +426,66 @@ def _after_unknown(context: _Context) -> Iterator[_Hit]:
                     Severity.ERROR,
                 )
             column += len(job_id) + 1
+
+
+class _Required(NamedTuple):
+    """One id of a `requires=` above an enabled job: where it is written, and
+    the job of the file it names (None: no job has it)."""
+
+    line: int
+    column: int
+    job_id: str
+    entry: Entry | None
+
+
+def _requirements(context: _Context) -> Iterator[_Required]:
+    """The ids of the `requires=` options of the enabled jobs, in file order."""
+    entries = {entry.id: entry for entry in context.crontab.entries}
+    above: list[Line] = []  # the options comments directly above the line
+    for line in context.crontab.lines:
+        if line.kind is LineKind.OPTION:
+            above.append(line)
+            continue
+        if line.job is not None and line.job.enabled:
+            for option in above:
+                for (key, value), column in zip(option.options, option.option_columns, strict=True):
+                    if key != "requires":
+                        continue
+                    start = column + (option.text[column : column + 1] == '"')
+                    for job_id in value.split(","):
+                        yield _Required(option.number, start, job_id, entries.get(job_id))
+                        start += len(job_id) + 1
+        above = []
+
+
+def _requires_unknown(context: _Context) -> Iterator[_Hit]:
+    """A `requires=` id that no job of the file has: the job is blocked at every run."""
+    known = sorted(entry.id for entry in context.crontab.entries)
+    for required in _requirements(context):
+        if required.entry is None:
+            yield _Hit(
+                required.line,
+                required.column,
+                f"requires: no job {required.job_id!r} in this file, so this job is always blocked",
+                f"jobs: {', '.join(known)}",
+                Severity.ERROR,
+            )
+
+
+def _requires_idle(context: _Context) -> Iterator[_Hit]:
+    """A `requires=` id whose job never runs on its own (disabled, or `@reboot`
+    only): its latest run may be long past, or never come."""
+    for required in _requirements(context):
+        entry = required.entry
+        if entry is None or (entry.enabled and not isinstance(entry.schedule, Reboot)):
+            continue
+        never = "is disabled" if not entry.enabled else "runs only at @reboot"
+        yield _Hit(
+            required.line,
+            required.column,
+            f"requires: job {required.job_id!r} {never}, so its latest run may be long past",
+            "require a job that runs on a schedule, or drop it from requires=",
+        )
 
 
 def _after_cycle(context: _Context) -> Iterator[_Hit]:
@@ -1155,6 +1216,8 @@ FILE_CHECKS: Final[tuple[tuple[str, _FileCheck], ...]] = (
     ("option-value", _soft_options),
     ("unknown-job", _after_unknown),
     ("cycle", _after_cycle),
+    ("unknown-job", _requires_unknown),
+    ("requires-idle", _requires_idle),
 )
 ENV_CHECKS: Final[tuple[tuple[str, _EnvCheck], ...]] = (
     ("env-expansion", _env_expansion),

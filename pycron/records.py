@@ -22,6 +22,7 @@ class Outcome(enum.Enum):
     INTERRUPTED = "interrupted"  # pycron stopped (or died) while it ran
     ERROR = "error"  # could not start: bad shell, bad working directory, ...
     MISSED = "missed"  # slots the daemon was down for and did not catch up (not run)
+    BLOCKED = "blocked"  # not run: a job of its `requires=` had not succeeded, or still ran
 
 
 class RunResult(NamedTuple):

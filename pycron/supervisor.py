@@ -12,24 +12,28 @@ daemon: `serve()` gives the runner and a thread pool, tests give what they need.
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from pycron.errors import HistoryError, SlotTakenError
+from pycron.graph import UNDER_WAY, RunFact, Standing, unmet
 from pycron.notify.mail import wants_mail
 from pycron.records import Outcome, Recorder, RunResult
-from pycron.runner import Context, Retention, Supervision, reap_lingering, run
+from pycron.runner import Context, Retention, Supervision, backoff, reap_lingering, run
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
     from pathlib import Path
 
     from pycron.crontab import Entry
-    from pycron.store import TolerantRecorder
+    from pycron.store import RunRecord, Store, TolerantRecorder
 
 DRAIN_POLL = 0.05  # seconds: how often a drain looks for signals while runs end
+PAUSE_POLL = 0.25  # seconds: how often a run waiting for its required jobs looks for a drain
 
 
 class Launch(NamedTuple):
@@ -126,17 +130,35 @@ class _Recorder:
         )
 
 
+def _standing(history: Store, job_id: str) -> Standing:
+    """What the history says of a required job: its latest attempt, and one
+    queued or running."""
+    under_way = history.runs(job_id, limit=1, outcome=UNDER_WAY)
+    return Standing(
+        job_id, _fact(history.latest(job_id)), _fact(under_way[0]) if under_way else None
+    )
+
+
+def _fact(record: RunRecord | None) -> RunFact | None:
+    """A record as the decisions of `pycron.graph` take it."""
+    if record is None:
+        return None
+    return RunFact(record.job_id, record.id, record.outcome, record.finished or record.started)
+
+
 class Workplace(NamedTuple):
     """Where and how the daemon's runs are made: the state directory, log
     retention, the grace of a drain, how runs are contained, and whether the
     daemon can mail (then a job that mails its output writes stdout and
-    stderr into one log, in the order written, as cron mails them)."""
+    stderr into one log, in the order written, as cron mails them), and the
+    zone the reasons of blocked runs give times in (None: the system's)."""
 
     state_dir: Path
     retention: Retention
     grace: float
     supervision: Supervision
     mails: bool = False
+    zone: tzinfo | None = None
 
 
 class Supervisor:
@@ -193,13 +215,25 @@ class Supervisor:
         reap_lingering()
 
     def _run_job(self, launch: Launch) -> list[RunResult]:
-        """A worker's turn: claim the run's queued record and run it. Once the
-        daemon drains, queued runs are left queued for the next daemon."""
+        """A worker's turn: wait for the jobs the run requires, claim the run's
+        queued record and run it, or record it blocked. Once the daemon drains,
+        queued runs are left queued for the next daemon."""
         if self.stopping.is_set() or self.draining.is_set():
             return []
         entry, record = launch.entry, launch.record
+        blocked: tuple[str, datetime] | None = None
+        if entry.options.requires:
+            blocked = self._await_requirements(launch)
+            if self.stopping.is_set() or self.draining.is_set():
+                return []
         if record is not None and not self._claim(entry, record):
             return []
+        if blocked is not None:
+            try:
+                return [self._record_blocked(launch, *blocked)]
+            except SlotTakenError:
+                log_slot_taken(self.log, entry.id, launch.slot)
+                return []
         context = Context(
             state_dir=self.workplace.state_dir,
             clock=self.clock,
@@ -221,6 +255,60 @@ class Supervisor:
         except SlotTakenError:  # refused before anything started
             log_slot_taken(self.log, entry.id, launch.slot)
             return []
+
+    def _await_requirements(self, launch: Launch) -> tuple[str, datetime] | None:
+        """Why the run may not start, and since when it waited (None: it may
+        start). The jobs of its `requires=` are looked up in the history, then
+        again after each of the job's `retries` delays, backing off from
+        `retry-delay` as a failed run's retries do, never past the job's next
+        slot. The run's record stays queued meanwhile, so a stop leaves it to
+        the next daemon."""
+        entry = launch.entry
+        options = entry.options
+        since = self.clock()
+        check = 1
+        while (reason := self._unmet(options.requires)) is not None and check <= options.retries:
+            delay = backoff(options.retry_delay.total_seconds(), check, random.random())
+            again = self.clock() + timedelta(seconds=delay)
+            if launch.next_slot is not None and again >= launch.next_slot:
+                break
+            self.log("wait", job=entry.id, scheduled=launch.slot, until=again, message=reason)
+            if not self._pause(delay):
+                break
+            check += 1
+        return None if reason is None else (reason, since)
+
+    def _unmet(self, requires: Sequence[str]) -> str | None:
+        """Why the required jobs do not let a run start now (`pycron.graph.unmet`),
+        from their records in the history; one that cannot be read is a reason."""
+        history = self._recorder.history
+        try:
+            standings = [_standing(history, job_id) for job_id in requires]
+        except HistoryError as error:
+            return f"the history cannot be read: {error}"
+        return unmet(standings, self.clock(), self.workplace.zone)
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait `seconds`; False if the daemon stops or drains meanwhile."""
+        deadline = self.clock() + timedelta(seconds=seconds)
+        while not (self.stopping.is_set() or self.draining.is_set()):
+            left = (deadline - self.clock()).total_seconds()
+            if left <= 0:
+                return True
+            self.stopping.wait(min(left, PAUSE_POLL))
+        return False
+
+    def _record_blocked(self, launch: Launch, reason: str, since: datetime) -> RunResult:
+        """Record the run `blocked` (in its claimed record, if it has one), with
+        the reason, from its first look at its required jobs to the last."""
+        entry = launch.entry
+        result = RunResult(
+            entry.id, launch.slot, 1, Outcome.BLOCKED, since, self.clock(), message=reason
+        )
+        recorder = _Recorder(self._recorder, self.log, quiet=entry.no_log)
+        record = launch.record if launch.record is not None else recorder.started(result)
+        recorder.finished(record, result)
+        return result
 
     def _first_started(self, entry: Entry) -> Callable[[RunResult, int], None] | None:
         """What hears of this job's run starting: `started`, with the record

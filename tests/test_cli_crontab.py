@@ -237,6 +237,7 @@ OPTION_VALUES = {
     "--notify-on": "failure,missed",
     "--notify-every": "30m",
     "--debounce": "5s",
+    "--requires": "backup,sync",
 }
 # (arguments of add, where the error says the fault is, what it found)
 LINE_BREAK_CASES = [

@@ -523,6 +523,7 @@ OPTION_CASES = [
     ("notify-every=10m", Options(notify_every=timedelta(minutes=10))),
     ("debounce=0s", Options(debounce=timedelta(0))),
     ("when=always", Options(when=When.ALWAYS)),
+    ("requires=backup,sync", Options(requires=("backup", "sync"))),
     ("enabled=false", Options(enabled=False)),
     (
         "name=a timeout=5m overlap=queue catch-up=all:12h",
@@ -553,7 +554,7 @@ def test_the_option_cases_cover_every_key() -> None:
 
 KNOWN = (
     "options are: name, timeout, kill-grace, retries, retry-delay, overlap, lock, cwd, "
-    "catch-up, mail-on, notify, notify-on, notify-every, debounce, when, enabled"
+    "catch-up, mail-on, notify, notify-on, notify-every, debounce, when, requires, enabled"
 )
 BAD_DURATION = "bad duration {!r}: write it like 90s, 5m, 1h30m or 2d"
 
@@ -587,6 +588,13 @@ OPTION_ERROR_CASES = [
     ("catch-up=latest:1h", 19, "only catch-up=all takes a window, as in all:12h", None),
     ("catch-up=all:1x", 19, BAD_DURATION.format("1x"), None),
     ("enabled=yes", 18, "bad enabled 'yes': true or false", None),
+    (
+        "requires=a,,b",
+        19,
+        "bad requires job id '': job ids separated by commas, no blanks",
+        None,
+    ),
+    ("requires=a,b,a", 19, "requires names a job twice in 'a,b,a'", None),
 ]
 
 

@@ -10,7 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pycron.crontab import When, parse
-from pycron.graph import RunFact, Trigger, downstreams, due, find_cycle, upstreams, without_cycles
+from pycron.graph import (
+    RunFact,
+    Standing,
+    Trigger,
+    downstreams,
+    due,
+    find_cycle,
+    unmet,
+    upstreams,
+    without_cycles,
+)
 from pycron.records import Outcome
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -141,3 +151,71 @@ def test_a_trigger_is_consumed_by_its_own_slot(
         return
     assert trigger.slot > at(mark_seconds)
     assert due("d", ("a", "b"), When.SUCCESS, facts, trigger.slot) is None
+
+
+# --------------------------------------------------------------------------- requires=
+
+NOW = T0 + timedelta(hours=3)  # 15:00 UTC on the day of T0
+DONE = fact("backup", 7, OK, 0)
+DAY_BEFORE = RunFact("backup", 6, FAILED, T0 - timedelta(days=1))
+
+# (the standings of the required jobs, in order; the reason, None: the run may start)
+UNMET_CASES = [
+    pytest.param([Standing("backup", DONE, None)], None, id="succeeded"),
+    pytest.param([], None, id="nothing-required"),
+    pytest.param(
+        [Standing("backup", fact("backup", 812, FAILED, 31 * 60), None)],
+        "backup failed at 12:31, run 812",
+        id="failed",
+    ),
+    pytest.param(
+        [Standing("backup", DAY_BEFORE, None)],
+        "backup failed at 2026-02-28 12:00, run 6",
+        id="failed-another-day",
+    ),
+    pytest.param(
+        [Standing("backup", fact("backup", 9, TIMEOUT, 60), None)],
+        "backup timed out at 12:01, run 9",
+        id="timed-out",
+    ),
+    pytest.param(
+        [Standing("backup", fact("backup", 9, MISSED, 60), None)],
+        "backup missed a run at 12:01, run 9",
+        id="missed",
+    ),
+    pytest.param(
+        [Standing("backup", fact("backup", 9, Outcome.BLOCKED, 60), None)],
+        "backup was blocked at 12:01, run 9",
+        id="blocked-itself",
+    ),
+    pytest.param([Standing("backup", None, None)], "backup has not run yet", id="never-ran"),
+    pytest.param(
+        [Standing("backup", DONE, fact("backup", 8, Outcome.RUNNING, 60))],
+        "backup is running, run 8",
+        id="running-after-a-success",
+    ),
+    pytest.param(
+        [Standing("backup", DONE, fact("backup", 8, Outcome.QUEUED, 60))],
+        "backup is due to run, run 8",
+        id="queued",
+    ),
+    pytest.param(
+        [
+            Standing("backup", DONE, None),
+            Standing("sync", fact("sync", 3, ERROR, 5), None),
+            Standing("mirror", None, None),
+        ],
+        "sync could not start at 12:00, run 3",
+        id="first-in-the-way-in-order",
+    ),
+]
+
+
+@pytest.mark.parametrize(("standings", "reason"), UNMET_CASES)
+def test_what_requires_finds_in_the_way(standings: list[Standing], reason: str | None) -> None:
+    assert unmet(standings, NOW, timezone.utc) == reason
+
+
+def test_the_reason_tells_the_time_in_the_zone_given() -> None:
+    failed = Standing("backup", fact("backup", 812, FAILED, 31 * 60), None)
+    assert unmet([failed], NOW, timezone(timedelta(hours=2))) == "backup failed at 14:31, run 812"

@@ -46,7 +46,7 @@ GRAPH: dict[str, set[str]] = {
     },
     "jobtable": {"errors", "crontab"},
     "watch": set(),
-    "supervisor": {"errors", "crontab", "records", "runner", "store", "notify.mail"},
+    "supervisor": {"errors", "crontab", "graph", "records", "runner", "store", "notify.mail"},
     "daemon": {
         "errors",
         "expr",

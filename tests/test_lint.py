@@ -221,6 +221,40 @@ FIRES = [
     pytest.param(
         "# pycron: name=a\n@daily x\n@after a,nope y\n", {}, "unknown-job", 3, 9, id="after-unknown"
     ),
+    # unknown-job (an error): at the id in a requires= list that no job has
+    pytest.param(
+        "# pycron: name=a\n@daily x\n# pycron: requires=a,nope\n@daily y\n",
+        {},
+        "unknown-job",
+        3,
+        21,
+        id="requires-unknown",
+    ),
+    pytest.param(
+        '# pycron: name=a\n@daily x\n# pycron: requires="nope"\n@daily y\n',
+        {},
+        "unknown-job",
+        3,
+        20,
+        id="requires-unknown-quoted",
+    ),
+    # requires-idle: at the id in a requires= list whose job never runs
+    pytest.param(
+        "# pycron: name=boot\n@reboot x\n# pycron: requires=boot\n@daily y\n",
+        {},
+        "requires-idle",
+        3,
+        19,
+        id="requires-reboot-only",
+    ),
+    pytest.param(
+        "# pycron: name=off enabled=false\n@daily x\n# pycron: name=y requires=off\n@daily y\n",
+        {},
+        "requires-idle",
+        3,
+        26,
+        id="requires-disabled",
+    ),
     # cycle (an error): at the @after list of the cycle's first job
     pytest.param(
         "# pycron: name=a\n@after b x\n# pycron: name=b\n@after a y\n",
@@ -574,6 +608,15 @@ def test_a_cycle_is_spelled_out(text: str, expected: str) -> None:
     assert [(f.message, f.is_error) for f in findings] == [(expected, True)]
 
 
+def test_requires_of_jobs_that_run_is_clean() -> None:
+    text = (
+        "# pycron: name=a\n@daily x\n# pycron: name=b\n@after a y\n"
+        "# pycron: requires=a,b\n@hourly z\n"
+        "# pycron: requires=nope enabled=false\n@hourly w\n"  # a disabled job is not checked
+    )
+    assert {f.code for f in run_lint(text)} & {"requires-idle", "unknown-job"} == set()
+
+
 def test_a_pipeline_without_cycles_or_unknown_ids_is_clean() -> None:
     text = "# pycron: name=a\n@daily x\n# pycron: name=b\n@after a y\n@after a,b z\n"
     assert {f.code for f in run_lint(text)} & {"cycle", "unknown-job"} == set()
@@ -612,6 +655,7 @@ def test_every_code_of_the_spec_is_implemented() -> None:
         "cycle",
         "watch-missing",
         "watch-loop",
+        "requires-idle",
     }
     tested = {param.values[2] for param in FIRES}
     assert tested == set(CODES)

@@ -59,6 +59,7 @@ OUTCOME_STYLES = {
     "timeout": "red",
     "error": "red",
     "missed": "yellow",
+    "blocked": "yellow",
     "interrupted": "yellow",
     "skipped-overlap": "yellow",
 }

@@ -1,7 +1,8 @@
 """Alerts: short messages about runs to chat, webhooks and phones, through apprise.
 
 A finished run raises at most one event (`run_events`): `failure` when its
-last attempt failed, timed out, could not start or was interrupted;
+last attempt failed, timed out, could not start or was interrupted, or it
+was blocked by its `requires=`;
 `recovery` for the first success after a failure; `success` otherwise;
 `missed` for slots the daemon skipped. A job alerts the events of its
 `notify-on` to its `notify=` targets, else to the daemon's `--notify`
@@ -38,8 +39,11 @@ _TAIL_BYTES: Final = 64 * 1024  # how much of the end of a log the tail is looke
 
 # Outcomes whose run failed for the `failure` event. An interrupted run (pycron
 # stopped or died while it ran) counts: its work did not finish, and the moment
-# the daemon goes down is when nothing else would tell anyone.
-FAILURES: Final = frozenset((Outcome.FAILED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.INTERRUPTED))
+# the daemon goes down is when nothing else would tell anyone. So does a blocked
+# run (its `requires=` jobs never let it start): its work was not done either.
+FAILURES: Final = frozenset(
+    (Outcome.FAILED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.INTERRUPTED, Outcome.BLOCKED)
+)
 
 _MARKS: Final = {
     NotifyEvent.FAILURE: "✗",
@@ -197,6 +201,8 @@ def _short_outcome(event: NotifyEvent, result: RunResult) -> str:
         return "could not start"
     if result.outcome is Outcome.INTERRUPTED:
         return "interrupted"
+    if result.outcome is Outcome.BLOCKED:
+        return "blocked"
     if result.signal is not None:
         return f"killed ({_signal_name(result.signal)})"
     return f"failed (exit {result.exit_code})" if result.exit_code is not None else "failed"

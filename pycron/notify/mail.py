@@ -107,7 +107,7 @@ def mail_owed(entry: Entry, result: RunResult, output_size: int) -> bool:
     """Whether this run's output is mailed: by `mail-on` (`output`: when there
     is any, cron's rule; `failure`: a run that did not succeed, even silent;
     `always`; `never`), and never after a success with cronie's `-n`. A run
-    that never started its command (skipped, missed) has nothing to mail."""
+    that never started its command (skipped, missed, blocked) has nothing to mail."""
     mail_on = entry.options.mail_on
     if result.outcome not in _RAN or mail_on is MailOn.NEVER:
         return False

@@ -201,12 +201,20 @@ class JobPast(NamedTuple):
     failures_since: datetime | None = None
 
 
-# Outcomes of a run that ran (or tried to), for `JobPast`; FAILURE_OUTCOMES are
-# those of a failed run: it failed, timed out or could not start.
+# Outcomes of a run that ran (or tried to, or was blocked by its `requires=`),
+# for `JobPast`; FAILURE_OUTCOMES are those of a failed run: it failed, timed
+# out, could not start or was blocked.
 RAN_OUTCOMES = frozenset(
-    {Outcome.SUCCESS, Outcome.FAILED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.INTERRUPTED}
+    {
+        Outcome.SUCCESS,
+        Outcome.FAILED,
+        Outcome.TIMEOUT,
+        Outcome.ERROR,
+        Outcome.INTERRUPTED,
+        Outcome.BLOCKED,
+    }
 )
-FAILURE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.TIMEOUT, Outcome.ERROR})
+FAILURE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.TIMEOUT, Outcome.ERROR, Outcome.BLOCKED})
 
 
 def target_key(target: str) -> str:
