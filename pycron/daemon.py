@@ -1324,12 +1324,20 @@ def pending_trigger(
     """The run of `@after` job `entry` (which runs after the jobs `after`) that
     the upstream runs in the history make due, if any (`pycron.graph.due`):
     runs that ended after its last slot count, or after `since` (when a daemon
-    took the job on), whichever is later. The daemon and `run-now
+    took the job on), whichever is later. A run of the job that was
+    interrupted (its pycron died while it ran) has not served its trigger:
+    its slot, given up by the history, is due again. The daemon and `run-now
     --downstream` decide alike with it."""
-    mark = _latest(history.last_scheduled(entry.id), since)
+    served = history.runs(entry.id, limit=1, outcome=SERVING_OUTCOMES)
+    mark = _latest(served[0].scheduled_for if served else None, since)
     ended = history.ended_after(after, mark)
     facts = [RunFact(r.job_id, r.id, r.outcome, r.finished or r.started) for r in ended]
     return trigger_due(entry.id, after, entry.options.when, facts, mark)
+
+
+# The outcomes of a run that has served (or is serving) its slot: all but an
+# interrupted one, whose slot the history gives up for it to run again.
+SERVING_OUTCOMES = frozenset(outcome for outcome in Outcome if outcome is not Outcome.INTERRUPTED)
 
 
 def _soonest(*moments: datetime | None) -> datetime | None:

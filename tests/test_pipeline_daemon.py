@@ -5,6 +5,7 @@ Waits poll with deadlines (see `test_daemon`)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -178,3 +179,43 @@ def test_a_run_now_of_an_upstream_job_starts_the_downstream_one_in_the_running_d
     (downstream,) = wait_until(lambda: sandbox.ended("second"), 20, "the downstream run")
     assert stop(daemon) == 0
     assert downstream.scheduled_for == upstream.finished  # its slot: the upstream run's end
+
+
+def test_a_step_cut_short_by_kill_9_runs_again_after_the_restart_and_the_pipeline_goes_on(
+    sandbox: Sandbox,
+) -> None:
+    """The daemon and the middle step die together (a power cut, say): the
+    restarted daemon marks that run interrupted, runs the step again for the
+    same trigger, and the pipeline goes on, each step once to its end."""
+    once = sandbox.root / "cut-short-once"
+    sandbox.write(
+        job(sandbox, "fetch", "@at 2099-01-01T00:00:00+00:00")
+        + job(
+            sandbox,
+            "transform",
+            "@after fetch",
+            f"test -e {once} || {{ touch {once}; sleep 600; }}",
+        )
+        + job(sandbox, "report", "@after transform")
+    )
+    first = sandbox.start()
+    first.wait_for(r" ready ")
+    places = ["--crontab", str(sandbox.crontab), "--state-dir", str(sandbox.state)]
+    subprocess.run([sys.executable, "-m", "pycron", *places, "run-now", "fetch"], check=True)
+    wait_until(once.exists, START_TIMEOUT, "the middle step to start")
+    kill_9(first)
+    for pid in sandbox.tagged():  # the step dies with its daemon
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not sandbox.tagged(), 10, "the step's processes to end")
+
+    second = sandbox.start()
+    (report,) = ended(sandbox, "report")
+    assert stop(second) == 0
+    (cut, again) = sorted(sandbox.runs("transform"), key=lambda r: r.id)
+    assert cut.outcome is Outcome.INTERRUPTED
+    assert again.outcome is Outcome.SUCCESS
+    assert again.scheduled_for == cut.scheduled_for  # the same trigger, run again
+    assert report.outcome is Outcome.SUCCESS
+    assert triggers(sandbox)[report.id] == (again.id,)
+    names = [line.split()[0] for line in (sandbox.root / "order").read_text().splitlines()]
+    assert names == ["fetch", "transform", "transform", "report"]
