@@ -5,13 +5,11 @@ interface and real `pycron` processes."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from test_cli_runs import Pycron as RunsPycron
 
 from pycron.cli import pipelines
 from pycron.cli.app import cli
@@ -149,26 +147,9 @@ def test_graph_on_a_terminal_is_a_rich_tree(
 # --------------------------------------------------------------------------- real runs
 
 
-class Pycron:
-    """`python -m pycron` on a private crontab and state directory."""
-
-    def __init__(self, root: Path, crontab: str) -> None:
-        (root / "crontab").write_text(crontab)
-        self.env = {
-            **os.environ,
-            "PYCRON_CRONTAB": str(root / "crontab"),
-            "PYCRON_STATE_DIR": str(root / "state"),
-        }
-
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pycron", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+class Pycron(RunsPycron):
+    """`python -m pycron` on a private crontab and state directory, with the
+    runs `history` lists."""
 
     def runs(self, *args: str) -> list[tuple[str, str, list[int] | None]]:
         """(job, outcome, trigger) of each run `history --json ARGS` lists."""

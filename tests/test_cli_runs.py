@@ -42,11 +42,14 @@ CRONTAB = """\
 class Pycron:
     """Runs `python -m pycron` with a private crontab and state directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, crontab: str | None = None) -> None:
+        """The crontab is `crontab`, else this module's (its jobs run in `root`)."""
         self.root = root
         self.crontab = root / "crontab"
         self.state = root / "state"
-        self.crontab.write_text(CRONTAB.replace("@daily ", f"@daily cd {root} && "))
+        if crontab is None:
+            crontab = CRONTAB.replace("@daily ", f"@daily cd {root} && ")
+        self.crontab.write_text(crontab)
         self.env = {
             **os.environ,
             "PYCRON_CRONTAB": str(self.crontab),
