@@ -787,8 +787,10 @@ def test_a_reload_of_a_crontab_others_can_write_keeps_the_jobs(sandbox: Sandbox)
     sandbox.write(f"# pycron: name=tick\n@every 1s echo tick >> {sandbox.root}/tick.txt\n")
     daemon = sandbox.start()
     daemon.wait_for(r" info +load +jobs=1 errors=0$")
-    sandbox.crontab.write_text(sandbox.header + "* * * * * echo injected\n")
+    # Others may write it first, then it is changed: the daemon, which sees
+    # an edit at once, must never read the new text as trusted.
     sandbox.crontab.chmod(0o666)
+    sandbox.crontab.write_text(sandbox.header + "* * * * * echo injected\n")
     daemon.send(signal.SIGHUP)
     daemon.wait_for(r" error +reload +message=.*writable by others \(mode 0666\)")
     ticks = len(sandbox.lines("tick.txt"))
