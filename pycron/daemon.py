@@ -1282,6 +1282,8 @@ class Daemon:
         if watcher is not None:
             from pycron.watch import modified_since  # noqa: PLC0415  (loaded with the watcher)
 
+            # The paths are watched before `ready`: no change after it is missed.
+            watcher.watch(_watch_targets(scheduler.jobs))
             scheduler.catch_up_changes(modified_since)
         try:
             self.log("ready", jobs=len(scheduler.jobs), due=due)
@@ -1294,7 +1296,7 @@ class Daemon:
     def _turns(self, scheduler: Scheduler, watcher: Watcher | None, started: datetime) -> None:
         """The loop's turns until a drain begins."""
         last_heartbeat = started
-        watched: dict[str, Entry] | None = None  # the jobs whose paths the watcher has
+        watched = scheduler.jobs  # the jobs whose paths the watcher has (set before `ready`)
         while True:
             self._take_signals()
             if self.draining.is_set():
