@@ -79,11 +79,11 @@ GRAPH: dict[str, set[str]] = {
         "lint",
         "notify.alerts",
         "views",
-        "notify.mail",
         "daemon",
         "launch",
         "cli.invocation",
         "cli.render",
+        "cli.notify",
     },
     "cli.notify": {
         "errors",

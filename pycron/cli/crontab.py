@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pycron.cli import notify
 from pycron.cli.invocation import command, invocation_of, open_history, read_source, utc_now
 from pycron.cli.render import (
     WIDE_HELP,
@@ -156,9 +157,7 @@ def _lint_findings(crontab: Crontab) -> list[Finding]:
 def _can_mail() -> bool:
     """Whether a daemon started here could send mail: PYCRON_SMTP, else a local
     sendmail (for the no-mail-transport lint; a bad PYCRON_SMTP is a usage error)."""
-    from pycron.notify.mail import mail_transport  # noqa: PLC0415 - only `check` asks
-
-    return mail_transport(os.environ.get("PYCRON_SMTP"), None) is not None
+    return notify.transport(None, None) is not None
 
 
 def _users() -> set[str]:

@@ -13,6 +13,7 @@ from pycron.cli.notify import (
     reviewer,
     senders,
     start_composer,
+    transport,
 )
 from pycron.daemon import LogFormat, Settings, local_zone, serve
 from pycron.expr import resolve_tz
@@ -106,14 +107,15 @@ def daemon_command(
         sendmail=sendmail,
         notify=default_targets(notify),
     )
+    mail = transport(smtp, sendmail)  # a bad --smtp URL: a usage error, before anything starts
     code = serve(
         daemon_settings,
         LogFormat(log_format),
         log_level,
-        senders=senders(smtp, sendmail),
-        compose=composer(smtp, sendmail, daemon_settings.notify, zone),
+        senders=senders(mail),
+        compose=composer(mail is not None, daemon_settings.notify, zone),
         compose_start=start_composer(daemon_settings.notify, zone),
-        review=reviewer(smtp, sendmail),
+        review=reviewer(mail is not None),
     )
     ctx.exit(code)
 

@@ -37,16 +37,16 @@ def transport(smtp: str | None, sendmail: str | None) -> MailTransport | None:
     return mail_transport(smtp or os.environ.get(SMTP_ENV) or None, sendmail)
 
 
-def senders(smtp: str | None, sendmail: str | None) -> dict[Channel, Send]:
-    """The sender of each channel (mail only where a transport exists)."""
-    return compose.senders(transport(smtp, sendmail))
+def senders(mail: MailTransport | None) -> dict[Channel, Send]:
+    """The sender of each channel (mail only through a transport, `mail`)."""
+    return compose.senders(mail)
 
 
-def reviewer(smtp: str | None, sendmail: str | None) -> Callable[[Crontab], list[Finding]]:
+def reviewer(mails: bool) -> Callable[[Crontab], list[Finding]]:
     """What the daemon reports of each crontab it loads besides its errors:
     `notify=` targets that apprise cannot use, and a MAILTO that no mail can
-    leave for (no transport), at their lines and columns, once per load."""
-    mails = transport(smtp, sendmail) is not None
+    leave for (without `mails`, a transport), at their lines and columns,
+    once per load."""
 
     def review(crontab: Crontab) -> list[Finding]:
         now = datetime.now(timezone.utc)  # unused by these checks, which do not look at dates
@@ -60,11 +60,8 @@ def start_composer(targets: tuple[str, ...], zone: tzinfo | None) -> ComposeStar
     return compose.start_composer(host=socket.gethostname(), zone=zone, targets=targets)
 
 
-def composer(
-    smtp: str | None, sendmail: str | None, targets: tuple[str, ...], zone: tzinfo | None
-) -> Compose:
-    """What this host's runs owe: alerts, and mail where a transport exists."""
-    mails = transport(smtp, sendmail) is not None
+def composer(mails: bool, targets: tuple[str, ...], zone: tzinfo | None) -> Compose:
+    """What this host's runs owe: alerts, and mail where `mails` (a transport exists)."""
     return compose.composer(host=socket.gethostname(), zone=zone, targets=targets, mails=mails)
 
 
@@ -98,7 +95,7 @@ def test_command(ctx: click.Context, what: str | None) -> None:
     messages = _test_messages(ctx, what)
     if not messages:
         raise UsageError("no target to test: give a job with notify= or MAILTO, or a URL")
-    attempts = try_targets(senders(None, None), messages)
+    attempts = try_targets(senders(transport(None, None)), messages)
     for message, attempt in zip(messages, attempts, strict=True):
         where = f"{message.channel.value} {redact(message.target)}"
         click.echo(f"{where}: " + ("delivered" if attempt.error is None else attempt.error))

@@ -60,7 +60,7 @@ from pycron.errors import (
 from pycron.graph import Trigger, downstreams, upstreams, without_cycles
 from pycron.launch import EXIT_FAILURE
 from pycron.notify import Channel
-from pycron.notify.mail import wants_mail
+from pycron.notify.mail import MailTransport, wants_mail
 from pycron.notify.outbox import Composer, Sender, compose_nothing, deliver_once
 from pycron.records import Outcome, RunResult
 from pycron.runner import (
@@ -185,7 +185,7 @@ def run_now_command(
     note = prepare_state_dir(invocation.state_dir)
     if note is not None:
         click.echo(f"pycron: warning: {note}", err=True)
-    mails = not no_notify and notify.transport(None, None) is not None
+    mail = None if no_notify else notify.transport(None, None)
     supervision = supervise()
     recorder = open_recorder(invocation)
     with _StopOnSignal() as stop:
@@ -200,7 +200,7 @@ def run_now_command(
             error_output=sys.stderr.buffer,
             supervision=supervision,
         )
-        runs = _Runs(context, recorder, mails=mails, tell=not no_notify, wait_lock=not no_wait_lock)
+        runs = _Runs(context, recorder, mail=mail, tell=not no_notify, wait_lock=not no_wait_lock)
         try:
             codes = [runs.ended(entry, runs.run(entry, utc_now(), manual=True))]
             if downstream:
@@ -220,13 +220,14 @@ class _Runs:
         context: Context,
         recorder: TolerantRecorder | None,
         *,
-        mails: bool,
+        mail: MailTransport | None,
         tell: bool,
         wait_lock: bool,
     ) -> None:
+        """`mail` is how mail leaves (None: it does not)."""
         self.context = context
         self.recorder = recorder
-        self.mails = mails
+        self.mail = mail
         self.tell = tell
         self.wait_lock = wait_lock
 
@@ -235,13 +236,13 @@ class _Runs:
     ) -> list[RunResult]:
         """Run `entry` for `slot` (in record `claimed`, if given); a job that
         mails gets its output in one log, in order, as cron mails it."""
-        context = self.context._replace(combined_output=self.mails and wants_mail(entry))
+        context = self.context._replace(combined_output=self.mail is not None and wants_mail(entry))
         return run(entry, slot, context, wait_lock=self.wait_lock, claimed=claimed, manual=manual)
 
     def ended(self, entry: Entry, results: list[RunResult]) -> int:
         """Send what the run owes and say how it ended; its exit code."""
         if self.recorder is not None:
-            _notify(self.recorder.history, entry, results, tell=self.tell)
+            _notify(self.recorder.history, entry, results, tell=self.tell, mail=self.mail)
         last = results[-1]
         attempts = f" after {last.attempt} attempts" if last.attempt > 1 else ""
         click.echo(
@@ -295,7 +296,14 @@ class _Runs:
         return record
 
 
-def _notify(history: Store, entry: Entry, results: list[RunResult], *, tell: bool) -> None:
+def _notify(
+    history: Store,
+    entry: Entry,
+    results: list[RunResult],
+    *,
+    tell: bool,
+    mail: MailTransport | None,
+) -> None:
     """Queue what the run owes (nothing, unless `tell`) and try it once now;
     what is not delivered stays in the outbox, for the daemon to retry."""
 
@@ -305,14 +313,14 @@ def _notify(history: Store, entry: Entry, results: list[RunResult], *, tell: boo
 
     sender = Sender(
         history,
-        notify.senders(None, None),
+        notify.senders(mail),
         targets=lambda job_id: entry.options.notify or notify.default_targets(),
         log=say,
         clock=utc_now,
         wait=lambda seconds, event: None,
     )
     compose = (
-        notify.composer(None, None, notify.default_targets(), local_zone())
+        notify.composer(mail is not None, notify.default_targets(), local_zone())
         if tell
         else compose_nothing
     )
