@@ -34,7 +34,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[notify,watch]'
+	$(BIN)/python -m pip install -q -e '.[notify,watch,web]'
 	@touch $@
 
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python

@@ -137,6 +137,10 @@ CONFINED = {
     "subprocess": {"runner", "notify"},  # notify: a local sendmail program
     "apprise": {"notify"},
     "watchdog": {"watch"},
+    "starlette": {"web"},
+    "uvicorn": {"web"},
+    "jinja2": {"web"},
+    "prometheus_client": {"web"},
 }
 
 
