@@ -9,10 +9,12 @@ offset, paths as text, absent values as None.
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
 
 from pycron.crontab import Cron, Entry, Finding, Line
 from pycron.expr import FIELD_NAMES
-from pycron.store import DeliveryRecord, RunRecord, orphan_note
+from pycron.store import DeliveryRecord, RunRecord, Store, orphan_note
 
 
 def finding_view(finding: Finding) -> dict[str, object]:
@@ -109,3 +111,34 @@ def deliveries_view(deliveries: list[DeliveryRecord]) -> list[dict[str, object]]
         }
         for delivery in deliveries
     ]
+
+
+def status_view(
+    jobs: Mapping[str, Entry],
+    next_fires: Mapping[str, datetime | None],
+    history: Store,
+    zone: tzinfo | None,
+) -> dict[str, object]:
+    """What runs and what is next: every job with its next run (in `zone`),
+    whether it runs or waits and its last run; the runs going and queued.
+    The daemon's snapshot, and the status page's when no daemon runs."""
+    last, running, queued = history.last_per_job(), history.running(), history.queued()
+    going, waiting = {r.job_id for r in running}, {r.job_id for r in queued}
+    views = []
+    for job_id, entry in jobs.items():
+        fire = next_fires.get(job_id)
+        record = last.get(job_id)
+        views.append(
+            {
+                **job_view(entry),
+                "next": fire.astimezone(zone).isoformat() if fire is not None else None,
+                "running": job_id in going,
+                "queued": job_id in waiting,
+                "last": run_view(record, history.host) if record else None,
+            }
+        )
+    return {
+        "jobs": views,
+        "running": [run_view(r, history.host) for r in running],
+        "queued": [run_view(r, history.host) for r in queued],
+    }

@@ -64,6 +64,13 @@ GRAPH: dict[str, set[str]] = {
         "notify.outbox",
         "watch",
     },
+    # The status page, its API and /metrics (the optional web extra): what they
+    # read, the application, and the server that runs it in a thread.
+    "web": set(),
+    "web.source": {"crontab", "daemon", "store", "store.sqlite", "views"},
+    "web.api": {"web.source"},
+    "web.app": {"web.api", "web.source"},
+    "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
     # The process entry point, which loads the click group only when a command needs it.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 import click
@@ -15,7 +15,6 @@ import click
 from pycron.crontab import (
     Entry,
 )
-from pycron.daemon import fire_after
 from pycron.records import Outcome
 from pycron.store import RunRecord, orphan_note
 
@@ -184,22 +183,6 @@ def result_text(record: RunRecord) -> str:
 def orphan_text(record: RunRecord) -> str | None:
     """`pycron gone, pid N` for a run that outlived the pycron that started it."""
     return orphan_note(record, socket.gethostname())
-
-
-def next_runs(entry: Entry, now: datetime, count: int, zone: tzinfo | None) -> list[datetime]:
-    """The job's next `count` runs after `now` (aware), computed as the daemon
-    computes them (a job in a DST gap shows the time it really runs), in this
-    machine's zone. A schedule not fixed on the clock (`@every` counts from the
-    daemon's start, `@reboot` runs at boot) has no time to show here."""
-    if not entry.enabled or not entry.schedule.on_the_clock:
-        return []
-    runs: list[datetime] = []
-    moment: datetime | None = now
-    while len(runs) < count and moment is not None:
-        moment = fire_after(entry, moment, now, zone)
-        if moment is not None:
-            runs.append(moment.astimezone(zone) if zone is not None else moment.astimezone())
-    return runs
 
 
 def minute_text(moment: datetime) -> str:

@@ -36,7 +36,6 @@ from pycron.cli.render import (
     human_duration,
     local_time,
     minute_text,
-    next_runs,
     no_next_text,
     on_terminal,
     orphan_text,
@@ -49,7 +48,7 @@ from pycron.crontab import (
     parse_duration,
     untrusted,
 )
-from pycron.daemon import local_zone, pending_trigger
+from pycron.daemon import local_zone, next_runs, pending_trigger
 from pycron.errors import (
     HistoryError,
     JobNotFoundError,
