@@ -13,11 +13,12 @@ writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Protocol
 
 from pycron.crontab import CrontabFile
 from pycron.daemon import next_runs
@@ -28,17 +29,33 @@ from pycron.views import status_view
 Snapshot = dict[str, object]
 
 
+class Live(Protocol):
+    """What a running daemon tells the page beyond its history."""
+
+    def snapshot(self) -> Snapshot:
+        """Every job with its next run, and the runs going and queued (`views.status_view`)."""
+
+    def stalled_for(self) -> float:
+        """Seconds the daemon's loop has been stuck: 0.0 while it turns, or
+        sleeps with a wake-up that is not overdue."""
+
+    def reload_counts(self) -> Mapping[str, int]:
+        """Crontab loads since the daemon started, by result (`success`, `error`)."""
+
+
 @dataclass(frozen=True)
 class Source:
     """The read side of one pycron: `snapshot()` says what runs and what is
     next (see `pycron.views.status_view`), `store()` opens the history
     read-only. `clock` is the wall clock (injected, for tests) and `zone` the
-    one times are shown in."""
+    one times are shown in. `live` is the daemon serving it, if one does
+    (`pycron web` shows a history without one)."""
 
     state_dir: Path
     snapshot: Callable[[], Snapshot]
     zone: tzinfo | None
     clock: Callable[[], datetime]
+    live: Live | None = None
 
     @contextmanager
     def store(self) -> Iterator[Store]:
