@@ -30,9 +30,10 @@ import select
 import signal
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
 from filelock import FileLock, Timeout
 
@@ -53,7 +54,7 @@ from pycron.errors import (
 from pycron.expr import resolve_tz
 from pycron.graph import RunFact, Trigger, downstreams, upstreams, without_cycles
 from pycron.graph import due as trigger_due
-from pycron.jobtable import JobTable
+from pycron.jobtable import LOAD_RESULTS, JobTable
 from pycron.notify import Channel
 from pycron.notify.outbox import (
     Compose,
@@ -982,6 +983,50 @@ class Scheduler:
             self.log("interrupted", "warning", job=record.job_id, run=record.id)
 
 
+class Pace:
+    """How the daemon's loop keeps time, read from other threads (a health
+    check): when it last began a turn, and until when it sleeps. A loop that
+    sleeps with a wake-up not yet due is not stalled, however long it sleeps;
+    one that works, or sleeps past its wake-up, is stalled for as long."""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
+        # (when the turn began, until when it sleeps: None while it works), set
+        # as one value, so that another thread never reads half of a change.
+        self._mark: tuple[float, float | None] = (monotonic(), None)
+
+    def turning(self) -> None:
+        """A turn begins."""
+        self._mark = (self._monotonic(), None)
+
+    def sleeping(self, seconds: float) -> None:
+        """The turn is done; the loop sleeps up to `seconds`."""
+        now = self._monotonic()
+        self._mark = (now, now + seconds)
+
+    def stalled_for(self) -> float:
+        """Seconds the loop has been stuck: in a turn, since it began; asleep,
+        since the wake-up was due (0.0 until then)."""
+        began, wake_up = self._mark
+        now = self._monotonic()
+        return max(0.0, now - (began if wake_up is None else wake_up))
+
+
+class Served(Protocol):
+    """A server the daemon runs beside its loop while it runs (the status
+    page of `--http`, made by `pycron.web`, which the daemon never imports)."""
+
+    @property
+    def url(self) -> str:
+        """Where it serves."""
+
+    def start(self) -> None:
+        """Serve, from threads of its own; returns once it accepts connections."""
+
+    def stop(self) -> None:
+        """Stop serving; returns once it has stopped."""
+
+
 class Daemon:
     """The daemon's lifecycle around its three parts (the job table, the
     scheduler and the supervisor): the state directory's lock and pid file,
@@ -1003,6 +1048,8 @@ class Daemon:
         review: Callable[[Crontab], Iterable[Finding]] | None = None,
         delay_scale: float | None = None,
         wake_up: Callable[[], None] | None = None,
+        http: Callable[[Daemon], Served] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`pool(n)` makes the worker pool of n workers and `execute` runs one
         launch in a worker (`serve()` gives a thread pool and the runner).
@@ -1013,7 +1060,10 @@ class Daemon:
         RANDOM_DELAY; drawn at random (once, as cronie does at its start)
         unless given. `wake_up`, callable from any thread, ends the loop's
         sleep at once (`serve()` gives the self-pipe's): file events and run
-        ends use it, so that an edit or a change is acted on without delay."""
+        ends use it, so that an edit or a change is acted on without delay.
+        `http` makes the server of the status page for this daemon (started
+        before `ready`, stopped after the drain); `monotonic` is the clock
+        of `stalled_for`."""
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
@@ -1034,6 +1084,8 @@ class Daemon:
         self._review = review
         self._recorder: TolerantRecorder | None = None
         self._wake_up = wake_up
+        self._http = http
+        self.pace = Pace(monotonic)
 
     # ----------------------------------------------------------- lifecycle
 
@@ -1177,6 +1229,18 @@ class Daemon:
         fires = {job_id: job.next_fire for job_id, job in state.items()}
         return status_view(dict(scheduler.jobs), fires, scheduler.history, self.settings.zone)
 
+    def stalled_for(self) -> float:
+        """Seconds the loop has been stuck (see `Pace`); callable from any thread."""
+        return self.pace.stalled_for()
+
+    def reload_counts(self) -> dict[str, int]:
+        """Loads of the crontab since the start, by result (`success`, `error`);
+        callable from any thread."""
+        scheduler = self.scheduler
+        if scheduler is None:
+            return dict.fromkeys(LOAD_RESULTS, 0)
+        return dict(scheduler.table.loads)
+
     def _history_error(self, message: str) -> None:
         """A failure of the history, logged loudly; the jobs go on."""
         self.log("history", "error", message=message)
@@ -1282,19 +1346,41 @@ class Daemon:
             # The paths are watched before `ready`: no change after it is missed.
             watcher.watch(_watch_targets(scheduler.jobs))
             scheduler.catch_up_changes(modified_since)
+        self.pace.turning()
+        server = self._start_http()
         try:
-            self.log("ready", jobs=len(scheduler.jobs), due=due)
-            self._turns(scheduler, watcher, started)
+            try:
+                self.log("ready", jobs=len(scheduler.jobs), due=due)
+                self._turns(scheduler, watcher, started)
+            finally:
+                if watcher is not None:
+                    watcher.stop()
+            scheduler.supervisor.drain(self._take_signals)
         finally:
-            if watcher is not None:
-                watcher.stop()
-        scheduler.supervisor.drain(self._take_signals)
+            if server is not None:
+                server.stop()
+
+    def _start_http(self) -> Served | None:
+        """The status page's server, serving (`--http`), before `ready`, so
+        that whoever waits for `ready` can connect. One that cannot start is
+        logged, and the daemon runs its jobs without it."""
+        if self._http is None:
+            return None
+        try:
+            server = self._http(self)
+            server.start()
+        except Exception as error:  # the page is not worth the jobs
+            self.log("http", "error", message=f"the status page is not served: {error}")
+            return None
+        self.log("http", url=server.url)
+        return server
 
     def _turns(self, scheduler: Scheduler, watcher: Watcher | None, started: datetime) -> None:
         """The loop's turns until a drain begins."""
         last_heartbeat = started
         watched = scheduler.jobs  # the jobs whose paths the watcher has (set before `ready`)
         while True:
+            self.pace.turning()
             self._take_signals()
             if self.draining.is_set():
                 break
@@ -1313,7 +1399,9 @@ class Daemon:
                 last_heartbeat = now
                 running = sum(scheduler.running.values())
                 self.log("heartbeat", jobs=len(scheduler.jobs), running=running)
-            self.sleep(scheduler.sleep_time(now), self.wake)
+            pause = scheduler.sleep_time(now)
+            self.pace.sleeping(pause)
+            self.sleep(pause, self.wake)
             self.wake.clear()
 
 
@@ -1445,12 +1533,14 @@ def serve(
     compose: Compose = compose_nothing,
     compose_start: ComposeStart | None = None,
     review: Callable[[Crontab], Iterable[Finding]] | None = None,
+    http: Callable[[Daemon], Served] | None = None,
 ) -> int:
     """Run the daemon in the foreground with real time and signals; returns the
     exit code. `senders` (per channel), `compose` and `compose_start` are the outbox's: the
     command line builds them from the mail and alert parts (`notify.compose`);
     without them, no run owes anything. `review` is what the daemon reports of
-    each crontab it loads besides its errors (see `Daemon`).
+    each crontab it loads besides its errors, `http` makes its status page's
+    server (see `Daemon`).
     """
 
     def clock() -> datetime:
@@ -1470,6 +1560,7 @@ def serve(
         compose_start=compose_start,
         review=review,
         wake_up=wakeup.poke,
+        http=http,
     )
     previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -118,6 +118,12 @@ class DaemonError(PycronError):
     unreadable crontab)."""
 
 
+class WebError(PycronError):
+    """The status page cannot be served: the `web` extra is not installed, or
+    the address given cannot be listened on (a port in use, an address that
+    is not this machine's)."""
+
+
 class UnsafeFileError(PycronError):
     """A crontab or state directory that another user could write, or that
     another user owns: acting on it would let them run commands as the user

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from pycron.crontab import Crontab, Finding
 
 
+LOAD_RESULTS = ("success", "error")
+
+
 class Loaded(NamedTuple):
     """What a load changed: the jobs before it, the errors found in the file,
     and the ids of the jobs added or removed."""
@@ -47,8 +50,12 @@ class JobTable:
         self.log = log
         self.review = review
         self.jobs: dict[str, Entry] = {}
+        # Loads of the file by result: `error` when it could not be read or
+        # trusted, or has errors (its good lines still count), else `success`.
+        self.loads = dict.fromkeys(LOAD_RESULTS, 0)
         self._file_signature: tuple[int, int, int] | None = None
         self._loaded_text: str | None = None
+        self._loaded_result = "success"
 
     def changed(self) -> bool:
         """Whether the file on disk differs from the one last loaded (by its
@@ -74,6 +81,7 @@ class JobTable:
         if problem is not None:
             if initial:
                 raise UnsafeFileError(problem)
+            self.loads["error"] += 1
             self.log("reload", "error", message=f"{problem}; the jobs stay as they were")
             return None
         try:
@@ -81,9 +89,11 @@ class JobTable:
         except OSError as error:
             if initial:
                 raise DaemonError(f"cannot read {path}: {error.strerror}") from None
+            self.loads["error"] += 1
             self.log("reload", "error", message=f"cannot read {path}: {error.strerror}")
             return None
         if text == self._loaded_text:
+            self.loads[self._loaded_result] += 1
             self.log("reload", jobs=len(self.jobs), message="unchanged")
             return None
         # Parsing 10,000 lines makes a lot of objects: without the cyclic
@@ -94,6 +104,8 @@ class JobTable:
         finally:
             gc.enable()
         self._loaded_text = text
+        self._loaded_result = "error" if errors else "success"
+        self.loads[self._loaded_result] += 1
         reviewed = list(self.review(crontab)) if self.review is not None else []
         for finding in (*errors, *reviewed):
             self.log(

@@ -30,6 +30,7 @@ from pycron.errors import (
     UnknownTimeZoneError,
     UnsafeFileError,
     UsageError,
+    WebError,
 )
 from pycron.expr import CronExpression, resolve_tz
 
@@ -56,6 +57,7 @@ EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (ConcurrentEditError, EXIT_FAILURE),
     (UnsafeFileError, EXIT_FAILURE),
     (StorageError, EXIT_FAILURE),
+    (WebError, EXIT_FAILURE),
     (PycronError, EXIT_FAILURE),
 )
 

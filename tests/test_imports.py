@@ -69,8 +69,10 @@ GRAPH: dict[str, set[str]] = {
     "web": set(),
     "web.source": {"crontab", "daemon", "store", "store.sqlite", "views"},
     "web.api": {"web.source"},
-    "web.app": {"web.api", "web.source"},
-    "web.server": set(),
+    "web.auth": set(),
+    "web.health": {"web.source"},
+    "web.app": {"web.api", "web.auth", "web.health", "web.source"},
+    "web.server": {"errors"},
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
     # The process entry point, which loads the click group only when a command needs it.
@@ -123,7 +125,17 @@ GRAPH: dict[str, set[str]] = {
         "cli.notify",
     },
     "cli.pipelines": {"crontab", "graph", "cli.invocation", "cli.render"},
-    "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify"},
+    "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify", "cli.web"},
+    "cli.web": {
+        "errors",
+        "expr",
+        "daemon",
+        "store.sqlite",
+        "web.app",
+        "web.server",
+        "web.source",
+        "cli.invocation",
+    },
     "cli.app": {
         "launch",
         "cli.invocation",
@@ -134,6 +146,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.runs",
         "cli.daemon",
         "cli.notify",
+        "cli.web",
     },
 }
 # Third-party and process modules each belong to one layer (a package: all its modules).

@@ -15,6 +15,7 @@ from pycron.cli.notify import (
     start_composer,
     transport,
 )
+from pycron.cli.web import Address, daemon_page, http_access, http_options
 from pycron.daemon import LogFormat, Settings, local_zone, serve
 from pycron.expr import resolve_tz
 
@@ -64,6 +65,7 @@ from pycron.expr import resolve_tz
     multiple=True,
     help="Alert target of jobs without notify= (repeatable) [env PYCRON_NOTIFY, comma-separated].",
 )
+@http_options(default=None)
 @click.pass_context
 def daemon_command(
     ctx: click.Context,
@@ -77,6 +79,9 @@ def daemon_command(
     smtp: str | None,
     sendmail: str | None,
     notify: tuple[str, ...],
+    http: Address | None,
+    http_token: str | None,
+    http_insecure: bool,
 ) -> None:
     """Run the jobs of the crontab, in the foreground, until SIGTERM.
 
@@ -86,11 +91,16 @@ def daemon_command(
     SIGINT stops them at once. Exits 1 if another daemon uses the state
     directory.
 
+    With --http, it serves its status page, the JSON API and /metrics while
+    it runs (the `web` extra), and logs where (event `http`).
+
     \b
     Examples:
       pycron daemon
       pycron daemon --crontab ./crontab --state-dir ./state --log-format json
       pycron daemon --smtp smtp+starttls://cron:secret@mail.example.com --notify ntfy://alerts
+      pycron daemon --http 127.0.0.1:8765
+      PYCRON_HTTP_TOKEN=$(cat /etc/pycron/token) pycron daemon --http 0.0.0.0:8765
     """
     invocation = invocation_of(ctx)
     zone = resolve_tz(tz) if tz else local_zone()
@@ -108,6 +118,8 @@ def daemon_command(
         notify=default_targets(notify),
     )
     mail = transport(smtp, sendmail)  # a bad --smtp URL: a usage error, before anything starts
+    token = http_access(ctx, http, http_token, http_insecure)
+    page = daemon_page(http, token) if http is not None else None  # listens before the start
     code = serve(
         daemon_settings,
         LogFormat(log_format),
@@ -116,6 +128,7 @@ def daemon_command(
         compose=composer(mail is not None, daemon_settings.notify, zone),
         compose_start=start_composer(daemon_settings.notify, zone),
         review=reviewer(mail is not None),
+        http=page,
     )
     ctx.exit(code)
 

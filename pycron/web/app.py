@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from pycron.web import api
+from pycron.web import api, auth, health
 from pycron.web.source import Source
 
 
-def create_app(source: Source) -> Starlette:
-    """The application serving `source` (read-only: nothing in it runs or changes a job)."""
-    return Starlette(routes=[*api.routes(source)])
+def create_app(source: Source, token: str | None = None) -> Starlette:
+    """The application serving `source` (read-only: nothing in it runs or
+    changes a job), to those who show `token` if one is given (see
+    `pycron.web.auth`)."""
+    return Starlette(
+        routes=[*api.routes(source), *health.routes(source)],
+        middleware=auth.middleware(token),
+    )

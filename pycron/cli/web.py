@@ -1,0 +1,268 @@
+"""The `web` command, and the `--http` options it shares with `daemon`: where
+the status page, its JSON API and `/metrics` are served, and to whom.
+
+`pycron.web`, and the libraries of the `web` extra with it, are loaded here
+only, and only once a command is about to serve: `pycron daemon` without
+`--http` never loads them.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+import click
+
+from pycron.cli.invocation import command, invocation_of, utc_now, warn
+from pycron.daemon import local_zone
+from pycron.errors import UsageError, WebError
+from pycron.expr import resolve_tz
+from pycron.store.sqlite import FILE_NAME
+
+if TYPE_CHECKING:
+    import socket
+
+    from pycron.daemon import Daemon, Served
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_ADDRESS = f"{LOOPBACK}:8765"
+TOKEN_ENV = "PYCRON_HTTP_TOKEN"
+INSTALL = "pip install 'pycron-cli[web]'"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+# What to do when the address cannot be listened on, by the system's reason.
+_LISTEN_ADVICE = {
+    errno.EADDRINUSE: "another program listens there: stop it, or give another port "
+    "(0: any free one)",
+    errno.EADDRNOTAVAIL: "it is not an address of this machine: give one of its addresses, "
+    "or 0.0.0.0 ([::] for IPv6) for all of them",
+    errno.EACCES: "ports below 1024 need privileges: give a port of 1024 or above",
+}
+
+
+class Address(NamedTuple):
+    """Where to serve: an IP address (IPv4, or IPv6 without brackets) and a port."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def loopback(self) -> bool:
+        """Whether only this machine can connect to it."""
+        return ipaddress.ip_address(self.host).is_loopback
+
+
+def parse_address(text: str) -> Address:
+    """`[HOST]:PORT`, or PORT alone: HOST is an IPv4 address, an IPv6 address
+    in brackets or `localhost`, 127.0.0.1 when left out; PORT 0 is any free
+    port."""
+    host, colon, port_text = text.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    if (not colon and not text.isdigit()) or (not bracketed and ":" in host):
+        raise UsageError(
+            f"'{text}' is not [HOST]:PORT: write it as 127.0.0.1:8765, [::1]:8765, "
+            "0.0.0.0:8765 or :8765"
+        )
+    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+        raise UsageError(f"'{text}': the port must be a number from 0 to 65535")
+    host = LOOPBACK if host in ("", "localhost") else host
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(
+            f"'{text}': '{host}' is not an IP address: give 127.0.0.1 (this machine only), "
+            "an address of this machine, or 0.0.0.0 ([::] for IPv6) for all of them"
+        ) from None
+    if bracketed != (ip.version == 6):
+        raise UsageError(f"'{text}': write an IPv6 address in brackets, as in [::1]:8765")
+    return Address(str(ip), int(port_text))
+
+
+def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> Address | None:
+    """The `--http` value, read by `parse_address` (a usage error that names the option)."""
+    try:
+        return parse_address(value) if value is not None else None
+    except UsageError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
+def http_options(default: str | None) -> Callable[[F], F]:
+    """`--http`, `--http-token` and `--http-insecure` (`default`: the
+    address served when `--http` is not given; None: nothing is served)."""
+    where = f"[default: {default}]" if default else "[default: not served]"
+
+    def decorate(function: F) -> F:
+        options = (
+            click.option(
+                "--http",
+                "http",
+                metavar="[HOST]:PORT",
+                default=default,
+                callback=_address,
+                help="Serve the status page, its JSON API and /metrics here: HOST an IP "
+                "address (IPv6 in brackets), 127.0.0.1 if left out; PORT 0 for any free "
+                f"port {where}.",
+            ),
+            click.option(
+                "--http-token",
+                metavar="TOKEN",
+                envvar=TOKEN_ENV,
+                help="Serve only requests that show this token: the header "
+                "'Authorization: Bearer TOKEN', or ?token=TOKEN in the address "
+                f"[env {TOKEN_ENV}, which keeps it out of the process list]. "
+                "Needed on an address other than loopback.",
+            ),
+            click.option(
+                "--http-insecure",
+                is_flag=True,
+                help="Serve an address other than loopback without a token: "
+                "anyone who can connect reads the page.",
+            ),
+        )
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def http_access(
+    ctx: click.Context, address: Address | None, token: str | None, insecure: bool
+) -> str | None:
+    """The token requests must show (None: none), from the `--http` options;
+    UsageError for options that do not go together, or an address others can
+    reach that is served without a word about who may read it."""
+    given_token = ctx.get_parameter_source("http_token") is click.core.ParameterSource.COMMANDLINE
+    if address is None:
+        if given_token or insecure:
+            raise UsageError("--http-token and --http-insecure go with --http: add --http ADDRESS")
+        return None
+    if token is not None and insecure:
+        raise UsageError(
+            f"--http-insecure serves without a token, but one is given (--http-token or "
+            f"{TOKEN_ENV}): give one of them"
+        )
+    if token == "":
+        raise UsageError("--http-token: the token is empty: give one, e.g. `openssl rand -hex 16`")
+    if token is None and not insecure and not address.loopback:
+        raise UsageError(
+            f"--http {address}: other machines can reach this address: add --http-token "
+            f"TOKEN (or set {TOKEN_ENV}) so that only those with the token read the page, "
+            "or --http-insecure to let anyone who can connect read it"
+        )
+    return token
+
+
+def _need_web(what: str) -> None:
+    """WebError, saying what to install, if the `web` extra is not installed."""
+    try:
+        import pycron.web.app  # noqa: PLC0415, F401 - the optional extra, loaded only to serve
+    except ModuleNotFoundError as error:
+        missing = error.name or "a library"
+        if missing.split(".")[0] == "pycron":
+            raise
+        raise WebError(
+            f"{what}: the status page needs the web extra ({missing} is not installed): {INSTALL}"
+        ) from None
+
+
+def _listen(address: Address) -> socket.socket:
+    """A socket listening on `address`; WebError, saying why and what to do, if it cannot."""
+    from pycron.web.server import bind  # noqa: PLC0415 - the optional extra
+
+    try:
+        return bind(address.host, address.port)
+    except OSError as error:
+        advice = _LISTEN_ADVICE.get(error.errno or 0, "give another address")
+        reason = error.strerror or str(error)
+        raise WebError(f"--http {address}: cannot listen there: {reason}; {advice}") from None
+
+
+def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Served]:
+    """The status page of a daemon, as `serve(..., http=)` takes it: the
+    address is listened on now (a taken port ends the command before the
+    daemon starts); the page shows the daemon's own state and its history,
+    and its troubles go to the daemon's log (event `http`)."""
+    _need_web("--http")
+    from pycron.web.app import create_app  # noqa: PLC0415 - the optional extra
+    from pycron.web.server import HttpServer  # noqa: PLC0415
+    from pycron.web.source import Source  # noqa: PLC0415
+
+    sock = _listen(address)
+
+    def page(daemon: Daemon) -> Served:
+        settings = daemon.settings
+
+        def report(level: str, message: str) -> None:
+            daemon.log("http", level, message=message)
+
+        source = Source(
+            state_dir=settings.state_dir,
+            snapshot=daemon.snapshot,
+            zone=settings.zone,
+            clock=daemon.clock,
+            live=daemon,
+        )
+        return HttpServer(create_app(source, token=token), sock, report)
+
+    return page
+
+
+@command("web")
+@http_options(default=DEFAULT_ADDRESS)
+@click.option("--tz", metavar="ZONE", help="Zone of jobs without CRON_TZ [default: local].")
+@click.pass_context
+def web_command(
+    ctx: click.Context,
+    http: Address,
+    http_token: str | None,
+    http_insecure: bool,
+    tz: str | None,
+) -> None:
+    """Serve the status page, its JSON API and /metrics without a daemon.
+
+    For a run history no daemon serves: one copied from a server, or that of
+    a daemon stopped. The jobs are those of the crontab as it is now, with
+    the next runs a daemon would start; the runs are those of the state
+    directory's history, read-only: nothing runs, nothing is written (a
+    daemon serves its own page with `pycron daemon --http`). Says where it
+    serves on stderr; SIGINT or SIGTERM stop it.
+
+    \b
+    Examples:
+      pycron web
+      pycron web --state-dir ./state-from-server --crontab ./crontab --http :9000
+      PYCRON_HTTP_TOKEN=$(openssl rand -hex 16) pycron web --http 0.0.0.0:8765
+    """
+    invocation = invocation_of(ctx)
+    token = http_access(ctx, http, http_token, http_insecure)
+    zone = resolve_tz(tz) if tz else local_zone()
+    _need_web("pycron web")
+    from pycron.web.app import create_app  # noqa: PLC0415 - the optional extra
+    from pycron.web.server import HttpServer  # noqa: PLC0415
+    from pycron.web.source import file_source  # noqa: PLC0415
+
+    sock = _listen(http)
+    source = file_source(invocation.crontab, invocation.state_dir, zone, utc_now)
+    server = HttpServer(create_app(source, token=token), sock)
+    if not (invocation.state_dir / FILE_NAME).exists():
+        warn(f"{invocation.state_dir} holds no run history ({FILE_NAME}): the page shows no runs")
+    click.echo(
+        f"pycron: serving {server.url} read-only, from {invocation.crontab} and "
+        f"{invocation.state_dir} (Ctrl-C stops)",
+        err=True,
+    )
+    server.run(STOP_SIGNALS)
+
+
+COMMANDS = (web_command,)
