@@ -168,8 +168,8 @@ def _need_web(what: str) -> None:
     try:
         import pycron.web.app  # noqa: PLC0415, F401 - the optional extra, loaded only to serve
     except ModuleNotFoundError as error:
-        missing = error.name or "a library"
-        if missing.split(".")[0] == "pycron":
+        missing = (error.name or "a library").split(".")[0]
+        if missing == "pycron":
             raise
         raise WebError(
             f"{what}: the status page needs the web extra ({missing} is not installed): {INSTALL}"
