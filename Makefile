@@ -4,17 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 STATUS := $(BIN)/pycron --crontab crontab.example --state-dir ./.pycron status
+PAGE   := 127.0.0.1:8765
 
 .PHONY: run status test lint bench clean
 
 run: $(VENV)/.installed
 	@mkdir -p -m 700 .pycron
 	@echo "pycron: running the jobs of crontab.example until Ctrl-C"
+	@echo "  the status page        http://$(PAGE)/   (this machine only)"
 	@echo "  the jobs write under   ./.pycron/ (heartbeat.log, system-check.log, backups/ ...)"
 	@echo "  run history and logs   ./.pycron/history.db, ./.pycron/logs/<job>/"
 	@echo "  from a second terminal make status   (or: $(STATUS))"
 	@echo
-	$(BIN)/pycron --crontab crontab.example --state-dir ./.pycron daemon
+	$(BIN)/pycron --crontab crontab.example --state-dir ./.pycron daemon --http $(PAGE)
 
 status: $(VENV)/.installed
 	@$(STATUS)

@@ -5,7 +5,7 @@ next` without loading click (`pycron.launch`) and hands every other command
 to the click interface, loaded only then. The interface is a group of command
 families, one module each: `engine` (next, explain), `crontab` (check, add,
 remove, enable, disable, edit, import, export, list), `runs` (run-now,
-history, logs, status, stats) and `daemon`; `invocation` holds the global
+history, logs, status, stats), `daemon` and `web`; `invocation` holds the global
 options and what every command shares, `render` how data is shown (tables on
 a terminal, plain columns or JSON in a pipe), and `app` the group itself.
 """
