@@ -167,7 +167,8 @@ def test_a_token_given_on_loopback_applies_there(sandbox: Sandbox) -> None:
     [
         (["--http", "0.0.0.0:0"], {}, "--http 0.0.0.0:0: other machines can reach"),
         (["--http", "[::]:0"], {}, "add --http-token TOKEN (or set PYCRON_HTTP_TOKEN)"),
-        (["--http", "0.0.0.0:0", "--http-token", ""], {}, "the token is empty"),
+        (["--http", "0.0.0.0:0", "--http-token", ""], {}, "letters, digits and - . _ ~ only"),
+        (["--http", "0.0.0.0:0"], {"PYCRON_HTTP_TOKEN": "a+b/c="}, "openssl rand -hex 16"),
         (
             ["--http", "0.0.0.0:0", "--http-insecure"],
             {"PYCRON_HTTP_TOKEN": TOKEN},
@@ -183,6 +184,7 @@ def test_a_token_given_on_loopback_applies_there(sandbox: Sandbox) -> None:
         "any-ipv4-without-token",
         "any-ipv6-without-token",
         "empty-token",
+        "token-with-signs",
         "token-and-insecure",
         "token-without-http",
         "insecure-without-http",

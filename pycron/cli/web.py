@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import re
 import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -32,6 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 LOOPBACK = "127.0.0.1"
 DEFAULT_ADDRESS = f"{LOOPBACK}:8765"
 TOKEN_ENV = "PYCRON_HTTP_TOKEN"
+# A token is sent as it is in a header and in a query: characters that need no escaping in either.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
 INSTALL = "pip install 'pycron-cli[web]'"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -152,8 +155,11 @@ def http_access(
             f"--http-insecure serves without a token, but one is given (--http-token or "
             f"{TOKEN_ENV}): give one of them"
         )
-    if token == "":
-        raise UsageError("--http-token: the token is empty: give one, e.g. `openssl rand -hex 16`")
+    if token is not None and not TOKEN_PATTERN.fullmatch(token):
+        raise UsageError(
+            "--http-token: use letters, digits and - . _ ~ only, which read the same in a "
+            "header and in an address (`openssl rand -hex 16` makes one)"
+        )
     if token is None and not insecure and not address.loopback:
         raise UsageError(
             f"--http {address}: other machines can reach this address: add --http-token "
