@@ -78,7 +78,7 @@ GRAPH: dict[str, set[str]] = {
         "views",
         "daemon",
     },
-    "web.api": {"web.source"},
+    "web.api": {"errors", "records", "crontab", "web.source"},
     "web.app": {"web.api", "web.source"},
     "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).

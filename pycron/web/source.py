@@ -92,6 +92,13 @@ class Source:
         assert isinstance(jobs, list)
         return jobs
 
+    def known(self, job_id: str) -> bool:
+        """Whether a job has this id, in the crontab or (a job removed since) in the history."""
+        if job_id in self.entries():
+            return True
+        with self.store() as history:
+            return history.latest(job_id) is not None
+
     def overview(self) -> list[dict[str, object]]:
         """Every job of `jobs()`, with the plain-English reading of its
         schedule (`description`), its success rate over the last 7 days
