@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -107,8 +108,8 @@ def record(state: Path, attempts: list[Attempt]) -> list[int]:
                 attempt=1,
                 outcome=Outcome.RUNNING,
                 started=started,
-                stdout_path=_log(logs / f"{attempt.job}-{number}.stdout", attempt.stdout),
-                stderr_path=_log(logs / f"{attempt.job}-{number}.stderr", attempt.stderr),
+                stdout_path=_log(logs / attempt.job / f"{number}.out", attempt.stdout),
+                stderr_path=_log(logs / attempt.job / f"{number}.err", attempt.stderr),
                 pid=os.getpid() if attempt.seconds is None else None,
             )
             record_id = history.started(result)
@@ -125,6 +126,7 @@ def _log(path: Path, content: bytes | None) -> Path | None:
     """A log file with this content (None: none)."""
     if content is None:
         return None
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path
 
@@ -276,10 +278,23 @@ def test_logs_that_are_not_there(world: World) -> None:
     assert source.log(max(world.ids) + 1, "stdout") is None
     with pytest.raises(LogNotFoundError, match=f"run {world.ids[0]} has no stdout log"):
         source.log(world.ids[0], "stdout")
-    removed = world.state / "logs" / "five-41.stdout"
+    removed = world.state / "logs" / "five" / "41.out"
     removed.unlink()
     with pytest.raises(LogNotFoundError, match="was deleted, not pruned by retention"):
         source.log(world.ids[-3], "stdout")
+
+
+def test_a_copied_history_finds_its_logs_in_its_state_directory(world: World) -> None:
+    copy = world.state.parent / "copy"
+    shutil.copytree(world.state, copy)
+    shutil.rmtree(world.state / "logs")
+    source = file_source(world.crontab, copy, BERLIN, lambda: NOW)
+    run = source.run(world.ids[-3])
+    assert run is not None
+    assert run["stdout"] == str(world.state / "logs" / "five" / "41.out")  # as recorded
+    page = source.log(world.ids[-3], "stderr")
+    assert page is not None
+    assert page["text"] == "oops\n"
 
 
 # A log of 3-byte characters and invalid bytes, in pages.
@@ -516,9 +531,9 @@ def test_the_api_answers_with_what_was_recorded(api: str, world: World) -> None:
     assert [
         (run["run"], run["outcome"], run["started"], run["duration"], run["stdout"]) for run in runs
     ] == [
-        (44, "running", utc_text(NOW - timedelta(minutes=10)), None, str(logs / "five-43.stdout")),
-        (43, "timeout", utc_text(NOW - timedelta(hours=2)), 60.0, str(logs / "five-42.stdout")),
-        (42, "success", utc_text(NOW - timedelta(hours=3)), 2.0, str(logs / "five-41.stdout")),
+        (44, "running", utc_text(NOW - timedelta(minutes=10)), None, str(logs / "five" / "43.out")),
+        (43, "timeout", utc_text(NOW - timedelta(hours=2)), 60.0, str(logs / "five" / "42.out")),
+        (42, "success", utc_text(NOW - timedelta(hours=3)), 2.0, str(logs / "five" / "41.out")),
     ]
     _, job = get(api + "/api/jobs/hourly")
     assert (job["success_rate_7d"], len(job["recent"]), job["recent"][-1]["run"]) == (0.75, 30, 41)
@@ -537,7 +552,7 @@ def test_the_api_answers_with_what_was_recorded(api: str, world: World) -> None:
 
 
 def test_a_large_log_in_pages(api: str, world: World) -> None:
-    (world.state / "logs" / "five-41.stdout").write_bytes(BIG)
+    (world.state / "logs" / "five" / "41.out").write_bytes(BIG)
     url = api + f"/api/runs/{RUN_IDS['ok']}/log"
     _, tail = get(url)
     # The last 64 KiB, from the first character that starts in them.
