@@ -67,8 +67,18 @@ GRAPH: dict[str, set[str]] = {
     # The status page, its API and /metrics (the optional web extra): what they
     # read, the application, and the server that runs it in a thread.
     "web": set(),
-    "web.source": {"crontab", "daemon", "store", "store.sqlite", "views"},
-    "web.api": {"web.source"},
+    "web.source": {
+        "errors",
+        "records",
+        "explain",
+        "crontab",
+        "runner",
+        "store",
+        "store.sqlite",
+        "views",
+        "daemon",
+    },
+    "web.api": {"errors", "records", "crontab", "web.source"},
     "web.app": {"web.api", "web.source"},
     "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).
