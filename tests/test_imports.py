@@ -69,7 +69,8 @@ GRAPH: dict[str, set[str]] = {
     "web": set(),
     "web.source": {"crontab", "daemon", "store", "store.sqlite", "views"},
     "web.api": {"web.source"},
-    "web.app": {"web.api", "web.source"},
+    "web.metrics": {"errors", "records", "store", "web.source"},
+    "web.app": {"web.api", "web.metrics", "web.source"},
     "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
