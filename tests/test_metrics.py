@@ -6,6 +6,9 @@ history)."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +29,7 @@ UTC = timezone.utc
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 11, 58, tzinfo=UTC)
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 CRONTAB = """\
 # pycron: name=backup
@@ -312,3 +316,100 @@ def test_an_unreadable_history_fails_the_scrape_saying_where(
         urllib.request.urlopen(base + "/metrics", timeout=10)
     assert raised.value.code == 503
     assert str(state / "history.db") in raised.value.read().decode()
+
+
+# The README's alert rules against series as pycron exports them (scraped with
+# `honor_labels: true`), in promtool's unit-test format: minute by minute, a
+# job whose last attempt failed alerts until it succeeds, as does one that
+# never succeeded; an hourly job alerts once it has not succeeded for two
+# hours (not before), and one that succeeds every hour never does.
+RULE_TESTS = """\
+rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 5m
+    input_series:
+      - series: 'pycron_job_running{instance="h",job="backup"}'
+        values: '0x6'
+      - series: 'pycron_job_running{instance="h",job="never"}'
+        values: '0x6'
+      - series: 'pycron_job_running{instance="h",job="ok"}'
+        values: '0x6'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="backup",outcome="success"}'
+        values: '100x2 1000x4'
+      - series: 'pycron_job_last_success_timestamp_seconds{instance="h",job="backup"}'
+        values: '100x2 1000x4'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="backup",outcome="failed"}'
+        values: '_ 700x5'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="never",outcome="timeout"}'
+        values: '50x6'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="ok",outcome="failed"}'
+        values: '200x6'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="ok",outcome="success"}'
+        values: '300x6'
+      - series: 'pycron_job_last_success_timestamp_seconds{instance="h",job="ok"}'
+        values: '300x6'
+    alert_rule_test:
+      - eval_time: 0m
+        alertname: CronJobFailing
+        exp_alerts:
+          - exp_labels: {instance: h, job: never}
+            exp_annotations: {summary: "never failed on h"}
+      - eval_time: 10m
+        alertname: CronJobFailing
+        exp_alerts:
+          - exp_labels: {instance: h, job: backup}
+            exp_annotations: {summary: "backup failed on h"}
+          - exp_labels: {instance: h, job: never}
+            exp_annotations: {summary: "never failed on h"}
+      - eval_time: 20m
+        alertname: CronJobFailing
+        exp_alerts:
+          - exp_labels: {instance: h, job: never}
+            exp_annotations: {summary: "never failed on h"}
+  - interval: 1h
+    input_series:
+      - series: 'pycron_job_last_success_timestamp_seconds{instance="h",job="hourly"}'
+        values: '0x4'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="hourly",outcome="success"}'
+        values: '0x4'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="hourly",outcome="failed"}'
+        values: '_ 3610 7210 10810 14410'
+      - series: 'pycron_job_next_run_timestamp_seconds{instance="h",job="hourly"}'
+        values: '3600+3600x4'
+      - series: 'pycron_job_last_success_timestamp_seconds{instance="h",job="fine"}'
+        values: '10+3600x4'
+      - series: 'pycron_job_last_run_timestamp_seconds{instance="h",job="fine",outcome="success"}'
+        values: '10+3600x4'
+      - series: 'pycron_job_next_run_timestamp_seconds{instance="h",job="fine"}'
+        values: '3600+3600x4'
+    alert_rule_test:
+      - eval_time: 90m
+        alertname: CronJobNotSucceeding
+        exp_alerts: []
+      - eval_time: 2h
+        alertname: CronJobNotSucceeding
+        exp_alerts:
+          - exp_labels: {instance: h, job: hourly}
+            exp_annotations:
+              summary: "hourly on h has not succeeded for over twice its interval"
+"""
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian: prometheus) absent")
+def test_the_readme_s_alert_rules_fire_when_they_should(tmp_path: Path) -> None:
+    section = README.read_text().split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    rules = [block for block in blocks if block.startswith("groups:")]
+    assert len(rules) == 1, "the Metrics section shows one block of alert rules"
+    (tmp_path / "rules.yml").write_text(rules[0])
+    (tmp_path / "tests.yml").write_text(RULE_TESTS)
+    checked = subprocess.run(
+        ["promtool", "test", "rules", "tests.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
