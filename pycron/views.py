@@ -76,7 +76,9 @@ def job_view(entry: Entry) -> dict[str, object]:
 
 def run_view(record: RunRecord, host: str | None = None) -> dict[str, object]:
     """One recorded attempt; a run that outlived the pycron that started it
-    says so in its message (`pycron gone, pid N`; `host` is this machine's)."""
+    says so in its message (`pycron gone, pid N`; `host` is this machine's).
+    What it used: CPU seconds (user, system) and peak RSS in bytes, null
+    where not measured."""
     here = socket.gethostname() if host is None else host
     return {
         "run": record.id,
@@ -94,6 +96,9 @@ def run_view(record: RunRecord, host: str | None = None) -> dict[str, object]:
         "host": record.host,
         "pid": record.pid,
         "message": record.message or orphan_note(record, here),
+        "cpu_user": record.cpu_user,
+        "cpu_system": record.cpu_system,
+        "max_rss": record.max_rss,
     }
 
 

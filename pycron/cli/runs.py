@@ -33,6 +33,8 @@ from pycron.cli.invocation import (
 from pycron.cli.render import (
     WIDE_HELP,
     Column,
+    cpu_text,
+    human_bytes,
     human_duration,
     local_time,
     minute_text,
@@ -450,6 +452,7 @@ def history_group(
             ]
         )
         return
+    people = on_terminal()
     rows = [
         (
             str(r.id),
@@ -457,7 +460,9 @@ def history_group(
             local_time(r.started),
             str(r.attempt),
             result_text(r),
-            human_duration(r.duration) if on_terminal() else f"{r.duration or 0:.3f}",
+            human_duration(r.duration) if people else f"{r.duration or 0:.3f}",
+            cpu_text(r.cpu_seconds) if people or r.cpu_seconds is None else f"{r.cpu_seconds:.3f}",
+            human_bytes(r.max_rss) if people or r.max_rss is None else str(r.max_rss),
             ",".join(str(run_id) for run_id in triggers.get(r.id, ())) or "-",
             _notify_text(deliveries.get(r.id, [])),
         )
@@ -490,11 +495,13 @@ HISTORY_COLUMNS = (
     Column("RUN", 9, keep=True),
     Column("JOB", 8, keep=True),
     Column("STARTED", 7),
-    Column("ATTEMPT", 2),
+    Column("ATTEMPT", 4),
     Column("RESULT", 6, outcome=True),
-    Column("DURATION", 3),
+    Column("DURATION", 5),
+    Column("CPU", 2),
+    Column("MAX RSS", 1),
     Column("TRIGGER", 0),
-    Column("NOTIFY", 1),
+    Column("NOTIFY", 3),
 )
 
 
@@ -684,7 +691,7 @@ def _running_text(record: RunRecord | None, queued: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="A JSON object.")
 @click.pass_context
 def stats_command(ctx: click.Context, job_id: str | None, since: str | None, as_json: bool) -> None:
-    """Runs, success rate, durations and failures (of one job or all).
+    """Runs, success rate, durations, CPU time, peak memory and failures (of one job or all).
 
     On a terminal, also a chart of successes and failures per day.
     """
@@ -709,12 +716,15 @@ def stats_command(ctx: click.Context, job_id: str | None, since: str | None, as_
                 "duration": durations,
                 "failures": {o.value: n for o, n in stats.failures.items()},
                 "per_day": {d.isoformat(): c._asdict() for d, c in stats.per_day.items()},
+                "cpu_seconds": stats.cpu_seconds,
+                "max_rss": stats.max_rss,
             }
         )
         return
     rate = "-" if stats.success_rate is None else f"{stats.success_rate:.1%}"
     click.echo(f"runs: {stats.runs}   successes: {stats.successes}   success rate: {rate}")
     click.echo("duration: " + "  ".join(f"{k} {human_duration(v)}" for k, v in durations.items()))
+    click.echo(f"cpu: {cpu_text(stats.cpu_seconds)}   max rss: {human_bytes(stats.max_rss)}")
     if stats.failures:
         click.echo("failures: " + ", ".join(f"{o.value} {n}" for o, n in stats.failures.items()))
     if on_terminal() and stats.per_day:

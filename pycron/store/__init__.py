@@ -59,7 +59,9 @@ class RunRecord(NamedTuple):
 
     `id` is the record id (`pycron logs ID --run RUN`), `host` the machine and
     `recorder_pid` the pycron process that recorded the start and owes its end,
-    while `pid` is the job's own process, as the runner reported it.
+    while `pid` is the job's own process, as the runner reported it. What the
+    attempt used (`cpu_user`, `cpu_system`, `max_rss`) is as in `RunResult`,
+    and None for attempts recorded by a pycron that did not measure it.
     """
 
     id: int
@@ -77,6 +79,9 @@ class RunRecord(NamedTuple):
     message: str | None
     host: str
     recorder_pid: int
+    cpu_user: float | None = None
+    cpu_system: float | None = None
+    max_rss: int | None = None
 
     @property
     def duration(self) -> float | None:
@@ -84,6 +89,13 @@ class RunRecord(NamedTuple):
         if self.finished is None:
             return None
         return (self.finished - self.started).total_seconds()
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds, user and system (None where not measured)."""
+        if self.cpu_user is None or self.cpu_system is None:
+            return None
+        return self.cpu_user + self.cpu_system
 
     @property
     def log_paths(self) -> tuple[Path, ...]:
@@ -106,6 +118,9 @@ class RunRecord(NamedTuple):
             stderr_path=self.stderr_path,
             pid=self.pid,
             message=self.message,
+            cpu_user=self.cpu_user,
+            cpu_system=self.cpu_system,
+            max_rss=self.max_rss,
         )
 
 
@@ -125,6 +140,9 @@ class RunStats(NamedTuple):
     nearest-rank 95th percentile, so it is always one of the durations.
     `failures` counts every outcome but success; `per_day` maps each day (in the
     zone asked for) that had attempts to its counts, in date order.
+    `cpu_seconds` is the CPU time (user and system) of the attempts that
+    measured it, `max_rss` the largest peak resident set among them (bytes;
+    None if none measured it).
     """
 
     runs: int
@@ -136,6 +154,8 @@ class RunStats(NamedTuple):
     duration_max: float | None
     failures: dict[Outcome, int]
     per_day: dict[date, DayCounts]
+    cpu_seconds: float
+    max_rss: int | None
 
 
 class DurationBuckets(NamedTuple):
@@ -538,14 +558,18 @@ def orphan_note(record: RunRecord, host: str) -> str | None:
 
 
 def summarize(
-    attempts: Iterable[tuple[Outcome, datetime, float | None]], tz: tzinfo = timezone.utc
+    attempts: Iterable[tuple[Outcome, datetime, float | None, float | None, int | None]],
+    tz: tzinfo = timezone.utc,
 ) -> RunStats:
-    """`RunStats` of ended attempts given as (outcome, started, duration)."""
+    """`RunStats` of ended attempts given as (outcome, started, duration, CPU
+    seconds, peak RSS), the last two None where not measured."""
     runs = successes = 0
     failures: dict[Outcome, int] = {}
     days: dict[date, list[int]] = {}
     durations: list[float] = []
-    for outcome, started, duration in attempts:
+    cpu_seconds = 0.0
+    peaks: list[int] = []
+    for outcome, started, duration, cpu, max_rss in attempts:
         runs += 1
         day = days.setdefault(started.astimezone(tz).date(), [0, 0])
         if outcome is Outcome.SUCCESS:
@@ -556,6 +580,9 @@ def summarize(
             day[1] += 1
         if outcome in TIMED_OUTCOMES and duration is not None:
             durations.append(duration)
+        cpu_seconds += cpu or 0.0
+        if max_rss is not None:
+            peaks.append(max_rss)
     durations.sort()
     return RunStats(
         runs=runs,
@@ -567,6 +594,8 @@ def summarize(
         duration_max=durations[-1] if durations else None,
         failures=dict(sorted(failures.items(), key=lambda item: item[0].value)),
         per_day={day: DayCounts(*counts) for day, counts in sorted(days.items())},
+        cpu_seconds=cpu_seconds,
+        max_rss=max(peaks, default=None),
     )
 
 

@@ -27,9 +27,10 @@ The schema carries a version (table `meta`) and grows only by the steps in
 Disks fill up, turn read-only and break, and a scheduler must keep running
 jobs through all of it. So: the commands that only read open the history
 read-only and write nothing, not even its upkeep (`SQLiteStore.open_readonly`
-shows it settled as of a given time instead); `run-now` and the daemon set a
-corrupt file aside and start a new one (`open_recording`), and record
-through a `pycron.store.TolerantRecorder`.
+shows it settled as of a given time instead, and an older schema upgraded in
+a copy in memory); `run-now` and the daemon set a corrupt file aside and
+start a new one (`open_recording`), and record through a
+`pycron.store.TolerantRecorder`.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ FILE_NAME = "history.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up
 # An end that could not be written is noted in an empty file beside the
 # database, its name holding the end (an empty file needs no free block):
-# END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>".
+# END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>"
+# + ".<CPU user>.<CPU system>.<peak RSS>" (CPU in microseconds; an older pycron
+# wrote no usage), `-` for an absent number.
 END_NOTE = f"{FILE_NAME}.end."
 
 # Each step brings the schema from the version before it to its own version;
@@ -191,11 +194,21 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX runs_job_finished ON runs (job_id, finished)",
         ),
     ),
+    (
+        6,
+        (
+            # What an attempt used, from the rusage of its process (NULL for
+            # the attempts recorded before this step, and those never seen end).
+            "ALTER TABLE runs ADD COLUMN cpu_user REAL",
+            "ALTER TABLE runs ADD COLUMN cpu_system REAL",
+            "ALTER TABLE runs ADD COLUMN max_rss INTEGER",
+        ),
+    ),
 )
 
 _COLUMNS = (
     "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
-    "stdout_path, stderr_path, pid, message, host, recorder_pid"
+    "stdout_path, stderr_path, pid, message, host, recorder_pid, cpu_user, cpu_system, max_rss"
 )
 
 
@@ -506,13 +519,14 @@ class SQLiteStore:
         where, params = _filters(job_id, since, None)
         where += " AND " if where else " WHERE "
         rows = self._query(
-            f"SELECT outcome, started, duration FROM runs{where}outcome NOT IN (?, ?)",
+            "SELECT outcome, started, duration, cpu_user + cpu_system, max_rss"
+            f" FROM runs{where}outcome NOT IN (?, ?)",
             [*params, Outcome.RUNNING.value, Outcome.QUEUED.value],
         )
         return summarize(
             (
-                (Outcome(outcome), text_time(started), duration)
-                for outcome, started, duration in rows
+                (Outcome(outcome), text_time(started), duration, cpu, max_rss)
+                for outcome, started, duration, cpu, max_rss in rows
             ),
             tz,
         )
@@ -607,9 +621,12 @@ class SQLiteStore:
             record_id,
             _micros(result.started),
             result.outcome.value,
-            "-" if result.exit_code is None else result.exit_code,
-            "-" if result.signal is None else result.signal,
+            _number_text(result.exit_code),
+            _number_text(result.signal),
             _micros(result.finished),
+            _number_text(_seconds_micros(result.cpu_user)),
+            _number_text(_seconds_micros(result.cpu_system)),
+            _number_text(result.max_rss),
         )
         path = self.path.with_name(END_NOTE + ".".join(map(str, fields)))
         path.touch()
@@ -1059,7 +1076,48 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection (`mode=ro`), or an empty in-memory history if
-    there is no file yet (nothing is created).
+    there is no file yet (nothing is created). A history of an older schema
+    (which the next daemon or `run-now` upgrades) is read from an up-to-date
+    copy in memory, taken as it is now, as a reader writes nothing.
+    """
+    _check_header(path)
+    if not path.exists():
+        return _memory_history(path)
+    db = _open_file_readonly(path)
+    try:
+        outdated = _stored_version(db, path) < MIGRATIONS[-1][0]
+    except sqlite3.Error as error:
+        db.close()
+        raise _history_error(path, error) from error
+    except BaseException:
+        db.close()
+        raise
+    return _memory_history(path, db) if outdated else db
+
+
+def _memory_history(path: Path, source: sqlite3.Connection | None = None) -> sqlite3.Connection:
+    """A history in memory with the latest schema: empty, or a copy of the one
+    `source` reads (closed once copied). `path` names it in messages."""
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    try:
+        if source is not None:
+            source.backup(db)
+        _migrate(db, path)
+    except sqlite3.Error as error:
+        db.close()
+        raise _history_error(path, error) from error
+    except BaseException:
+        db.close()
+        raise
+    finally:
+        if source is not None:
+            source.close()
+    return db
+
+
+def _open_file_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the database file at `path`.
 
     In WAL mode even a reader needs the -wal and -shm files beside the
     database, and creates them if they are missing (when the last connection
@@ -1069,12 +1127,6 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     while no WAL content exists, which is checked first (with content in a WAL
     file, SQLite could open it `mode=ro` in the first place).
     """
-    _check_header(path)
-    if not path.exists():
-        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        _migrate(db, path)
-        return db
     try:
         return _open_uri(path, "mode=ro")
     except sqlite3.OperationalError as error:
@@ -1262,6 +1314,9 @@ def _result_values(result: RunResult) -> dict[str, object]:
         "stderr_path": _path_text(result.stderr_path),
         "pid": result.pid,
         "message": result.message,
+        "cpu_user": result.cpu_user,
+        "cpu_system": result.cpu_system,
+        "max_rss": result.max_rss,
     }
 
 
@@ -1284,6 +1339,9 @@ def _record(row: sqlite3.Row) -> RunRecord:
         message=row["message"],
         host=row["host"],
         recorder_pid=row["recorder_pid"],
+        cpu_user=row["cpu_user"],
+        cpu_system=row["cpu_system"],
+        max_rss=row["max_rss"],
     )
 
 
@@ -1354,19 +1412,41 @@ def _read_note(path: Path) -> tuple[int, str, dict[str, object]] | None:
     or None for a name that is not one."""
     parts = path.name[len(END_NOTE) :].split(".")
     try:
-        record_id, started, outcome, exit_code, number, finished = parts
+        record_id, started, outcome, exit_code, number, finished, *usage = parts
+        cpu_user, cpu_system, max_rss = usage or ("-", "-", "-")
         start = _EPOCH + timedelta(microseconds=int(started))
         end = _EPOCH + timedelta(microseconds=int(finished))
         values: dict[str, object] = {
             "outcome": Outcome(outcome).value,
-            "exit_code": None if exit_code == "-" else int(exit_code),
-            "signal": None if number == "-" else int(number),
+            "exit_code": _text_number(exit_code),
+            "signal": _text_number(number),
             "finished": time_text(end),
             "duration": (end - start).total_seconds(),
+            "cpu_user": _micros_seconds(_text_number(cpu_user)),
+            "cpu_system": _micros_seconds(_text_number(cpu_system)),
+            "max_rss": _text_number(max_rss),
         }
         return int(record_id), time_text(start), values
     except ValueError:
         return None
+
+
+def _number_text(number: int | None) -> str:
+    """A number in a note's name; `-` for none."""
+    return "-" if number is None else str(number)
+
+
+def _text_number(text: str) -> int | None:
+    """A number of a note's name (`-`: none); ValueError for anything else."""
+    return None if text == "-" else int(text)
+
+
+def _seconds_micros(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1_000_000)
+
+
+def _micros_seconds(micros: int | None) -> float | None:
+    return None if micros is None else micros / 1_000_000
 
 
 def _path_text(path: Path | None) -> str | None:
