@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from test_cli_runs import HUNGRY, Pycron
 from test_daemon_plan import Simulation, utc
 
 from pycron.notify import Channel, Message
@@ -58,12 +59,15 @@ Samples = dict[str, dict[tuple[str, ...], float]]
 
 class Attempt(NamedTuple):
     """An ended attempt the test records: its job, outcome, start (minutes after
-    T0) and duration in seconds."""
+    T0), duration in seconds, and what it used: CPU seconds (user, system) and
+    peak RSS, where measured."""
 
     job: str
     outcome: Outcome
     minute: int
     seconds: float
+    cpu: tuple[float, float] | None = None
+    max_rss: int | None = None
 
     @property
     def started(self) -> datetime:
@@ -74,14 +78,15 @@ class Attempt(NamedTuple):
         return self.started + timedelta(seconds=self.seconds)
 
 
+MIB = 1024 * 1024
 ATTEMPTS = [
-    Attempt("backup", Outcome.SUCCESS, 0, 0.05),
-    Attempt("backup", Outcome.SUCCESS, 10, 2.0),
-    Attempt("backup", Outcome.FAILED, 20, 30.0),
-    Attempt("backup", Outcome.SUCCESS, 30, 400.0),
-    Attempt("backup", Outcome.TIMEOUT, 40, 3600.5),
+    Attempt("backup", Outcome.SUCCESS, 0, 0.05, (0.5, 0.25), 10 * MIB),
+    Attempt("backup", Outcome.SUCCESS, 10, 2.0, (1.0, 0.5)),  # a peak too small to tell
+    Attempt("backup", Outcome.FAILED, 20, 30.0, (2.0, 0.125), 30 * MIB),
+    Attempt("backup", Outcome.SUCCESS, 30, 400.0),  # recorded by a pycron that did not measure
+    Attempt("backup", Outcome.TIMEOUT, 40, 3600.5, (3.0, 1.0), 20 * MIB),  # the last peak
     Attempt("backup", Outcome.ERROR, 50, 0.0),
-    Attempt("report", Outcome.SUCCESS, 5, 0.1),  # on a bucket's bound: inside it
+    Attempt("report", Outcome.SUCCESS, 5, 0.1, (0.1, 0.1)),  # on a bucket's bound: inside it
     Attempt("report", Outcome.SKIPPED_OVERLAP, 15, 0.0),
     Attempt("report", Outcome.INTERRUPTED, 25, 12.0),
     Attempt("report", Outcome.FAILED, 35, 21600.0),
@@ -104,7 +109,14 @@ def write_history(state: Path, attempts: Iterable[Attempt]) -> None:
         for attempt in attempts:
             result = RunResult(attempt.job, attempt.started, 1, Outcome.RUNNING, attempt.started)
             record = history.started(result)
-            ended = result._replace(outcome=attempt.outcome, finished=attempt.finished)
+            cpu_user, cpu_system = attempt.cpu or (None, None)
+            ended = result._replace(
+                outcome=attempt.outcome,
+                finished=attempt.finished,
+                cpu_user=cpu_user,
+                cpu_system=cpu_system,
+                max_rss=attempt.max_rss,
+            )
             history.finished(record, ended)
 
 
@@ -170,6 +182,16 @@ def check_durations(samples: Samples, attempts: Iterable[Attempt], jobs: Iterabl
         assert samples["pycron_job_duration_seconds_sum"][(job,)] == pytest.approx(sum(seconds))
 
 
+def check_usage(samples: Samples, attempts: Iterable[Attempt], jobs: Iterable[str]) -> None:
+    """CPU seconds in all per job, and the peak of its last attempt that measured one."""
+    ended = sorted(attempts, key=lambda attempt: attempt.finished)
+    for job in jobs:
+        cpu = sum(sum(a.cpu) for a in ended if a.job == job and a.cpu is not None)
+        assert samples["pycron_job_cpu_seconds_total"][(job,)] == pytest.approx(cpu)
+    peaks = {a.job: float(a.max_rss) for a in ended if a.max_rss is not None}
+    assert by_job(samples, "pycron_job_max_rss_bytes") == peaks
+
+
 def queue_messages(state: Path) -> None:
     """Four messages of backup's first run: one delivered, one given up, two pending
     (one of them after a failed try)."""
@@ -222,6 +244,8 @@ def test_metrics_follow_the_history(tmp_path: Path, serve_web: Callable[[Source]
         "gone": (T0 + timedelta(minutes=45, seconds=7200)).timestamp(),
     }
     check_durations(samples, ATTEMPTS, jobs)
+    check_usage(samples, ATTEMPTS, jobs)
+    assert by_job(samples, "pycron_job_max_rss_bytes") == {"backup": 20 * MIB}
     assert by_job(samples, "pycron_job_missed_total") == {
         "backup": 4,
         "report": 0,
@@ -263,6 +287,22 @@ def test_totals_survive_a_restart(tmp_path: Path, serve_web: Callable[[Source], 
     after = scrape(serve_web(file_source(crontab, state, UTC, lambda: NOW)))
     assert after["pycron_job_runs_total"] == expected_runs(ATTEMPTS, jobs | {"gone"})
     check_durations(after, ATTEMPTS, jobs | {"gone"})
+    check_usage(after, ATTEMPTS, jobs | {"gone"})
+
+
+def test_what_real_runs_used(tmp_path: Path, serve_web: Callable[[Source], str]) -> None:
+    pycron = Pycron(tmp_path, f"# pycron: name=hungry\n@daily {HUNGRY}\n")
+    for _ in range(2):
+        assert pycron("run-now", "hungry").returncode == 0
+    samples = scrape(serve_web(file_source(pycron.crontab, pycron.state, UTC, lambda: NOW)))
+    with SQLiteStore.open_readonly(pycron.state) as history:
+        last, first = history.runs("hungry")
+    cpu = samples["pycron_job_cpu_seconds_total"][("hungry",)]
+    assert cpu >= 0.6  # each run burns 0.3 s
+    assert cpu == pytest.approx(sum(r.cpu_seconds or 0.0 for r in (first, last)))
+    peak = by_job(samples, "pycron_job_max_rss_bytes")["hungry"]
+    assert peak >= 64 * MIB
+    assert peak == last.max_rss
 
 
 def test_a_daemon_s_runs_and_missed_slots_across_its_restart(

@@ -172,7 +172,10 @@ class DurationBuckets(NamedTuple):
 class JobTotals(NamedTuple):
     """What the whole history holds of one job (`/metrics`): its ended
     attempts by outcome, when the last of each outcome ended, how many
-    scheduled slots it missed, and the durations of its timed attempts.
+    scheduled slots it missed, the durations of its timed attempts, the CPU
+    seconds (user and system) of the attempts that measured them, and the
+    peak resident set (bytes) of the last attempt that measured one (None:
+    none did).
 
     A `missed` record stands for every slot of one catch-up decision: its
     message starts with their number (`3 missed run(s) from ...`); one whose
@@ -183,6 +186,8 @@ class JobTotals(NamedTuple):
     last_ended: dict[Outcome, datetime]
     missed_slots: int
     durations: DurationBuckets
+    cpu_seconds: float
+    max_rss: int | None
 
 
 class SlotTaken(NamedTuple):

@@ -532,9 +532,9 @@ class SQLiteStore:
         )
 
     def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
-        """`JobTotals` of every recorded job, in two queries: the ended attempts
-        by job and outcome, and the timed durations by job, counted against
-        `bounds` by SQLite."""
+        """`JobTotals` of every recorded job, in three queries: the ended
+        attempts by job and outcome, the timed durations by job (counted
+        against `bounds` by SQLite), and what the attempts used by job."""
         ended = self._query(
             "SELECT job_id, outcome, COUNT(*), MAX(finished),"
             # A missed record's message starts with the number of its slots:
@@ -550,6 +550,14 @@ class SQLiteStore:
             f" WHERE outcome IN ({timed}) AND duration IS NOT NULL GROUP BY job_id",
             [*bounds, *(outcome.value for outcome in TIMED_OUTCOMES)],
         )
+        usage = self._query(
+            "SELECT job_id, SUM(cpu_user + cpu_system), max_rss,"
+            # With one MAX, SQLite takes the bare column max_rss from its row.
+            " MAX(CASE WHEN max_rss IS NOT NULL THEN finished END)"
+            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+        used = {job_id: (cpu or 0.0, max_rss) for job_id, cpu, max_rss, _ in usage}
         counts: dict[str, dict[Outcome, int]] = {}
         last: dict[str, dict[Outcome, datetime]] = {}
         missed: dict[str, int] = {}
@@ -569,6 +577,8 @@ class SQLiteStore:
                 last_ended=last[job_id],
                 missed_slots=missed.get(job_id, 0),
                 durations=buckets.get(job_id, no_durations),
+                cpu_seconds=used[job_id][0],
+                max_rss=used[job_id][1],
             )
             for job_id in sorted(counts)
         }

@@ -1,6 +1,7 @@
 """Prometheus metrics at `/metrics`: the jobs' attempts by outcome, their
-durations, last and next runs, what runs and waits, missed slots, crontab
-reloads and notifications, and the serving process's own figures.
+durations, CPU time and peak memory, last and next runs, what runs and
+waits, missed slots, crontab reloads and notifications, and the serving
+process's own figures.
 
 Everything about jobs is computed from the run history (and the jobs of the
 source) at each scrape, in a few queries whatever the number of jobs, so a
@@ -115,6 +116,7 @@ class SourceCollector:
         yield _next_runs(jobs)
         yield _running(names, running)
         yield _missed(names, totals)
+        yield from _usage(names, totals)
         yield GaugeMetricFamily(
             "pycron_jobs_queued",
             "Runs that are due and wait for a worker.",
@@ -211,6 +213,26 @@ def _missed(names: Sequence[str], totals: Mapping[str, JobTotals]) -> Metric:
     for name in names:
         family.add_metric([name], totals[name].missed_slots if name in totals else 0)
     return family
+
+
+def _usage(names: Sequence[str], totals: Mapping[str, JobTotals]) -> Iterator[Metric]:
+    cpu = CounterMetricFamily(
+        "pycron_job_cpu_seconds_total",
+        "CPU time (user and system) of a job's attempts and the processes they waited for.",
+        labels=["job"],
+    )
+    rss = GaugeMetricFamily(
+        "pycron_job_max_rss_bytes",
+        "Peak resident memory of the largest process of a job's last attempt that measured one.",
+        labels=["job"],
+    )
+    for name in names:
+        job = totals.get(name)
+        cpu.add_metric([name], job.cpu_seconds if job is not None else 0.0)
+        if job is not None and job.max_rss is not None:
+            rss.add_metric([name], job.max_rss)
+    yield cpu
+    yield rss
 
 
 def _notifications(outbox: Mapping[Delivery, int]) -> Iterator[Metric]:
