@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,6 +25,7 @@ from test_daemon_plan import Simulation, utc
 from pycron.notify import Channel, Message
 from pycron.records import Outcome, RunResult
 from pycron.store.sqlite import SQLiteStore
+from pycron.web.metrics import SourceCollector
 from pycron.web.source import Snapshot, Source, file_source
 
 UTC = timezone.utc
@@ -331,6 +333,36 @@ def test_a_daemon_s_runs_and_missed_slots_across_its_restart(
     assert samples["pycron_job_runs_total"][("tick", "success")] == 6
     assert by_job(samples, "pycron_job_missed_total") == {"tick": 12}
     assert by_job(samples, "pycron_job_duration_seconds_count") == {"tick": 6}
+
+
+def test_a_scrape_reads_the_history_in_as_many_queries_for_many_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    counted = []
+    for jobs in (2, 40):
+        crontab, state = tmp_path / f"{jobs}.crontab", tmp_path / f"{jobs}.state"
+        crontab.write_text(
+            "".join(f"# pycron: name=job{n}\n*/5 * * * * true\n" for n in range(jobs))
+        )
+        write_history(
+            state,
+            [Attempt(f"job{n}", outcome, n, 1.0) for n in range(jobs) for outcome in TIMED],
+        )
+        statements.clear()
+        families = list(SourceCollector(file_source(crontab, state, UTC, lambda: NOW)).collect())
+        runs = next(family for family in families if family.name == "pycron_job_runs")
+        assert len(runs.samples) == jobs * len(ATTEMPT_OUTCOMES)
+        counted.append(len(statements))
+    assert counted[0] == counted[1]
 
 
 def test_a_daemon_s_reloads_are_counted(tmp_path: Path, serve_web: Callable[[Source], str]) -> None:
