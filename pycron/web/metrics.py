@@ -183,7 +183,7 @@ def _last_runs(totals: Mapping[str, JobTotals]) -> Iterator[Metric]:
 def _next_runs(jobs: Sequence[Mapping[str, object]]) -> Metric:
     family = GaugeMetricFamily(
         "pycron_job_next_run_timestamp_seconds",
-        "When a job runs next (Unix time); none for jobs off the clock (@reboot, @after, @watch).",
+        "When a job runs next (Unix time); absent for a job without a time (disabled, @reboot...).",
         labels=["job"],
     )
     for job in jobs:
