@@ -79,7 +79,8 @@ GRAPH: dict[str, set[str]] = {
         "daemon",
     },
     "web.api": {"errors", "records", "crontab", "web.source"},
-    "web.app": {"web.api", "web.source"},
+    "web.metrics": {"errors", "records", "store", "web.source"},
+    "web.app": {"web.api", "web.metrics", "web.source"},
     "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},

@@ -158,6 +158,38 @@ class RunStats(NamedTuple):
     max_rss: int | None
 
 
+class DurationBuckets(NamedTuple):
+    """The durations of a job's timed attempts (`TIMED_OUTCOMES`) against
+    upper bounds in seconds, counted as a Prometheus histogram counts them:
+    `within[i]` attempts took at most the i-th bound (so the counts never
+    decrease); `attempts` is all of them and `seconds` their sum."""
+
+    within: tuple[int, ...]
+    attempts: int
+    seconds: float
+
+
+class JobTotals(NamedTuple):
+    """What the whole history holds of one job (`/metrics`): its ended
+    attempts by outcome, when the last of each outcome ended, how many
+    scheduled slots it missed, the durations of its timed attempts, the CPU
+    seconds (user and system) of the attempts that measured them, and the
+    peak resident set (bytes) of the last attempt that measured one (None:
+    none did).
+
+    A `missed` record stands for every slot of one catch-up decision: its
+    message starts with their number (`3 missed run(s) from ...`); one whose
+    message does not (a queued run that could not be resumed) stands for one.
+    """
+
+    ended: dict[Outcome, int]
+    last_ended: dict[Outcome, datetime]
+    missed_slots: int
+    durations: DurationBuckets
+    cpu_seconds: float
+    max_rss: int | None
+
+
 class SlotTaken(NamedTuple):
     """What `Store.queue` answers for a run whose slot another run holds: the
     run was not recorded, and must not start."""
@@ -361,6 +393,11 @@ class Store(Recorder, Protocol):
         """Figures over the ended attempts (of one job, started at or after
         `since`); days are counted in `tz`. See `RunStats`."""
 
+    def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
+        """`JobTotals` of every recorded job (whether or not a crontab still
+        has it), its durations counted against `bounds` (seconds, ascending),
+        in a few queries whatever the number of jobs."""
+
     # -- Responsibility --------------------------------------------------------------------
 
     def responsibilities(self) -> dict[str, tuple[str, datetime]]:
@@ -454,6 +491,9 @@ class Store(Recorder, Protocol):
 
     def deliveries(self, run_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
         """The messages the given runs owed, by run id, oldest first."""
+
+    def outbox_counts(self) -> dict[Delivery, int]:
+        """How many messages of the outbox stand where (every state, 0 for none)."""
 
     def job_past(self, job_id: str, before: datetime) -> JobPast:
         """What the alerts need of the job's past before its run at slot

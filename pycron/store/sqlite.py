@@ -55,9 +55,12 @@ from pycron.store import (
     FAILURE_OUTCOMES,
     INTERRUPTED_MESSAGE,
     RAN_OUTCOMES,
+    TIMED_OUTCOMES,
     Delivery,
     DeliveryRecord,
+    DurationBuckets,
     JobPast,
+    JobTotals,
     OutboxEntry,
     Pruned,
     RunRecord,
@@ -560,6 +563,58 @@ class SQLiteStore:
             tz,
         )
 
+    def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
+        """`JobTotals` of every recorded job, in three queries: the ended
+        attempts by job and outcome, the timed durations by job (counted
+        against `bounds` by SQLite), and what the attempts used by job."""
+        ended = self._query(
+            "SELECT job_id, outcome, COUNT(*), MAX(finished),"
+            # A missed record's message starts with the number of its slots:
+            # CAST reads that leading number (0 where there is none).
+            " SUM(MAX(CAST(COALESCE(message, '') AS INTEGER), 1))"
+            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id, outcome",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+        timed = ", ".join("?" * len(TIMED_OUTCOMES))
+        below = "".join(", SUM(duration <= ?)" for _ in bounds)
+        durations = self._query(
+            f"SELECT job_id, COUNT(*), SUM(duration){below} FROM runs"
+            f" WHERE outcome IN ({timed}) AND duration IS NOT NULL GROUP BY job_id",
+            [*bounds, *(outcome.value for outcome in TIMED_OUTCOMES)],
+        )
+        usage = self._query(
+            "SELECT job_id, SUM(cpu_user + cpu_system), max_rss,"
+            # With one MAX, SQLite takes the bare column max_rss from its row.
+            " MAX(CASE WHEN max_rss IS NOT NULL THEN finished END)"
+            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+        used = {job_id: (cpu or 0.0, max_rss) for job_id, cpu, max_rss, _ in usage}
+        counts: dict[str, dict[Outcome, int]] = {}
+        last: dict[str, dict[Outcome, datetime]] = {}
+        missed: dict[str, int] = {}
+        for job_id, outcome_text, number, finished, slots in ended:
+            outcome = Outcome(outcome_text)
+            counts.setdefault(job_id, {})[outcome] = number
+            ends = last.setdefault(job_id, {})
+            if finished is not None:
+                ends[outcome] = text_time(finished)
+            if outcome is Outcome.MISSED:
+                missed[job_id] = slots
+        buckets = {row[0]: DurationBuckets(tuple(row[3:]), row[1], row[2]) for row in durations}
+        no_durations = DurationBuckets((0,) * len(bounds), 0, 0.0)
+        return {
+            job_id: JobTotals(
+                ended=counts[job_id],
+                last_ended=last[job_id],
+                missed_slots=missed.get(job_id, 0),
+                durations=buckets.get(job_id, no_durations),
+                cpu_seconds=used[job_id][0],
+                max_rss=used[job_id][1],
+            )
+            for job_id in sorted(counts)
+        }
+
     # -- Responsibility --------------------------------------------------------------------
 
     def responsibilities(self) -> dict[str, tuple[str, datetime]]:
@@ -908,6 +963,12 @@ class SQLiteStore:
                     )
                 )
         return found
+
+    def outbox_counts(self) -> dict[Delivery, int]:
+        """How many messages of the outbox stand where, by state."""
+        rows = self._query("SELECT state, COUNT(*) FROM outbox GROUP BY state", [])
+        found = {Delivery(state): number for state, number in rows}
+        return {state: found.get(state, 0) for state in Delivery}
 
     def job_past(self, job_id: str, before: datetime) -> JobPast:
         """What the alerts need of the job's past before its run at `before`."""
