@@ -814,7 +814,14 @@ class Scheduler:
             policy=skipped.policy.value,
         )
         result = RunResult(
-            skipped.job_id, skipped.last, 1, Outcome.MISSED, now, now, message=message
+            skipped.job_id,
+            skipped.last,
+            1,
+            Outcome.MISSED,
+            now,
+            now,
+            message=message,
+            slots=skipped.missed,
         )
         assert self._recorder is not None
         try:

@@ -97,8 +97,8 @@ ATTEMPTS = [
     Attempt("gone", Outcome.BLOCKED, 55, 0.0),
 ]
 
-# Missed records as the daemon writes them: a catch-up decision (its message
-# says how many slots), and a queued run it could not resume (one slot).
+# Missed records as the daemon writes them: a catch-up decision (the slots it
+# stands for), and a queued run it could not resume (one slot).
 MISSED = [
     ("backup", 4, "4 missed run(s) from 2026-02-25T03:00:00+00:00 to 2026-02-28T03:00:00+00:00"),
     ("gone", 1, "queued when the daemon stopped; its job is no longer in the crontab"),
@@ -124,10 +124,12 @@ def write_history(state: Path, attempts: Iterable[Attempt]) -> None:
 
 def write_missed(state: Path) -> None:
     with SQLiteStore.open(state) as history:
-        for job, _, message in MISSED:
+        for job, slots, message in MISSED:
             moment = T0 + timedelta(hours=1)
             history.started(
-                RunResult(job, moment, 1, Outcome.MISSED, moment, moment, message=message)
+                RunResult(
+                    job, moment, 1, Outcome.MISSED, moment, moment, message=message, slots=slots
+                )
             )
 
 

@@ -232,6 +232,28 @@ def test_a_version_5_history_migrates_and_reads_its_runs_without_usage(
     assert (stats.runs, stats.cpu_seconds, stats.max_rss) == (2, 1.75, 64 * MIB)
 
 
+@pytest.mark.parametrize(
+    ("message", "slots"),
+    [
+        pytest.param("3 missed run(s) from A to B not run (catch-up=none)", 3, id="a-decision"),
+        pytest.param("1 missed run(s) from A to A not run (catch-up=none)", 1, id="one-slot"),
+        pytest.param("queued when the daemon stopped", 1, id="a-queued-run"),
+        pytest.param(None, 1, id="no-message"),
+    ],
+)
+def test_a_version_5_missed_record_gets_the_slots_its_message_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, message: str | None, slots: int
+) -> None:
+    db = older_history(tmp_path, 5, monkeypatch)
+    insert_old_run(db, "late", Outcome.MISSED, "2026-03-01T12:00:00.000000+00:00")
+    raw(db, "UPDATE runs SET message = ?", (message,))
+    insert_old_run(db, "ran", Outcome.SUCCESS, "2026-03-01T12:00:10.000000+00:00")
+    with SQLiteStore.open(tmp_path, host="here") as history:
+        by_job = {r.job_id: r for r in history.runs()}
+    assert (by_job["late"].slots, by_job["late"].message) == (slots, message)
+    assert by_job["ran"].slots == 1
+
+
 def test_a_reader_reads_an_older_history_as_it_is_without_upgrading_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

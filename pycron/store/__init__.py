@@ -61,7 +61,8 @@ class RunRecord(NamedTuple):
     `recorder_pid` the pycron process that recorded the start and owes its end,
     while `pid` is the job's own process, as the runner reported it. What the
     attempt used (`cpu_user`, `cpu_system`, `max_rss`) is as in `RunResult`,
-    and None for attempts recorded by a pycron that did not measure it.
+    and None for attempts recorded by a pycron that did not measure it;
+    `slots` too is as in `RunResult`.
     """
 
     id: int
@@ -82,6 +83,7 @@ class RunRecord(NamedTuple):
     cpu_user: float | None = None
     cpu_system: float | None = None
     max_rss: int | None = None
+    slots: int = 1
 
     @property
     def duration(self) -> float | None:
@@ -121,6 +123,7 @@ class RunRecord(NamedTuple):
             cpu_user=self.cpu_user,
             cpu_system=self.cpu_system,
             max_rss=self.max_rss,
+            slots=self.slots,
         )
 
 
@@ -177,9 +180,8 @@ class JobTotals(NamedTuple):
     peak resident set (bytes) of the last attempt that measured one (None:
     none did).
 
-    A `missed` record stands for every slot of one catch-up decision: its
-    message starts with their number (`3 missed run(s) from ...`); one whose
-    message does not (a queued run that could not be resumed) stands for one.
+    A `missed` record stands for every slot of one catch-up decision (its
+    `slots`).
     """
 
     ended: dict[Outcome, int]

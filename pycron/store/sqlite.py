@@ -202,13 +202,20 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE runs ADD COLUMN cpu_user REAL",
             "ALTER TABLE runs ADD COLUMN cpu_system REAL",
             "ALTER TABLE runs ADD COLUMN max_rss INTEGER",
+            # How many scheduled slots a record stands for: a missed record, every
+            # slot of one catch-up decision. Older missed records said it only at
+            # the start of their message ("3 missed run(s) from ..."), read once here.
+            "ALTER TABLE runs ADD COLUMN slots INTEGER NOT NULL DEFAULT 1",
+            "UPDATE runs SET slots = MAX(CAST(COALESCE(message, '') AS INTEGER), 1)"
+            " WHERE outcome = 'missed'",
         ),
     ),
 )
 
 _COLUMNS = (
     "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
-    "stdout_path, stderr_path, pid, message, host, recorder_pid, cpu_user, cpu_system, max_rss"
+    "stdout_path, stderr_path, pid, message, host, recorder_pid, "
+    "cpu_user, cpu_system, max_rss, slots"
 )
 
 
@@ -569,9 +576,7 @@ class SQLiteStore:
         against `bounds` by SQLite), and what the attempts used by job."""
         ended = self._query(
             "SELECT job_id, outcome, COUNT(*), MAX(finished),"
-            # A missed record's message starts with the number of its slots:
-            # CAST reads that leading number (0 where there is none).
-            " SUM(MAX(CAST(COALESCE(message, '') AS INTEGER), 1))"
+            " SUM(slots)"
             " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id, outcome",
             [Outcome.QUEUED.value, Outcome.RUNNING.value],
         )
@@ -1359,6 +1364,7 @@ def _result_values(result: RunResult) -> dict[str, object]:
         "cpu_user": result.cpu_user,
         "cpu_system": result.cpu_system,
         "max_rss": result.max_rss,
+        "slots": result.slots,
     }
 
 
@@ -1384,6 +1390,7 @@ def _record(row: sqlite3.Row) -> RunRecord:
         cpu_user=row["cpu_user"],
         cpu_system=row["cpu_system"],
         max_rss=row["max_rss"],
+        slots=row["slots"],
     )
 
 
