@@ -69,7 +69,9 @@ GRAPH: dict[str, set[str]] = {
     "web": set(),
     "web.source": {"crontab", "daemon", "store", "store.sqlite", "views"},
     "web.api": {"web.source"},
-    "web.app": {"web.api", "web.source"},
+    "web.charts": {"explain"},
+    "web.pages": {"errors", "explain", "store", "web.charts", "web.source"},
+    "web.app": {"web.api", "web.pages", "web.source"},
     "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
@@ -106,6 +108,7 @@ GRAPH: dict[str, set[str]] = {
     "cli.runs": {
         "errors",
         "records",
+        "explain",
         "crontab",
         "graph",
         "runner",
