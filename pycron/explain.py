@@ -396,6 +396,12 @@ def describe(expr: CronExpression) -> str:
     return " ".join(part for part in (time_text, days, months) if part)
 
 
+def headline(expr: CronExpression) -> str:
+    """What `pycron explain` says first: the sentence of `describe`, with the
+    expression's own time zone in brackets if it has one."""
+    return describe(expr) + (f" ({expr.tz})" if expr.tz is not None else "")
+
+
 # --------------------------------------------------------------------------- amounts
 
 

@@ -67,7 +67,17 @@ GRAPH: dict[str, set[str]] = {
     # The status page, its API and /metrics (the optional web extra): what they
     # read, the application, and the server that runs it in a thread.
     "web": set(),
-    "web.source": {"crontab", "daemon", "store", "store.sqlite", "views"},
+    "web.source": {
+        "errors",
+        "records",
+        "explain",
+        "crontab",
+        "runner",
+        "store",
+        "store.sqlite",
+        "views",
+        "daemon",
+    },
     "web.api": {"web.source"},
     "web.charts": {"explain"},
     "web.pages": {"errors", "explain", "store", "web.charts", "web.source"},

@@ -437,6 +437,55 @@ def test_equal_start_times_order_by_record_id(history: SQLiteStore) -> None:
     assert latest.id == ids[-1]
 
 
+RECENT_CASES = {
+    "two of each": (
+        (["backup", "report", "sync"], 2),
+        {"backup": [20, 10], "report": [15, 5], "sync": [25]},
+    ),
+    "more than recorded": ((["backup"], 10), {"backup": [20, 10, 0]}),
+    "jobs without runs are left out": ((["report", "nope"], 1), {"report": [15]}),
+    "no jobs": (([], 3), {}),
+}
+
+
+@pytest.mark.parametrize(("arguments", "minutes"), RECENT_CASES.values(), ids=RECENT_CASES.keys())
+def test_recent_attempts_per_job_newest_first(
+    table: SQLiteStore, arguments: tuple[list[str], int], minutes: dict[str, list[int]]
+) -> None:
+    found = table.recent(*arguments)
+    assert {
+        job: [int((run.started - T0).total_seconds()) // 60 for run in runs]
+        for job, runs in found.items()
+    } == minutes
+    assert all(run.job_id == job for job, runs in found.items() for run in runs)
+
+
+def test_recent_attempts_of_many_jobs(history: SQLiteStore) -> None:
+    jobs = [f"job{number}" for number in range(600)]  # more than one statement's parameters
+    for minute, job in enumerate(jobs):
+        record(history, attempt(job, minute))
+        record(history, attempt(job, minute + 1000))
+    found = history.recent(jobs, 1)
+    assert sorted(found) == sorted(jobs)
+    assert all(
+        runs[0].started == T0 + timedelta(minutes=jobs.index(job) + 1000)
+        for job, runs in found.items()
+    )
+
+
+def test_outcome_counts_per_job(table: SQLiteStore) -> None:
+    assert table.outcome_counts() == {
+        "backup": {Outcome.SUCCESS: 2, Outcome.FAILED: 1},
+        "report": {Outcome.TIMEOUT: 1, Outcome.SUCCESS: 1},
+        "sync": {Outcome.RUNNING: 1},
+    }
+    assert table.outcome_counts(SINCE_10.astimezone(PLUS_TWO)) == {
+        "backup": {Outcome.SUCCESS: 1, Outcome.FAILED: 1},
+        "report": {Outcome.SUCCESS: 1},
+        "sync": {Outcome.RUNNING: 1},
+    }
+
+
 def test_latest_run_and_running(table: SQLiteStore) -> None:
     latest = table.latest("report")
     assert latest is not None

@@ -305,6 +305,14 @@ class Store(Recorder, Protocol):
     def last_per_job(self) -> dict[str, RunRecord]:
         """Each recorded job's most recently started attempt, by job id."""
 
+    def recent(self, job_ids: Collection[str], count: int) -> dict[str, list[RunRecord]]:
+        """The last `count` attempts of each of these jobs, newest first, by
+        job id (a job without any is left out)."""
+
+    def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
+        """How many attempts started at or after `since` (None: ever) each
+        job has, by outcome, by job id (running and queued ones included)."""
+
     def running(self) -> list[RunRecord]:
         """Attempts recorded as running, newest first."""
 

@@ -414,6 +414,38 @@ class SQLiteStore:
         )
         return {record.job_id: record for record in records}
 
+    def recent(self, job_ids: Collection[str], count: int) -> dict[str, list[RunRecord]]:
+        """The last `count` attempts of each of these jobs, newest first, by
+        job id: one indexed look per job, however long the history."""
+        found: dict[str, list[RunRecord]] = {}
+        ids = list(job_ids)
+        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
+            chunk = ids[start : start + 500]
+            jobs = ", ".join("(?)" for _ in chunk)
+            records = self._records(
+                f"WITH jobs (job) AS (VALUES {jobs})"
+                f" SELECT {_COLUMNS} FROM jobs JOIN runs ON id IN (SELECT r.id FROM runs AS r"
+                " WHERE r.job_id = jobs.job ORDER BY r.started DESC, r.id DESC LIMIT ?)"
+                " ORDER BY job_id, started DESC, id DESC",
+                [*chunk, count],
+            )
+            for record in records:
+                found.setdefault(record.job_id, []).append(record)
+        return found
+
+    def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
+        """How many attempts started at or after `since` each job has, by outcome."""
+        where, params = _filters(None, since, None)
+        rows = self._query(
+            f"SELECT job_id, outcome, COUNT(*) FROM runs{where} GROUP BY job_id, outcome"
+            " ORDER BY job_id, outcome",
+            params,
+        )
+        counts: dict[str, dict[Outcome, int]] = {}
+        for job_id, outcome, count in rows:
+            counts.setdefault(job_id, {})[Outcome(outcome)] = count
+        return counts
+
     def running(self) -> list[RunRecord]:
         """Attempts recorded as running, newest first."""
         return self.runs(outcome=Outcome.RUNNING)
