@@ -8,7 +8,15 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from pycron.web.charts import DayCount, Point, day_chart, days_between, duration_chart, nice_ceiling
+from pycron.web.charts import (
+    DayCount,
+    Point,
+    day_chart,
+    days_between,
+    duration_chart,
+    nice_ceiling,
+    seconds_label,
+)
 from pycron.web.pages import by_attention, failure_trend, relative
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -53,26 +61,34 @@ def test_the_duration_chart_has_a_point_per_run_in_time_order() -> None:
         "point o-failed",
         "point o-timeout",
     ]
-    # The plot spans x 52..468 and y 172 (0 s) .. 12 (10 s): the middle run
+    # The plot spans x 60..468 and y 172 (0 s) .. 12 (10 s): the middle run
     # is half way in time, and 2.5 s is a quarter of the way up.
-    assert [float(c.get("cx", "")) for c in circles] == [52.0, 260.0, 468.0]
+    assert [float(c.get("cx", "")) for c in circles] == [60.0, 264.0, 468.0]
     assert [float(c.get("cy", "")) for c in circles] == [172.0, 132.0, 12.0]
     links = [a.get("href") for a in root.iter(f"{SVG}a")]
     assert links == ["/runs/1", "/runs/2", "/runs/3"]
     assert "run 2: failed, 2.5s" in _texts(root, "title")[2]
     (line,) = root.iter(f"{SVG}polyline")
-    assert line.get("points") == "52.0,172.0 260.0,132.0 468.0,12.0"
+    assert line.get("points") == "60.0,172.0 264.0,132.0 468.0,12.0"
     (desc,) = _texts(root, "desc")
     assert desc.startswith("3 runs from Mar 01 12:00 to Mar 01 12:10")
     assert "longest 10.0s" in desc
-    assert _texts(root, "text") == ["0.0s", "5.0s", "10.0s", "Mar 01 12:00", "Mar 01 12:10"]
+    assert _texts(root, "text") == ["0", "5s", "10s", "Mar 01 12:00", "Mar 01 12:10"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "label"),
+    [(0, "0"), (0.0025, "2.5ms"), (0.5, "500ms"), (1, "1s"), (2.5, "2.5s"), (300, "5m00s")],
+)
+def test_the_duration_axis_reads_in_milliseconds_below_a_second(seconds: float, label: str) -> None:
+    assert seconds_label(seconds) == label
 
 
 def test_a_single_run_sits_in_the_middle_and_no_run_says_so() -> None:
     root = _parse(duration_chart([Point(T0, 4.0, "success", 7)], None, "one"))
     (circle,) = root.iter(f"{SVG}circle")
     # 4 s of an axis to 5 s: 4/5 of 160 above y 172.
-    assert (circle.get("cx"), circle.get("cy")) == ("260.0", "44.0")
+    assert (circle.get("cx"), circle.get("cy")) == ("264.0", "44.0")
     root = _parse(duration_chart([], None, "none"))
     assert list(root.iter(f"{SVG}circle")) == []
     assert _texts(root, "desc") == ["No run has ended yet."]
@@ -89,13 +105,14 @@ def test_the_day_chart_stacks_failures_on_successes() -> None:
     rects = [
         (r.get("class"), r.get("x"), r.get("y"), r.get("height")) for r in root.iter(f"{SVG}rect")
     ]
-    # Four bands of 104 over x 52..468, bars 70% of a band; the axis tops at
-    # 5 runs over 160 units (32 a run), from y 172 up.
+    # Four bands of 102 over x 60..468, bars 70% of a band (71.4, 15.3 in
+    # from each side); the axis tops at 5 runs over 160 units (32 a run),
+    # from y 172 up.
     assert rects == [
-        ("bar o-success", "171.6", "76.0", "96.0"),
-        ("bar o-failure", "171.6", "44.0", "32.0"),
-        ("bar o-failure", "275.6", "108.0", "64.0"),
-        ("bar o-success", "379.6", "140.0", "32.0"),
+        ("bar o-success", "177.3", "76.0", "96.0"),
+        ("bar o-failure", "177.3", "44.0", "32.0"),
+        ("bar o-failure", "279.3", "108.0", "64.0"),
+        ("bar o-success", "381.3", "140.0", "32.0"),
     ]
     titles = _texts(root, "title")
     assert "2026-02-28: 3 succeeded, 1 did not" in titles
@@ -115,7 +132,7 @@ def test_the_day_chart_keeps_days_without_runs_in_their_place() -> None:
         DayCount(date(2026, 3, 2), 0, 0),
     ]
     root = _parse(day_chart(days, "gaps"))
-    assert {r.get("x") for r in root.iter(f"{SVG}rect")} == {"275.6"}  # the third band
+    assert {r.get("x") for r in root.iter(f"{SVG}rect")} == {"279.3"}  # the third band
     root = _parse(day_chart(days_between(date(2026, 3, 1), date(2026, 3, 2), {}), "empty"))
     assert list(root.iter(f"{SVG}rect")) == []
 

@@ -22,7 +22,7 @@ from pycron.explain import human_duration
 # The drawing's coordinates: the whole box, and the plot area inside it.
 WIDTH = 480
 HEIGHT = 200
-LEFT = 52
+LEFT = 60
 RIGHT = 12
 TOP = 12
 BOTTOM = 28
@@ -66,6 +66,18 @@ def nice_ceiling(value: float) -> float:
     raise AssertionError(value)  # pragma: no cover - 10 * power always reaches value
 
 
+def seconds_label(seconds: float) -> str:
+    """A label of the duration axis: `0`, `250ms`, `2.5s`, `40s`, `5m00s`
+    (milliseconds below a second, where a tenth of a second is too coarse)."""
+    if seconds == 0:
+        return "0"
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    if seconds < 60:
+        return f"{seconds:g}s"
+    return human_duration(seconds)
+
+
 def duration_chart(points: Sequence[Point], zone: tzinfo | None, chart_id: str) -> str:
     """Durations over time: a point per attempt at its start (oldest left),
     coloured by outcome and linked to its run, joined by a line; the y axis
@@ -88,7 +100,7 @@ def duration_chart(points: Sequence[Point], zone: tzinfo | None, chart_id: str) 
         return TOP + PLOT_HEIGHT - seconds / top * PLOT_HEIGHT
 
     coordinates = [(x(p.started), y(p.seconds)) for p in ordered]
-    parts = _y_axis((0.0, top / 2, top), top, human_duration)
+    parts = _y_axis((0.0, top / 2, top), top, seconds_label)
     parts += _x_labels([(first, x(first)), (last, x(last))] if span else [(first, x(first))], zone)
     path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coordinates)
     parts.append(f'<polyline class="line" points="{path}"/>')
@@ -140,10 +152,11 @@ def day_chart(days: Sequence[DayCount], chart_id: str) -> str:
                     f'width="{width:.1f}" height="{height:.1f}"/>'
                 )
         parts.append(f"<g><title>{escape(label)}</title>{''.join(bars)}</g>")
-    ticks = {0, len(days) // 2, len(days) - 1}
-    for index in sorted(ticks):
-        middle = LEFT + (index + 0.5) * band
-        parts.append(_text(middle, HEIGHT - 8, days[index].day.strftime("%b %d"), "middle"))
+    ticks = {0: "start", len(days) // 2: "middle", len(days) - 1: "end"}
+    for index, anchor in sorted(ticks.items()):
+        position = {"start": LEFT, "middle": LEFT + (index + 0.5) * band, "end": WIDTH - RIGHT}
+        label = days[index].day.strftime("%b %d")
+        parts.append(_text(position[anchor], HEIGHT - 8, label, anchor))
     total_successes = sum(d.successes for d in days)
     total_failures = sum(d.failures for d in days)
     busiest = max(days, key=lambda d: d.successes + d.failures)

@@ -15,23 +15,21 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, Undefined
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pycron.errors import PycronError
+from pycron.errors import LogNotFoundError
 from pycron.explain import human_bytes, human_duration
 from pycron.store import FAILURE_OUTCOMES
 from pycron.web import charts
-from pycron.web.source import Source
+from pycron.web.source import LOG_PAGE, Source, Stream
 
 # The outcomes that make a job "failing" when its last attempt ended so.
 FAILING = frozenset(outcome.value for outcome in FAILURE_OUTCOMES)
-# How much of a log the run page shows at once: its tail first, then pages of it.
-LOG_PAGE = 65536
 # Days of the runs-per-day chart, and of each half of the failure trend.
 CHART_DAYS = 30
 TREND_DAYS = 7
@@ -117,8 +115,8 @@ class _Pages:
         self.templates.filters.update(
             when=self._when,
             relative=self._relative,
-            duration=human_duration,
-            bytes=human_bytes,
+            duration=lambda seconds: human_duration(_known(seconds)),
+            bytes=lambda count: human_bytes(_known(count)),
             percent=lambda rate: "-" if rate is None else f"{rate:.0%}",
             outcome_class=charts.outcome_class,
             cpu=cpu_text,
@@ -178,21 +176,29 @@ class _Pages:
             return self._missing(f"There is no run {run_id} in the history.")
         paged = request.query_params.get("stream")
         offset = _offset(request.query_params.get("offset"))
+        streams: tuple[Stream, ...] = ("stdout", "stderr")
         logs = {
             stream: self._log(run, stream, offset if stream == paged else None)
-            for stream in ("stdout", "stderr")
+            for stream in streams
         }
         return self._render("run.html", {"run": run, "logs": logs, "page": LOG_PAGE})
 
-    def _log(self, run: Mapping[str, Any], stream: str, offset: int | None) -> dict[str, Any]:
-        """A page of one of the run's logs, or why there is none (`missing`)."""
+    def _log(self, run: Mapping[str, Any], stream: Stream, offset: int | None) -> dict[str, Any]:
+        """A page of one of the run's logs (its tail for an offset past its
+        end), or why there is none (`missing`)."""
         if run.get(stream) is None:
-            return {"missing": "nothing was recorded"}
+            return {"missing": f"no {stream} was recorded: the run did not start a process"}
         try:
-            page = self.source.log(run["run"], stream, offset=offset, limit=LOG_PAGE)
-        except PycronError as error:
+            try:
+                page = self.source.log(run["run"], stream, offset=offset)
+            except ValueError:  # an offset past the end
+                offset = None
+                page = self.source.log(run["run"], stream)
+        except LogNotFoundError as error:
             return {"missing": str(error)}
-        return page or {"missing": "nothing was recorded"}
+        if page is None:
+            return {"missing": f"no {stream} was recorded"}
+        return {**page, "tail": offset is None and page["offset"] != 0}
 
     def _missing(self, message: str) -> HTMLResponse:
         return self._render("missing.html", {"message": message}, status=404)
@@ -207,15 +213,23 @@ class _Pages:
         return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
 
     def _when(self, text: str | None) -> str:
-        """An ISO time of the source as the page shows it: wall time, to the second."""
+        """An ISO time of the source as the page shows it: wall time in the
+        source's zone, to the second."""
         if text is None:
             return "-"
-        return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S")
+        moment = datetime.fromisoformat(text).astimezone(self.source.zone)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
 
     def _relative(self, text: str | None) -> str:
         if text is None:
             return ""
         return relative(datetime.fromisoformat(text), self.source.clock())
+
+
+def _known(value: Any) -> Any:
+    """A value of a page's data, None for one it lacks (fields that older
+    histories did not record, such as a run's CPU time)."""
+    return None if isinstance(value, Undefined) else value
 
 
 def _offset(text: str | None) -> int | None:
