@@ -104,7 +104,7 @@ def duration_chart(points: Sequence[Point], zone: tzinfo | None, chart_id: str) 
     parts += _x_labels([(first, x(first)), (last, x(last))] if span else [(first, x(first))], zone)
     path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coordinates)
     parts.append(f'<polyline class="line" points="{path}"/>')
-    for point, (cx, cy) in zip(ordered, coordinates):
+    for point, (cx, cy) in zip(ordered, coordinates, strict=True):
         label = escape(
             f"run {point.run}: {point.outcome}, {human_duration(point.seconds)}, "
             f"started {_when(point.started, zone)}"
@@ -140,7 +140,7 @@ def day_chart(days: Sequence[DayCount], chart_id: str) -> str:
         if not (count.successes or count.failures):
             continue
         left = LEFT + index * band + (band - width) / 2
-        base = TOP + PLOT_HEIGHT
+        base: float = TOP + PLOT_HEIGHT
         label = f"{count.day.isoformat()}: {count.successes} succeeded, {count.failures} did not"
         bars = []
         for number, kind in ((count.successes, "success"), (count.failures, "failure")):
@@ -195,7 +195,8 @@ def _y_axis(levels: Sequence[float], top: float, label: Callable[[float], str]) 
     for value in levels:
         level = TOP + PLOT_HEIGHT - value / top * PLOT_HEIGHT
         parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{level:.1f}" y2="{level:.1f}"/>'
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+            f'y1="{level:.1f}" y2="{level:.1f}"/>'
         )
         parts.append(_text(LEFT - 6, level + 4, label(value), "end"))
     return parts
@@ -205,7 +206,7 @@ def _x_labels(marks: list[tuple[datetime, float]], zone: tzinfo | None) -> list[
     anchors = ["start", "end"] if len(marks) == 2 else ["middle"]
     return [
         _text(position, HEIGHT - 8, _when(moment, zone), anchor)
-        for (moment, position), anchor in zip(marks, anchors)
+        for (moment, position), anchor in zip(marks, anchors, strict=True)
     ]
 
 

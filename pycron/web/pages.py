@@ -140,7 +140,7 @@ class _Pages:
     def job(self, request: Request) -> HTMLResponse:
         """One job: its definition, next runs, figures, charts and runs."""
         job_id = request.path_params["job_id"]
-        job = self.source.job(job_id)
+        job: Mapping[str, Any] | None = self.source.job(job_id)
         if job is None:
             return self._missing(f"There is no job {job_id!r} in the crontab.")
         today = self.source.clock().astimezone(self.source.zone).date()
@@ -171,7 +171,7 @@ class _Pages:
         """One run: its timing, outcome, resource use and output. The output
         shows its tail; `?stream=stdout&offset=N` shows a page of it from byte N."""
         run_id: int = request.path_params["run_id"]
-        run = self.source.run(run_id)
+        run: Mapping[str, Any] | None = self.source.run(run_id)
         if run is None:
             return self._missing(f"There is no run {run_id} in the history.")
         paged = request.query_params.get("stream")
@@ -203,9 +203,7 @@ class _Pages:
     def _missing(self, message: str) -> HTMLResponse:
         return self._render("missing.html", {"message": message}, status=404)
 
-    def _render(
-        self, template: str, context: Mapping[str, Any], status: int = 200
-    ) -> HTMLResponse:
+    def _render(self, template: str, context: Mapping[str, Any], status: int = 200) -> HTMLResponse:
         zone = self.source.zone
         page = self.templates.get_template(template).render(
             **context, zone=str(zone) if zone is not None else "local time"
