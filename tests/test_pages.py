@@ -87,7 +87,7 @@ def test_the_duration_chart_has_a_point_per_run_in_time_order() -> None:
     (desc,) = _texts(root, "desc")
     assert desc.startswith("3 runs from Mar 01 12:00 to Mar 01 12:10")
     assert "longest 10.0s" in desc
-    assert _texts(root, "text") == ["0", "5s", "10s", "Mar 01 12:00", "Mar 01 12:10"]
+    assert _texts(root, "text") == ["0", "5s", "10s", "12:00", "12:10"]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +96,21 @@ def test_the_duration_chart_has_a_point_per_run_in_time_order() -> None:
 )
 def test_the_duration_axis_reads_in_milliseconds_below_a_second(seconds: float, label: str) -> None:
     assert seconds_label(seconds) == label
+
+
+@pytest.mark.parametrize(
+    ("last", "labels"),
+    [
+        (T0 + timedelta(seconds=42), ["12:00:00", "12:00:42"]),
+        (T0 + timedelta(hours=11), ["12:00", "23:00"]),
+        (T0 + timedelta(hours=12), ["Mar 01 12:00", "Mar 02 00:00"]),
+    ],
+    ids=["minutes", "a-day", "days"],
+)
+def test_the_time_axis_is_as_fine_as_its_span(last: datetime, labels: list[str]) -> None:
+    points = [Point(T0, 1.0, "success", 1), Point(last, 1.0, "success", 2)]
+    root = _parse(duration_chart(points, timezone.utc, "span"))
+    assert _texts(root, "text")[-2:] == labels
 
 
 def test_a_single_run_sits_in_the_middle_and_no_run_says_so() -> None:
@@ -384,7 +399,7 @@ def test_the_overview_lists_every_job_failing_first(
     assert {a.get("class") for a in strip} == {"cell o-success"}
     assert all(
         a.get("title", "").startswith(f"run {n}: success, started ")
-        for a, n in zip(strip, history.run_ids("ok"), strict=False)
+        for a, n in zip(strip, history.run_ids("ok"), strict=True)
     )
 
 
@@ -430,7 +445,7 @@ def test_a_job_page_shows_its_definition_next_runs_figures_charts_and_runs(
         zip(
             [words(dt) for dt in tree.iterfind(".//dl[@class='facts']/dt")],
             [words(dd) for dd in tree.iterfind(".//dl[@class='facts']/dd")],
-            strict=False,
+            strict=True,
         )
     )
     assert figures["runs"] == "3"

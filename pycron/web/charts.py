@@ -101,7 +101,8 @@ def duration_chart(points: Sequence[Point], zone: tzinfo | None, chart_id: str) 
 
     coordinates = [(x(p.started), y(p.seconds)) for p in ordered]
     parts = _y_axis((0.0, top / 2, top), top, seconds_label)
-    parts += _x_labels([(first, x(first)), (last, x(last))] if span else [(first, x(first))], zone)
+    marks = [(first, x(first)), (last, x(last))] if span else [(first, x(first))]
+    parts += _x_labels(marks, zone, _time_format(first, last, zone))
     path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coordinates)
     parts.append(f'<polyline class="line" points="{path}"/>')
     for point, (cx, cy) in zip(ordered, coordinates, strict=True):
@@ -202,10 +203,10 @@ def _y_axis(levels: Sequence[float], top: float, label: Callable[[float], str]) 
     return parts
 
 
-def _x_labels(marks: list[tuple[datetime, float]], zone: tzinfo | None) -> list[str]:
+def _x_labels(marks: list[tuple[datetime, float]], zone: tzinfo | None, form: str) -> list[str]:
     anchors = ["start", "end"] if len(marks) == 2 else ["middle"]
     return [
-        _text(position, HEIGHT - 8, _when(moment, zone), anchor)
+        _text(position, HEIGHT - 8, moment.astimezone(zone).strftime(form), anchor)
         for (moment, position), anchor in zip(marks, anchors, strict=True)
     ]
 
@@ -218,6 +219,16 @@ def _text(x: float, y: float, text: str, anchor: str) -> str:
 
 def _empty_note() -> str:
     return _text(WIDTH / 2, HEIGHT / 2, "no runs yet", "middle")
+
+
+def _time_format(first: datetime, last: datetime, zone: tzinfo | None) -> str:
+    """How the time axis labels its ends: to the second within a few minutes,
+    without the date within a day, else with it."""
+    if (last - first).total_seconds() < 600:
+        return "%H:%M:%S"
+    if first.astimezone(zone).date() == last.astimezone(zone).date():
+        return "%H:%M"
+    return "%b %d %H:%M"
 
 
 def _when(moment: datetime, zone: tzinfo | None) -> str:
