@@ -11,8 +11,9 @@ neither is a star, "if it is also" when a star field restricts the other.
 months where the job runs at another time, once instead of twice, or not at
 all (README, "Daylight saving time").
 
-`human_duration()` and `human_bytes()` are the short texts of amounts that
-the command line and the status page share ("3m04s", "12.5 MiB").
+`human_duration()`, `cpu_text()` and `human_bytes()` are the short texts of
+amounts that the command line and the status page share ("3m04s", "0.42s",
+"12.5 MiB").
 
 All are pure: no clock and no files; time comes in as arguments.
 """
@@ -416,6 +417,14 @@ def human_duration(seconds: float | None) -> str:
         return f"{minutes}m{rest:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def cpu_text(seconds: float | None) -> str:
+    """`0.42s`, `3m04s`: CPU time, finer than `human_duration` below a
+    minute, as jobs often use a few hundredths of a second (`-` for none)."""
+    if seconds is None:
+        return "-"
+    return f"{seconds:.2f}s" if seconds < 60 else human_duration(seconds)
 
 
 def human_bytes(count: int | None) -> str:

@@ -29,7 +29,7 @@ from pycron.web.charts import (
     nice_ceiling,
     seconds_label,
 )
-from pycron.web.pages import by_attention, cpu_text, failure_trend, relative
+from pycron.web.pages import by_attention, cpu_time, failure_trend, relative
 from pycron.web.source import Source, file_source
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -217,12 +217,13 @@ def test_the_failure_trend_compares_the_last_week_with_the_one_before() -> None:
     [
         ({}, "-"),
         ({"cpu_user": None, "cpu_system": None}, "-"),
-        ({"cpu_user": 1.5, "cpu_system": 0.5}, "2.0s"),
+        ({"cpu_user": 0.015, "cpu_system": 0.005}, "0.02s"),
+        ({"cpu_user": 1.5, "cpu_system": 0.25}, "1.75s"),
         ({"cpu_user": 90.0, "cpu_system": None}, "1m30s"),
     ],
 )
 def test_cpu_time_is_user_and_system_together(run: dict[str, object], text: str) -> None:
-    assert cpu_text(run) == text
+    assert cpu_time(run) == text
 
 
 # ----------------------------------------------------------------------------- pages

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pycron.errors import LogNotFoundError
-from pycron.explain import human_bytes, human_duration
+from pycron.explain import cpu_text, human_bytes, human_duration
 from pycron.store import FAILURE_OUTCOMES
 from pycron.web import charts
 from pycron.web.source import LOG_PAGE, Source, Stream
@@ -69,12 +69,12 @@ def relative(moment: datetime, now: datetime) -> str:
     return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 
-def cpu_text(run: Mapping[str, Any]) -> str:
+def cpu_time(run: Mapping[str, Any]) -> str:
     """The CPU time of a run, user and system together (`-` where not recorded)."""
     times = [run.get(key) for key in ("cpu_user", "cpu_system")]
     if all(time is None for time in times):
         return "-"
-    return human_duration(sum(time or 0.0 for time in times))
+    return cpu_text(sum(time or 0.0 for time in times))
 
 
 def failing(job: Mapping[str, Any]) -> bool:
@@ -119,7 +119,8 @@ class _Pages:
             bytes=lambda count: human_bytes(_known(count)),
             percent=lambda rate: "-" if rate is None else f"{rate:.0%}",
             outcome_class=charts.outcome_class,
-            cpu=cpu_text,
+            cpu=cpu_time,
+            cpu_text=lambda seconds: cpu_text(_known(seconds)),
         )
         self.templates.tests["failing"] = failing
 
