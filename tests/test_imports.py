@@ -78,7 +78,7 @@ GRAPH: dict[str, set[str]] = {
         "views",
         "daemon",
     },
-    "web.api": {"web.source"},
+    "web.api": {"errors", "records", "crontab", "web.source"},
     "web.charts": {"explain"},
     "web.pages": {"errors", "explain", "store", "web.charts", "web.source"},
     "web.app": {"web.api", "web.pages", "web.source"},

@@ -92,6 +92,13 @@ class Source:
         assert isinstance(jobs, list)
         return jobs
 
+    def known(self, job_id: str) -> bool:
+        """Whether a job has this id, in the crontab or (a job removed since) in the history."""
+        if job_id in self.entries():
+            return True
+        with self.store() as history:
+            return history.latest(job_id) is not None
+
     def overview(self) -> list[dict[str, object]]:
         """Every job of `jobs()`, with the plain-English reading of its
         schedule (`description`), its success rate over the last 7 days
@@ -147,7 +154,8 @@ class Source:
         """A page of a run's stdout or stderr log: at most `limit` bytes from
         byte `offset`, or the last `limit` bytes (the tail) when `offset` is
         None. None if the run is not recorded; `LogNotFoundError` if it has
-        no such log (it never ran) or the file is gone. See `log_page`."""
+        no such log (it never ran) or the file is gone. See `log_page`.
+        A history copied from elsewhere finds its logs in this state directory."""
         if limit < 1:
             raise ValueError(f"limit must be 1 or more, not {limit}")
         with self.store() as history:
@@ -159,6 +167,7 @@ class Source:
             raise LogNotFoundError(
                 f"run {run_id} has no {stream} log: it did not run ({record.outcome.value})"
             )
+        path = self._here(path)
         try:
             handle = path.open("rb")
         except FileNotFoundError:
@@ -199,6 +208,15 @@ class Source:
         """Records as `history --json` shows them (with triggers and deliveries)."""
         ids = [record.id for record in records]
         return history_view(records, history.triggers(ids), history.deliveries(ids), history.host)
+
+    def _here(self, log: Path) -> Path:
+        """A recorded log file as found here: where it was recorded or, in a
+        history copied from another machine or directory, at its place in this
+        state directory (`logs/JOB/FILE`)."""
+        if log.exists() or log.parent.parent.name != "logs":
+            return log
+        moved = self.state_dir / "logs" / log.parent.name / log.name
+        return moved if moved.exists() else log
 
     def _zone(self) -> tzinfo:
         """The zone days are counted in: `zone`, else this machine's offset now."""
