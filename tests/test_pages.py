@@ -495,6 +495,8 @@ def test_a_run_page_shows_its_output_as_text(
     logs = {s.get("id"): s.find("pre") for s in tree.iterfind(".//section[@class='log']")}
     assert "".join(logs["stderr"].itertext()) == "<script>alert(1)</script>\n"  # type: ignore[union-attr]
     assert "".join(logs["stdout"].itertext()) == "<b>bold</b>\n"  # type: ignore[union-attr]
+    navigation = [words(p) for p in tree.iterfind(".//section[@class='log']/p")]
+    assert navigation == ["all of it", "all of it"]
     facts = [words(dd) for dd in tree.iterfind(".//dl[@class='facts']/dd")]
     assert "success" in facts
 

@@ -199,7 +199,7 @@ class _Pages:
             return {"missing": str(error)}
         if page is None:
             return {"missing": f"no {stream} was recorded"}
-        return {**page, "tail": offset is None and page["offset"] != 0}
+        return {**page, "tail": offset is None}
 
     def _missing(self, message: str) -> HTMLResponse:
         return self._render("missing.html", {"message": message}, status=404)
