@@ -80,7 +80,9 @@ GRAPH: dict[str, set[str]] = {
     },
     "web.api": {"errors", "records", "crontab", "web.source"},
     "web.metrics": {"errors", "records", "store", "web.source"},
-    "web.app": {"web.api", "web.metrics", "web.source"},
+    "web.charts": {"explain"},
+    "web.pages": {"errors", "explain", "store", "web.charts", "web.source"},
+    "web.app": {"web.api", "web.metrics", "web.pages", "web.source"},
     "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
@@ -117,6 +119,7 @@ GRAPH: dict[str, set[str]] = {
     "cli.runs": {
         "errors",
         "records",
+        "explain",
         "crontab",
         "graph",
         "runner",

@@ -150,44 +150,6 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def human_duration(seconds: float | None) -> str:
-    """`0.4s`, `12.0s`, `3m04s`, `2h05m`: durations for people."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def cpu_text(seconds: float | None) -> str:
-    """`0.42s`, `3m04s`: CPU time, finer than `human_duration` below a minute,
-    as jobs often use a few hundredths of a second."""
-    if seconds is None:
-        return "-"
-    return f"{seconds:.2f}s" if seconds < 60 else human_duration(seconds)
-
-
-BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB")
-
-
-def human_bytes(count: int | None) -> str:
-    """`512 B`, `12.3 MiB`: sizes in binary units, for people."""
-    if count is None:
-        return "-"
-    if count < 1024:
-        return f"{count} B"
-    size = float(count)
-    for unit in BYTE_UNITS:
-        size /= 1024
-        if size < 1024 or unit == BYTE_UNITS[-1]:
-            break
-    return f"{size:.1f} {unit}"
-
-
 def local_time(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 

@@ -32,9 +32,6 @@ from pycron.cli.invocation import (
 from pycron.cli.render import (
     WIDE_HELP,
     Column,
-    cpu_text,
-    human_bytes,
-    human_duration,
     local_time,
     minute_text,
     no_next_text,
@@ -58,6 +55,7 @@ from pycron.errors import (
     UnsafeFileError,
     UsageError,
 )
+from pycron.explain import cpu_text, human_bytes, human_duration
 from pycron.graph import Trigger, downstreams, upstreams, without_cycles
 from pycron.launch import EXIT_FAILURE
 from pycron.notify import Channel
