@@ -815,7 +815,14 @@ class Scheduler:
             policy=skipped.policy.value,
         )
         result = RunResult(
-            skipped.job_id, skipped.last, 1, Outcome.MISSED, now, now, message=message
+            skipped.job_id,
+            skipped.last,
+            1,
+            Outcome.MISSED,
+            now,
+            now,
+            message=message,
+            slots=skipped.missed,
         )
         assert self._recorder is not None
         try:
@@ -1228,6 +1235,13 @@ class Daemon:
         state = dict(scheduler.state)
         fires = {job_id: job.next_fire for job_id, job in state.items()}
         return status_view(dict(scheduler.jobs), fires, scheduler.history, self.settings.zone)
+
+    def entries(self) -> dict[str, Entry]:
+        """The jobs as the daemon holds them now, by id (the crontab's last
+        good version of each). Callable from another thread while the daemon runs."""
+        scheduler = self.scheduler
+        assert scheduler is not None, "the daemon is not running"
+        return dict(scheduler.jobs)
 
     def stalled_for(self) -> float:
         """Seconds the loop has been stuck (see `Pace`); callable from any thread."""

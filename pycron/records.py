@@ -31,6 +31,14 @@ class RunResult(NamedTuple):
     `scheduled_for` is the slot the run belongs to (the same for all its
     attempts); `exit_code` is the exit status, `signal` the signal number
     that ended the process (either may be None). Times are aware (UTC).
+    `cpu_user` and `cpu_system` are the CPU seconds the job's process and
+    the descendants it waited for spent, `max_rss` the largest resident set
+    (bytes) of any one of them; None for attempts whose process pycron did
+    not see end (error, skipped and interrupted ones). `max_rss` is also None
+    for a peak no larger than pycron's own, which the kernel counts into a
+    process pycron starts, so that a smaller one cannot be told from it.
+    `slots` is how many scheduled slots the attempt stands for: one, but a
+    `missed` record stands for every slot of one catch-up decision.
     """
 
     job_id: str
@@ -45,6 +53,10 @@ class RunResult(NamedTuple):
     stderr_path: Path | None = None
     pid: int | None = None
     message: str | None = None  # why, for error and skipped outcomes
+    cpu_user: float | None = None
+    cpu_system: float | None = None
+    max_rss: int | None = None
+    slots: int = 1
 
     @property
     def duration(self) -> float | None:

@@ -8,7 +8,8 @@ a job prints). A timeout, measured on the monotonic clock, terminates the
 whole run, then kills it after the grace period, so nothing the job started
 survives, even what left its process group (see `pycron.processes`).
 Failures are retried with capped, jittered exponential backoff that never
-reaches past the job's next scheduled run.
+reaches past the job's next scheduled run. The job's process is reaped with
+`wait4`, which tells the CPU time and peak memory of the attempt.
 
 The runner records nothing itself: a `Recorder` given by the caller (the
 history) hears of each attempt when it starts and when it ends.
@@ -23,9 +24,11 @@ import hashlib
 import os
 import pwd
 import random
+import resource
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -36,7 +39,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 from filelock import FileLock, Timeout
 
 from pycron.crontab import CRON_PATH, Entry, Options, Overlap, untrusted
-from pycron.errors import UnsafeFileError, file_errors
+from pycron.errors import LogNotFoundError, UnsafeFileError, file_errors
 from pycron.processes import (
     JOB_VARIABLE,
     TOKEN_VARIABLE,
@@ -155,7 +158,7 @@ def _probe(root: Path) -> bool:
     entered = move_to_cgroup(process.pid, scope) and in_cgroup(process.pid, scope)
     assert process.stdin is not None
     process.stdin.close()
-    process.wait()
+    process.reap()
     _forget_leader(process)
     remove_cgroup(scope)
     return entered
@@ -371,6 +374,12 @@ def _attempt(
         exit_code=returncode if returncode is not None and returncode >= 0 else None,
         signal=-returncode if returncode is not None and returncode < 0 else None,
     )
+    if process.usage is not None and result.outcome is not Outcome.INTERRUPTED:
+        result = result._replace(
+            cpu_user=process.usage.ru_utime,
+            cpu_system=process.usage.ru_stime,
+            max_rss=process.peak_rss(),
+        )
     _note_end(context, result, record)
     return result
 
@@ -482,7 +491,7 @@ def _start(
     variables: dict[str, str],
     stdout_path: Path,
     stderr_path: Path,
-) -> subprocess.Popen[bytes]:
+) -> _Leader:
     """Start `SHELL -c COMMAND` in a new session and the run's scope, output
     straight into the log files."""
     env = job_environment(entry, context.user or owner_name(), context.home or owner_home())
@@ -512,7 +521,77 @@ def _start(
 
 
 _SPAWN_LOCK = threading.Lock()  # held while a job leader starts, and while orphans are reaped
-_LEADERS: set[int] = set()  # started job processes, each reaped by its own Popen
+_LEADERS: set[int] = set()  # started job processes, each reaped by its own `_Leader.reap`
+
+
+class _Leader(subprocess.Popen[bytes]):
+    """A job's leader process, reaped by `reap` with `wait4` rather than by
+    Popen's own wait, so that what it used is known (`usage`).
+
+    `inherited` is what `_spawn` saw of pycron's own peak memory once the
+    process had started: Linux counts the peak of the memory a process
+    leaves at `exec` into its peak RSS, so a job's count starts at pycron's.
+    """
+
+    usage: resource.struct_rusage | None = None
+    inherited: int = 0
+
+    def reap(self, timeout: float | None = None) -> bool:
+        """Wait up to `timeout` seconds (None: as long as it takes) for the
+        process to end; once it has, reap it, set `returncode` as Popen would
+        (so Popen never waits for it again) and `usage`, and return True.
+
+        The usage of a reaped process counts the descendants it waited for
+        too (the shell's commands): CPU time summed, peak memory the largest.
+        With a timeout, it polls as Popen's own wait does.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while self.returncode is None:
+            try:
+                pid, status, usage = os.wait4(self.pid, 0 if deadline is None else os.WNOHANG)
+            except ChildProcessError:  # reaped by the system (SIGCHLD ignored): as Popen does
+                self.returncode = 0
+                break
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+                self.usage = usage
+                break
+            assert deadline is not None  # a blocking wait4 returns only once it has reaped
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            delay = min(delay * 2, remaining, 0.05)
+            time.sleep(delay)
+        return True
+
+    def peak_rss(self) -> int | None:
+        """The reaped process's peak resident set in bytes (the largest of it and
+        the descendants it waited for); None when it is no larger than what
+        it inherited from pycron, as the job's own peak is then unknown."""
+        if self.usage is None:
+            return None
+        peak = _rss_bytes(self.usage.ru_maxrss)
+        return peak if peak > self.inherited else None
+
+
+def _rss_bytes(maxrss: int) -> int:
+    """`ru_maxrss` in bytes: macOS counts it in bytes, Linux and the BSDs in KiB."""
+    return maxrss if sys.platform == "darwin" else maxrss * 1024
+
+
+def _own_peak_rss() -> int:
+    """This process's peak resident set in bytes: that of its memory (VmHWM,
+    Linux), else the peak getrusage reports, which may be larger (it counts
+    what this process inherited in turn) but never smaller."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return _rss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _spawn(
@@ -523,12 +602,12 @@ def _spawn(
     stderr: IO[bytes] | int,
     env: dict[str, str],
     cwd: str,
-) -> subprocess.Popen[bytes]:
+) -> _Leader:
     """Start a job leader in a session of its own and register it, so that
     orphan reaping never takes its exit status. Its move into the run's cgroup
     is the caller's (`move_to_cgroup` at once, or `_MOVER` a moment later)."""
     with _SPAWN_LOCK:
-        process = subprocess.Popen(
+        process = _Leader(
             argv,
             stdin=stdin,
             stdout=stdout,
@@ -539,6 +618,7 @@ def _spawn(
             close_fds=True,
         )
         _LEADERS.add(process.pid)
+    process.inherited = _own_peak_rss()  # the peak only grows: at least that at its exec
     return process
 
 
@@ -585,14 +665,14 @@ class _Mover:
 _MOVER = _Mover()
 
 
-def _forget_leader(process: subprocess.Popen[bytes]) -> None:
-    """The leader has been reaped by its Popen: its pid is free for others."""
+def _forget_leader(process: _Leader) -> None:
+    """The leader has been reaped: its pid is free for others."""
     with _SPAWN_LOCK:
         _LEADERS.discard(process.pid)
 
 
 def _wait(
-    process: subprocess.Popen[bytes],
+    process: _Leader,
     scope: Scope,
     options: Options,
     context: Context,
@@ -616,11 +696,8 @@ def _wait(
         if deadline is not None:
             remaining = deadline - time.monotonic()
             step = remaining if step is None else min(step, remaining)
-        try:
-            process.wait(timeout=None if step is None else max(step, 0))
+        if process.reap(timeout=None if step is None else max(step, 0)):
             break
-        except subprocess.TimeoutExpired:
-            pass
         if follower is not None:
             follower.copy()
         if _asked_to_end(context, replaced):
@@ -652,7 +729,7 @@ def _finish(follower: _Follower | None, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _terminate(process: subprocess.Popen[bytes], scope: Scope, grace: float) -> None:
+def _terminate(process: _Leader, scope: Scope, grace: float) -> None:
     """SIGTERM everything of the run, SIGKILL what is left after `grace` seconds,
     and reap it: nothing the job started survives, whatever group or session
     it moved to.
@@ -667,7 +744,7 @@ def _terminate(process: subprocess.Popen[bytes], scope: Scope, grace: float) -> 
     if not _wait_run_gone(scope, group, time.monotonic() + grace):
         _signal_run(scope, group, signal.SIGKILL)
         _wait_run_gone(scope, group, time.monotonic() + 5.0)
-    process.wait()
+    process.reap()
     _forget_leader(process)
     reap_lingering()
     remove_cgroup(scope)
@@ -1008,6 +1085,17 @@ def _remove(paths: list[Path]) -> None:
     """Remove a run's files, its marker last."""
     for path in sorted(paths, key=lambda path: path.suffix == _MARKER):
         path.unlink(missing_ok=True)
+
+
+def log_gone(run_id: int, log: Path) -> LogNotFoundError:
+    """Why the recorded log of run `run_id` is not there: pruned by retention,
+    as designed, or deleted by something else; the message tells which."""
+    if pruned_by_retention(log):
+        return LogNotFoundError(f"the log of run {run_id} is gone (pruned by retention): {log}")
+    return LogNotFoundError(
+        f"{log}: missing: the log of run {run_id} was deleted, not pruned by retention;"
+        f" see what removes files in {log.parent}"
+    )
 
 
 def pruned_by_retention(log: Path) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 
 from pycron.crontab import Cron, Entry, Finding, Line
 from pycron.expr import FIELD_NAMES
-from pycron.store import DeliveryRecord, RunRecord, Store, orphan_note
+from pycron.store import DeliveryRecord, RunRecord, RunStats, Store, orphan_note
 
 
 def finding_view(finding: Finding) -> dict[str, object]:
@@ -76,7 +76,9 @@ def job_view(entry: Entry) -> dict[str, object]:
 
 def run_view(record: RunRecord, host: str | None = None) -> dict[str, object]:
     """One recorded attempt; a run that outlived the pycron that started it
-    says so in its message (`pycron gone, pid N`; `host` is this machine's)."""
+    says so in its message (`pycron gone, pid N`; `host` is this machine's).
+    What it used: CPU seconds (user, system) and peak RSS in bytes, null
+    where not measured."""
     here = socket.gethostname() if host is None else host
     return {
         "run": record.id,
@@ -94,6 +96,9 @@ def run_view(record: RunRecord, host: str | None = None) -> dict[str, object]:
         "host": record.host,
         "pid": record.pid,
         "message": record.message or orphan_note(record, here),
+        "cpu_user": record.cpu_user,
+        "cpu_system": record.cpu_system,
+        "max_rss": record.max_rss,
     }
 
 
@@ -111,6 +116,47 @@ def deliveries_view(deliveries: list[DeliveryRecord]) -> list[dict[str, object]]
         }
         for delivery in deliveries
     ]
+
+
+def history_view(
+    records: list[RunRecord],
+    triggers: Mapping[int, tuple[int, ...]],
+    deliveries: Mapping[int, list[DeliveryRecord]],
+    host: str | None = None,
+) -> list[dict[str, object]]:
+    """Runs as `history --json` shows them: each attempt (`run_view`) with the
+    upstream runs that triggered it (a list, or None for a run no trigger
+    started) and the messages it owed."""
+    return [
+        {
+            **run_view(record, host),
+            "trigger": list(triggers[record.id]) if record.id in triggers else None,
+            "deliveries": deliveries_view(deliveries.get(record.id, [])),
+        }
+        for record in records
+    ]
+
+
+def stats_view(job_id: str | None, stats: RunStats) -> dict[str, object]:
+    """Figures over ended attempts (`stats --json`), of job `job_id` or of all
+    jobs (None): durations in seconds, failures by outcome, counts per day,
+    CPU seconds in all and the largest peak RSS in bytes."""
+    return {
+        "job": job_id,
+        "runs": stats.runs,
+        "successes": stats.successes,
+        "success_rate": stats.success_rate,
+        "duration": {
+            "min": stats.duration_min,
+            "avg": stats.duration_avg,
+            "p95": stats.duration_p95,
+            "max": stats.duration_max,
+        },
+        "failures": {outcome.value: count for outcome, count in stats.failures.items()},
+        "per_day": {day.isoformat(): counts._asdict() for day, counts in stats.per_day.items()},
+        "cpu_seconds": stats.cpu_seconds,
+        "max_rss": stats.max_rss,
+    }
 
 
 def status_view(

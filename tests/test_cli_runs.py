@@ -111,6 +111,8 @@ def test_run_now_exits_as_documented(pycron: Pycron, job: str, code: int, outcom
     assert f"pycron: {job}: {outcome}" in done.stderr
     (record,) = pycron.json("history", job)
     assert record["outcome"] == outcome
+    measured = outcome != "error"  # the others ran, and were reaped
+    assert (record["cpu_user"] is not None, record["cpu_system"] is not None) == (measured,) * 2
 
 
 UNSAFE_FOR_RUN_NOW = {
@@ -261,6 +263,51 @@ def test_stats_counts_and_rates(pycron: Pycron) -> None:
     one = pycron.json("stats", "broken")
     assert isinstance(one, dict)
     assert one["runs"] == 1
+
+
+MIB = 1024 * 1024
+# A child of the job's shell that burns 0.3 s of CPU time and writes 64 MiB.
+HUNGRY = (
+    f"{sys.executable} -c \"import time; data = b'x' * (64 << 20); "
+    'any(time.process_time() >= 0.3 for _ in iter(int, 1))"; true'
+)
+
+
+def test_history_and_stats_show_what_runs_used(pycron: Pycron) -> None:
+    pycron.crontab.write_text(f"# pycron: name=hungry\n@daily {HUNGRY}\n")
+    assert pycron("run-now", "hungry").returncode == 0
+    (record,) = pycron.json("history")
+    assert isinstance(record, dict)
+    cpu = record["cpu_user"] + record["cpu_system"]
+    assert cpu >= 0.3
+    assert record["max_rss"] >= 64 * MIB
+    # In a pipe: seconds and bytes, as numbers.
+    (_, row) = pycron("history").stdout.splitlines()
+    assert f"  {cpu:.3f}  " in row
+    assert f"  {record['max_rss']}  " in row
+    # On a terminal: for people.
+    shown = ANSI.sub("", on_terminal(pycron, 120, "history")[0])
+    assert re.search(r"\sCPU\s+MAX RSS\s", shown)
+    assert re.search(rf"\s{cpu:.2f}s\s+{record['max_rss'] / MIB:.1f} MiB\s", shown)
+    stats = pycron.json("stats")
+    assert isinstance(stats, dict)
+    assert stats["cpu_seconds"] == pytest.approx(cpu)
+    assert stats["max_rss"] == record["max_rss"]
+    text = pycron("stats").stdout
+    assert f"cpu: {cpu:.2f}s   max rss: {record['max_rss'] / MIB:.1f} MiB" in text.splitlines()
+
+
+def test_a_job_smaller_than_pycron_has_no_peak_memory(pycron: Pycron) -> None:
+    pycron("run-now", "hello")
+    (record,) = pycron.json("history")
+    assert isinstance(record, dict)
+    assert record["cpu_user"] is not None
+    assert record["max_rss"] is None
+    (_, row) = pycron("history").stdout.splitlines()
+    assert row.split()[-3:] == ["-", "-", "-"]  # MAX RSS, TRIGGER, NOTIFY
+    stats = pycron.json("stats")
+    assert isinstance(stats, dict)
+    assert stats["max_rss"] is None
 
 
 def test_history_filters_and_prune(pycron: Pycron) -> None:

@@ -67,11 +67,24 @@ GRAPH: dict[str, set[str]] = {
     # The status page, its API and /metrics (the optional web extra): what they
     # read, the application, and the server that runs it in a thread.
     "web": set(),
-    "web.source": {"crontab", "daemon", "store", "store.sqlite", "views"},
-    "web.api": {"web.source"},
+    "web.source": {
+        "errors",
+        "records",
+        "explain",
+        "crontab",
+        "runner",
+        "store",
+        "store.sqlite",
+        "views",
+        "daemon",
+    },
+    "web.api": {"errors", "records", "crontab", "web.source"},
+    "web.metrics": {"errors", "records", "store", "web.source"},
+    "web.charts": {"explain"},
+    "web.pages": {"errors", "explain", "store", "web.charts", "web.source"},
     "web.auth": set(),
     "web.health": {"web.source"},
-    "web.app": {"web.api", "web.auth", "web.health", "web.source"},
+    "web.app": {"web.api", "web.auth", "web.health", "web.metrics", "web.pages", "web.source"},
     "web.server": {"errors"},
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
@@ -108,6 +121,7 @@ GRAPH: dict[str, set[str]] = {
     "cli.runs": {
         "errors",
         "records",
+        "explain",
         "crontab",
         "graph",
         "runner",

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -47,6 +48,8 @@ REPO = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 # Loops until the test creates `release` in the job's working directory.
 WAIT_FOR_RELEASE = "while [ ! -e release ]; do sleep 0.02; done"
+PYTHON = shlex.quote(sys.executable)
+NO_USAGE = (None, None, None)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -265,6 +268,7 @@ def test_a_stop_request_interrupts_the_job_and_its_group(
     stop.set()
     (result,) = background.join()
     assert result.outcome is Outcome.INTERRUPTED
+    assert (result.cpu_user, result.cpu_system, result.max_rss) == NO_USAGE
     assert result.pid is not None
     assert_group_gone(result.pid)
 
@@ -395,6 +399,7 @@ def test_skip_skips_a_run_while_another_one_runs(context: Context, home: Path) -
     assert second.message is not None
     assert entry.id in second.message
     assert second.pid is None
+    assert (second.cpu_user, second.cpu_system, second.max_rss) == NO_USAGE
     assert (home / "log").read_text() == "start\n"  # the skipped run started nothing
 
 
@@ -534,6 +539,8 @@ print(json.dumps({
     "pid": result.pid,
     "stdout": str(result.stdout_path),
     "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "job_cpu": result.cpu_user + result.cpu_system,
+    "job_max_rss": result.max_rss,
 }))
 """
 
@@ -542,7 +549,9 @@ class ChildReport(NamedTuple):
     outcome: str
     pid: int
     stdout: str
-    maxrss: int
+    maxrss: int  # the runner's own peak (ru_maxrss)
+    job_cpu: float  # what the runner recorded of the job
+    job_max_rss: int | None
 
 
 def child_command(state: Path, entry: Entry, mode: str) -> list[str]:
@@ -609,6 +618,68 @@ def test_kill_9_of_the_runner_frees_the_lock(context: Context) -> None:
     finally:
         kill_groups(groups)
         child.wait()
+
+
+# --------------------------------------------------------------------------- resource use
+
+# Python code that notes its pid and its parent's in `who`, then burns 0.3 s of
+# CPU time (not of wall time: on a busy machine it only takes longer).
+BURN = (
+    "import os, time; open('who', 'w').write(f'{os.getpid()} {os.getppid()}'); "
+    "any(time.process_time() >= 0.3 for _ in iter(int, 1))"
+)
+ALLOCATE = "data = b'x' * (64 << 20)"  # 64 MiB, every page written
+
+
+@pytest.mark.parametrize(
+    ("command", "leader"),
+    [
+        pytest.param(f'exec {PYTHON} -c "{BURN}"', True, id="the-leader-itself"),
+        pytest.param(f'{PYTHON} -c "{BURN}"; true', False, id="a-child-of-the-shell"),
+    ],
+)
+def test_the_cpu_time_of_a_job_is_recorded(
+    command: str, leader: bool, context: Context, home: Path, recorder: FakeRecorder
+) -> None:
+    result = run_once(job(command), context)
+    assert result.outcome is Outcome.SUCCESS
+    pid, parent = map(int, (home / "who").read_text().split())
+    assert (pid if leader else parent) == result.pid  # who burnt it
+    assert result.cpu_user is not None
+    assert result.cpu_system is not None
+    assert result.cpu_user + result.cpu_system >= 0.3
+    assert list(recorder.rows.values()) == [result]
+
+
+def test_a_timed_out_job_has_its_usage_recorded(context: Context) -> None:
+    result = run_once(job(f'exec {PYTHON} -c "while True: pass"', "timeout=1s"), context)
+    assert result.outcome is Outcome.TIMEOUT
+    assert result.cpu_user is not None
+    assert result.cpu_system is not None
+    assert result.cpu_user + result.cpu_system > 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(f'exec {PYTHON} -c "{ALLOCATE}"', id="the-leader-itself"),
+        pytest.param(f'{PYTHON} -c "{ALLOCATE}"; true', id="a-child-of-the-shell"),
+    ],
+)
+def test_the_peak_memory_of_a_job_is_recorded(command: str, tmp_path: Path) -> None:
+    report = run_child(tmp_path, job(command), "files")
+    assert report.outcome == "success"
+    assert report.job_max_rss is not None
+    assert report.job_max_rss >= 64 * MB
+
+
+def test_a_peak_below_the_runners_own_is_not_recorded(tmp_path: Path) -> None:
+    """Linux starts a process's peak count at that of its parent's memory: a
+    job smaller than the runner cannot be told from it, so it has none."""
+    report = run_child(tmp_path, job("true"), "files")
+    assert report.outcome == "success"
+    assert report.job_max_rss is None
+    assert report.job_cpu >= 0
 
 
 # --------------------------------------------------------------------------- logs and retention
@@ -1019,6 +1090,7 @@ def test_a_job_that_cannot_start_is_an_error(
     result = run_once(entry, context)
     assert result.outcome is Outcome.ERROR
     assert result.pid is None
+    assert (result.cpu_user, result.cpu_system, result.max_rss) == NO_USAGE
     assert result.finished is not None
     assert result.message
     assert culprit.format(**fill) in result.message

@@ -29,6 +29,7 @@ LATEST = MIGRATIONS[-1][0]
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 PLUS_TWO = timezone(timedelta(hours=2))
 PROCESS_TIMEOUT = 60  # seconds; a child that takes longer has hung
+MIB = 1024 * 1024
 
 
 def attempt(
@@ -58,6 +59,27 @@ def record(history: SQLiteStore, result: RunResult) -> int:
     if result.outcome is not Outcome.RUNNING:
         history.finished(record_id, result)
     return record_id
+
+
+def older_history(state: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The history file a pycron whose schema ended at `version` would make:
+    made by the first `version` migrations only."""
+    with monkeypatch.context() as patch:
+        patch.setattr(history_module, "MIGRATIONS", MIGRATIONS[:version])
+        SQLiteStore.open(state).close()
+    return state / FILE_NAME
+
+
+def insert_old_run(db: Path, job: str, outcome: Outcome, finished: str | None) -> None:
+    """An attempt of `job` for the slot of T0, started then, written as any
+    pycron since schema version 1 writes one (no usage columns)."""
+    start = "2026-03-01T12:00:00.000000+00:00"
+    raw(
+        db,
+        "INSERT INTO runs (job_id, scheduled_for, attempt, outcome, started, finished, host,"
+        " pid, recorder_pid) VALUES (?, ?, 1, ?, ?, ?, 'here', 4242, ?)",
+        (job, start, outcome.value, start, finished, os.getpid()),
+    )
 
 
 def raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
@@ -185,6 +207,67 @@ def test_a_version_0_database_migrates(tmp_path: Path, make: Any) -> None:
     with SQLiteStore.open(tmp_path) as history:
         assert history.schema_version == LATEST
         assert history.run(record(history, attempt())) is not None
+
+
+USAGE = {"cpu_user": 1.5, "cpu_system": 0.25, "max_rss": 64 * MIB}
+
+
+def test_a_version_5_history_migrates_and_reads_its_runs_without_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = older_history(tmp_path, 5, monkeypatch)
+    assert "cpu_user" not in [row[1] for row in raw(db, "PRAGMA table_info(runs)")]
+    insert_old_run(db, "old", Outcome.SUCCESS, "2026-03-01T12:00:10.000000+00:00")
+    with SQLiteStore.open(tmp_path, host="here") as history:
+        assert history.schema_version == LATEST
+        (old,) = history.runs()
+        assert (old.job_id, old.outcome, old.duration) == ("old", Outcome.SUCCESS, 10.0)
+        assert (old.cpu_user, old.cpu_system, old.max_rss, old.cpu_seconds) == (None,) * 4
+        new = record(history, attempt("new", minute=1, **USAGE))
+        seen = history.run(new)
+        stats = history.stats()
+    assert seen is not None
+    assert (seen.cpu_user, seen.cpu_system, seen.max_rss) == (1.5, 0.25, 64 * MIB)
+    assert seen.cpu_seconds == 1.75
+    assert (stats.runs, stats.cpu_seconds, stats.max_rss) == (2, 1.75, 64 * MIB)
+
+
+@pytest.mark.parametrize(
+    ("message", "slots"),
+    [
+        pytest.param("3 missed run(s) from A to B not run (catch-up=none)", 3, id="a-decision"),
+        pytest.param("1 missed run(s) from A to A not run (catch-up=none)", 1, id="one-slot"),
+        pytest.param("queued when the daemon stopped", 1, id="a-queued-run"),
+        pytest.param(None, 1, id="no-message"),
+    ],
+)
+def test_a_version_5_missed_record_gets_the_slots_its_message_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, message: str | None, slots: int
+) -> None:
+    db = older_history(tmp_path, 5, monkeypatch)
+    insert_old_run(db, "late", Outcome.MISSED, "2026-03-01T12:00:00.000000+00:00")
+    raw(db, "UPDATE runs SET message = ?", (message,))
+    insert_old_run(db, "ran", Outcome.SUCCESS, "2026-03-01T12:00:10.000000+00:00")
+    with SQLiteStore.open(tmp_path, host="here") as history:
+        by_job = {r.job_id: r for r in history.runs()}
+    assert (by_job["late"].slots, by_job["late"].message) == (slots, message)
+    assert by_job["ran"].slots == 1
+
+
+def test_a_reader_reads_an_older_history_as_it_is_without_upgrading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = older_history(tmp_path, 5, monkeypatch)
+    insert_old_run(db, "old", Outcome.FAILED, "2026-03-01T12:00:10.000000+00:00")
+    before = db.read_bytes()
+    with SQLiteStore.open_readonly(tmp_path, host="here", settled_at=T0) as reader:
+        assert reader.schema_version == LATEST
+        (old,) = reader.runs()
+        stats = reader.stats()
+    assert (old.job_id, old.outcome, old.max_rss) == ("old", Outcome.FAILED, None)
+    assert (stats.runs, stats.cpu_seconds, stats.max_rss) == (1, 0.0, None)
+    assert db.read_bytes() == before
+    assert raw(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
 
 
 def test_migrations_are_numbered_one_by_one() -> None:
@@ -332,6 +415,22 @@ def test_times_are_stored_as_fixed_width_utc_text(history: SQLiteStore) -> None:
     ]
 
 
+def test_what_an_attempt_used_is_stored_when_it_ends(history: SQLiteStore) -> None:
+    running = attempt(outcome=Outcome.RUNNING, seconds=None)
+    record_id = history.started(running)
+    seen = history.run(record_id)
+    assert seen is not None
+    assert (seen.cpu_user, seen.cpu_system, seen.max_rss) == (None, None, None)
+    ended = attempt(outcome=Outcome.FAILED, exit_code=1, **USAGE)
+    history.finished(record_id, ended)
+    done = history.run(record_id)
+    assert done is not None
+    assert done.result == ended
+    assert raw(history.path, "SELECT cpu_user, cpu_system, max_rss FROM runs") == [
+        (1.5, 0.25, 64 * MIB)
+    ]
+
+
 def test_an_attempt_that_already_ended_is_stored_complete(history: SQLiteStore) -> None:
     skipped = attempt(outcome=Outcome.SKIPPED_OVERLAP, seconds=0, message="locked by run 7")
     seen = history.run(history.started(skipped))
@@ -435,6 +534,55 @@ def test_equal_start_times_order_by_record_id(history: SQLiteStore) -> None:
     latest = history.latest("backup")
     assert latest is not None
     assert latest.id == ids[-1]
+
+
+RECENT_CASES = {
+    "two of each": (
+        (["backup", "report", "sync"], 2),
+        {"backup": [20, 10], "report": [15, 5], "sync": [25]},
+    ),
+    "more than recorded": ((["backup"], 10), {"backup": [20, 10, 0]}),
+    "jobs without runs are left out": ((["report", "nope"], 1), {"report": [15]}),
+    "no jobs": (([], 3), {}),
+}
+
+
+@pytest.mark.parametrize(("arguments", "minutes"), RECENT_CASES.values(), ids=RECENT_CASES.keys())
+def test_recent_attempts_per_job_newest_first(
+    table: SQLiteStore, arguments: tuple[list[str], int], minutes: dict[str, list[int]]
+) -> None:
+    found = table.recent(*arguments)
+    assert {
+        job: [int((run.started - T0).total_seconds()) // 60 for run in runs]
+        for job, runs in found.items()
+    } == minutes
+    assert all(run.job_id == job for job, runs in found.items() for run in runs)
+
+
+def test_recent_attempts_of_many_jobs(history: SQLiteStore) -> None:
+    jobs = [f"job{number}" for number in range(600)]  # more than one statement's parameters
+    for minute, job in enumerate(jobs):
+        record(history, attempt(job, minute))
+        record(history, attempt(job, minute + 1000))
+    found = history.recent(jobs, 1)
+    assert sorted(found) == sorted(jobs)
+    assert all(
+        runs[0].started == T0 + timedelta(minutes=jobs.index(job) + 1000)
+        for job, runs in found.items()
+    )
+
+
+def test_outcome_counts_per_job(table: SQLiteStore) -> None:
+    assert table.outcome_counts() == {
+        "backup": {Outcome.SUCCESS: 2, Outcome.FAILED: 1},
+        "report": {Outcome.TIMEOUT: 1, Outcome.SUCCESS: 1},
+        "sync": {Outcome.RUNNING: 1},
+    }
+    assert table.outcome_counts(SINCE_10.astimezone(PLUS_TWO)) == {
+        "backup": {Outcome.SUCCESS: 1, Outcome.FAILED: 1},
+        "report": {Outcome.SUCCESS: 1},
+        "sync": {Outcome.RUNNING: 1},
+    }
 
 
 def test_latest_run_and_running(table: SQLiteStore) -> None:
@@ -555,6 +703,18 @@ def test_stats_without_runs(history: SQLiteStore) -> None:
     assert stats.duration_p95 is None
     assert stats.failures == {}
     assert stats.per_day == {}
+    assert (stats.cpu_seconds, stats.max_rss) == (0.0, None)
+
+
+def test_stats_add_up_cpu_time_and_take_the_largest_peak(history: SQLiteStore) -> None:
+    record(history, attempt("a", 0, **USAGE))  # 1.75 s, 64 MiB
+    record(history, attempt("a", 1, Outcome.TIMEOUT, cpu_user=3.0, cpu_system=1.0, max_rss=MIB))
+    record(history, attempt("a", 2, Outcome.INTERRUPTED))  # not measured
+    record(history, attempt("b", 3, cpu_user=0.5, cpu_system=0.5, max_rss=200 * MIB))
+    one = history.stats("a")
+    assert (one.runs, one.cpu_seconds, one.max_rss) == (3, 5.75, 64 * MIB)
+    whole = history.stats()
+    assert (whole.runs, whole.cpu_seconds, whole.max_rss) == (4, 6.75, 200 * MIB)
 
 
 NEAREST_RANK_CASES = {
@@ -986,10 +1146,8 @@ def test_a_slot_is_claimed_once_by_processes_racing_for_it(tmp_path: Path) -> No
 def test_a_version_2_history_gets_the_claims_of_its_recorded_slots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(history_module, "MIGRATIONS", MIGRATIONS[:2])
-    with SQLiteStore.open(tmp_path) as old:
-        record(old, scheduled(outcome=Outcome.SUCCESS, finished=T0))
-    monkeypatch.undo()
+    db = older_history(tmp_path, 2, monkeypatch)
+    insert_old_run(db, "backup", Outcome.SUCCESS, "2026-03-01T12:00:00.000000+00:00")
     with SQLiteStore.open(tmp_path) as new:
         assert new.schema_version == LATEST
         assert isinstance(new.queue([scheduled()])[0], SlotTaken)
@@ -1048,6 +1206,30 @@ def test_a_reader_sees_the_history_settled_and_writes_nothing(tmp_path: Path) ->
         ("noted",),
         ("alive",),
     ]
+
+
+def test_a_noted_end_keeps_what_the_attempt_used(history: SQLiteStore) -> None:
+    record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
+    ended = attempt(outcome=Outcome.FAILED, exit_code=2, **USAGE)
+    history.note_end(record_id, ended)
+    history.settle(T0 + timedelta(hours=1))
+    done = history.run(record_id)
+    assert done is not None
+    assert done.result == ended
+    assert not list(history.path.parent.glob(f"{END_NOTE}*"))
+
+
+def test_a_note_of_an_older_pycron_without_usage_is_written_too(history: SQLiteStore) -> None:
+    record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
+    start = round(T0.timestamp()) * 1_000_000
+    name = f"{END_NOTE}{record_id}.{start}.failed.2.-.{start + 10_000_000}"
+    (history.path.parent / name).touch()
+    history.settle(T0 + timedelta(hours=1))
+    done = history.run(record_id)
+    assert done is not None
+    assert (done.outcome, done.exit_code, done.duration) == (Outcome.FAILED, 2, 10.0)
+    assert (done.cpu_user, done.cpu_system, done.max_rss) == (None, None, None)
+    assert not (history.path.parent / name).exists()
 
 
 def test_a_reader_without_anything_to_settle_reads_the_rows_as_they_are(tmp_path: Path) -> None:

@@ -451,6 +451,8 @@ def test_with_a_token_only_those_who_show_it_are_served(
             assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="pycron"')
             assert b"Authorization: Bearer TOKEN" in answer.body
             assert b"hourly" not in answer.body
+            if path.startswith("api/"):  # the API's errors are all JSON
+                assert "Authorization: Bearer TOKEN" in answer.json()["error"]
 
 
 def test_a_wrong_token_is_told_apart_from_none(served: Servers) -> None:
@@ -492,6 +494,11 @@ def test_only_get_and_head_are_served(served: Servers, method: str, token: str |
         answer = fetch(url + path, method=method, headers=shown)
         assert answer.status == 405, (path, method)
         assert answer.headers["Allow"] == "GET, HEAD"
+        said = f"{method} is not allowed: this server is read-only (GET and HEAD)"
+        if path.startswith("api/"):
+            assert answer.json() == {"error": said}
+        else:
+            assert answer.body.decode() == f"405 {said}\n"
     assert fetch(url + "api/jobs", method="HEAD", headers=shown).status == 200
 
 
@@ -522,7 +529,7 @@ def test_a_request_that_fails_is_reported_and_answered_500(served: Servers, tmp_
     def broken() -> Snapshot:
         raise OSError("the disk is gone")
 
-    source = Source(state_dir=tmp_path, snapshot=broken, zone=timezone.utc, clock=lambda: NOW)
+    source = Source(tmp_path, broken, dict, timezone.utc, lambda: NOW)
     url = served.start(source=source)
     assert fetch(url + "api/jobs").status == 500
     assert served.reports == [("error", "GET /api/jobs: OSError: the disk is gone")]
@@ -556,7 +563,7 @@ def test_healthz_fails_once_the_loop_is_stuck_for_30_seconds(
     served: Servers, tmp_path: Path, stalled: float, status: int, word: str
 ) -> None:
     loop = Loop(stalled)
-    source = Source(tmp_path, loop.snapshot, timezone.utc, lambda: NOW, live=loop)
+    source = Source(tmp_path, loop.snapshot, dict, timezone.utc, lambda: NOW, live=loop)
     answer = fetch(served.start(source=source) + "healthz")
     assert answer.status == status
     assert answer.json() == {

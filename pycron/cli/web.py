@@ -215,6 +215,7 @@ def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Serve
         source = Source(
             state_dir=settings.state_dir,
             snapshot=daemon.snapshot,
+            entries=daemon.entries,
             zone=settings.zone,
             clock=daemon.clock,
             live=daemon,

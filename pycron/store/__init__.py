@@ -59,7 +59,10 @@ class RunRecord(NamedTuple):
 
     `id` is the record id (`pycron logs ID --run RUN`), `host` the machine and
     `recorder_pid` the pycron process that recorded the start and owes its end,
-    while `pid` is the job's own process, as the runner reported it.
+    while `pid` is the job's own process, as the runner reported it. What the
+    attempt used (`cpu_user`, `cpu_system`, `max_rss`) is as in `RunResult`,
+    and None for attempts recorded by a pycron that did not measure it;
+    `slots` too is as in `RunResult`.
     """
 
     id: int
@@ -77,6 +80,10 @@ class RunRecord(NamedTuple):
     message: str | None
     host: str
     recorder_pid: int
+    cpu_user: float | None = None
+    cpu_system: float | None = None
+    max_rss: int | None = None
+    slots: int = 1
 
     @property
     def duration(self) -> float | None:
@@ -84,6 +91,13 @@ class RunRecord(NamedTuple):
         if self.finished is None:
             return None
         return (self.finished - self.started).total_seconds()
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds, user and system (None where not measured)."""
+        if self.cpu_user is None or self.cpu_system is None:
+            return None
+        return self.cpu_user + self.cpu_system
 
     @property
     def log_paths(self) -> tuple[Path, ...]:
@@ -106,6 +120,10 @@ class RunRecord(NamedTuple):
             stderr_path=self.stderr_path,
             pid=self.pid,
             message=self.message,
+            cpu_user=self.cpu_user,
+            cpu_system=self.cpu_system,
+            max_rss=self.max_rss,
+            slots=self.slots,
         )
 
 
@@ -125,6 +143,9 @@ class RunStats(NamedTuple):
     nearest-rank 95th percentile, so it is always one of the durations.
     `failures` counts every outcome but success; `per_day` maps each day (in the
     zone asked for) that had attempts to its counts, in date order.
+    `cpu_seconds` is the CPU time (user and system) of the attempts that
+    measured it, `max_rss` the largest peak resident set among them (bytes;
+    None if none measured it).
     """
 
     runs: int
@@ -136,6 +157,39 @@ class RunStats(NamedTuple):
     duration_max: float | None
     failures: dict[Outcome, int]
     per_day: dict[date, DayCounts]
+    cpu_seconds: float
+    max_rss: int | None
+
+
+class DurationBuckets(NamedTuple):
+    """The durations of a job's timed attempts (`TIMED_OUTCOMES`) against
+    upper bounds in seconds, counted as a Prometheus histogram counts them:
+    `within[i]` attempts took at most the i-th bound (so the counts never
+    decrease); `attempts` is all of them and `seconds` their sum."""
+
+    within: tuple[int, ...]
+    attempts: int
+    seconds: float
+
+
+class JobTotals(NamedTuple):
+    """What the whole history holds of one job (`/metrics`): its ended
+    attempts by outcome, when the last of each outcome ended, how many
+    scheduled slots it missed, the durations of its timed attempts, the CPU
+    seconds (user and system) of the attempts that measured them, and the
+    peak resident set (bytes) of the last attempt that measured one (None:
+    none did).
+
+    A `missed` record stands for every slot of one catch-up decision (its
+    `slots`).
+    """
+
+    ended: dict[Outcome, int]
+    last_ended: dict[Outcome, datetime]
+    missed_slots: int
+    durations: DurationBuckets
+    cpu_seconds: float
+    max_rss: int | None
 
 
 class SlotTaken(NamedTuple):
@@ -305,6 +359,14 @@ class Store(Recorder, Protocol):
     def last_per_job(self) -> dict[str, RunRecord]:
         """Each recorded job's most recently started attempt, by job id."""
 
+    def recent(self, job_ids: Collection[str], count: int) -> dict[str, list[RunRecord]]:
+        """The last `count` attempts of each of these jobs, newest first, by
+        job id (a job without any is left out)."""
+
+    def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
+        """How many attempts started at or after `since` (None: ever) each
+        job has, by outcome, by job id (running and queued ones included)."""
+
     def running(self) -> list[RunRecord]:
         """Attempts recorded as running, newest first."""
 
@@ -332,6 +394,11 @@ class Store(Recorder, Protocol):
     ) -> RunStats:
         """Figures over the ended attempts (of one job, started at or after
         `since`); days are counted in `tz`. See `RunStats`."""
+
+    def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
+        """`JobTotals` of every recorded job (whether or not a crontab still
+        has it), its durations counted against `bounds` (seconds, ascending),
+        in a few queries whatever the number of jobs."""
 
     # -- Responsibility --------------------------------------------------------------------
 
@@ -427,6 +494,9 @@ class Store(Recorder, Protocol):
     def deliveries(self, run_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
         """The messages the given runs owed, by run id, oldest first."""
 
+    def outbox_counts(self) -> dict[Delivery, int]:
+        """How many messages of the outbox stand where (every state, 0 for none)."""
+
     def job_past(self, job_id: str, before: datetime) -> JobPast:
         """What the alerts need of the job's past before its run at slot
         `before` (that run's own attempts are left out). See `JobPast`."""
@@ -503,14 +573,18 @@ def orphan_note(record: RunRecord, host: str) -> str | None:
 
 
 def summarize(
-    attempts: Iterable[tuple[Outcome, datetime, float | None]], tz: tzinfo = timezone.utc
+    attempts: Iterable[tuple[Outcome, datetime, float | None, float | None, int | None]],
+    tz: tzinfo = timezone.utc,
 ) -> RunStats:
-    """`RunStats` of ended attempts given as (outcome, started, duration)."""
+    """`RunStats` of ended attempts given as (outcome, started, duration, CPU
+    seconds, peak RSS), the last two None where not measured."""
     runs = successes = 0
     failures: dict[Outcome, int] = {}
     days: dict[date, list[int]] = {}
     durations: list[float] = []
-    for outcome, started, duration in attempts:
+    cpu_seconds = 0.0
+    peaks: list[int] = []
+    for outcome, started, duration, cpu, max_rss in attempts:
         runs += 1
         day = days.setdefault(started.astimezone(tz).date(), [0, 0])
         if outcome is Outcome.SUCCESS:
@@ -521,6 +595,9 @@ def summarize(
             day[1] += 1
         if outcome in TIMED_OUTCOMES and duration is not None:
             durations.append(duration)
+        cpu_seconds += cpu or 0.0
+        if max_rss is not None:
+            peaks.append(max_rss)
     durations.sort()
     return RunStats(
         runs=runs,
@@ -532,6 +609,8 @@ def summarize(
         duration_max=durations[-1] if durations else None,
         failures=dict(sorted(failures.items(), key=lambda item: item[0].value)),
         per_day={day: DayCounts(*counts) for day, counts in sorted(days.items())},
+        cpu_seconds=cpu_seconds,
+        max_rss=max(peaks, default=None),
     )
 
 

@@ -27,9 +27,10 @@ The schema carries a version (table `meta`) and grows only by the steps in
 Disks fill up, turn read-only and break, and a scheduler must keep running
 jobs through all of it. So: the commands that only read open the history
 read-only and write nothing, not even its upkeep (`SQLiteStore.open_readonly`
-shows it settled as of a given time instead); `run-now` and the daemon set a
-corrupt file aside and start a new one (`open_recording`), and record
-through a `pycron.store.TolerantRecorder`.
+shows it settled as of a given time instead, and an older schema upgraded in
+a copy in memory); `run-now` and the daemon set a corrupt file aside and
+start a new one (`open_recording`), and record through a
+`pycron.store.TolerantRecorder`.
 """
 
 from __future__ import annotations
@@ -54,9 +55,12 @@ from pycron.store import (
     FAILURE_OUTCOMES,
     INTERRUPTED_MESSAGE,
     RAN_OUTCOMES,
+    TIMED_OUTCOMES,
     Delivery,
     DeliveryRecord,
+    DurationBuckets,
     JobPast,
+    JobTotals,
     OutboxEntry,
     Pruned,
     RunRecord,
@@ -77,7 +81,9 @@ FILE_NAME = "history.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up
 # An end that could not be written is noted in an empty file beside the
 # database, its name holding the end (an empty file needs no free block):
-# END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>".
+# END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>"
+# + ".<CPU user>.<CPU system>.<peak RSS>" (CPU in microseconds; an older pycron
+# wrote no usage), `-` for an absent number.
 END_NOTE = f"{FILE_NAME}.end."
 
 # Each step brings the schema from the version before it to its own version;
@@ -188,11 +194,28 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX runs_job_finished ON runs (job_id, finished)",
         ),
     ),
+    (
+        6,
+        (
+            # What an attempt used, from the rusage of its process (NULL for
+            # the attempts recorded before this step, and those never seen end).
+            "ALTER TABLE runs ADD COLUMN cpu_user REAL",
+            "ALTER TABLE runs ADD COLUMN cpu_system REAL",
+            "ALTER TABLE runs ADD COLUMN max_rss INTEGER",
+            # How many scheduled slots a record stands for: a missed record, every
+            # slot of one catch-up decision. Older missed records said it only at
+            # the start of their message ("3 missed run(s) from ..."), read once here.
+            "ALTER TABLE runs ADD COLUMN slots INTEGER NOT NULL DEFAULT 1",
+            "UPDATE runs SET slots = MAX(CAST(COALESCE(message, '') AS INTEGER), 1)"
+            " WHERE outcome = 'missed'",
+        ),
+    ),
 )
 
 _COLUMNS = (
     "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
-    "stdout_path, stderr_path, pid, message, host, recorder_pid"
+    "stdout_path, stderr_path, pid, message, host, recorder_pid, "
+    "cpu_user, cpu_system, max_rss, slots"
 )
 
 
@@ -414,6 +437,38 @@ class SQLiteStore:
         )
         return {record.job_id: record for record in records}
 
+    def recent(self, job_ids: Collection[str], count: int) -> dict[str, list[RunRecord]]:
+        """The last `count` attempts of each of these jobs, newest first, by
+        job id: one indexed look per job, however long the history."""
+        found: dict[str, list[RunRecord]] = {}
+        ids = list(job_ids)
+        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
+            chunk = ids[start : start + 500]
+            jobs = ", ".join("(?)" for _ in chunk)
+            records = self._records(
+                f"WITH jobs (job) AS (VALUES {jobs})"
+                f" SELECT {_COLUMNS} FROM jobs JOIN runs ON id IN (SELECT r.id FROM runs AS r"
+                " WHERE r.job_id = jobs.job ORDER BY r.started DESC, r.id DESC LIMIT ?)"
+                " ORDER BY job_id, started DESC, id DESC",
+                [*chunk, count],
+            )
+            for record in records:
+                found.setdefault(record.job_id, []).append(record)
+        return found
+
+    def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
+        """How many attempts started at or after `since` each job has, by outcome."""
+        where, params = _filters(None, since, None)
+        rows = self._query(
+            f"SELECT job_id, outcome, COUNT(*) FROM runs{where} GROUP BY job_id, outcome"
+            " ORDER BY job_id, outcome",
+            params,
+        )
+        counts: dict[str, dict[Outcome, int]] = {}
+        for job_id, outcome, count in rows:
+            counts.setdefault(job_id, {})[Outcome(outcome)] = count
+        return counts
+
     def running(self) -> list[RunRecord]:
         """Attempts recorded as running, newest first."""
         return self.runs(outcome=Outcome.RUNNING)
@@ -503,16 +558,67 @@ class SQLiteStore:
         where, params = _filters(job_id, since, None)
         where += " AND " if where else " WHERE "
         rows = self._query(
-            f"SELECT outcome, started, duration FROM runs{where}outcome NOT IN (?, ?)",
+            "SELECT outcome, started, duration, cpu_user + cpu_system, max_rss"
+            f" FROM runs{where}outcome NOT IN (?, ?)",
             [*params, Outcome.RUNNING.value, Outcome.QUEUED.value],
         )
         return summarize(
             (
-                (Outcome(outcome), text_time(started), duration)
-                for outcome, started, duration in rows
+                (Outcome(outcome), text_time(started), duration, cpu, max_rss)
+                for outcome, started, duration, cpu, max_rss in rows
             ),
             tz,
         )
+
+    def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
+        """`JobTotals` of every recorded job, in three queries: the ended
+        attempts by job and outcome, the timed durations by job (counted
+        against `bounds` by SQLite), and what the attempts used by job."""
+        ended = self._query(
+            "SELECT job_id, outcome, COUNT(*), MAX(finished),"
+            " SUM(slots)"
+            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id, outcome",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+        timed = ", ".join("?" * len(TIMED_OUTCOMES))
+        below = "".join(", SUM(duration <= ?)" for _ in bounds)
+        durations = self._query(
+            f"SELECT job_id, COUNT(*), SUM(duration){below} FROM runs"
+            f" WHERE outcome IN ({timed}) AND duration IS NOT NULL GROUP BY job_id",
+            [*bounds, *(outcome.value for outcome in TIMED_OUTCOMES)],
+        )
+        usage = self._query(
+            "SELECT job_id, SUM(cpu_user + cpu_system), max_rss,"
+            # With one MAX, SQLite takes the bare column max_rss from its row.
+            " MAX(CASE WHEN max_rss IS NOT NULL THEN finished END)"
+            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+        used = {job_id: (cpu or 0.0, max_rss) for job_id, cpu, max_rss, _ in usage}
+        counts: dict[str, dict[Outcome, int]] = {}
+        last: dict[str, dict[Outcome, datetime]] = {}
+        missed: dict[str, int] = {}
+        for job_id, outcome_text, number, finished, slots in ended:
+            outcome = Outcome(outcome_text)
+            counts.setdefault(job_id, {})[outcome] = number
+            ends = last.setdefault(job_id, {})
+            if finished is not None:
+                ends[outcome] = text_time(finished)
+            if outcome is Outcome.MISSED:
+                missed[job_id] = slots
+        buckets = {row[0]: DurationBuckets(tuple(row[3:]), row[1], row[2]) for row in durations}
+        no_durations = DurationBuckets((0,) * len(bounds), 0, 0.0)
+        return {
+            job_id: JobTotals(
+                ended=counts[job_id],
+                last_ended=last[job_id],
+                missed_slots=missed.get(job_id, 0),
+                durations=buckets.get(job_id, no_durations),
+                cpu_seconds=used[job_id][0],
+                max_rss=used[job_id][1],
+            )
+            for job_id in sorted(counts)
+        }
 
     # -- Responsibility --------------------------------------------------------------------
 
@@ -562,9 +668,12 @@ class SQLiteStore:
             record_id,
             _micros(result.started),
             result.outcome.value,
-            "-" if result.exit_code is None else result.exit_code,
-            "-" if result.signal is None else result.signal,
+            _number_text(result.exit_code),
+            _number_text(result.signal),
             _micros(result.finished),
+            _number_text(_seconds_micros(result.cpu_user)),
+            _number_text(_seconds_micros(result.cpu_system)),
+            _number_text(result.max_rss),
         )
         path = self.path.with_name(END_NOTE + ".".join(map(str, fields)))
         path.touch()
@@ -860,6 +969,12 @@ class SQLiteStore:
                 )
         return found
 
+    def outbox_counts(self) -> dict[Delivery, int]:
+        """How many messages of the outbox stand where, by state."""
+        rows = self._query("SELECT state, COUNT(*) FROM outbox GROUP BY state", [])
+        found = {Delivery(state): number for state, number in rows}
+        return {state: found.get(state, 0) for state in Delivery}
+
     def job_past(self, job_id: str, before: datetime) -> JobPast:
         """What the alerts need of the job's past before its run at `before`."""
         slot = time_text(before)
@@ -1008,7 +1123,48 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection (`mode=ro`), or an empty in-memory history if
-    there is no file yet (nothing is created).
+    there is no file yet (nothing is created). A history of an older schema
+    (which the next daemon or `run-now` upgrades) is read from an up-to-date
+    copy in memory, taken as it is now, as a reader writes nothing.
+    """
+    _check_header(path)
+    if not path.exists():
+        return _memory_history(path)
+    db = _open_file_readonly(path)
+    try:
+        outdated = _stored_version(db, path) < MIGRATIONS[-1][0]
+    except sqlite3.Error as error:
+        db.close()
+        raise _history_error(path, error) from error
+    except BaseException:
+        db.close()
+        raise
+    return _memory_history(path, db) if outdated else db
+
+
+def _memory_history(path: Path, source: sqlite3.Connection | None = None) -> sqlite3.Connection:
+    """A history in memory with the latest schema: empty, or a copy of the one
+    `source` reads (closed once copied). `path` names it in messages."""
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    try:
+        if source is not None:
+            source.backup(db)
+        _migrate(db, path)
+    except sqlite3.Error as error:
+        db.close()
+        raise _history_error(path, error) from error
+    except BaseException:
+        db.close()
+        raise
+    finally:
+        if source is not None:
+            source.close()
+    return db
+
+
+def _open_file_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the database file at `path`.
 
     In WAL mode even a reader needs the -wal and -shm files beside the
     database, and creates them if they are missing (when the last connection
@@ -1018,12 +1174,6 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     while no WAL content exists, which is checked first (with content in a WAL
     file, SQLite could open it `mode=ro` in the first place).
     """
-    _check_header(path)
-    if not path.exists():
-        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        _migrate(db, path)
-        return db
     try:
         return _open_uri(path, "mode=ro")
     except sqlite3.OperationalError as error:
@@ -1211,6 +1361,10 @@ def _result_values(result: RunResult) -> dict[str, object]:
         "stderr_path": _path_text(result.stderr_path),
         "pid": result.pid,
         "message": result.message,
+        "cpu_user": result.cpu_user,
+        "cpu_system": result.cpu_system,
+        "max_rss": result.max_rss,
+        "slots": result.slots,
     }
 
 
@@ -1233,6 +1387,10 @@ def _record(row: sqlite3.Row) -> RunRecord:
         message=row["message"],
         host=row["host"],
         recorder_pid=row["recorder_pid"],
+        cpu_user=row["cpu_user"],
+        cpu_system=row["cpu_system"],
+        max_rss=row["max_rss"],
+        slots=row["slots"],
     )
 
 
@@ -1303,19 +1461,41 @@ def _read_note(path: Path) -> tuple[int, str, dict[str, object]] | None:
     or None for a name that is not one."""
     parts = path.name[len(END_NOTE) :].split(".")
     try:
-        record_id, started, outcome, exit_code, number, finished = parts
+        record_id, started, outcome, exit_code, number, finished, *usage = parts
+        cpu_user, cpu_system, max_rss = usage or ("-", "-", "-")
         start = _EPOCH + timedelta(microseconds=int(started))
         end = _EPOCH + timedelta(microseconds=int(finished))
         values: dict[str, object] = {
             "outcome": Outcome(outcome).value,
-            "exit_code": None if exit_code == "-" else int(exit_code),
-            "signal": None if number == "-" else int(number),
+            "exit_code": _text_number(exit_code),
+            "signal": _text_number(number),
             "finished": time_text(end),
             "duration": (end - start).total_seconds(),
+            "cpu_user": _micros_seconds(_text_number(cpu_user)),
+            "cpu_system": _micros_seconds(_text_number(cpu_system)),
+            "max_rss": _text_number(max_rss),
         }
         return int(record_id), time_text(start), values
     except ValueError:
         return None
+
+
+def _number_text(number: int | None) -> str:
+    """A number in a note's name; `-` for none."""
+    return "-" if number is None else str(number)
+
+
+def _text_number(text: str) -> int | None:
+    """A number of a note's name (`-`: none); ValueError for anything else."""
+    return None if text == "-" else int(text)
+
+
+def _seconds_micros(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1_000_000)
+
+
+def _micros_seconds(micros: int | None) -> float | None:
+    return None if micros is None else micros / 1_000_000
 
 
 def _path_text(path: Path | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from pycron.web import api, auth, health
+from pycron.web import api, auth, health, metrics, pages
 from pycron.web.source import Source
 
 
@@ -14,6 +14,11 @@ def create_app(source: Source, token: str | None = None) -> Starlette:
     changes a job), to those who show `token` if one is given (see
     `pycron.web.auth`)."""
     return Starlette(
-        routes=[*api.routes(source), *health.routes(source)],
+        routes=[
+            *api.routes(source),
+            *metrics.routes(source),
+            *pages.routes(source),
+            *health.routes(source),
+        ],
         middleware=auth.middleware(token),
     )

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import cookie_parser
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Scripts, styles, fonts and images come from the page's own address only:
@@ -36,6 +36,8 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
 }
 READ_METHODS = frozenset({"GET", "HEAD"})
+# Where the application answers in JSON, errors included.
+API_PATHS = "/api/"
 TOKEN_PARAMETER = "token"
 # What the cookie's value is derived from: the cookie stands for the token
 # without holding it, so a cookie read off a disk does not give the token away.
@@ -58,23 +60,20 @@ class Guard:
         send = _adding(send, extra)
         if self.token is not None:
             verdict = self._check(scope)
-            if isinstance(verdict, PlainTextResponse):
+            if isinstance(verdict, Response):
                 await verdict(scope, receive, send)
                 return
             scope, cookie = verdict
             if cookie is not None:
                 extra["set-cookie"] = cookie
         if scope["method"] not in READ_METHODS:
-            refusal = PlainTextResponse(
-                "405 Method Not Allowed: this server is read-only: only GET and HEAD are served\n",
-                status_code=405,
-                headers={"Allow": "GET, HEAD"},
-            )
+            message = f"{scope['method']} is not allowed: this server is read-only (GET and HEAD)"
+            refusal = _refusal(scope, 405, message, {"Allow": "GET, HEAD"})
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    def _check(self, scope: Scope) -> PlainTextResponse | tuple[Scope, str | None]:
+    def _check(self, scope: Scope) -> Response | tuple[Scope, str | None]:
         """The 401 answer to a request without the token; else the request
         as the application sees it (without the token in its query) and the
         cookie to set (when the token came in the query)."""
@@ -94,13 +93,11 @@ class Guard:
             return scope, None
         presented = bool(given or credentials or cookie is not None)
         challenge = 'Bearer realm="pycron"' + (', error="invalid_token"' if presented else "")
-        return PlainTextResponse(
-            "401 Unauthorized: this pycron serves only those who show its token: "
-            "open the page as ...?token=TOKEN, or send the header "
-            "'Authorization: Bearer TOKEN'\n",
-            status_code=401,
-            headers={"WWW-Authenticate": challenge},
+        message = (
+            "this pycron serves only those who show its token: open the page as "
+            "...?token=TOKEN, or send the header 'Authorization: Bearer TOKEN'"
         )
+        return _refusal(scope, 401, message, {"WWW-Authenticate": challenge})
 
     def _matches(self, given: str) -> bool:
         assert self.token is not None
@@ -121,14 +118,25 @@ class Guard:
         return f"{_cookie_name(scope)}={value}; Path=/; HttpOnly; SameSite=Strict{secure}"
 
 
+def _refusal(scope: Scope, status: int, message: str, headers: dict[str, str]) -> Response:
+    """The guard's answer to a request it does not let through: in JSON
+    (`{"error": ...}`) under the API's paths, whose errors all are; in text
+    elsewhere, for a person or a scraper to read."""
+    if scope["path"].startswith(API_PATHS):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return PlainTextResponse(f"{status} {message}\n", status_code=status, headers=headers)
+
+
 def _cookie_name(scope: Scope) -> str:
     server = scope.get("server")
     return f"pycron-{server[1]}" if server else "pycron"
 
 
 def _adding(send: Send, headers: dict[str, str]) -> Send:
-    """`send`, with `headers` set on the response's start (read when it
-    starts, so that what is added to them meanwhile is sent too)."""
+    """`send`, with `headers` added to the response's start (read when it
+    starts, so that what is added to them meanwhile is sent too). A header
+    the response sets itself is kept: a route may ask for more than the
+    baseline (the pages' stricter policy)."""
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -136,7 +144,7 @@ def _adding(send: Send, headers: dict[str, str]) -> Send:
             for name, value in headers.items():
                 if name == "set-cookie":
                     response.append(name, value)
-                else:
+                elif name not in response:
                     response[name] = value
         await send(message)
 
