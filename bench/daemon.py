@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -63,7 +64,7 @@ RELEASE_ENV = BENCH / ".venv-release"
 # hook adds about 10 ms to every start). Set by `run_benchmark`.
 DAEMON_PYTHON = [sys.executable]
 RESULTS = BENCH / "results.json"
-PARTS = ("inprocess", "startup", "fire", "burst", "pipeline")
+PARTS = ("inprocess", "startup", "fire", "burst", "pipeline", "web")
 
 GOAL_STARTUP_S = 1.0  # process start to `load`, 10,000 jobs
 GOAL_FIRST_PLAN_S = 0.25  # the same, the goal of the load-speed work
@@ -76,6 +77,15 @@ GOAL_BURST_S = 2.0  # 500 jobs due at once: the last one has started
 GOAL_TRIGGER_P99_MS = 50.0  # an upstream run's end to its @after run's first instruction
 GOAL_WATCH_OVER_DEBOUNCE_P99_MS = 50.0  # a file written to the @watch run's first instruction
 WATCH_DEBOUNCE_S = 1.0  # the @watch job's debounce= (the default)
+# The page being open must not disturb the schedule: with it polled, fire latency p99
+# within this much of the same daemon's without; serving nobody, idle CPU per 60 s
+# within this much of a daemon's without --http.
+GOAL_WEB_FIRE_OVER_MS = 5.0
+GOAL_WEB_IDLE_OVER_S = 0.005
+WEB_JOBS = 200  # jobs not due beside the `@every 1s` one: a page with something to show
+WEB_POLL_S = 2.0  # how often the page refreshes (and Prometheus scrapes, in the benchmark)
+# What an open overview fetches on each refresh, and a Prometheus scrape.
+WEB_PATHS = ("/?part=jobs", "/api/jobs", "/metrics")
 
 SETTLE_S = 3.0  # after `load`, before the idle window opens
 BURST_INTERVAL_S = 5  # the burst jobs are `@every 5s`: they share the daemon's anchor
@@ -131,7 +141,14 @@ class DaemonProcess:
     whatever happened in between.
     """
 
-    def __init__(self, crontab: Path, state_dir: Path, marker: str, max_parallel: int = 10) -> None:
+    def __init__(
+        self,
+        crontab: Path,
+        state_dir: Path,
+        marker: str,
+        max_parallel: int = 10,
+        extra: Sequence[str] = (),
+    ) -> None:
         self.command = [
             DAEMON_PYTHON[0],
             "-m",
@@ -147,6 +164,7 @@ class DaemonProcess:
             str(max_parallel),
             "--shutdown-grace",
             str(SHUTDOWN_GRACE_S),
+            *extra,
         ]
         self.state_dir = state_dir
         self.marker = marker  # a text in every job command of the benchmark
@@ -1072,6 +1090,137 @@ def pipeline_block(result: Result) -> str:
     )
 
 
+# --------------------------------------------------------------------------- web
+
+
+def web_crontab(work: Path, name: str, stamps: Path | None) -> Path:
+    """WEB_JOBS jobs that are not due and, given a stamp file, an `@every 1s` job."""
+    text = idle_crontab(WEB_JOBS, far_month(0))
+    if stamps is not None:
+        text += f"@every 1s {stamp_command(stamps)}\n"
+    crontab = work / f"{name}.crontab"
+    write_atomically(crontab, text)
+    return crontab
+
+
+def served_url(daemon: DaemonProcess) -> str:
+    """The base URL the daemon's `http` line gives (it serves a port of its own choosing)."""
+    event = daemon.wait_for(named("http"), "`http`")
+    url = event.fields.get("url")
+    if not isinstance(url, str):
+        raise BenchError(f"the `http` line has no url: {event.fields}")
+    return url.rstrip("/")
+
+
+class Poller:
+    """A browser with the overview open and a Prometheus scraping, in one
+    thread: every WEB_POLL_S, each of WEB_PATHS fetched once."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.requests = 0
+        self.errors: list[str] = []
+        self.seconds: list[float] = []  # response times
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="poller", daemon=True)
+
+    def __enter__(self) -> Poller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            for path in WEB_PATHS:
+                began = time.perf_counter()
+                try:
+                    with urllib.request.urlopen(self.base + path, timeout=10) as response:
+                        response.read()
+                except OSError as error:
+                    self.errors.append(f"{path}: {error}")
+                self.seconds.append(time.perf_counter() - began)
+                self.requests += 1
+            self._stop.wait(WEB_POLL_S)
+
+
+def daemon_cpu_s(pid: int) -> float:
+    """The daemon's CPU seconds so far, as precise as /proc allows."""
+    precise = cpu_schedstat_s(pid)
+    return precise[0] if precise is not None else cpu_ticks_s(pid)
+
+
+def measure_web(work: Path, options: argparse.Namespace) -> Result:
+    """The page must not disturb the schedule. Idle CPU of two daemons on the same
+    crontab, one without `--http` and one serving nobody; then one daemon with an
+    `@every 1s` job, a window without a client and a window with the page polled,
+    side by side: fire latency of each and the daemon's CPU per request."""
+    window = options.web_seconds
+    result: Result = {"jobs": WEB_JOBS, "window_s": window, "poll_s": WEB_POLL_S}
+    crontab = web_crontab(work, "web-idle", None)
+    for key, extra in (("idle_plain", ()), ("idle_http", ("--http", "127.0.0.1:0"))):
+        progress(f"web: {key}")
+        with DaemonProcess(crontab, work / f"{key}-state", str(work), extra=extra) as daemon:
+            daemon.wait_for(named("ready"), "`ready`")
+            result[key] = measure_idle(daemon, window)
+    stamps = work / "web.out"
+    crontab = web_crontab(work, "web-fire", stamps)
+    state = work / "web-fire-state"
+    with DaemonProcess(crontab, state, str(work), extra=("--http", "127.0.0.1:0")) as daemon:
+        base = served_url(daemon)
+        daemon.wait_for(named("ready"), "`ready`")
+        wait_until(time.time() + SETTLE_S, daemon, "web: settling")
+        windows: dict[str, tuple[float, float]] = {}
+        cpu: dict[str, float] = {}
+        progress("web: no client")
+        began, before = time.time(), daemon_cpu_s(daemon.pid)
+        wait_until(began + window, daemon, "web: no client")
+        windows["quiet"], cpu["quiet"] = (began, time.time()), daemon_cpu_s(daemon.pid) - before
+        progress("web: page polled")
+        began, before = time.time(), daemon_cpu_s(daemon.pid)
+        with Poller(base) as poller:
+            wait_until(began + window, daemon, "web: page polled")
+        windows["polled"], cpu["polled"] = (began, time.time()), daemon_cpu_s(daemon.pid) - before
+    progress("")
+    if poller.errors:
+        raise BenchError(f"{len(poller.errors)} requests failed, the first: {poller.errors[0]}")
+    samples = collect_samples(state, read_stamps(stamps))
+    for key, (start, end) in windows.items():
+        inside = [s for s in samples if start <= s.scheduled < end]
+        result[f"fire_{key}"] = sample_figures(inside)
+        result[f"cpu_{key}_s"] = round(cpu[key], 4)
+    result["requests"] = poller.requests
+    result["response_ms"] = distribution([s * 1000 for s in poller.seconds])
+    extra_cpu = cpu["polled"] - cpu["quiet"]
+    result["cpu_per_request_ms"] = round(extra_cpu * 1000 / poller.requests, 2)
+    return result
+
+
+def web_block(result: Result) -> str:
+    """Idle CPU with and without the server, and fire latency with and without the page."""
+    plain, served = result["idle_plain"], result["idle_http"]
+    lines = [
+        f"== the status page: {result['jobs']} jobs not due (+ an @every 1s job for latency),"
+        f" windows of {result['window_s']:g} s",
+        f"   idle CPU per 60 s      without --http {plain['cpu_per_60s']:.4f} s,"
+        f" wake-ups {plain['wake_ups']};  with --http, no client {served['cpu_per_60s']:.4f} s,"
+        f" wake-ups {served['wake_ups']}",
+        f"   memory (RSS)           without --http {plain['memory_mb'].get('rss', 0):.1f} MB;"
+        f"  with --http {served['memory_mb'].get('rss', 0):.1f} MB",
+        distribution_line("fire, no client", result["fire_quiet"]["latency_ms"]),
+        distribution_line(
+            f"fire, page polled every {result['poll_s']:g} s", result["fire_polled"]["latency_ms"]
+        ),
+        f"   daemon CPU             no client {result['cpu_quiet_s']:.3f} s; page polled"
+        f" {result['cpu_polled_s']:.3f} s ({result['requests']} requests of"
+        f" {', '.join(WEB_PATHS)}: {result['cpu_per_request_ms']:.2f} ms each)",
+        distribution_line("response time", result["response_ms"]),
+    ]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- goals
 
 
@@ -1107,6 +1256,7 @@ def evaluate(results: Result) -> list[Goal]:
     fire = results.get("fire") or {}
     burst = results.get("burst") or {}
     pipeline = results.get("pipeline") or {}
+    web = results.get("web") or {}
     trigger = (pipeline.get("trigger_ms") or {}).get("p99")
     watch = (pipeline.get("watch_ms") or {}).get("p99")
     debounce_ms = WATCH_DEBOUNCE_S * 1000
@@ -1186,6 +1336,33 @@ def evaluate(results: Result) -> list[Goal]:
             "ms",
             f"debounce {WATCH_DEBOUNCE_S:g} s",
         ),
+        *web_goals(web),
+    ]
+
+
+def web_goals(web: Result) -> list[Goal]:
+    """The page's goals: each compares two figures of the same run."""
+    quiet = ((web.get("fire_quiet") or {}).get("latency_ms") or {}).get("p99")
+    polled = ((web.get("fire_polled") or {}).get("latency_ms") or {}).get("p99")
+    plain = (web.get("idle_plain") or {}).get("cpu_per_60s")
+    served = (web.get("idle_http") or {}).get("cpu_per_60s")
+    return [
+        goal(
+            "fire latency p99, page polled",
+            f"< +{GOAL_WEB_FIRE_OVER_MS:g} ms",
+            None if quiet is None or polled is None else polled - quiet,
+            GOAL_WEB_FIRE_OVER_MS,
+            "ms",
+            "over the same daemon without a client" if quiet is not None else "",
+        ),
+        goal(
+            "idle CPU per 60 s, --http serving nobody",
+            f"< +{GOAL_WEB_IDLE_OVER_S * 1000:g} ms",
+            None if plain is None or served is None else (served - plain) * 1000,
+            GOAL_WEB_IDLE_OVER_S * 1000,
+            "ms",
+            "over a daemon without --http" if plain is not None else "",
+        ),
     ]
 
 
@@ -1259,7 +1436,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="KEYS",
         default=",".join(PARTS),
         help="comma-separated parts: inprocess, startup (start-up, idle and reload), fire, "
-        "burst, pipeline",
+        "burst, pipeline, web (the status page)",
     )
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs of the big crontab")
     parser.add_argument(
@@ -1286,6 +1463,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         help="how long the pipeline part runs (default 25, quick 10)",
     )
+    parser.add_argument(
+        "--web-seconds", type=float, help="each window of the web part (default 30, quick 10)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file (key 'daemon')")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -1296,6 +1476,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.every_seconds = args.every_seconds or (10.0 if quick else 60.0)
     args.burst_rounds = args.burst_rounds or (1 if quick else 2)
     args.pipeline_seconds = args.pipeline_seconds or (10.0 if quick else 25.0)
+    args.web_seconds = args.web_seconds or (10.0 if quick else 30.0)
     args.parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = [part for part in args.parts if part not in PARTS]
     if unknown:
@@ -1371,6 +1552,7 @@ def run_benchmark(options: argparse.Namespace, *, header: bool = True) -> Result
                 "burst_jobs",
                 "burst_rounds",
                 "pipeline_seconds",
+                "web_seconds",
             )
         },
     }
@@ -1398,6 +1580,10 @@ def run_benchmark(options: argparse.Namespace, *, header: bool = True) -> Result
         if "pipeline" in parts:
             results["pipeline"] = attempt(
                 "pipeline", lambda: measure_pipeline(work, options), pipeline_block
+            )
+        if "web" in parts:
+            results["web"] = attempt(
+                "the status page", lambda: measure_web(work, options), web_block
             )
     goals = evaluate(results)
     caveats = ["quick run"] if options.quick else []

@@ -80,7 +80,8 @@ def ensure_release_env(root: Path, where: Path) -> tuple[Path | None, str]:
         # Dependencies first (a no-op when they are there), then the project
         # itself rebuilt from the current sources whatever its version says.
         steps = (
-            ("install", f"{root}[watch]"),  # as `make run` has it: the crontab watched by events
+            # As `make run` has it: the crontab watched by events, the status page served.
+            ("install", f"{root}[watch,web]"),
             ("install", "--no-deps", "--force-reinstall", str(root)),
         )
         for args in steps:

@@ -132,6 +132,23 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
+def parse_since(text: str, now: datetime, zone: tzinfo | None = None) -> datetime:
+    """The start of a `--since` window: a duration back from `now` (`7d`,
+    `12h`) or an ISO 8601 time (without an offset: wall time in `zone`, this
+    machine's when None). ValueError says what it accepts."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a duration (7d, 12h) nor an ISO 8601 time") from None
+    if moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=zone) if zone is not None else moment.astimezone()
+
+
 def format_duration(value: timedelta) -> str:
     """The inverse of parse_duration, in the shortest form (`1h30m`, `0s`)."""
     seconds = int(value.total_seconds())

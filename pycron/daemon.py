@@ -86,7 +86,7 @@ from pycron.supervisor import (
     run_launch,
     thread_pool,
 )
-from pycron.views import job_view, run_view
+from pycron.views import status_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -191,6 +191,22 @@ def fire_after(
     clock) and `anchor` the daemon's start (from which `@every` counts).
     """
     return entry.schedule.next_after(after, zone, anchor)
+
+
+def next_runs(entry: Entry, now: datetime, count: int, zone: tzinfo | None) -> list[datetime]:
+    """The job's next `count` runs after `now` (aware), computed as the daemon
+    computes them (a job in a DST gap shows the time it really runs), in `zone`
+    (this machine's when None). A schedule not fixed on the clock (`@every` counts from the
+    daemon's start, `@reboot` runs at boot) has no time to show here."""
+    if not entry.enabled or not entry.schedule.on_the_clock:
+        return []
+    runs: list[datetime] = []
+    moment: datetime | None = now
+    while len(runs) < count and moment is not None:
+        moment = fire_after(entry, moment, now, zone)
+        if moment is not None:
+            runs.append(moment.astimezone(zone) if zone is not None else moment.astimezone())
+    return runs
 
 
 def plan(
@@ -798,7 +814,14 @@ class Scheduler:
             policy=skipped.policy.value,
         )
         result = RunResult(
-            skipped.job_id, skipped.last, 1, Outcome.MISSED, now, now, message=message
+            skipped.job_id,
+            skipped.last,
+            1,
+            Outcome.MISSED,
+            now,
+            now,
+            message=message,
+            slots=skipped.missed,
         )
         assert self._recorder is not None
         try:
@@ -1157,28 +1180,9 @@ class Daemon:
         Callable from another thread while the daemon runs."""
         scheduler = self.scheduler
         assert scheduler is not None, "the daemon is not running"
-        history = scheduler.history
-        last, running, queued = history.last_per_job(), history.running(), history.queued()
-        going, waiting = {r.job_id for r in running}, {r.job_id for r in queued}
-        state, zone = dict(scheduler.state), self.settings.zone
-        jobs = []
-        for job_id, entry in dict(scheduler.jobs).items():
-            fire = state[job_id].next_fire if job_id in state else None
-            record = last.get(job_id)
-            jobs.append(
-                {
-                    **job_view(entry),
-                    "next": fire.astimezone(zone).isoformat() if fire is not None else None,
-                    "running": job_id in going,
-                    "queued": job_id in waiting,
-                    "last": run_view(record, history.host) if record else None,
-                }
-            )
-        return {
-            "jobs": jobs,
-            "running": [run_view(r, history.host) for r in running],
-            "queued": [run_view(r, history.host) for r in queued],
-        }
+        state = dict(scheduler.state)
+        fires = {job_id: job.next_fire for job_id, job in state.items()}
+        return status_view(dict(scheduler.jobs), fires, scheduler.history, self.settings.zone)
 
     def _history_error(self, message: str) -> None:
         """A failure of the history, logged loudly; the jobs go on."""

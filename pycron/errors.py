@@ -100,6 +100,11 @@ class CorruptHistoryError(HistoryError):
         self.reason = reason
 
 
+class LogNotFoundError(HistoryError):
+    """A run's log file that is not there: the run never ran (so wrote none),
+    or the file was removed since (by retention, or by something else)."""
+
+
 class SlotTakenError(PycronError):
     """A scheduled run's slot is claimed by another run already (recorded
     before, or by another process): nothing was recorded, and the run must not

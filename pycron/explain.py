@@ -11,7 +11,11 @@ neither is a star, "if it is also" when a star field restricts the other.
 months where the job runs at another time, once instead of twice, or not at
 all (README, "Daylight saving time").
 
-Both are pure: no clock and no files; time comes in as arguments.
+`human_duration()`, `cpu_text()` and `human_bytes()` are the short texts of
+amounts that the command line and the status page share ("3m04s", "0.42s",
+"12.5 MiB").
+
+All are pure: no clock and no files; time comes in as arguments.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ _MAX_CLOCK_TIMES: Final = 6
 # Up to this many wall times in a DST note are listed one by one.
 _MAX_LISTED_TIMES: Final = 4
 _ONE_MICROSECOND: Final = timedelta(microseconds=1)
+_BYTE_UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 # --------------------------------------------------------------------------- words
@@ -390,6 +395,46 @@ def describe(expr: CronExpression) -> str:
     if not days and clock:
         days = "every day"
     return " ".join(part for part in (time_text, days, months) if part)
+
+
+def headline(expr: CronExpression) -> str:
+    """What `pycron explain` says first: the sentence of `describe`, with the
+    expression's own time zone in brackets if it has one."""
+    return describe(expr) + (f" ({expr.tz})" if expr.tz is not None else "")
+
+
+# --------------------------------------------------------------------------- amounts
+
+
+def human_duration(seconds: float | None) -> str:
+    """`0.4s`, `12.0s`, `3m04s`, `2h05m`: durations for people (`-` for none)."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def cpu_text(seconds: float | None) -> str:
+    """`0.42s`, `3m04s`: CPU time, finer than `human_duration` below a
+    minute, as jobs often use a few hundredths of a second (`-` for none)."""
+    if seconds is None:
+        return "-"
+    return f"{seconds:.2f}s" if seconds < 60 else human_duration(seconds)
+
+
+def human_bytes(count: int | None) -> str:
+    """`512 B`, `3.4 KiB`, `120.0 MiB`: sizes for people, in powers of 1024 (`-` for none)."""
+    if count is None:
+        return "-"
+    power = min((count.bit_length() - 1) // 10, len(_BYTE_UNITS) - 1) if count > 0 else 0
+    if power == 0:
+        return f"{count} B"
+    return f"{count / 1024**power:.1f} {_BYTE_UNITS[power]}"
 
 
 # --------------------------------------------------------------------------- DST notes

@@ -37,6 +37,8 @@ class RunResult(NamedTuple):
     not see end (error, skipped and interrupted ones). `max_rss` is also None
     for a peak no larger than pycron's own, which the kernel counts into a
     process pycron starts, so that a smaller one cannot be told from it.
+    `slots` is how many scheduled slots the attempt stands for: one, but a
+    `missed` record stands for every slot of one catch-up decision.
     """
 
     job_id: str
@@ -54,6 +56,7 @@ class RunResult(NamedTuple):
     cpu_user: float | None = None
     cpu_system: float | None = None
     max_rss: int | None = None
+    slots: int = 1
 
     @property
     def duration(self) -> float | None:

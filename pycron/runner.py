@@ -39,7 +39,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 from filelock import FileLock, Timeout
 
 from pycron.crontab import CRON_PATH, Entry, Options, Overlap, untrusted
-from pycron.errors import UnsafeFileError, file_errors
+from pycron.errors import LogNotFoundError, UnsafeFileError, file_errors
 from pycron.processes import (
     JOB_VARIABLE,
     TOKEN_VARIABLE,
@@ -1085,6 +1085,17 @@ def _remove(paths: list[Path]) -> None:
     """Remove a run's files, its marker last."""
     for path in sorted(paths, key=lambda path: path.suffix == _MARKER):
         path.unlink(missing_ok=True)
+
+
+def log_gone(run_id: int, log: Path) -> LogNotFoundError:
+    """Why the recorded log of run `run_id` is not there: pruned by retention,
+    as designed, or deleted by something else; the message tells which."""
+    if pruned_by_retention(log):
+        return LogNotFoundError(f"the log of run {run_id} is gone (pruned by retention): {log}")
+    return LogNotFoundError(
+        f"{log}: missing: the log of run {run_id} was deleted, not pruned by retention;"
+        f" see what removes files in {log.parent}"
+    )
 
 
 def pruned_by_retention(log: Path) -> bool:

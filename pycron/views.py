@@ -9,10 +9,12 @@ offset, paths as text, absent values as None.
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
 
 from pycron.crontab import Cron, Entry, Finding, Line
 from pycron.expr import FIELD_NAMES
-from pycron.store import DeliveryRecord, RunRecord, orphan_note
+from pycron.store import DeliveryRecord, RunRecord, RunStats, Store, orphan_note
 
 
 def finding_view(finding: Finding) -> dict[str, object]:
@@ -114,3 +116,75 @@ def deliveries_view(deliveries: list[DeliveryRecord]) -> list[dict[str, object]]
         }
         for delivery in deliveries
     ]
+
+
+def history_view(
+    records: list[RunRecord],
+    triggers: Mapping[int, tuple[int, ...]],
+    deliveries: Mapping[int, list[DeliveryRecord]],
+    host: str | None = None,
+) -> list[dict[str, object]]:
+    """Runs as `history --json` shows them: each attempt (`run_view`) with the
+    upstream runs that triggered it (a list, or None for a run no trigger
+    started) and the messages it owed."""
+    return [
+        {
+            **run_view(record, host),
+            "trigger": list(triggers[record.id]) if record.id in triggers else None,
+            "deliveries": deliveries_view(deliveries.get(record.id, [])),
+        }
+        for record in records
+    ]
+
+
+def stats_view(job_id: str | None, stats: RunStats) -> dict[str, object]:
+    """Figures over ended attempts (`stats --json`), of job `job_id` or of all
+    jobs (None): durations in seconds, failures by outcome, counts per day,
+    CPU seconds in all and the largest peak RSS in bytes."""
+    return {
+        "job": job_id,
+        "runs": stats.runs,
+        "successes": stats.successes,
+        "success_rate": stats.success_rate,
+        "duration": {
+            "min": stats.duration_min,
+            "avg": stats.duration_avg,
+            "p95": stats.duration_p95,
+            "max": stats.duration_max,
+        },
+        "failures": {outcome.value: count for outcome, count in stats.failures.items()},
+        "per_day": {day.isoformat(): counts._asdict() for day, counts in stats.per_day.items()},
+        "cpu_seconds": stats.cpu_seconds,
+        "max_rss": stats.max_rss,
+    }
+
+
+def status_view(
+    jobs: Mapping[str, Entry],
+    next_fires: Mapping[str, datetime | None],
+    history: Store,
+    zone: tzinfo | None,
+) -> dict[str, object]:
+    """What runs and what is next: every job with its next run (in `zone`),
+    whether it runs or waits and its last run; the runs going and queued.
+    The daemon's snapshot, and the status page's when no daemon runs."""
+    last, running, queued = history.last_per_job(), history.running(), history.queued()
+    going, waiting = {r.job_id for r in running}, {r.job_id for r in queued}
+    views = []
+    for job_id, entry in jobs.items():
+        fire = next_fires.get(job_id)
+        record = last.get(job_id)
+        views.append(
+            {
+                **job_view(entry),
+                "next": fire.astimezone(zone).isoformat() if fire is not None else None,
+                "running": job_id in going,
+                "queued": job_id in waiting,
+                "last": run_view(record, history.host) if record else None,
+            }
+        )
+    return {
+        "jobs": views,
+        "running": [run_view(r, history.host) for r in running],
+        "queued": [run_view(r, history.host) for r in queued],
+    }

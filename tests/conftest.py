@@ -8,7 +8,7 @@ the profile.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from hypothesis import settings
 from test_daemon import Sandbox
 
 from pycron.runner import Supervision, supervise
+from pycron.web.source import Source
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=200, print_blob=True)
 settings.register_profile("dev", deadline=None, max_examples=200)
@@ -59,3 +60,24 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def serve_web() -> Iterator[Callable[[Source], str]]:
+    """Serve a source's web application on a free loopback port, from a
+    thread, as the daemon does; returns its base URL. Stopped after the test."""
+    from pycron.web.app import create_app  # noqa: PLC0415 - the optional web extra
+    from pycron.web.server import HttpServer, bind  # noqa: PLC0415
+
+    servers: list[HttpServer] = []
+
+    def serve(source: Source) -> str:
+        server = HttpServer(create_app(source), bind("127.0.0.1", 0))
+        server.start()
+        servers.append(server)
+        host, port = server.address
+        return f"http://{host}:{port}"
+
+    yield serve
+    for server in servers:
+        server.stop()

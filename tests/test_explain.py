@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pycron.errors import CronSyntaxError
-from pycron.explain import describe, dst_notes
+from pycron.explain import cpu_text, describe, dst_notes, human_bytes, human_duration
 from pycron.expr import DOW_NAMES, MONTH_NAMES, CronExpression, ItemKind
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -494,3 +494,39 @@ def test_gap_notes_agree_with_the_engine(text: str, zone: str) -> None:
     # ... and no firing that day shows a wall time the note names as missing.
     missing = gap_note.split(": ", 1)[1].split(" do")[0].replace(" and", ",").split(", ")
     assert not {f"{m:%H:%M}" for m in firings} & set(missing)
+
+
+# --------------------------------------------------------------------------- amounts
+
+
+@pytest.mark.parametrize(
+    ("seconds", "duration", "cpu"),
+    [
+        (None, "-", "-"),
+        (0.004, "0.0s", "0.00s"),
+        (0.42, "0.4s", "0.42s"),
+        (12.0, "12.0s", "12.00s"),
+        (184, "3m04s", "3m04s"),
+        (7500, "2h05m", "2h05m"),
+    ],
+)
+def test_durations_for_people(seconds: float | None, duration: str, cpu: str) -> None:
+    assert human_duration(seconds) == duration
+    assert cpu_text(seconds) == cpu
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (None, "-"),
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (12_897_484, "12.3 MiB"),
+        (5 * 2**30, "5.0 GiB"),
+        (2**50, "1024.0 TiB"),
+    ],
+)
+def test_sizes_for_people(count: int | None, text: str) -> None:
+    assert human_bytes(count) == text

@@ -64,6 +64,26 @@ GRAPH: dict[str, set[str]] = {
         "notify.outbox",
         "watch",
     },
+    # The status page, its API and /metrics (the optional web extra): what they
+    # read, the application, and the server that runs it in a thread.
+    "web": set(),
+    "web.source": {
+        "errors",
+        "records",
+        "explain",
+        "crontab",
+        "runner",
+        "store",
+        "store.sqlite",
+        "views",
+        "daemon",
+    },
+    "web.api": {"errors", "records", "crontab", "web.source"},
+    "web.metrics": {"errors", "records", "store", "web.source"},
+    "web.charts": {"explain"},
+    "web.pages": {"errors", "explain", "store", "web.charts", "web.source"},
+    "web.app": {"web.api", "web.metrics", "web.pages", "web.source"},
+    "web.server": set(),
     # What the `pycron` command needs before click is loaded (the quick `next`).
     "launch": {"errors", "expr"},
     # The process entry point, which loads the click group only when a command needs it.
@@ -99,6 +119,7 @@ GRAPH: dict[str, set[str]] = {
     "cli.runs": {
         "errors",
         "records",
+        "explain",
         "crontab",
         "graph",
         "runner",

@@ -232,6 +232,28 @@ def test_a_version_5_history_migrates_and_reads_its_runs_without_usage(
     assert (stats.runs, stats.cpu_seconds, stats.max_rss) == (2, 1.75, 64 * MIB)
 
 
+@pytest.mark.parametrize(
+    ("message", "slots"),
+    [
+        pytest.param("3 missed run(s) from A to B not run (catch-up=none)", 3, id="a-decision"),
+        pytest.param("1 missed run(s) from A to A not run (catch-up=none)", 1, id="one-slot"),
+        pytest.param("queued when the daemon stopped", 1, id="a-queued-run"),
+        pytest.param(None, 1, id="no-message"),
+    ],
+)
+def test_a_version_5_missed_record_gets_the_slots_its_message_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, message: str | None, slots: int
+) -> None:
+    db = older_history(tmp_path, 5, monkeypatch)
+    insert_old_run(db, "late", Outcome.MISSED, "2026-03-01T12:00:00.000000+00:00")
+    raw(db, "UPDATE runs SET message = ?", (message,))
+    insert_old_run(db, "ran", Outcome.SUCCESS, "2026-03-01T12:00:10.000000+00:00")
+    with SQLiteStore.open(tmp_path, host="here") as history:
+        by_job = {r.job_id: r for r in history.runs()}
+    assert (by_job["late"].slots, by_job["late"].message) == (slots, message)
+    assert by_job["ran"].slots == 1
+
+
 def test_a_reader_reads_an_older_history_as_it_is_without_upgrading_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -512,6 +534,55 @@ def test_equal_start_times_order_by_record_id(history: SQLiteStore) -> None:
     latest = history.latest("backup")
     assert latest is not None
     assert latest.id == ids[-1]
+
+
+RECENT_CASES = {
+    "two of each": (
+        (["backup", "report", "sync"], 2),
+        {"backup": [20, 10], "report": [15, 5], "sync": [25]},
+    ),
+    "more than recorded": ((["backup"], 10), {"backup": [20, 10, 0]}),
+    "jobs without runs are left out": ((["report", "nope"], 1), {"report": [15]}),
+    "no jobs": (([], 3), {}),
+}
+
+
+@pytest.mark.parametrize(("arguments", "minutes"), RECENT_CASES.values(), ids=RECENT_CASES.keys())
+def test_recent_attempts_per_job_newest_first(
+    table: SQLiteStore, arguments: tuple[list[str], int], minutes: dict[str, list[int]]
+) -> None:
+    found = table.recent(*arguments)
+    assert {
+        job: [int((run.started - T0).total_seconds()) // 60 for run in runs]
+        for job, runs in found.items()
+    } == minutes
+    assert all(run.job_id == job for job, runs in found.items() for run in runs)
+
+
+def test_recent_attempts_of_many_jobs(history: SQLiteStore) -> None:
+    jobs = [f"job{number}" for number in range(600)]  # more than one statement's parameters
+    for minute, job in enumerate(jobs):
+        record(history, attempt(job, minute))
+        record(history, attempt(job, minute + 1000))
+    found = history.recent(jobs, 1)
+    assert sorted(found) == sorted(jobs)
+    assert all(
+        runs[0].started == T0 + timedelta(minutes=jobs.index(job) + 1000)
+        for job, runs in found.items()
+    )
+
+
+def test_outcome_counts_per_job(table: SQLiteStore) -> None:
+    assert table.outcome_counts() == {
+        "backup": {Outcome.SUCCESS: 2, Outcome.FAILED: 1},
+        "report": {Outcome.TIMEOUT: 1, Outcome.SUCCESS: 1},
+        "sync": {Outcome.RUNNING: 1},
+    }
+    assert table.outcome_counts(SINCE_10.astimezone(PLUS_TWO)) == {
+        "backup": {Outcome.SUCCESS: 1, Outcome.FAILED: 1},
+        "report": {Outcome.SUCCESS: 1},
+        "sync": {Outcome.RUNNING: 1},
+    }
 
 
 def test_latest_run_and_running(table: SQLiteStore) -> None:

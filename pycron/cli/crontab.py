@@ -26,7 +26,6 @@ from pycron.cli.render import (
     Column,
     local_time,
     minute_text,
-    next_runs,
     no_next_text,
     plural,
     print_json,
@@ -48,7 +47,7 @@ from pycron.crontab import (
     remove_job,
     untrusted,
 )
-from pycron.daemon import local_zone
+from pycron.daemon import local_zone, next_runs
 from pycron.errors import (
     CrontabError,
     PycronError,

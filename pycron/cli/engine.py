@@ -68,11 +68,11 @@ def explain_command(expression: str, tz: str | None, start: str | None) -> None:
       pycron explain '30 2 * * 1-5'
       pycron explain '30 2 * * *' --tz America/New_York
     """
-    from pycron.explain import describe, dst_notes  # noqa: PLC0415 - not needed to start the daemon
+    from pycron.explain import dst_notes, headline  # noqa: PLC0415 - not needed to start the daemon
 
     expr = CronExpression(expression, tz)
     reference = parse_start(start, tz)
-    click.echo(describe(expr) + (f" ({expr.tz})" if expr.tz is not None else ""))
+    click.echo(headline(expr))
     click.echo("Next runs:")
     try:
         runs = expr.iter(reference)

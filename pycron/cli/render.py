@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 import click
@@ -15,7 +15,6 @@ import click
 from pycron.crontab import (
     Entry,
 )
-from pycron.daemon import fire_after
 from pycron.records import Outcome
 from pycron.store import RunRecord, orphan_note
 
@@ -151,44 +150,6 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def human_duration(seconds: float | None) -> str:
-    """`0.4s`, `12.0s`, `3m04s`, `2h05m`: durations for people."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def cpu_text(seconds: float | None) -> str:
-    """`0.42s`, `3m04s`: CPU time, finer than `human_duration` below a minute,
-    as jobs often use a few hundredths of a second."""
-    if seconds is None:
-        return "-"
-    return f"{seconds:.2f}s" if seconds < 60 else human_duration(seconds)
-
-
-BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB")
-
-
-def human_bytes(count: int | None) -> str:
-    """`512 B`, `12.3 MiB`: sizes in binary units, for people."""
-    if count is None:
-        return "-"
-    if count < 1024:
-        return f"{count} B"
-    size = float(count)
-    for unit in BYTE_UNITS:
-        size /= 1024
-        if size < 1024 or unit == BYTE_UNITS[-1]:
-            break
-    return f"{size:.1f} {unit}"
-
-
 def local_time(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
@@ -209,22 +170,6 @@ def result_text(record: RunRecord) -> str:
 def orphan_text(record: RunRecord) -> str | None:
     """`pycron gone, pid N` for a run that outlived the pycron that started it."""
     return orphan_note(record, socket.gethostname())
-
-
-def next_runs(entry: Entry, now: datetime, count: int, zone: tzinfo | None) -> list[datetime]:
-    """The job's next `count` runs after `now` (aware), computed as the daemon
-    computes them (a job in a DST gap shows the time it really runs), in this
-    machine's zone. A schedule not fixed on the clock (`@every` counts from the
-    daemon's start, `@reboot` runs at boot) has no time to show here."""
-    if not entry.enabled or not entry.schedule.on_the_clock:
-        return []
-    runs: list[datetime] = []
-    moment: datetime | None = now
-    while len(runs) < count and moment is not None:
-        moment = fire_after(entry, moment, now, zone)
-        if moment is not None:
-            runs.append(moment.astimezone(zone) if zone is not None else moment.astimezone())
-    return runs
 
 
 def minute_text(moment: datetime) -> str:

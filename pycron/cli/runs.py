@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from datetime import date, datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -33,12 +32,8 @@ from pycron.cli.invocation import (
 from pycron.cli.render import (
     WIDE_HELP,
     Column,
-    cpu_text,
-    human_bytes,
-    human_duration,
     local_time,
     minute_text,
-    next_runs,
     no_next_text,
     on_terminal,
     orphan_text,
@@ -49,16 +44,18 @@ from pycron.cli.render import (
 )
 from pycron.crontab import (
     parse_duration,
+    parse_since,
     untrusted,
 )
-from pycron.daemon import local_zone, pending_trigger
+from pycron.daemon import local_zone, next_runs, pending_trigger
 from pycron.errors import (
     HistoryError,
     JobNotFoundError,
-    PycronError,
+    LogNotFoundError,
     UnsafeFileError,
     UsageError,
 )
+from pycron.explain import cpu_text, human_bytes, human_duration
 from pycron.graph import Trigger, downstreams, upstreams, without_cycles
 from pycron.launch import EXIT_FAILURE
 from pycron.notify import Channel
@@ -67,8 +64,8 @@ from pycron.notify.outbox import Composer, Sender, compose_nothing, deliver_once
 from pycron.records import Outcome, RunResult
 from pycron.runner import (
     Context,
+    log_gone,
     prepare_state_dir,
-    pruned_by_retention,
     run,
     supervise,
 )
@@ -82,7 +79,7 @@ from pycron.store import (
 )
 from pycron.store.logs import remove_logs
 from pycron.store.sqlite import SQLiteStore
-from pycron.views import deliveries_view, run_view
+from pycron.views import history_view, run_view, stats_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -103,16 +100,9 @@ def _since(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return utc_now() - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"--since: {text!r} is neither a duration (7d, 12h) nor an ISO 8601 time"
-        ) from None
-    return moment if moment.tzinfo else moment.astimezone()
+        return parse_since(text, utc_now())
+    except ValueError as error:
+        raise UsageError(f"--since: {error}") from None
 
 
 class _StopOnSignal:
@@ -442,16 +432,7 @@ def history_group(
         deliveries = history.deliveries([r.id for r in records])
         triggers = history.triggers([r.id for r in records])
     if as_json:
-        print_json(
-            [
-                {
-                    **run_view(r),
-                    "trigger": list(triggers[r.id]) if r.id in triggers else None,
-                    "deliveries": deliveries_view(deliveries.get(r.id, [])),
-                }
-                for r in records
-            ]
-        )
+        print_json(history_view(records, triggers, deliveries))
         return
     people = on_terminal()
     rows = [
@@ -550,11 +531,11 @@ def logs_command(
             )
         path = record.stderr_path if errors else record.stdout_path
         if path is None:
-            raise HistoryError(
+            raise LogNotFoundError(
                 f"run {record.id} has no log: it did not run ({record.outcome.value})"
             )
         if not path.exists():
-            raise _log_gone(record, path)
+            raise log_gone(record.id, path)
         if errors and record.stderr_path == record.stdout_path:
             click.echo(
                 f"run {record.id} wrote its stderr into its output, in order: {path}", err=True
@@ -585,18 +566,6 @@ def _known_job(invocation: Invocation, history: Store, job_id: str) -> None:
     raise JobNotFoundError(
         f"no job {job_id!r} in {invocation.crontab}, nor any run of it in the history "
         f"(jobs: {', '.join(ids) or 'none'})"
-    )
-
-
-def _log_gone(record: RunRecord, path: Path) -> PycronError:
-    """Why a recorded log is not there: pruned by retention, as designed, or
-    missing, deleted by something else. Either way there is nothing to show
-    (exit 1); the message tells which."""
-    if pruned_by_retention(path):
-        return HistoryError(f"the log of run {record.id} is gone (pruned by retention): {path}")
-    return HistoryError(
-        f"{path}: missing: the log of run {record.id} was deleted, not pruned by retention;"
-        f" see what removes files in {path.parent}"
     )
 
 
@@ -701,27 +670,15 @@ def stats_command(ctx: click.Context, job_id: str | None, since: str | None, as_
         if job_id is not None:
             _known_job(invocation, history, job_id)
         stats = history.stats(job_id=job_id, since=_since(since), tz=_local_tz())
+    if as_json:
+        print_json(stats_view(job_id, stats))
+        return
     durations = {
         "min": stats.duration_min,
         "avg": stats.duration_avg,
         "p95": stats.duration_p95,
         "max": stats.duration_max,
     }
-    if as_json:
-        print_json(
-            {
-                "job": job_id,
-                "runs": stats.runs,
-                "successes": stats.successes,
-                "success_rate": stats.success_rate,
-                "duration": durations,
-                "failures": {o.value: n for o, n in stats.failures.items()},
-                "per_day": {d.isoformat(): c._asdict() for d, c in stats.per_day.items()},
-                "cpu_seconds": stats.cpu_seconds,
-                "max_rss": stats.max_rss,
-            }
-        )
-        return
     rate = "-" if stats.success_rate is None else f"{stats.success_rate:.1%}"
     click.echo(f"runs: {stats.runs}   successes: {stats.successes}   success rate: {rate}")
     click.echo("duration: " + "  ".join(f"{k} {human_duration(v)}" for k, v in durations.items()))

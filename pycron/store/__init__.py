@@ -61,7 +61,8 @@ class RunRecord(NamedTuple):
     `recorder_pid` the pycron process that recorded the start and owes its end,
     while `pid` is the job's own process, as the runner reported it. What the
     attempt used (`cpu_user`, `cpu_system`, `max_rss`) is as in `RunResult`,
-    and None for attempts recorded by a pycron that did not measure it.
+    and None for attempts recorded by a pycron that did not measure it;
+    `slots` too is as in `RunResult`.
     """
 
     id: int
@@ -82,6 +83,7 @@ class RunRecord(NamedTuple):
     cpu_user: float | None = None
     cpu_system: float | None = None
     max_rss: int | None = None
+    slots: int = 1
 
     @property
     def duration(self) -> float | None:
@@ -121,6 +123,7 @@ class RunRecord(NamedTuple):
             cpu_user=self.cpu_user,
             cpu_system=self.cpu_system,
             max_rss=self.max_rss,
+            slots=self.slots,
         )
 
 
@@ -154,6 +157,37 @@ class RunStats(NamedTuple):
     duration_max: float | None
     failures: dict[Outcome, int]
     per_day: dict[date, DayCounts]
+    cpu_seconds: float
+    max_rss: int | None
+
+
+class DurationBuckets(NamedTuple):
+    """The durations of a job's timed attempts (`TIMED_OUTCOMES`) against
+    upper bounds in seconds, counted as a Prometheus histogram counts them:
+    `within[i]` attempts took at most the i-th bound (so the counts never
+    decrease); `attempts` is all of them and `seconds` their sum."""
+
+    within: tuple[int, ...]
+    attempts: int
+    seconds: float
+
+
+class JobTotals(NamedTuple):
+    """What the whole history holds of one job (`/metrics`): its ended
+    attempts by outcome, when the last of each outcome ended, how many
+    scheduled slots it missed, the durations of its timed attempts, the CPU
+    seconds (user and system) of the attempts that measured them, and the
+    peak resident set (bytes) of the last attempt that measured one (None:
+    none did).
+
+    A `missed` record stands for every slot of one catch-up decision (its
+    `slots`).
+    """
+
+    ended: dict[Outcome, int]
+    last_ended: dict[Outcome, datetime]
+    missed_slots: int
+    durations: DurationBuckets
     cpu_seconds: float
     max_rss: int | None
 
@@ -325,6 +359,14 @@ class Store(Recorder, Protocol):
     def last_per_job(self) -> dict[str, RunRecord]:
         """Each recorded job's most recently started attempt, by job id."""
 
+    def recent(self, job_ids: Collection[str], count: int) -> dict[str, list[RunRecord]]:
+        """The last `count` attempts of each of these jobs, newest first, by
+        job id (a job without any is left out)."""
+
+    def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
+        """How many attempts started at or after `since` (None: ever) each
+        job has, by outcome, by job id (running and queued ones included)."""
+
     def running(self) -> list[RunRecord]:
         """Attempts recorded as running, newest first."""
 
@@ -352,6 +394,11 @@ class Store(Recorder, Protocol):
     ) -> RunStats:
         """Figures over the ended attempts (of one job, started at or after
         `since`); days are counted in `tz`. See `RunStats`."""
+
+    def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
+        """`JobTotals` of every recorded job (whether or not a crontab still
+        has it), its durations counted against `bounds` (seconds, ascending),
+        in a few queries whatever the number of jobs."""
 
     # -- Responsibility --------------------------------------------------------------------
 
@@ -446,6 +493,9 @@ class Store(Recorder, Protocol):
 
     def deliveries(self, run_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
         """The messages the given runs owed, by run id, oldest first."""
+
+    def outbox_counts(self) -> dict[Delivery, int]:
+        """How many messages of the outbox stand where (every state, 0 for none)."""
 
     def job_past(self, job_id: str, before: datetime) -> JobPast:
         """What the alerts need of the job's past before its run at slot

@@ -55,9 +55,12 @@ from pycron.store import (
     FAILURE_OUTCOMES,
     INTERRUPTED_MESSAGE,
     RAN_OUTCOMES,
+    TIMED_OUTCOMES,
     Delivery,
     DeliveryRecord,
+    DurationBuckets,
     JobPast,
+    JobTotals,
     OutboxEntry,
     Pruned,
     RunRecord,
@@ -199,13 +202,20 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE runs ADD COLUMN cpu_user REAL",
             "ALTER TABLE runs ADD COLUMN cpu_system REAL",
             "ALTER TABLE runs ADD COLUMN max_rss INTEGER",
+            # How many scheduled slots a record stands for: a missed record, every
+            # slot of one catch-up decision. Older missed records said it only at
+            # the start of their message ("3 missed run(s) from ..."), read once here.
+            "ALTER TABLE runs ADD COLUMN slots INTEGER NOT NULL DEFAULT 1",
+            "UPDATE runs SET slots = MAX(CAST(COALESCE(message, '') AS INTEGER), 1)"
+            " WHERE outcome = 'missed'",
         ),
     ),
 )
 
 _COLUMNS = (
     "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
-    "stdout_path, stderr_path, pid, message, host, recorder_pid, cpu_user, cpu_system, max_rss"
+    "stdout_path, stderr_path, pid, message, host, recorder_pid, "
+    "cpu_user, cpu_system, max_rss, slots"
 )
 
 
@@ -427,6 +437,38 @@ class SQLiteStore:
         )
         return {record.job_id: record for record in records}
 
+    def recent(self, job_ids: Collection[str], count: int) -> dict[str, list[RunRecord]]:
+        """The last `count` attempts of each of these jobs, newest first, by
+        job id: one indexed look per job, however long the history."""
+        found: dict[str, list[RunRecord]] = {}
+        ids = list(job_ids)
+        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
+            chunk = ids[start : start + 500]
+            jobs = ", ".join("(?)" for _ in chunk)
+            records = self._records(
+                f"WITH jobs (job) AS (VALUES {jobs})"
+                f" SELECT {_COLUMNS} FROM jobs JOIN runs ON id IN (SELECT r.id FROM runs AS r"
+                " WHERE r.job_id = jobs.job ORDER BY r.started DESC, r.id DESC LIMIT ?)"
+                " ORDER BY job_id, started DESC, id DESC",
+                [*chunk, count],
+            )
+            for record in records:
+                found.setdefault(record.job_id, []).append(record)
+        return found
+
+    def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
+        """How many attempts started at or after `since` each job has, by outcome."""
+        where, params = _filters(None, since, None)
+        rows = self._query(
+            f"SELECT job_id, outcome, COUNT(*) FROM runs{where} GROUP BY job_id, outcome"
+            " ORDER BY job_id, outcome",
+            params,
+        )
+        counts: dict[str, dict[Outcome, int]] = {}
+        for job_id, outcome, count in rows:
+            counts.setdefault(job_id, {})[Outcome(outcome)] = count
+        return counts
+
     def running(self) -> list[RunRecord]:
         """Attempts recorded as running, newest first."""
         return self.runs(outcome=Outcome.RUNNING)
@@ -527,6 +569,56 @@ class SQLiteStore:
             ),
             tz,
         )
+
+    def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
+        """`JobTotals` of every recorded job, in three queries: the ended
+        attempts by job and outcome, the timed durations by job (counted
+        against `bounds` by SQLite), and what the attempts used by job."""
+        ended = self._query(
+            "SELECT job_id, outcome, COUNT(*), MAX(finished),"
+            " SUM(slots)"
+            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id, outcome",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+        timed = ", ".join("?" * len(TIMED_OUTCOMES))
+        below = "".join(", SUM(duration <= ?)" for _ in bounds)
+        durations = self._query(
+            f"SELECT job_id, COUNT(*), SUM(duration){below} FROM runs"
+            f" WHERE outcome IN ({timed}) AND duration IS NOT NULL GROUP BY job_id",
+            [*bounds, *(outcome.value for outcome in TIMED_OUTCOMES)],
+        )
+        usage = self._query(
+            "SELECT job_id, SUM(cpu_user + cpu_system), max_rss,"
+            # With one MAX, SQLite takes the bare column max_rss from its row.
+            " MAX(CASE WHEN max_rss IS NOT NULL THEN finished END)"
+            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id",
+            [Outcome.QUEUED.value, Outcome.RUNNING.value],
+        )
+        used = {job_id: (cpu or 0.0, max_rss) for job_id, cpu, max_rss, _ in usage}
+        counts: dict[str, dict[Outcome, int]] = {}
+        last: dict[str, dict[Outcome, datetime]] = {}
+        missed: dict[str, int] = {}
+        for job_id, outcome_text, number, finished, slots in ended:
+            outcome = Outcome(outcome_text)
+            counts.setdefault(job_id, {})[outcome] = number
+            ends = last.setdefault(job_id, {})
+            if finished is not None:
+                ends[outcome] = text_time(finished)
+            if outcome is Outcome.MISSED:
+                missed[job_id] = slots
+        buckets = {row[0]: DurationBuckets(tuple(row[3:]), row[1], row[2]) for row in durations}
+        no_durations = DurationBuckets((0,) * len(bounds), 0, 0.0)
+        return {
+            job_id: JobTotals(
+                ended=counts[job_id],
+                last_ended=last[job_id],
+                missed_slots=missed.get(job_id, 0),
+                durations=buckets.get(job_id, no_durations),
+                cpu_seconds=used[job_id][0],
+                max_rss=used[job_id][1],
+            )
+            for job_id in sorted(counts)
+        }
 
     # -- Responsibility --------------------------------------------------------------------
 
@@ -876,6 +968,12 @@ class SQLiteStore:
                     )
                 )
         return found
+
+    def outbox_counts(self) -> dict[Delivery, int]:
+        """How many messages of the outbox stand where, by state."""
+        rows = self._query("SELECT state, COUNT(*) FROM outbox GROUP BY state", [])
+        found = {Delivery(state): number for state, number in rows}
+        return {state: found.get(state, 0) for state in Delivery}
 
     def job_past(self, job_id: str, before: datetime) -> JobPast:
         """What the alerts need of the job's past before its run at `before`."""
@@ -1266,6 +1364,7 @@ def _result_values(result: RunResult) -> dict[str, object]:
         "cpu_user": result.cpu_user,
         "cpu_system": result.cpu_system,
         "max_rss": result.max_rss,
+        "slots": result.slots,
     }
 
 
@@ -1291,6 +1390,7 @@ def _record(row: sqlite3.Row) -> RunRecord:
         cpu_user=row["cpu_user"],
         cpu_system=row["cpu_system"],
         max_rss=row["max_rss"],
+        slots=row["slots"],
     )
 
 
