@@ -1,6 +1,6 @@
 """The status page in a real browser: Playwright driving the system's
-Chromium over the page served from a history that a real daemon made, with
-jobs that succeed, fail and time out.
+Chromium over the page of a real daemon (`--http`), with jobs that succeed,
+fail and time out.
 
 Chromium is Debian's (`/usr/bin/chromium`); where it is missing, the session
 installs it with apt-get when it can (as root), and the tests skip, saying
@@ -16,17 +16,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from zoneinfo import ZoneInfo
 
 import pytest
 from test_daemon import Sandbox, stop, wait_until
+from test_web_serve import page_url
 
 from pycron.records import Outcome
-from pycron.web.source import Source, file_source
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -46,22 +45,27 @@ SIZES = {"wide": (1280, 800), "phone": (390, 844)}
 README_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "overview.png"
 
 # What the daemon runs: a heartbeat, a backup that fails, a sync that times
-# out, a job whose output is markup; a job run by hand before the daemon
-# started, and a nightly job that has not run yet.
+# out, a job whose output is markup, each every {every} (every second or
+# two until each has a history, then every hour, so that the page holds
+# still while it is looked at); a job run by hand before the daemon started,
+# and a nightly job that has not run yet. The jobs on the clock run in month
+# {month} only, half a year away, so that none fires during the test.
 CRONTAB = """\
 # pycron: name=rotate-logs
-*/15 * * * * echo rotated
+*/15 * * {month} * echo rotated
 # pycron: name=heartbeat
-@every 1s echo alive
+@every {every} echo alive
 # pycron: name=backup-db
-@every 1s echo "pg_dump: error: connection to server failed: Connection refused" >&2; exit 2
+@every {every} echo "pg_dump: error: connection to server failed: Connection refused" >&2; exit 2
 # pycron: name=sync-reports timeout=1s kill-grace=1s
-@every 2s sleep 30
+@every {slower} sleep 30
 # pycron: name=render-page
-@every 1s printf '<script>alert(1)</script>\\n' >&2; echo rendered
+@every {every} printf '<script>alert(1)</script>\\n' >&2; echo rendered
 # pycron: name=nightly-vacuum
-30 2 * * * echo vacuumed
+30 2 * {month} * echo vacuumed
 """
+BUSY = {"every": "1s", "slower": "2s"}
+QUIET = {"every": "1h", "slower": "1h"}
 # The outcomes' colours in the style sheet (light scheme), as computed styles.
 GREEN = "rgb(26, 127, 55)"  # #1a7f37
 RED = "rgb(207, 34, 46)"  # #cf222e
@@ -69,15 +73,10 @@ ORANGE = "rgb(188, 76, 0)"  # #bc4c00
 
 
 class Site(NamedTuple):
-    """The daemon's crontab and state directory, once it has stopped."""
+    """The daemon's crontab and state directory, and the address of its page."""
 
     sandbox: Sandbox
-
-    def source(self) -> Source:
-        box = self.sandbox
-        return file_source(
-            box.crontab, box.state, ZoneInfo("UTC"), lambda: datetime.now(timezone.utc)
-        )
+    base: str
 
     def run_now(self, job_id: str) -> None:
         box = self.sandbox
@@ -154,14 +153,16 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """A history made by a real daemon: it runs the crontab until each job on
-    a timer has ended a few runs, then stops (SIGTERM)."""
+    """A real daemon serving its page: it runs the crontab until each job on
+    a timer has ended a few runs, then its timers are slowed to hourly and it
+    goes on serving, its history still."""
     box = Sandbox(tmp_path_factory.mktemp("site"))
+    month = (datetime.now().month + 5) % 12 + 1
     try:
-        box.write(CRONTAB)
-        site = Site(box)
+        box.write(CRONTAB.format(month=month, **BUSY))
+        daemon = box.start("--http", "127.0.0.1:0")
+        site = Site(box, page_url(daemon).rstrip("/"))
         site.run_now("rotate-logs")
-        daemon = box.start()
 
         def enough() -> bool:
             counts = {job: len(box.ended(job)) for job in ("heartbeat", "backup-db", "render-page")}
@@ -169,8 +170,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             return min(counts.values()) >= 6 and len(timeouts) >= 2
 
         wait_until(enough, 60, "runs of every job on a timer")
-        assert stop(daemon) == 0
+        box.write(CRONTAB.format(month=month, **QUIET))
+        daemon.wait_for(r" info +reload +jobs=6 errors=0\b")
+        waiting = (Outcome.QUEUED, Outcome.RUNNING)
+        wait_until(lambda: all(r.outcome not in waiting for r in box.runs()), 30, "the runs to end")
         yield site
+        assert stop(daemon) == 0
     finally:
         box.cleanup()
 
@@ -191,10 +196,8 @@ def test_the_overview_shows_every_job_its_outcomes_and_refreshes_itself(
     page: Page,
     site: Site,
     artifacts: Path,
-    serve_web: Callable[[Source], str],
 ) -> None:
-    base = serve_web(site.source())
-    page.goto(base + "/")
+    page.goto(site.base + "/")
     rows = page.locator("tr.job")
     order = [rows.nth(i).get_attribute("data-job") for i in range(rows.count())]
     # Failing first, then the others, each in crontab order.
@@ -233,10 +236,8 @@ def test_the_overview_shows_every_job_its_outcomes_and_refreshes_itself(
     assert page.evaluate("window.notReloaded") is True
 
 
-def test_a_job_and_a_run_are_a_click_away(
-    page: Page, site: Site, artifacts: Path, serve_web: Callable[[Source], str]
-) -> None:
-    page.goto(serve_web(site.source()) + "/")
+def test_a_job_and_a_run_are_a_click_away(page: Page, site: Site, artifacts: Path) -> None:
+    page.goto(site.base + "/")
     page.click("tr[data-job=backup-db] td.job-name a")
     page.wait_for_url("**/jobs/backup-db")
     assert page.locator("h1").inner_text().startswith("backup-db")
@@ -259,11 +260,9 @@ def test_a_job_and_a_run_are_a_click_away(
     shoot(page, artifacts, "run")
 
 
-def test_a_job_printing_markup_shows_it_as_text(
-    page: Page, dialogs: list[str], site: Site, serve_web: Callable[[Source], str]
-) -> None:
+def test_a_job_printing_markup_shows_it_as_text(page: Page, dialogs: list[str], site: Site) -> None:
     run = site.sandbox.ended("render-page")[-1]
-    page.goto(serve_web(site.source()) + f"/runs/{run.id}")
+    page.goto(site.base + f"/runs/{run.id}")
     assert page.locator("#stderr pre").inner_text() == "<script>alert(1)</script>\n"
     assert page.locator("main script").count() == 0
     assert dialogs == []
