@@ -28,7 +28,10 @@ from starlette.routing import Mount, Route
 from pycron.errors import LogNotFoundError
 from pycron.records import Outcome, RunResult
 from pycron.store.sqlite import SQLiteStore
+from pycron.web import health
 from pycron.web.api import document, routes
+from pycron.web.app import create_app
+from pycron.web.server import HttpServer, bind
 from pycron.web.source import Source, file_source, log_page
 
 NOW = datetime(2026, 3, 1, 11, 58, tzinfo=timezone.utc)
@@ -495,6 +498,7 @@ def test_the_document_describes_every_route_and_outcome(world: World) -> None:
     (mount,) = routes(world.source())
     assert isinstance(mount, Mount)
     paths = ["/api" + route.path for route in mount.routes if isinstance(route, Route)]
+    paths += [route.path for route in health.routes(world.source()) if isinstance(route, Route)]
     served = {re.sub(r"\{\w+(:\w+)?\}", "{}", path) for path in paths}
     described = {re.sub(r"\{\w+\}", "{}", path) for path in DOCUMENT["paths"]}
     assert served == described
@@ -502,6 +506,31 @@ def test_the_document_describes_every_route_and_outcome(world: World) -> None:
     assert schemas["Outcome"]["enum"] == [outcome.value for outcome in Outcome]
     Draft202012Validator.check_schema({"$defs": schemas})
     assert {"Job", "Run", "LogPage", "Stats", "Error"} <= set(schemas)
+
+
+def test_the_health_check_without_a_daemon_is_as_the_document_says(api: str) -> None:
+    status, body = get(api + "/healthz")
+    assert (status, body) == (200, {"status": "ok", "daemon": None})
+    response_validator("/healthz", 200).validate(body)
+    assert not response_validator("/healthz", 200).is_valid({"status": "fine", "daemon": None})
+
+
+@pytest.mark.parametrize("path", ["/api/jobs", "/api/runs/{id}", "/api/openapi.json", "/healthz"])
+def test_a_request_without_the_token_is_refused_as_the_document_says(
+    world: World, path: str
+) -> None:
+    server = HttpServer(create_app(world.source(), token="the-token"), bind("127.0.0.1", 0))
+    server.start()
+    try:
+        host, port = server.address
+        base = f"http://{host}:{port}"
+        status, body = get(base + path.format(id=RUN_IDS["ok"]))
+        assert status == 401
+        response_validator(path, 401).validate(body)
+        with_token = base + path.format(id=RUN_IDS["ok"]) + "?token=the-token"
+        assert get(with_token)[0] == 200
+    finally:
+        server.stop()
 
 
 def test_a_schema_check_can_fail(api: str) -> None:

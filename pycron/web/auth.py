@@ -37,7 +37,7 @@ SECURITY_HEADERS = {
 }
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Where the application answers in JSON, errors included.
-API_PATHS = "/api/"
+API_PATHS = ("/api/", "/healthz")
 TOKEN_PARAMETER = "token"
 # What the cookie's value is derived from: the cookie stands for the token
 # without holding it, so a cookie read off a disk does not give the token away.
@@ -120,7 +120,8 @@ class Guard:
 
 def _refusal(scope: Scope, status: int, message: str, headers: dict[str, str]) -> Response:
     """The guard's answer to a request it does not let through: in JSON
-    (`{"error": ...}`) under the API's paths, whose errors all are; in text
+    (`{"error": ...}`) under the API's paths and the health check, whose
+    answers all are; in text
     elsewhere, for a person or a scraper to read."""
     if scope["path"].startswith(API_PATHS):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
