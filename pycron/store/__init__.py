@@ -40,7 +40,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pycron.errors import HistoryError, SlotTakenError
 from pycron.notify import Channel, Message, redact
@@ -521,6 +521,303 @@ def time_text(moment: datetime) -> str:
 def text_time(text: str) -> datetime:
     """A stored time (`time_text`) as an aware UTC datetime."""
     return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+# -- What the stores built on SQL share ----------------------------------------------------
+
+# The columns of a record, as `stored_record` reads them (by name).
+RECORD_COLUMNS = (
+    "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
+    "stdout_path, stderr_path, pid, message, host, recorder_pid, "
+    "cpu_user, cpu_system, max_rss, slots"
+)
+
+
+class Row(Protocol):
+    """A stored row whose columns are read by name (SQLite's `Row`, a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def stored_values(result: RunResult) -> dict[str, object]:
+    """The columns of a record that a RunResult fills, as stored."""
+    return {
+        "job_id": result.job_id,
+        "scheduled_for": time_text(result.scheduled_for),
+        "attempt": result.attempt,
+        "outcome": result.outcome.value,
+        "started": time_text(result.started),
+        "finished": None if result.finished is None else time_text(result.finished),
+        "duration": result.duration,
+        "exit_code": result.exit_code,
+        "signal": result.signal,
+        "stdout_path": _path_text(result.stdout_path),
+        "stderr_path": _path_text(result.stderr_path),
+        "pid": result.pid,
+        "message": result.message,
+        "cpu_user": result.cpu_user,
+        "cpu_system": result.cpu_system,
+        "max_rss": result.max_rss,
+        "slots": result.slots,
+    }
+
+
+def stored_record(row: Row) -> RunRecord:
+    """A stored row (of `RECORD_COLUMNS`) as a record."""
+    finished = row["finished"]
+    return RunRecord(
+        id=row["id"],
+        job_id=row["job_id"],
+        scheduled_for=text_time(row["scheduled_for"]),
+        attempt=row["attempt"],
+        outcome=Outcome(row["outcome"]),
+        started=text_time(row["started"]),
+        finished=None if finished is None else text_time(finished),
+        exit_code=row["exit_code"],
+        signal=row["signal"],
+        stdout_path=_text_path(row["stdout_path"]),
+        stderr_path=_text_path(row["stderr_path"]),
+        pid=row["pid"],
+        message=row["message"],
+        host=row["host"],
+        recorder_pid=row["recorder_pid"],
+        cpu_user=row["cpu_user"],
+        cpu_system=row["cpu_system"],
+        max_rss=row["max_rss"],
+        slots=row["slots"],
+    )
+
+
+def interrupted_values(record: RunRecord, now: datetime, message: str) -> dict[str, object]:
+    """The columns of a running record marked interrupted `now` (or at its
+    start, should `now` come before it)."""
+    ended = max(utc(now), record.started)
+    return {
+        "outcome": Outcome.INTERRUPTED.value,
+        "finished": time_text(ended),
+        "duration": (ended - record.started).total_seconds(),
+        "message": message,
+    }
+
+
+def message_values(message: Message, run_id: int | None, created: str) -> dict[str, object]:
+    """The columns of a message queued in the outbox, pending and due at
+    `created`. A message without a run id gets `run_id`. The target is stored
+    redacted, with the key that finds the real one again."""
+    return {
+        "run_id": run_id if message.run_id is None else message.run_id,
+        "job_id": message.job_id,
+        "channel": message.channel.value,
+        "target": stored_target(message.target),
+        "target_key": target_key(message.target),
+        "title": message.title,
+        "payload": message.payload,
+        "created": created,
+        "next_try": created,
+        "state": Delivery.PENDING.value,
+    }
+
+
+# The columns of a message, as `stored_entry` reads them (by name).
+ENTRY_COLUMNS = "id, run_id, job_id, channel, target, target_key, title, payload, created, attempts"
+
+
+def stored_entry(row: Row) -> OutboxEntry:
+    """A row of the outbox (of `ENTRY_COLUMNS`), as the sender takes it."""
+    message = Message(
+        channel=Channel(row["channel"]),
+        job_id=row["job_id"],
+        run_id=row["run_id"],
+        target=row["target"],
+        title=row["title"],
+        payload=bytes(row["payload"]),
+    )
+    return OutboxEntry(
+        row["id"], message, row["target_key"], row["attempts"], text_time(row["created"])
+    )
+
+
+# The columns of a message owed, as `stored_delivery` reads them (by name).
+DELIVERY_COLUMNS = "run_id, channel, target, state, attempts, error, delivered"
+
+
+def stored_delivery(row: Row) -> DeliveryRecord:
+    """A row of the outbox (of `DELIVERY_COLUMNS`) as what became of a message."""
+    delivered = row["delivered"]
+    return DeliveryRecord(
+        run_id=row["run_id"],
+        channel=Channel(row["channel"]),
+        target=row["target"],
+        state=Delivery(row["state"]),
+        attempts=row["attempts"],
+        error=row["error"],
+        delivered=None if delivered is None else text_time(delivered),
+    )
+
+
+def job_past_of(
+    previous: str | None, alert: str | None, failures: int, since: str | None
+) -> JobPast:
+    """A `JobPast` from what a store found: the previous run's outcome, and
+    the stored times of the last failure alert and of the first failure after it."""
+    return JobPast(
+        previous=None if previous is None else Outcome(previous),
+        last_failure_alert=None if alert is None else text_time(alert),
+        failures=failures,
+        failures_since=None if since is None else text_time(since),
+    )
+
+
+def run_filters(
+    job_id: str | None,
+    since: datetime | None,
+    outcome: Outcome | Collection[Outcome] | None,
+    mark: str = "?",
+) -> tuple[str, list[object]]:
+    """A WHERE clause on runs (empty, or starting with a space) and its
+    parameters, each written `mark` (the driver's placeholder)."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if job_id is not None:
+        clauses.append(f"job_id = {mark}")
+        params.append(job_id)
+    if since is not None:
+        clauses.append(f"started >= {mark}")
+        params.append(time_text(since))
+    if outcome is not None:
+        outcomes = [outcome] if isinstance(outcome, Outcome) else list(outcome)
+        if not outcomes:
+            clauses.append("FALSE")
+        else:
+            clauses.append(f"outcome IN ({', '.join([mark] * len(outcomes))})")
+            params.extend(item.value for item in outcomes)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _path_text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _text_path(text: str | None) -> Path | None:
+    return None if text is None else Path(text)
+
+
+# -- Ends noted outside the store ----------------------------------------------------------
+
+
+class NotedEnd(NamedTuple):
+    """An end noted by `EndNotes`: its file, the record, the start as stored
+    (a note completes only the attempt that started then) and the columns of
+    the end."""
+
+    path: Path
+    record_id: int
+    started: str
+    values: dict[str, object]
+
+
+class EndNotes:
+    """Ends of attempts that a store could not take (`Store.note_end`), noted
+    in empty files of a directory, their names holding the end (an empty file
+    needs no free block), for the store's `settle` to write later:
+    `prefix` + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>"
+    + ".<CPU user>.<CPU system>.<peak RSS>" (times and CPU in microseconds; an
+    older pycron wrote no usage), `-` for an absent number."""
+
+    def __init__(self, directory: Path, prefix: str) -> None:
+        self.directory = directory
+        self.prefix = prefix
+
+    def write(self, record_id: int, result: RunResult) -> str:
+        """Note the end of record `record_id`; returns the note's path."""
+        if result.finished is None:
+            raise ValueError(f"record {record_id}: a noted end needs an end time")
+        fields = (
+            record_id,
+            _micros(result.started),
+            result.outcome.value,
+            _number_text(result.exit_code),
+            _number_text(result.signal),
+            _micros(result.finished),
+            _number_text(_seconds_micros(result.cpu_user)),
+            _number_text(_seconds_micros(result.cpu_system)),
+            _number_text(result.max_rss),
+        )
+        path = self.directory / (self.prefix + ".".join(map(str, fields)))
+        path.touch()
+        return str(path)
+
+    def drop(self, record_id: int) -> None:
+        """Delete the notes of record `record_id` (its end was written after all)."""
+        for path in self.directory.glob(f"{self.prefix}{record_id}.*"):
+            path.unlink(missing_ok=True)
+
+    def read(self) -> list[NotedEnd]:
+        """The ends noted (files whose names are no note are passed over)."""
+        return [
+            note
+            for path in self.directory.glob(f"{self.prefix}*")
+            if (note := self._read(path)) is not None
+        ]
+
+    def settle(self, write: Callable[[Sequence[NotedEnd]], None]) -> None:
+        """Have `write` store the noted ends (in one transaction: it should
+        complete only records still running and started as noted), then
+        delete the notes; nothing is done without notes."""
+        notes = self.read()
+        if not notes:
+            return
+        write(notes)
+        for note in notes:
+            note.path.unlink(missing_ok=True)
+
+    def _read(self, path: Path) -> NotedEnd | None:
+        """The end a note's name holds, or None for a name that is not one."""
+        parts = path.name[len(self.prefix) :].split(".")
+        try:
+            record_id, started, outcome, exit_code, number, finished, *usage = parts
+            cpu_user, cpu_system, max_rss = usage or ("-", "-", "-")
+            start = _EPOCH + timedelta(microseconds=int(started))
+            end = _EPOCH + timedelta(microseconds=int(finished))
+            values: dict[str, object] = {
+                "outcome": Outcome(outcome).value,
+                "exit_code": _text_number(exit_code),
+                "signal": _text_number(number),
+                "finished": time_text(end),
+                "duration": (end - start).total_seconds(),
+                "cpu_user": _micros_seconds(_text_number(cpu_user)),
+                "cpu_system": _micros_seconds(_text_number(cpu_system)),
+                "max_rss": _text_number(max_rss),
+            }
+            return NotedEnd(path, int(record_id), time_text(start), values)
+        except ValueError:
+            return None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _micros(moment: datetime) -> int:
+    """Microseconds since the epoch (for names, where ISO text would not do)."""
+    return (utc(moment) - _EPOCH) // timedelta(microseconds=1)
+
+
+def _number_text(number: int | None) -> str:
+    """A number in a note's name; `-` for none."""
+    return "-" if number is None else str(number)
+
+
+def _text_number(text: str) -> int | None:
+    """A number of a note's name (`-`: none); ValueError for anything else."""
+    return None if text == "-" else int(text)
+
+
+def _seconds_micros(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1_000_000)
+
+
+def _micros_seconds(micros: int | None) -> float | None:
+    return None if micros is None else micros / 1_000_000
 
 
 # -- Who still owes an end -----------------------------------------------------------------

@@ -52,26 +52,37 @@ from pycron.errors import CorruptHistoryError, HistoryError, SlotTakenError
 from pycron.notify import Channel, Message, redact
 from pycron.records import Outcome, RunResult
 from pycron.store import (
+    DELIVERY_COLUMNS,
+    ENTRY_COLUMNS,
     FAILURE_OUTCOMES,
     INTERRUPTED_MESSAGE,
     RAN_OUTCOMES,
+    RECORD_COLUMNS,
     TIMED_OUTCOMES,
     Delivery,
     DeliveryRecord,
     DurationBuckets,
+    EndNotes,
     JobPast,
     JobTotals,
+    NotedEnd,
     OutboxEntry,
     Pruned,
     RunRecord,
     RunStats,
     SlotTaken,
     Store,
+    interrupted_values,
+    job_past_of,
+    message_values,
     orphaned,
     pid_alive,
-    stored_target,
+    run_filters,
+    stored_delivery,
+    stored_entry,
+    stored_record,
+    stored_values,
     summarize,
-    target_key,
     text_time,
     time_text,
     utc,
@@ -80,10 +91,7 @@ from pycron.store import (
 FILE_NAME = "history.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up
 # An end that could not be written is noted in an empty file beside the
-# database, its name holding the end (an empty file needs no free block):
-# END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>"
-# + ".<CPU user>.<CPU system>.<peak RSS>" (CPU in microseconds; an older pycron
-# wrote no usage), `-` for an absent number.
+# database, whose name starts so (see `pycron.store.EndNotes`).
 END_NOTE = f"{FILE_NAME}.end."
 
 # Each step brings the schema from the version before it to its own version;
@@ -212,12 +220,6 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     ),
 )
 
-_COLUMNS = (
-    "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
-    "stdout_path, stderr_path, pid, message, host, recorder_pid, "
-    "cpu_user, cpu_system, max_rss, slots"
-)
-
 
 class SQLiteStore:
     """The run history in one SQLite file; implements `pycron.store.Store`.
@@ -239,6 +241,7 @@ class SQLiteStore:
         hostname). A `readonly` store never writes (see `open_readonly`)."""
         self.path = path
         self.host = socket.gethostname() if host is None else host
+        self._notes = EndNotes(path.parent, END_NOTE)
         self._lock = threading.Lock()
         self._db = _connect_readonly(path) if readonly else _connect(path)
         try:
@@ -307,7 +310,7 @@ class SQLiteStore:
         already ended (a skipped attempt, say) is stored complete, as it is.
         With `claim`, a new record claims its slot: `SlotTakenError` if held."""
         if record_id is not None:
-            values = _result_values(result)
+            values = stored_values(result)
             values.update(host=self.host, recorder_pid=os.getpid())
             self._update(record_id, values)
             return record_id
@@ -337,7 +340,7 @@ class SQLiteStore:
         added: list[int | SlotTaken] = []
         with self._transaction() as db:
             for result in results:
-                values = _result_values(result)
+                values = stored_values(result)
                 if claim and not _claimed(db, values):
                     added.append(SlotTaken(result.job_id, utc(result.scheduled_for)))
                     continue
@@ -376,7 +379,7 @@ class SQLiteStore:
     def queued(self) -> list[RunRecord]:
         """Runs recorded as due but not started yet, oldest slot first."""
         return self._records(
-            f"SELECT {_COLUMNS} FROM runs WHERE outcome = ? ORDER BY scheduled_for, id",
+            f"SELECT {RECORD_COLUMNS} FROM runs WHERE outcome = ? ORDER BY scheduled_for, id",
             [Outcome.QUEUED.value],
         )
 
@@ -384,7 +387,7 @@ class SQLiteStore:
         """Complete the record of an attempt that has ended with `result`."""
         if result.outcome is Outcome.RUNNING or result.finished is None:
             raise ValueError(f"record {record_id}: a finished attempt needs an end and an outcome")
-        self._update(record_id, _result_values(result))
+        self._update(record_id, stored_values(result))
 
     def _update(self, record_id: int, values: dict[str, object]) -> None:
         """Set columns of one record; a record that is not there is an error."""
@@ -410,15 +413,16 @@ class SQLiteStore:
         `limit` of them."""
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be 0 or more, not {limit}")
-        where, params = _filters(job_id, since, outcome)
+        where, params = run_filters(job_id, since, outcome)
         params.append(-1 if limit is None else limit)
         return self._records(
-            f"SELECT {_COLUMNS} FROM runs{where} ORDER BY started DESC, id DESC LIMIT ?", params
+            f"SELECT {RECORD_COLUMNS} FROM runs{where} ORDER BY started DESC, id DESC LIMIT ?",
+            params,
         )
 
     def run(self, record_id: int) -> RunRecord | None:
         """The attempt with this record id, if it is (still) recorded."""
-        found = self._records(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", [record_id])
+        found = self._records(f"SELECT {RECORD_COLUMNS} FROM runs WHERE id = ?", [record_id])
         return found[0] if found else None
 
     def latest(self, job_id: str) -> RunRecord | None:
@@ -433,7 +437,7 @@ class SQLiteStore:
             " ORDER BY started DESC, id DESC LIMIT 1) FROM (SELECT DISTINCT job_id FROM runs) AS j"
         )
         records = self._records(
-            f"SELECT {_COLUMNS} FROM runs WHERE id IN ({latest_ids}) ORDER BY job_id", []
+            f"SELECT {RECORD_COLUMNS} FROM runs WHERE id IN ({latest_ids}) ORDER BY job_id", []
         )
         return {record.job_id: record for record in records}
 
@@ -447,7 +451,7 @@ class SQLiteStore:
             jobs = ", ".join("(?)" for _ in chunk)
             records = self._records(
                 f"WITH jobs (job) AS (VALUES {jobs})"
-                f" SELECT {_COLUMNS} FROM jobs JOIN runs ON id IN (SELECT r.id FROM runs AS r"
+                f" SELECT {RECORD_COLUMNS} FROM jobs JOIN runs ON id IN (SELECT r.id FROM runs AS r"
                 " WHERE r.job_id = jobs.job ORDER BY r.started DESC, r.id DESC LIMIT ?)"
                 " ORDER BY job_id, started DESC, id DESC",
                 [*chunk, count],
@@ -458,7 +462,7 @@ class SQLiteStore:
 
     def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
         """How many attempts started at or after `since` each job has, by outcome."""
-        where, params = _filters(None, since, None)
+        where, params = run_filters(None, since, None)
         rows = self._query(
             f"SELECT job_id, outcome, COUNT(*) FROM runs{where} GROUP BY job_id, outcome"
             " ORDER BY job_id, outcome",
@@ -499,7 +503,7 @@ class SQLiteStore:
             where += " AND finished > ?"
             params.append(time_text(after))
         return self._records(
-            f"SELECT {_COLUMNS} FROM runs AS r WHERE {where} AND outcome NOT IN (?, ?)"
+            f"SELECT {RECORD_COLUMNS} FROM runs AS r WHERE {where} AND outcome NOT IN (?, ?)"
             " AND attempt = (SELECT MAX(attempt) FROM runs AS a"
             " WHERE a.job_id = r.job_id AND a.scheduled_for = r.scheduled_for)"
             " ORDER BY finished, id",
@@ -540,7 +544,7 @@ class SQLiteStore:
             "  UNION"
             "  SELECT l.to_job, l.to_slot FROM chain AS c JOIN link AS l"
             "  ON l.from_job = c.job_id AND l.from_slot = c.scheduled_for"
-            f") SELECT {_COLUMNS} FROM runs AS r WHERE EXISTS (SELECT 1 FROM chain AS c"
+            f") SELECT {RECORD_COLUMNS} FROM runs AS r WHERE EXISTS (SELECT 1 FROM chain AS c"
             " WHERE c.job_id = r.job_id AND c.scheduled_for = r.scheduled_for)"
             " ORDER BY started, id",
             [record_id],
@@ -555,7 +559,7 @@ class SQLiteStore:
         """Figures over the ended attempts (of one job, started at or after
         `since`; running and queued ones are left out); days are counted in
         `tz`. See `RunStats`."""
-        where, params = _filters(job_id, since, None)
+        where, params = run_filters(job_id, since, None)
         where += " AND " if where else " WHERE "
         rows = self._query(
             "SELECT outcome, started, duration, cpu_user + cpu_system, max_rss"
@@ -655,60 +659,35 @@ class SQLiteStore:
         noted beside the database when it could not be written (`note_end`),
         then the runs left running by pycron processes of this host that are
         gone, marked interrupted (returned)."""
-        self._apply_notes()
+        self._notes.settle(self._write_ends)
         return self.mark_interrupted(now=now, where=orphaned(self.host))
 
     def note_end(self, record_id: int, result: RunResult) -> str:
         """Note the end of a recorded attempt in an empty file beside the
         database, for `settle` to write once the database can be written (so
         that the attempt is not taken for an interrupted one); returns its path."""
-        if result.finished is None:
-            raise ValueError(f"record {record_id}: a noted end needs an end time")
-        fields = (
-            record_id,
-            _micros(result.started),
-            result.outcome.value,
-            _number_text(result.exit_code),
-            _number_text(result.signal),
-            _micros(result.finished),
-            _number_text(_seconds_micros(result.cpu_user)),
-            _number_text(_seconds_micros(result.cpu_system)),
-            _number_text(result.max_rss),
-        )
-        path = self.path.with_name(END_NOTE + ".".join(map(str, fields)))
-        path.touch()
-        return str(path)
+        return self._notes.write(record_id, result)
 
     def drop_notes(self, record_id: int) -> None:
         """Delete the notes of an end that was written after all."""
-        for path in self.path.parent.glob(f"{END_NOTE}{record_id}.*"):
-            path.unlink(missing_ok=True)
+        self._notes.drop(record_id)
 
-    def _notes(self) -> list[tuple[Path, tuple[int, str, dict[str, object]]]]:
-        """The end notes beside the database, each with what `_read_note` reads in it."""
-        return [
-            (path, note)
-            for path in self.path.parent.glob(f"{END_NOTE}*")
-            if (note := _read_note(path)) is not None
-        ]
-
-    def _apply_notes(self) -> None:
-        """Write the noted ends to their records (those still running and
-        started as noted: a note never completes another record), then delete
-        the notes."""
-        notes = self._notes()
-        if not notes:
-            return
+    def _write_ends(self, notes: Sequence[NotedEnd]) -> None:
+        """Write noted ends to their records, in one transaction: only to those
+        still running and started as noted (a note never completes another)."""
         with self._transaction() as db:
-            for _, (record_id, started, values) in notes:
-                assignments = ", ".join(f"{name} = :{name}" for name in values)
+            for note in notes:
+                assignments = ", ".join(f"{name} = :{name}" for name in note.values)
                 db.execute(
                     f"UPDATE runs SET {assignments} WHERE id = :id AND started = :at"
                     " AND outcome = :running",
-                    {**values, "id": record_id, "at": started, "running": Outcome.RUNNING.value},
+                    {
+                        **note.values,
+                        "id": note.record_id,
+                        "at": note.started,
+                        "running": Outcome.RUNNING.value,
+                    },
                 )
-        for path, _ in notes:
-            path.unlink(missing_ok=True)
 
     def _show_settled(self, now: datetime) -> None:
         """Make this connection read the history as `settle` at `now` would
@@ -718,7 +697,7 @@ class SQLiteStore:
         the stored rows with those in their place. SQLite looks up a name in
         the temp schema first, so every query reads the view. With nothing to
         settle (the usual case), nothing is made."""
-        noted = {record_id: (at, values) for _, (record_id, at, values) in self._notes()}
+        noted = {note.record_id: (note.started, note.values) for note in self._notes.read()}
         is_orphaned = orphaned(self.host)
         settled: dict[int, dict[str, object]] = {}
         for record in self.running():
@@ -726,7 +705,7 @@ class SQLiteStore:
             if note is not None and note[0] == time_text(record.started):
                 settled[record.id] = note[1]
             elif is_orphaned(record):
-                settled[record.id] = _interrupted(record, now, INTERRUPTED_MESSAGE)
+                settled[record.id] = interrupted_values(record, now, INTERRUPTED_MESSAGE)
         if not settled:
             return
         with self._guarded():
@@ -764,13 +743,13 @@ class SQLiteStore:
         changed: list[RunRecord] = []
         with self._transaction() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM runs WHERE outcome = ? ORDER BY id",
+                f"SELECT {RECORD_COLUMNS} FROM runs WHERE outcome = ? ORDER BY id",
                 [Outcome.RUNNING.value],
             ).fetchall()
-            for record in map(_record, rows):
+            for record in map(stored_record, rows):
                 if where is not None and not where(record):
                     continue
-                values = _interrupted(record, now, message)
+                values = interrupted_values(record, now, message)
                 assignments = ", ".join(f"{name} = :{name}" for name in values)
                 db.execute(
                     f"UPDATE runs SET {assignments} WHERE id = :id", {**values, "id": record.id}
@@ -797,11 +776,11 @@ class SQLiteStore:
         cutoff = time_text(older_than)
         with self._transaction() as db:
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM runs WHERE outcome != ? AND finished < ?"
+                f"SELECT {RECORD_COLUMNS} FROM runs WHERE outcome != ? AND finished < ?"
                 " ORDER BY started, id",
                 [Outcome.RUNNING.value, cutoff],
             ).fetchall()
-            doomed = [_record(row) for row in rows]
+            doomed = [stored_record(row) for row in rows]
             kept = db.execute(
                 "SELECT stdout_path, stderr_path FROM runs"
                 " WHERE outcome = ? OR finished IS NULL OR finished >= ?",
@@ -859,7 +838,7 @@ class SQLiteStore:
         """Ended attempts of this host, of runs never composed, whose recorder is
         gone, oldest first (see `Store.uncomposed`)."""
         records = self._records(
-            f"SELECT {_COLUMNS} FROM runs AS r WHERE outcome NOT IN (?, ?) AND host = ?"
+            f"SELECT {RECORD_COLUMNS} FROM runs AS r WHERE outcome NOT IN (?, ?) AND host = ?"
             " AND NOT EXISTS (SELECT 1 FROM composed AS c"
             " WHERE c.job_id = r.job_id AND c.scheduled_for = r.scheduled_for)"
             " ORDER BY finished, id",
@@ -882,15 +861,14 @@ class SQLiteStore:
             params.extend(only)
         with self._transaction() as db:
             rows = db.execute(
-                "SELECT id, run_id, job_id, channel, target, target_key, title, payload,"
-                f" created, attempts FROM outbox WHERE {where} ORDER BY next_try, id LIMIT ?",
+                f"SELECT {ENTRY_COLUMNS} FROM outbox WHERE {where} ORDER BY next_try, id LIMIT ?",
                 [*params, limit],
             ).fetchall()
             db.executemany(
                 "UPDATE outbox SET next_try = ? WHERE id = ?",
                 [(time_text(now + lease), row["id"]) for row in rows],
             )
-        return [_outbox_entry(row) for row in rows]
+        return [stored_entry(row) for row in rows]
 
     def next_try(self) -> datetime | None:
         """The earliest next try of the pending messages."""
@@ -950,23 +928,12 @@ class SQLiteStore:
         for start in range(0, len(ids), 500):  # SQLite's cap on parameters
             chunk = ids[start : start + 500]
             rows = self._query(
-                "SELECT run_id, channel, target, state, attempts, error, delivered FROM outbox"
+                f"SELECT {DELIVERY_COLUMNS} FROM outbox"
                 f" WHERE run_id IN ({', '.join('?' * len(chunk))}) ORDER BY id",
                 chunk,
             )
             for row in rows:
-                delivered = row["delivered"]
-                found.setdefault(row["run_id"], []).append(
-                    DeliveryRecord(
-                        run_id=row["run_id"],
-                        channel=Channel(row["channel"]),
-                        target=row["target"],
-                        state=Delivery(row["state"]),
-                        attempts=row["attempts"],
-                        error=row["error"],
-                        delivered=None if delivered is None else text_time(delivered),
-                    )
-                )
+                found.setdefault(row["run_id"], []).append(stored_delivery(row))
         return found
 
     def outbox_counts(self) -> dict[Delivery, int]:
@@ -1006,12 +973,7 @@ class SQLiteStore:
                 " AND (:since IS NULL OR finished > :since)",
                 {**params, "since": alert},
             ).fetchone()
-        return JobPast(
-            previous=None if previous is None else Outcome(previous[0]),
-            last_failure_alert=None if alert is None else text_time(alert),
-            failures=counted[0],
-            failures_since=None if counted[1] is None else text_time(counted[1]),
-        )
+        return job_past_of(None if previous is None else previous[0], alert, counted[0], counted[1])
 
     # -- Plumbing --------------------------------------------------------------------------
 
@@ -1044,8 +1006,8 @@ class SQLiteStore:
             return self._db.execute(sql, tuple(params)).fetchall()
 
     def _records(self, sql: str, params: Iterable[object]) -> list[RunRecord]:
-        """The records a SELECT of `_COLUMNS` finds."""
-        return [_record(row) for row in self._query(sql, params)]
+        """The records a SELECT of `RECORD_COLUMNS` finds."""
+        return [stored_record(row) for row in self._query(sql, params)]
 
 
 def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) -> SQLiteStore:
@@ -1326,89 +1288,6 @@ def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
     return HistoryError(f"{path}: {error}")
 
 
-def _filters(
-    job_id: str | None, since: datetime | None, outcome: Outcome | Collection[Outcome] | None
-) -> tuple[str, list[object]]:
-    """A WHERE clause (empty, or starting with a space) and its parameters."""
-    clauses: list[str] = []
-    params: list[object] = []
-    if job_id is not None:
-        clauses.append("job_id = ?")
-        params.append(job_id)
-    if since is not None:
-        clauses.append("started >= ?")
-        params.append(time_text(since))
-    if outcome is not None:
-        outcomes = [outcome] if isinstance(outcome, Outcome) else list(outcome)
-        clauses.append(f"outcome IN ({', '.join('?' * len(outcomes))})")
-        params.extend(item.value for item in outcomes)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
-
-def _result_values(result: RunResult) -> dict[str, object]:
-    """The columns a RunResult fills, as stored."""
-    return {
-        "job_id": result.job_id,
-        "scheduled_for": time_text(result.scheduled_for),
-        "attempt": result.attempt,
-        "outcome": result.outcome.value,
-        "started": time_text(result.started),
-        "finished": None if result.finished is None else time_text(result.finished),
-        "duration": result.duration,
-        "exit_code": result.exit_code,
-        "signal": result.signal,
-        "stdout_path": _path_text(result.stdout_path),
-        "stderr_path": _path_text(result.stderr_path),
-        "pid": result.pid,
-        "message": result.message,
-        "cpu_user": result.cpu_user,
-        "cpu_system": result.cpu_system,
-        "max_rss": result.max_rss,
-        "slots": result.slots,
-    }
-
-
-def _record(row: sqlite3.Row) -> RunRecord:
-    """A stored row (of `_COLUMNS`) as a record."""
-    finished = row["finished"]
-    return RunRecord(
-        id=row["id"],
-        job_id=row["job_id"],
-        scheduled_for=text_time(row["scheduled_for"]),
-        attempt=row["attempt"],
-        outcome=Outcome(row["outcome"]),
-        started=text_time(row["started"]),
-        finished=None if finished is None else text_time(finished),
-        exit_code=row["exit_code"],
-        signal=row["signal"],
-        stdout_path=_text_path(row["stdout_path"]),
-        stderr_path=_text_path(row["stderr_path"]),
-        pid=row["pid"],
-        message=row["message"],
-        host=row["host"],
-        recorder_pid=row["recorder_pid"],
-        cpu_user=row["cpu_user"],
-        cpu_system=row["cpu_system"],
-        max_rss=row["max_rss"],
-        slots=row["slots"],
-    )
-
-
-def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
-    """A row of the outbox, as the sender takes it."""
-    message = Message(
-        channel=Channel(row["channel"]),
-        job_id=row["job_id"],
-        run_id=row["run_id"],
-        target=row["target"],
-        title=row["title"],
-        payload=bytes(row["payload"]),
-    )
-    return OutboxEntry(
-        row["id"], message, row["target_key"], row["attempts"], text_time(row["created"])
-    )
-
-
 def _claimed(db: sqlite3.Connection, values: Mapping[str, object]) -> bool:
     """Claim the slot of a new record's run (its stored columns), within the
     caller's transaction; False if another run holds it."""
@@ -1436,76 +1315,6 @@ def _record_trigger(
     )
 
 
-def _interrupted(record: RunRecord, now: datetime, message: str) -> dict[str, object]:
-    """The columns of a running record marked interrupted `now` (or at its
-    start, should `now` come before it)."""
-    ended = max(utc(now), record.started)
-    return {
-        "outcome": Outcome.INTERRUPTED.value,
-        "finished": time_text(ended),
-        "duration": (ended - record.started).total_seconds(),
-        "message": message,
-    }
-
-
-def _micros(moment: datetime) -> int:
-    """Microseconds since the epoch (for names, where ISO text would not do)."""
-    return (utc(moment) - _EPOCH) // timedelta(microseconds=1)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _read_note(path: Path) -> tuple[int, str, dict[str, object]] | None:
-    """(record id, start as stored, columns of the end) of a `note_end` file,
-    or None for a name that is not one."""
-    parts = path.name[len(END_NOTE) :].split(".")
-    try:
-        record_id, started, outcome, exit_code, number, finished, *usage = parts
-        cpu_user, cpu_system, max_rss = usage or ("-", "-", "-")
-        start = _EPOCH + timedelta(microseconds=int(started))
-        end = _EPOCH + timedelta(microseconds=int(finished))
-        values: dict[str, object] = {
-            "outcome": Outcome(outcome).value,
-            "exit_code": _text_number(exit_code),
-            "signal": _text_number(number),
-            "finished": time_text(end),
-            "duration": (end - start).total_seconds(),
-            "cpu_user": _micros_seconds(_text_number(cpu_user)),
-            "cpu_system": _micros_seconds(_text_number(cpu_system)),
-            "max_rss": _text_number(max_rss),
-        }
-        return int(record_id), time_text(start), values
-    except ValueError:
-        return None
-
-
-def _number_text(number: int | None) -> str:
-    """A number in a note's name; `-` for none."""
-    return "-" if number is None else str(number)
-
-
-def _text_number(text: str) -> int | None:
-    """A number of a note's name (`-`: none); ValueError for anything else."""
-    return None if text == "-" else int(text)
-
-
-def _seconds_micros(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1_000_000)
-
-
-def _micros_seconds(micros: int | None) -> float | None:
-    return None if micros is None else micros / 1_000_000
-
-
-def _path_text(path: Path | None) -> str | None:
-    return None if path is None else str(path)
-
-
-def _text_path(text: str | None) -> Path | None:
-    return None if text is None else Path(text)
-
-
 if TYPE_CHECKING:
 
     def _is_a_store(history: SQLiteStore) -> Store:
@@ -1516,27 +1325,13 @@ if TYPE_CHECKING:
 def _insert_messages(
     db: sqlite3.Connection, messages: Sequence[Message], run_id: int | None, created: str
 ) -> list[int]:
-    """Insert messages into the outbox, pending and due at `created`; their ids.
-    A message without a run id gets `run_id`. The target is stored redacted,
-    with the key that finds the real one again."""
+    """Insert messages into the outbox (see `pycron.store.message_values`); their ids."""
     ids: list[int] = []
     for message in messages:
-        cursor = db.execute(
-            "INSERT INTO outbox (run_id, job_id, channel, target, target_key, title,"
-            " payload, created, next_try, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id if message.run_id is None else message.run_id,
-                message.job_id,
-                message.channel.value,
-                stored_target(message.target),
-                target_key(message.target),
-                message.title,
-                message.payload,
-                created,
-                created,
-                Delivery.PENDING.value,
-            ],
-        )
+        values = message_values(message, run_id, created)
+        names = ", ".join(values)
+        marks = ", ".join(f":{name}" for name in values)
+        cursor = db.execute(f"INSERT INTO outbox ({names}) VALUES ({marks})", values)
         assert cursor.lastrowid is not None  # an INSERT always sets it
         ids.append(cursor.lastrowid)
     return ids
