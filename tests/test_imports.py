@@ -31,6 +31,7 @@ GRAPH: dict[str, set[str]] = {
     "store.logs": {"errors"},
     "store.sql": {"errors", "records", "notify", "store"},
     "store.sqlite": {"errors", "store", "store.sql"},
+    "store.postgresql": {"errors", "store", "store.sql"},
     "views": {"expr", "crontab", "store"},
     "notify.alerts": {"crontab", "records", "notify", "store"},
     "notify.mail": {"errors", "crontab", "records", "notify"},
@@ -163,6 +164,8 @@ CONFINED = {
     "uvicorn": {"web"},
     "jinja2": {"web"},
     "prometheus_client": {"web"},
+    "psycopg": {"store"},
+    "redis": {"store"},
 }
 
 
