@@ -705,6 +705,11 @@ class TolerantRecorder:
                 f"it is retried while this pycron runs, but {error.filename}: {error.strerror}, "
                 "so should the disk stay full, the attempt will read as interrupted"
             )
+        except HistoryError as error:  # a store with nowhere to note ends
+            return (
+                f"it is retried while this pycron runs, but cannot be noted ({error}), so "
+                "should this pycron stop before it is written, the attempt will read as interrupted"
+            )
         return f"it is retried while this pycron runs, and noted in {note} for the next one"
 
     def close(self) -> int:

@@ -370,7 +370,13 @@ def _check_version(db: psycopg.Connection[tuple[Any, ...]], location: str, lates
 def _stored_version(db: psycopg.Connection[tuple[Any, ...]], location: str) -> int:
     """The schema version in `meta`; 0 for a database without that table (new,
     empty, or holding nothing of pycron's yet)."""
-    (has_meta,) = db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone() or (False,)
+    # Read from the catalog with this statement's snapshot: a name looked up
+    # through the catalog's caches (`to_regclass`) may miss a table that a
+    # host which held the migration lock before us has just committed.
+    (has_meta,) = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+        " WHERE schemaname = current_schema() AND tablename = 'meta')"
+    ).fetchone() or (False,)
     if not has_meta:
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
