@@ -59,12 +59,18 @@ class SQLiteBackend(Backend):
         return str(self.notes)
 
     def raw(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        db = sqlite3.connect(self.notes / FILE_NAME)
-        try:
-            with db:
-                return db.execute(sql, params).fetchall()
-        finally:
-            db.close()
+        return sqlite_raw(self.notes / FILE_NAME, sql, params)
+
+
+def sqlite_raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+    """Rows of a statement on a connection of its own to the SQLite file at
+    `path`, bypassing the store."""
+    db = sqlite3.connect(path)
+    try:
+        with db:
+            return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
 
 
 class PostgresBackend(Backend):

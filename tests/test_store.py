@@ -11,13 +11,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 from backends import CHILD_OPEN, Backend
+from backends import sqlite_raw as raw
 
 from pycron.errors import HistoryError, PycronError, SlotTakenError
 from pycron.records import Outcome, RunResult
@@ -27,6 +28,7 @@ from pycron.store.logs import remove_logs
 from pycron.store.sqlite import END_NOTE, FILE_NAME, MIGRATIONS, SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
+_T = TypeVar("_T")
 LATEST = MIGRATIONS[-1][0]
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -82,16 +84,6 @@ def insert_old_run(db: Path, job: str, outcome: Outcome, finished: str | None) -
         " pid, recorder_pid) VALUES (?, ?, 1, ?, ?, ?, 'here', 4242, ?)",
         (job, start, outcome.value, start, finished, os.getpid()),
     )
-
-
-def raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
-    """Rows of a statement on a connection of its own, bypassing SQLiteStore."""
-    db = sqlite3.connect(path)
-    try:
-        with db:
-            return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
 
 
 class Child(NamedTuple):
@@ -931,25 +923,35 @@ def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: Store)
     assert history.stats().runs == 0
 
 
-def test_threads_share_one_history(history: Store) -> None:
-    barrier = threading.Barrier(8, timeout=PROCESS_TIMEOUT)
+def in_threads(work: Callable[[_T], None], arguments: Iterable[_T]) -> list[BaseException]:
+    """Run `work` once per argument, each in a thread of its own, and wait for
+    them all (a thread that takes too long fails the test); what they raised."""
     errors: list[BaseException] = []
 
-    def work(worker: int) -> None:
+    def guarded(argument: _T) -> None:
         try:
-            barrier.wait()
-            for number in range(10):
-                record(history, attempt(f"job-{worker}", minute=number))
-        except BaseException as error:  # reported by the main thread
+            work(argument)
+        except BaseException as error:  # reported by the caller
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
+    threads = [threading.Thread(target=guarded, args=(argument,)) for argument in arguments]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=PROCESS_TIMEOUT)
     assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
+    return errors
+
+
+def test_threads_share_one_history(history: Store) -> None:
+    barrier = threading.Barrier(8, timeout=PROCESS_TIMEOUT)
+
+    def work(worker: int) -> None:
+        barrier.wait()
+        for number in range(10):
+            record(history, attempt(f"job-{worker}", minute=number))
+
+    assert in_threads(work, range(8)) == []
     assert len(history.runs()) == 80
     assert history.running() == []
 

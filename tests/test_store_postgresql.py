@@ -22,6 +22,7 @@ from test_store import (
     T0,
     _dead_pid,
     attempt,
+    in_threads,
     record,
     run_children,
 )
@@ -221,12 +222,7 @@ def test_two_senders_never_take_one_message(postgres: PostgresBackend) -> None:
             while batch := sender.take_due(T0, timedelta(minutes=5), 3):
                 mine.extend(entry.id for entry in batch)
 
-    threads = [threading.Thread(target=send, args=(mine,)) for mine in taken]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=PROCESS_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads)
+    assert in_threads(send, taken) == []
     assert sorted(taken[0] + taken[1]) == sorted(queued)  # each once, by one sender
 
 

@@ -1,8 +1,10 @@
 """The run store: what pycron keeps of its runs, as an interface that any
 backend implements (`Store`), the values it answers with, and what works on
 any store (`TolerantRecorder`, the liveness of recorders, `summarize`).
-`pycron.store.sqlite` is the first implementation; `pycron.store.logs` owns
-the runs' log files.
+`pycron.store.sql` implements it in SQL, for two backends:
+`pycron.store.sqlite` (the default) and `pycron.store.postgresql` (a
+database that several hosts share); `pycron.store.logs` owns the runs' log
+files.
 
 What a store keeps:
 - one record per attempt, written when it starts (outcome `running`, or

@@ -40,7 +40,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,16 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from pycron.errors import HistoryError, StoreConnectionError
-from pycron.store.sql import EndNotes, Params, Row, Session, SQLStore
+from pycron.store.sql import (
+    EndNotes,
+    Params,
+    Row,
+    Session,
+    SQLStore,
+    apply_steps,
+    refuse_newer,
+    schema_version,
+)
 
 if TYPE_CHECKING:
     from pycron.store import Store
@@ -159,11 +168,10 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
 
 
 class PostgresStore(SQLStore):
-    """The run store in a PostgreSQL database; implements `pycron.store.Store`.
+    """The run store in a PostgreSQL database; implements `pycron.store.Store`
+    (see `SQLStore` for its use)."""
 
-    Use as a context manager, or call `close()`. Do not carry an open store
-    into a forked child: open another there.
-    """
+    _db: psycopg.Connection[tuple[Any, ...]]
 
     _TAKE_LOCK = " FOR UPDATE SKIP LOCKED"
 
@@ -196,17 +204,6 @@ class PostgresStore(SQLStore):
         """Open the store in the database at `url` (see the constructor)."""
         return cls(url, host=host, notes=notes)
 
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection; the store cannot be used afterwards."""
-        with self._lock:
-            self._db.close()
-
     @property
     def location(self) -> str:
         """The database's URL, its password masked, for messages."""
@@ -233,17 +230,11 @@ class PostgresStore(SQLStore):
                 raise _history_error(self._location, error, self._db) from error
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
-        """The connection under the lock, each statement committed by itself."""
-        with self._guarded() as db:
-            yield _PostgresSession(db)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """One transaction, committed at the end, rolled back on an error. It
-        reads what others committed before each of its statements (PostgreSQL's
-        READ COMMITTED); the statements say what they expect to find."""
-        with self._guarded() as db, db.transaction():
+    def _session(self, *, transaction: bool = False) -> Iterator[Session]:
+        """The connection under the lock. A transaction reads what others
+        committed before each of its statements (PostgreSQL's READ COMMITTED);
+        the statements say what they expect to find."""
+        with self._guarded() as db, db.transaction() if transaction else nullcontext():
             yield _PostgresSession(db)
 
 
@@ -345,26 +336,12 @@ def _migrate(db: psycopg.Connection[tuple[Any, ...]], location: str) -> None:
     with db.transaction():
         db.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
         current = _check_version(db, location, latest)  # another host may have migrated meanwhile
-        for version, statements in MIGRATIONS:
-            if version > current:
-                for statement in statements:
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', %s)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [str(version)],
-                )
+        apply_steps(_PostgresSession(db), MIGRATIONS, current)
 
 
 def _check_version(db: psycopg.Connection[tuple[Any, ...]], location: str, latest: int) -> int:
     """The stored schema version, refused if newer than `latest`."""
-    current = _stored_version(db, location)
-    if current > latest:
-        raise HistoryError(
-            f"{location}: the run store has schema version {current}, newer than the {latest} "
-            "this pycron knows; upgrade pycron, or use another database"
-        )
-    return current
+    return refuse_newer(_stored_version(db, location), latest, location, "another database")
 
 
 def _stored_version(db: psycopg.Connection[tuple[Any, ...]], location: str) -> int:
@@ -380,12 +357,7 @@ def _stored_version(db: psycopg.Connection[tuple[Any, ...]], location: str) -> i
     if not has_meta:
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:  # pycron writes the table and the version in one transaction
-        raise HistoryError(f"{location}: a table meta without a schema version: not a run store")
-    try:
-        return int(row[0])
-    except ValueError:
-        raise HistoryError(f"{location}: unreadable schema version {row[0]!r}") from None
+    return schema_version(None if row is None else row[0], location)
 
 
 def _history_error(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import os
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -112,16 +113,27 @@ class Session(abc.ABC):
         return [stored_record(row) for row in self.named(sql, params)]
 
 
+class Connection(Protocol):
+    """What `SQLStore` does with a backend's connection itself: close it."""
+
+    def close(self) -> None: ...
+
+
 class SQLStore(abc.ABC):
     """`pycron.store.Store` in SQL, for a backend to complete with its
-    connection (`_session`, `_transaction`), its `location`, and a place for
-    the ends it cannot take (`_notes`, None where there is none).
+    connection (`_db`, used through `_session` under `_lock`), its
+    `location`, and a place for the ends it cannot take (`_notes`, None
+    where there is none).
 
-    Usable from several threads at once: a backend serialises its sessions.
+    Usable from several threads at once: a backend's sessions hold `_lock`.
+    Use as a context manager, or call `close()`. Do not carry an open store
+    into a forked child: open another there.
     """
 
     host: str
     _notes: EndNotes | None
+    _lock: threading.Lock
+    _db: Connection
     # Appended to the query that takes messages for a sender: how the backend
     # keeps two senders from taking the same message (none is needed where
     # one writer at a time holds the whole database).
@@ -132,14 +144,26 @@ class SQLStore(abc.ABC):
     def location(self) -> str:
         """Where the store is, for messages."""
 
-    @abc.abstractmethod
-    def _session(self) -> AbstractContextManager[Session]:
-        """The connection under the store's lock, each statement committed by itself."""
+    def __enter__(self: _Store) -> _Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; the store cannot be used afterwards."""
+        with self._lock:
+            self._db.close()
 
     @abc.abstractmethod
+    def _session(self, *, transaction: bool = False) -> AbstractContextManager[Session]:
+        """The connection under the store's lock: in one write transaction
+        (committed at the end, rolled back on an error), or each statement
+        committed by itself."""
+
     def _transaction(self) -> AbstractContextManager[Session]:
-        """The connection under the store's lock, in one write transaction
-        (committed at the end, rolled back on an error)."""
+        """The connection under the store's lock, in one write transaction."""
+        return self._session(transaction=True)
 
     # -- Recording -------------------------------------------------------------------------
 
@@ -797,6 +821,7 @@ class SQLStore(abc.ABC):
 
 
 _T = TypeVar("_T")
+_Store = TypeVar("_Store", bound=SQLStore)
 
 # The condition that a row of `runs AS r` is the last attempt of its run.
 _LAST_ATTEMPT = (
@@ -896,6 +921,46 @@ def run_filters(
         clauses.append(f"outcome IN ({_marks(outcomes)})" if outcomes else "1 = 0")
         params.extend(outcomes)
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+# -- The schema's version ------------------------------------------------------------------
+
+
+def schema_version(value: str | None, location: str) -> int:
+    """The schema version stored in `meta` (None: the table holds none)."""
+    if value is None:  # pycron writes the table and the version in one transaction
+        raise HistoryError(f"{location}: a table meta without a schema version: not a run history")
+    try:
+        return int(value)
+    except ValueError:
+        raise HistoryError(f"{location}: unreadable schema version {value!r}") from None
+
+
+def apply_steps(db: Session, migrations: Sequence[tuple[int, Sequence[str]]], current: int) -> None:
+    """Apply the schema steps of `migrations` that come after version
+    `current`, in order, each noting its version in `meta`, within the
+    caller's transaction."""
+    for version, statements in migrations:
+        if version > current:
+            for statement in statements:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [str(version)],
+            )
+
+
+def refuse_newer(current: int, latest: int, location: str, elsewhere: str) -> int:
+    """`current`, the stored schema version, unless it is newer than `latest`
+    (a newer pycron's, which this one does not know): `elsewhere` says what
+    to use instead."""
+    if current > latest:
+        raise HistoryError(
+            f"{location}: the run history has schema version {current}, newer than the {latest} "
+            f"this pycron knows; upgrade pycron, or use {elsewhere}"
+        )
+    return current
 
 
 # -- The stored form -----------------------------------------------------------------------

@@ -59,7 +59,10 @@ from pycron.store.sql import (
     Row,
     Session,
     SQLStore,
+    apply_steps,
     interrupted_values,
+    refuse_newer,
+    schema_version,
 )
 
 FILE_NAME = "history.db"
@@ -196,11 +199,10 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
 
 
 class SQLiteStore(SQLStore):
-    """The run history in one SQLite file; implements `pycron.store.Store`.
+    """The run history in one SQLite file; implements `pycron.store.Store`
+    (see `SQLStore` for its use)."""
 
-    Use as a context manager, or call `close()`. Do not carry an open store
-    into a forked child: open another there.
-    """
+    _db: sqlite3.Connection
 
     def __init__(
         self,
@@ -250,17 +252,6 @@ class SQLiteStore(SQLStore):
         reads as `settle` at that time would leave it (noted ends written,
         orphaned runs interrupted), though nothing is written."""
         return cls(state_dir / FILE_NAME, host=host, readonly=True, settled_at=settled_at)
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection; the store cannot be used afterwards."""
-        with self._lock:
-            self._db.close()
 
     @property
     def location(self) -> str:
@@ -322,16 +313,14 @@ class SQLiteStore(SQLStore):
                 raise _history_error(self.path, error) from error
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
-        """The connection under the lock, each statement committed by itself."""
+    def _session(self, *, transaction: bool = False) -> Iterator[Session]:
+        """The connection under the lock. A write transaction takes the write
+        lock at its start (waiting for other writers up to the busy timeout),
+        so reads inside it are current."""
         with self._guarded() as db:
-            yield _SQLiteSession(db)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """One write transaction: the write lock is taken at the start (waiting
-        for other writers up to the busy timeout), so reads inside it are current."""
-        with self._guarded() as db:
+            if not transaction:
+                yield _SQLiteSession(db)
+                return
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield _SQLiteSession(db)
@@ -566,14 +555,7 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         current = _check_version(db, path, latest)  # another process may have migrated meanwhile
-        for version, statements in MIGRATIONS:
-            if version > current:
-                for statement in statements:
-                    db.execute(statement)
-                db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                    [str(version)],
-                )
+        apply_steps(_SQLiteSession(db), MIGRATIONS, current)
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
@@ -583,13 +565,7 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
 
 def _check_version(db: sqlite3.Connection, path: Path, latest: int) -> int:
     """The stored schema version, refused if newer than `latest`."""
-    current = _stored_version(db, path)
-    if current > latest:
-        raise HistoryError(
-            f"{path}: the run history has schema version {current}, newer than the {latest} "
-            "this pycron knows; upgrade pycron, or use another --state-dir"
-        )
-    return current
+    return refuse_newer(_stored_version(db, path), latest, str(path), "another --state-dir")
 
 
 def _stored_version(db: sqlite3.Connection, path: Path) -> int:
@@ -601,12 +577,7 @@ def _stored_version(db: sqlite3.Connection, path: Path) -> int:
     if has_meta is None:
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:  # pycron writes the table and the version in one transaction
-        raise HistoryError(f"{path}: a table meta without a schema version: not a run history")
-    try:
-        return int(row[0])
-    except ValueError:
-        raise HistoryError(f"{path}: unreadable schema version {row[0]!r}") from None
+    return schema_version(None if row is None else row[0], str(path))
 
 
 def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
