@@ -164,6 +164,11 @@ REDACTED = {
         "postgres://u:pw@db1:5432,db2:5432/r",
         "postgres://u:***@db1:5432,db2:5432/r",
     ),
+    "a socket": (
+        "postgresql:///runs?host=/run/postgresql",
+        "postgresql:///runs?host=/run/postgresql",
+    ),
+    "no URL at all": ("host=db1 password=pw dbname=runs", "host=db1 password=*** dbname=runs"),
 }
 
 

@@ -44,7 +44,7 @@ from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -282,15 +282,17 @@ _PLACEHOLDER = re.compile(r"%|\?|:([A-Za-z_]\w*)")
 
 
 def redacted(url: str) -> str:
-    """The URL with its password masked, in the user part and in a `password`
-    parameter: `postgresql://pycron:***@db1/pycron`."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    userinfo, at, hosts = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
-    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query, flags=re.IGNORECASE)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    """The URL (or whatever was given for one) with its password masked, in
+    the user part and in a `password` parameter:
+    `postgresql://pycron:***@db1/pycron`."""
+    masked = _PASSWORD.sub(r"\1***", url)
+    userinfo, at, _ = urlsplit(masked).netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return masked
+    return masked.replace(f"//{userinfo}@", f"//{userinfo.partition(':')[0]}:***@", 1)
+
+
+_PASSWORD = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
 
 
 # -- Storage helpers -----------------------------------------------------------------------
