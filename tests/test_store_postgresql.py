@@ -183,6 +183,14 @@ def test_what_is_no_postgresql_url_is_refused(url: str) -> None:
         PostgresStore.open(url)
 
 
+def test_a_url_the_driver_cannot_read_is_refused_before_connecting() -> None:
+    url = "postgresql://pycron:s3cret-word@127.0.0.1/pycron?colour=blue"
+    with pytest.raises(HistoryError, match="not a usable PostgreSQL URL") as caught:
+        PostgresStore.open(url)
+    assert "s3cret-word" not in str(caught.value)
+    assert not isinstance(caught.value, StoreConnectionError)
+
+
 def test_a_lost_connection_fails_the_call_and_the_next_one_connects_again(
     postgres: PostgresBackend,
 ) -> None:

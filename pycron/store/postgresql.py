@@ -379,8 +379,8 @@ def _history_error(
 
 
 def _reason(error: psycopg.Error) -> str:
-    """The driver's message on one line."""
-    return " ".join(str(error).split()) or type(error).__name__
+    """The driver's message on one line, any password in it masked."""
+    return redacted(" ".join(str(error).split())) or type(error).__name__
 
 
 if TYPE_CHECKING:
