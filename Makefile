@@ -36,7 +36,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[notify,watch,web]'
+	$(BIN)/python -m pip install -q -e '.[notify,watch,web,cluster]'
 	@touch $@
 
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python

@@ -100,6 +100,13 @@ class CorruptHistoryError(HistoryError):
         self.reason = reason
 
 
+class StoreConnectionError(HistoryError):
+    """The server of a run store cannot be reached, or the connection to it
+    was lost (a database server down, a network cut): what became of the
+    statement that failed is unknown. The store connects again at its next
+    use."""
+
+
 class LogNotFoundError(HistoryError):
     """A run's log file that is not there: the run never ran (so wrote none),
     or the file was removed since (by retention, or by something else)."""

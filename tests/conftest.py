@@ -1,4 +1,5 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: hypothesis profiles, and the fixtures that many
+modules share (a sandbox of daemons, the run stores of both backends).
 
 `ci` is deterministic (derandomized, failing examples printed as blobs) so that a CI run
 is reproducible; `dev` draws fresh examples each run. The `CI` environment variable picks
@@ -11,7 +12,9 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from backends import POSTGRES_URL, Backend, PostgresBackend, PostgresServer, SQLiteBackend
 from hypothesis import settings
 from test_daemon import Sandbox
 
@@ -81,3 +84,35 @@ def serve_web() -> Iterator[Callable[[Source], str]]:
     yield serve
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of the tests (`PYCRON_TEST_POSTGRESQL`, else the
+    project's machines' own); the tests that need it skip where none answers."""
+    url = os.environ.get("PYCRON_TEST_POSTGRESQL", POSTGRES_URL)
+    try:
+        server = PostgresServer(url)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"no PostgreSQL server answers at {url}: {' '.join(str(error).split())}")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def postgres(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[PostgresBackend]:
+    """A database of the test's own, dropped after it."""
+    url = postgres_server.create()
+    try:
+        yield PostgresBackend(url, tmp_path / "state")
+    finally:
+        postgres_server.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """The store of one test, on each backend in turn."""
+    if request.param == "sqlite":
+        return SQLiteBackend(tmp_path / "state")
+    postgres: PostgresBackend = request.getfixturevalue("postgres")
+    return postgres

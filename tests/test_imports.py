@@ -29,7 +29,9 @@ GRAPH: dict[str, set[str]] = {
     "notify": {"errors"},
     "store": {"errors", "records", "processes", "notify"},
     "store.logs": {"errors"},
-    "store.sqlite": {"errors", "records", "notify", "store"},
+    "store.sql": {"errors", "records", "notify", "store"},
+    "store.sqlite": {"errors", "store", "store.sql"},
+    "store.postgresql": {"errors", "store", "store.sql"},
     "views": {"expr", "crontab", "store"},
     "notify.alerts": {"crontab", "records", "notify", "store"},
     "notify.mail": {"errors", "crontab", "records", "notify"},
@@ -175,6 +177,8 @@ CONFINED = {
     "uvicorn": {"web"},
     "jinja2": {"web"},
     "prometheus_client": {"web"},
+    "psycopg": {"store"},
+    "redis": {"store"},
 }
 
 
@@ -336,11 +340,22 @@ def test_a_zone_loads_zoneinfo_only_then() -> None:
     assert done.stderr.split() == ["True", "False"]
 
 
-def test_reading_the_store_loads_nothing_that_starts_processes() -> None:
-    """The store's readers (the CLI's run commands, a status page) share the
-    run records with the runner, not the runner itself."""
-    heavy = "{'subprocess', 'ctypes', 'pycron.runner'}"
-    probe = f"import sys, pycron.store.sqlite; print(sorted({heavy} & set(sys.modules)))"
+STORE_IMPORTS = {
+    # The store's readers (the CLI's run commands, a status page) share the run
+    # records with the runner, not the runner itself.
+    "readers load no runner": ("pycron.store.sqlite", {"subprocess", "ctypes", "pycron.runner"}),
+    # Without the cluster extra, the default store still opens: only the
+    # PostgreSQL store's own module loads its driver.
+    "sqlite loads no other driver": (
+        "pycron.store, pycron.store.sql, pycron.store.sqlite",
+        {"psycopg", "redis"},
+    ),
+}
+
+
+@pytest.mark.parametrize(("modules", "unloaded"), STORE_IMPORTS.values(), ids=STORE_IMPORTS.keys())
+def test_the_store_loads_only_what_it_needs(modules: str, unloaded: set[str]) -> None:
+    probe = f"import sys, {modules}; print(sorted({unloaded!r} & set(sys.modules)))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )

@@ -1,6 +1,7 @@
 """The outbox: the store's table of messages owed (queued once per run, taken
 when due, retried, given up) and the sender that delivers them, driven by a
-simulated clock, with small test senders that record or fail."""
+simulated clock, with small test senders that record or fail; on each
+backend of the store (see tests/backends.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from subprocess import CompletedProcess
 from typing import NamedTuple
 
 import pytest
+from backends import Backend
 from test_daemon import wait_until
 from test_daemon_plan import entries as entries_of
 from test_store import T0, _dead_pid, attempt, raw, record
@@ -27,7 +29,7 @@ from pycron.crontab import Entry
 from pycron.notify import Channel, DeliveryError, Message
 from pycron.notify.outbox import LEASE, RETRY_DELAYS, Attempt, Composer, Sender, try_targets
 from pycron.records import Outcome, RunResult
-from pycron.store import Delivery, JobPast
+from pycron.store import Delivery, JobPast, Store
 from pycron.store.sqlite import FILE_NAME, SQLiteStore
 
 SECRET_URL = "json://hooks.example.com/T0123456789abcdefghij"  # its token is redacted
@@ -36,8 +38,9 @@ TOKEN = "s3cr3t-hook-token-0123456789"  # a password in a webhook URL: never sho
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[SQLiteStore]:
-    with SQLiteStore.open(tmp_path / "state", host="here") as opened:
+def history(backend: Backend) -> Iterator[Store]:
+    """The test's store, on each backend in turn, naming this machine "here"."""
+    with backend.open() as opened:
         yield opened
 
 
@@ -81,7 +84,7 @@ class Logged(NamedTuple):
 
 
 def sender_for(
-    history: SQLiteStore,
+    history: Store,
     clock: Clock,
     senders: dict[Channel, Recording],
     log: list[Logged],
@@ -101,14 +104,14 @@ def sender_for(
     )
 
 
-def ended_run(history: SQLiteStore, outcome: Outcome = Outcome.FAILED, minute: int = 0) -> int:
+def ended_run(history: Store, outcome: Outcome = Outcome.FAILED, minute: int = 0) -> int:
     return record(history, attempt(outcome=outcome, minute=minute))
 
 
 # -- The store's outbox --------------------------------------------------------------------
 
 
-def test_a_run_queues_its_messages_once(history: SQLiteStore) -> None:
+def test_a_run_queues_its_messages_once(history: Store) -> None:
     run = ended_run(history)
     first = history.queue_messages("backup", T0, [alert(), mail()], T0)
     again = history.queue_messages("backup", T0, [alert()], T0)
@@ -120,17 +123,17 @@ def test_a_run_queues_its_messages_once(history: SQLiteStore) -> None:
     assert {entry.message.run_id for entry in taken} == {run}  # the run's last attempt
 
 
-def test_the_secret_of_a_target_is_never_stored(history: SQLiteStore) -> None:
+def test_the_secret_of_a_target_is_never_stored(history: Store, backend: Backend) -> None:
     ended_run(history)
     history.queue_messages("backup", T0, [alert()], T0)
-    stored = raw(history.path, "SELECT target, target_key FROM outbox")
-    dump = "\n".join(raw(history.path, "SELECT quote(target) || target_key FROM outbox")[0])
+    stored = backend.raw("SELECT target, target_key FROM outbox")
+    dump = "\n".join(backend.raw("SELECT target || target_key || title FROM outbox")[0])
     assert stored[0][0] == "json://hooks.example.com/***"
     assert "T0123456789abcdefghij" not in dump
 
 
 def test_a_message_taken_is_not_due_for_another_sender_until_its_lease_ends(
-    history: SQLiteStore,
+    history: Store,
 ) -> None:
     ended_run(history)
     history.queue_messages("backup", T0, [alert()], T0)
@@ -141,7 +144,7 @@ def test_a_message_taken_is_not_due_for_another_sender_until_its_lease_ends(
     assert len(history.take_due(T0, LEASE, 10)) == 1
 
 
-def test_take_due_only_takes_the_messages_asked_for(history: SQLiteStore) -> None:
+def test_take_due_only_takes_the_messages_asked_for(history: Store) -> None:
     ended_run(history)
     ended_run(history, minute=1)
     history.queue_messages("backup", T0, [alert()], T0)
@@ -149,7 +152,7 @@ def test_take_due_only_takes_the_messages_asked_for(history: SQLiteStore) -> Non
     assert [entry.id for entry in history.take_due(T0, LEASE, 10, only=[mine])] == [mine]
 
 
-def test_deliveries_per_run(history: SQLiteStore) -> None:
+def test_deliveries_per_run(history: Store) -> None:
     run = ended_run(history)
     sent, lost = history.queue_messages("backup", T0, [mail(), alert()], T0) or []
     history.delivered(sent, T0)
@@ -163,13 +166,13 @@ def test_deliveries_per_run(history: SQLiteStore) -> None:
 
 
 def test_a_crash_between_a_runs_end_and_its_queueing_composes_it_once(
-    history: SQLiteStore,
+    history: Store, backend: Backend
 ) -> None:
     """The run's end is written, its pycron dies before queueing: the next start
     finds it uncomposed and composes it; composing it again queues nothing."""
     first = record(history, attempt(outcome=Outcome.FAILED, attempt=1))
     second = record(history, attempt(outcome=Outcome.FAILED, attempt=2, minute=1, scheduled_for=T0))
-    raw(history.path, "UPDATE runs SET recorder_pid = ?", (_dead_pid(),))
+    backend.raw("UPDATE runs SET recorder_pid = ?", (_dead_pid(),))
     found = history.uncomposed()
     assert [r.id for r in found] == [first, second]
     composed: list[list[RunResult]] = []
@@ -190,7 +193,7 @@ def test_a_crash_between_a_runs_end_and_its_queueing_composes_it_once(
     assert [entry.message.run_id for entry in history.take_due(T0, LEASE, 10)] == [second]
 
 
-def test_a_run_of_a_running_pycron_is_not_taken_for_uncomposed(history: SQLiteStore) -> None:
+def test_a_run_of_a_running_pycron_is_not_taken_for_uncomposed(history: Store) -> None:
     ended_run(history)  # recorded by this process, which lives
     assert history.uncomposed() == []
 
@@ -241,7 +244,7 @@ PAST_CASES = {
 
 
 @pytest.mark.parametrize("case", PAST_CASES.values(), ids=PAST_CASES.keys())
-def test_job_past(history: SQLiteStore, case: PastCase) -> None:
+def test_job_past(history: Store, case: PastCase) -> None:
     for minute, outcome in enumerate(case.outcomes):
         ended_run(history, outcome, minute)
         slot = T0 + timedelta(minutes=minute)
@@ -266,7 +269,7 @@ def test_job_past(history: SQLiteStore, case: PastCase) -> None:
 
 
 def test_delivered_through_the_sender_of_its_channel_with_the_real_target(
-    history: SQLiteStore,
+    history: Store,
 ) -> None:
     ended_run(history)
     history.queue_messages("backup", T0, [alert(), mail()], T0)
@@ -281,7 +284,7 @@ def test_delivered_through_the_sender_of_its_channel_with_the_real_target(
 
 
 def test_a_temporary_failure_is_retried_with_backoff_then_undelivered(
-    history: SQLiteStore,
+    history: Store,
 ) -> None:
     run = ended_run(history)
     history.queue_messages("backup", T0, [alert()], T0)
@@ -306,7 +309,7 @@ def test_a_temporary_failure_is_retried_with_backoff_then_undelivered(
     assert [entry.event for entry in log] == ["send-failed"] * 3 + ["undelivered"]
 
 
-def test_a_permanent_failure_is_not_retried(history: SQLiteStore) -> None:
+def test_a_permanent_failure_is_not_retried(history: Store) -> None:
     run = ended_run(history)
     history.queue_messages("backup", T0, [alert()], T0)
     refused = Recording(DeliveryError(SECRET_URL, "unknown scheme", permanent=True))
@@ -328,7 +331,7 @@ def test_a_permanent_failure_is_not_retried(history: SQLiteStore) -> None:
     ],
 )
 def test_what_cannot_be_sent_is_undelivered_with_its_reason(
-    history: SQLiteStore, targets: tuple[str, ...], senders: tuple[Channel, ...], reason: str
+    history: Store, targets: tuple[str, ...], senders: tuple[Channel, ...], reason: str
 ) -> None:
     run = ended_run(history)
     history.queue_messages("backup", T0, [alert()], T0)
@@ -339,7 +342,7 @@ def test_what_cannot_be_sent_is_undelivered_with_its_reason(
 
 
 def test_the_thread_delivers_when_woken_and_a_stop_leaves_the_pending(
-    history: SQLiteStore,
+    history: Store, backend: Backend
 ) -> None:
     """The thread waits on its event; a message queued while the target is
     down is retried later, and stopping leaves it pending in the outbox."""
@@ -379,7 +382,7 @@ def test_the_thread_delivers_when_woken_and_a_stop_leaves_the_pending(
     finally:
         sender.stop()
     assert len(working.sent) == 1
-    pending = raw(history.path, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+    pending = backend.raw("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
     assert pending == [(1,)]
     assert waits
     assert max(waits) <= 60

@@ -1,6 +1,7 @@
-"""The run store on real SQLite files: schema and migrations, the recorder
-round trip, queries and statistics, crash evidence, concurrent writers, slot
-claims, read-only settled reading, pruning."""
+"""The run store: the recorder round trip, queries and statistics, crash
+evidence, concurrent writers, slot claims and pruning on each backend (real
+SQLite files, a real PostgreSQL database; see tests/backends.py); SQLite's
+own schema and migrations, lock waits and read-only settled reading."""
 
 from __future__ import annotations
 
@@ -10,21 +11,24 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
+from backends import CHILD_OPEN, Backend
+from backends import sqlite_raw as raw
 
 from pycron.errors import HistoryError, PycronError, SlotTakenError
 from pycron.records import Outcome, RunResult
-from pycron.store import DayCounts, RunRecord, SlotTaken, nearest_rank, orphaned, pid_alive
+from pycron.store import DayCounts, RunRecord, SlotTaken, Store, nearest_rank, orphaned, pid_alive
 from pycron.store import sqlite as history_module
 from pycron.store.logs import remove_logs
 from pycron.store.sqlite import END_NOTE, FILE_NAME, MIGRATIONS, SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
+_T = TypeVar("_T")
 LATEST = MIGRATIONS[-1][0]
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -53,7 +57,7 @@ def attempt(
     )
 
 
-def record(history: SQLiteStore, result: RunResult) -> int:
+def record(history: Store, result: RunResult) -> int:
     """Record an attempt as the runner does: started, then finished if it ended."""
     record_id = history.started(result._replace(outcome=Outcome.RUNNING, finished=None))
     if result.outcome is not Outcome.RUNNING:
@@ -80,16 +84,6 @@ def insert_old_run(db: Path, job: str, outcome: Outcome, finished: str | None) -
         " pid, recorder_pid) VALUES (?, ?, 1, ?, ?, ?, 'here', 4242, ?)",
         (job, start, outcome.value, start, finished, os.getpid()),
     )
-
-
-def raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
-    """Rows of a statement on a connection of its own, bypassing SQLiteStore."""
-    db = sqlite3.connect(path)
-    try:
-        with db:
-            return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
 
 
 class Child(NamedTuple):
@@ -146,7 +140,8 @@ def run_children(scripts: list[list[str]], logs: Path, *, together: bool = False
                 child.stdout.close()
 
 
-CHILD_PRELUDE = f"""
+CHILD_PRELUDE = (
+    f"""
 import os, sys
 sys.path.insert(0, {str(ROOT)!r})
 from datetime import datetime, timedelta, timezone
@@ -154,11 +149,14 @@ from pathlib import Path
 from pycron.store.sqlite import SQLiteStore
 from pycron.records import Outcome, RunResult
 """
+    + CHILD_OPEN
+)
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[SQLiteStore]:
-    with SQLiteStore.open(tmp_path / "state", host="here") as opened:
+def history(backend: Backend) -> Iterator[Store]:
+    """The test's store, on each backend in turn, naming this machine "here"."""
+    with backend.open() as opened:
         yield opened
 
 
@@ -348,8 +346,8 @@ def test_a_lock_held_too_long_fails_within_the_busy_timeout(
         assert history.schema_version == LATEST
 
 
-def test_a_closed_history_reports_an_error(tmp_path: Path) -> None:
-    history = SQLiteStore.open(tmp_path)
+def test_a_closed_history_reports_an_error(backend: Backend) -> None:
+    history = backend.open()
     history.close()
     with pytest.raises(HistoryError, match="closed"):
         history.runs()
@@ -358,7 +356,7 @@ def test_a_closed_history_reports_an_error(tmp_path: Path) -> None:
 # -- Recorder ------------------------------------------------------------------------------
 
 
-def test_start_and_finish_round_trip_with_aware_times(history: SQLiteStore) -> None:
+def test_start_and_finish_round_trip_with_aware_times(history: Store) -> None:
     started = datetime(2026, 3, 1, 14, 30, 0, 250, tzinfo=PLUS_TWO)
     logs = Path("/state/logs/backup")
     running = RunResult(
@@ -399,12 +397,12 @@ def test_start_and_finish_round_trip_with_aware_times(history: SQLiteStore) -> N
     assert history.running() == []
 
 
-def test_times_are_stored_as_fixed_width_utc_text(history: SQLiteStore) -> None:
+def test_times_are_stored_as_fixed_width_utc_text(history: Store, backend: Backend) -> None:
     started = datetime(2026, 3, 1, 14, 0, tzinfo=PLUS_TWO)
     history.started(
         RunResult("backup", started, 1, Outcome.SUCCESS, started, started + timedelta(seconds=10))
     )
-    stored = raw(history.path, "SELECT scheduled_for, started, finished, duration FROM runs")
+    stored = backend.raw("SELECT scheduled_for, started, finished, duration FROM runs")
     assert stored == [
         (
             "2026-03-01T12:00:00.000000+00:00",
@@ -415,7 +413,7 @@ def test_times_are_stored_as_fixed_width_utc_text(history: SQLiteStore) -> None:
     ]
 
 
-def test_what_an_attempt_used_is_stored_when_it_ends(history: SQLiteStore) -> None:
+def test_what_an_attempt_used_is_stored_when_it_ends(history: Store, backend: Backend) -> None:
     running = attempt(outcome=Outcome.RUNNING, seconds=None)
     record_id = history.started(running)
     seen = history.run(record_id)
@@ -426,12 +424,10 @@ def test_what_an_attempt_used_is_stored_when_it_ends(history: SQLiteStore) -> No
     done = history.run(record_id)
     assert done is not None
     assert done.result == ended
-    assert raw(history.path, "SELECT cpu_user, cpu_system, max_rss FROM runs") == [
-        (1.5, 0.25, 64 * MIB)
-    ]
+    assert backend.raw("SELECT cpu_user, cpu_system, max_rss FROM runs") == [(1.5, 0.25, 64 * MIB)]
 
 
-def test_an_attempt_that_already_ended_is_stored_complete(history: SQLiteStore) -> None:
+def test_an_attempt_that_already_ended_is_stored_complete(history: Store) -> None:
     skipped = attempt(outcome=Outcome.SKIPPED_OVERLAP, seconds=0, message="locked by run 7")
     seen = history.run(history.started(skipped))
     assert seen is not None
@@ -451,7 +447,7 @@ BAD_FINISHES = {
     ("result", "error", "message"), BAD_FINISHES.values(), ids=BAD_FINISHES.keys()
 )
 def test_bad_finishes_are_refused(
-    history: SQLiteStore, result: RunResult, error: type[Exception], message: str
+    history: Store, result: RunResult, error: type[Exception], message: str
 ) -> None:
     record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
     with pytest.raises(error, match=message):
@@ -459,12 +455,12 @@ def test_bad_finishes_are_refused(
     assert [run.id for run in history.running()] == [record_id]
 
 
-def test_finishing_an_unknown_record_is_an_error(history: SQLiteStore) -> None:
+def test_finishing_an_unknown_record_is_an_error(history: Store) -> None:
     with pytest.raises(HistoryError, match="no run with record id 99"):
         history.finished(99, attempt())
 
 
-def test_naive_times_are_refused_everywhere(history: SQLiteStore) -> None:
+def test_naive_times_are_refused_everywhere(history: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
         history.started(attempt()._replace(started=NAIVE))
     with pytest.raises(ValueError, match="naive"):
@@ -490,7 +486,7 @@ TABLE = [
 
 
 @pytest.fixture
-def table(history: SQLiteStore) -> SQLiteStore:
+def table(history: Store) -> Store:
     for job, minute, outcome in TABLE:
         record(history, attempt(job, minute, outcome, None if outcome is Outcome.RUNNING else 30))
     return history
@@ -517,18 +513,18 @@ RUNS_CASES = {
 
 @pytest.mark.parametrize(("filters", "minutes"), RUNS_CASES.values(), ids=RUNS_CASES.keys())
 def test_runs_filters_order_and_limit(
-    table: SQLiteStore, filters: dict[str, Any], minutes: list[int]
+    table: Store, filters: dict[str, Any], minutes: list[int]
 ) -> None:
     found = table.runs(**filters)
     assert [int((run.started - T0).total_seconds()) // 60 for run in found] == minutes
 
 
-def test_a_negative_limit_is_refused(table: SQLiteStore) -> None:
+def test_a_negative_limit_is_refused(table: Store) -> None:
     with pytest.raises(ValueError, match="limit must be 0 or more"):
         table.runs(limit=-1)
 
 
-def test_equal_start_times_order_by_record_id(history: SQLiteStore) -> None:
+def test_equal_start_times_order_by_record_id(history: Store) -> None:
     ids = [record(history, attempt(attempt=number)) for number in (1, 2, 3)]
     assert [run.id for run in history.runs()] == ids[::-1]
     latest = history.latest("backup")
@@ -549,7 +545,7 @@ RECENT_CASES = {
 
 @pytest.mark.parametrize(("arguments", "minutes"), RECENT_CASES.values(), ids=RECENT_CASES.keys())
 def test_recent_attempts_per_job_newest_first(
-    table: SQLiteStore, arguments: tuple[list[str], int], minutes: dict[str, list[int]]
+    table: Store, arguments: tuple[list[str], int], minutes: dict[str, list[int]]
 ) -> None:
     found = table.recent(*arguments)
     assert {
@@ -559,7 +555,7 @@ def test_recent_attempts_per_job_newest_first(
     assert all(run.job_id == job for job, runs in found.items() for run in runs)
 
 
-def test_recent_attempts_of_many_jobs(history: SQLiteStore) -> None:
+def test_recent_attempts_of_many_jobs(history: Store) -> None:
     jobs = [f"job{number}" for number in range(600)]  # more than one statement's parameters
     for minute, job in enumerate(jobs):
         record(history, attempt(job, minute))
@@ -572,7 +568,7 @@ def test_recent_attempts_of_many_jobs(history: SQLiteStore) -> None:
     )
 
 
-def test_outcome_counts_per_job(table: SQLiteStore) -> None:
+def test_outcome_counts_per_job(table: Store) -> None:
     assert table.outcome_counts() == {
         "backup": {Outcome.SUCCESS: 2, Outcome.FAILED: 1},
         "report": {Outcome.TIMEOUT: 1, Outcome.SUCCESS: 1},
@@ -585,7 +581,7 @@ def test_outcome_counts_per_job(table: SQLiteStore) -> None:
     }
 
 
-def test_latest_run_and_running(table: SQLiteStore) -> None:
+def test_latest_run_and_running(table: Store) -> None:
     latest = table.latest("report")
     assert latest is not None
     assert (latest.outcome, latest.started) == (Outcome.SUCCESS, T0 + timedelta(minutes=15))
@@ -595,7 +591,7 @@ def test_latest_run_and_running(table: SQLiteStore) -> None:
     assert [(run.job_id, run.outcome) for run in table.running()] == [("sync", Outcome.RUNNING)]
 
 
-def test_last_per_job(table: SQLiteStore) -> None:
+def test_last_per_job(table: Store) -> None:
     last = table.last_per_job()
     assert list(last) == ["backup", "report", "sync"]
     assert {job: (run.outcome, run.started) for job, run in last.items()} == {
@@ -605,12 +601,12 @@ def test_last_per_job(table: SQLiteStore) -> None:
     }
 
 
-def test_last_per_job_of_an_empty_history(history: SQLiteStore) -> None:
+def test_last_per_job_of_an_empty_history(history: Store) -> None:
     assert history.last_per_job() == {}
     assert history.last_scheduled_per_job() == {}
 
 
-def test_last_scheduled_is_the_latest_slot_not_the_latest_start(history: SQLiteStore) -> None:
+def test_last_scheduled_is_the_latest_slot_not_the_latest_start(history: Store) -> None:
     slot = T0.astimezone(PLUS_TWO)
     record(history, attempt(minute=60, scheduled_for=slot + timedelta(hours=1)))
     # A catch-up run of an older slot, started later.
@@ -647,7 +643,7 @@ STATS_TABLE = [
 
 
 @pytest.fixture
-def stats_table(history: SQLiteStore) -> SQLiteStore:
+def stats_table(history: Store) -> Store:
     for job, started, outcome, seconds in STATS_TABLE:
         result = RunResult(
             job_id=job,
@@ -661,7 +657,7 @@ def stats_table(history: SQLiteStore) -> SQLiteStore:
     return history
 
 
-def test_stats_of_one_job(stats_table: SQLiteStore) -> None:
+def test_stats_of_one_job(stats_table: Store) -> None:
     stats = stats_table.stats("a")
     assert (stats.runs, stats.successes, stats.success_rate) == (8, 3, 3 / 8)
     # Timed: 10, 20, 30, 40, 100; nearest rank of 95% of 5 values is the 5th.
@@ -682,7 +678,7 @@ def test_stats_of_one_job(stats_table: SQLiteStore) -> None:
     assert all(isinstance(counts, DayCounts) for counts in stats.per_day.values())
 
 
-def test_stats_of_all_jobs_since_a_time(stats_table: SQLiteStore) -> None:
+def test_stats_of_all_jobs_since_a_time(stats_table: Store) -> None:
     stats = stats_table.stats(since=DAY1 + timedelta(minutes=1))
     assert (stats.runs, stats.successes) == (7, 2)
     assert (stats.duration_min, stats.duration_max) == (20, 100)
@@ -690,13 +686,13 @@ def test_stats_of_all_jobs_since_a_time(stats_table: SQLiteStore) -> None:
     assert (whole.runs, whole.successes, whole.duration_min) == (9, 4, 7)
 
 
-def test_stats_days_follow_the_zone_asked_for(stats_table: SQLiteStore) -> None:
+def test_stats_days_follow_the_zone_asked_for(stats_table: Store) -> None:
     # At +02:00 the 23:30 UTC failure of day 1 falls on day 2.
     stats = stats_table.stats("a", tz=PLUS_TWO)
     assert stats.per_day == {date(2026, 3, 1): (2, 0), date(2026, 3, 2): (1, 5)}
 
 
-def test_stats_without_runs(history: SQLiteStore) -> None:
+def test_stats_without_runs(history: Store) -> None:
     stats = history.stats()
     assert stats.runs == stats.successes == 0
     assert stats.success_rate is None
@@ -706,7 +702,7 @@ def test_stats_without_runs(history: SQLiteStore) -> None:
     assert (stats.cpu_seconds, stats.max_rss) == (0.0, None)
 
 
-def test_stats_add_up_cpu_time_and_take_the_largest_peak(history: SQLiteStore) -> None:
+def test_stats_add_up_cpu_time_and_take_the_largest_peak(history: Store) -> None:
     record(history, attempt("a", 0, **USAGE))  # 1.75 s, 64 MiB
     record(history, attempt("a", 1, Outcome.TIMEOUT, cpu_user=3.0, cpu_system=1.0, max_rss=MIB))
     record(history, attempt("a", 2, Outcome.INTERRUPTED))  # not measured
@@ -740,9 +736,9 @@ def test_p95_is_the_nearest_rank(values: list[float], expected: float | None) ->
 CRASHING_CHILD = (
     CHILD_PRELUDE
     + """
-state, host = Path(sys.argv[1]), sys.argv[2]
+kind, where, host = sys.argv[1:]
 started = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-history = SQLiteStore.open(state, host=host)
+history = open_store(kind, where, host=host)
 history.started(RunResult(host, started, 1, Outcome.RUNNING, started, pid=os.getpid()))
 print(os.getpid())
 os._exit(0)  # dies mid-run: no finish, no close
@@ -751,11 +747,11 @@ os._exit(0)  # dies mid-run: no finish, no close
 
 
 def test_a_dead_recorders_running_row_is_marked_interrupted(
-    history: SQLiteStore, tmp_path: Path
+    history: Store, backend: Backend, tmp_path: Path
 ) -> None:
-    state = history.path.parent
     children = run_children(
-        [[CRASHING_CHILD, str(state), host] for host in ("here", "there")], tmp_path / "stderr"
+        [[CRASHING_CHILD, backend.name, backend.where, host] for host in ("here", "there")],
+        tmp_path / "stderr",
     )
     assert [child.returncode for child in children] == [0, 0], [c.stderr for c in children]
     dead_pid = int(children[0].stdout)
@@ -776,7 +772,7 @@ def test_a_dead_recorders_running_row_is_marked_interrupted(
     assert alive_id in {run.id for run in history.running()}
 
 
-def test_mark_interrupted_without_a_predicate_takes_every_running_row(history: SQLiteStore) -> None:
+def test_mark_interrupted_without_a_predicate_takes_every_running_row(history: Store) -> None:
     record(history, attempt("done"))
     ids = [history.started(attempt(job, outcome=Outcome.RUNNING, seconds=None)) for job in "xy"]
     # A clock behind the start: the attempt ends at its start, not before.
@@ -789,7 +785,7 @@ def test_mark_interrupted_without_a_predicate_takes_every_running_row(history: S
     assert history.mark_interrupted(now=T0) == []
 
 
-def test_a_failing_predicate_changes_nothing(history: SQLiteStore) -> None:
+def test_a_failing_predicate_changes_nothing(history: Store) -> None:
     history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
 
     def broken(run: RunRecord) -> bool:
@@ -884,8 +880,8 @@ def test_twenty_processes_write_at_once(tmp_path: Path) -> None:
 CLAIMER_CHILD = (
     CHILD_PRELUDE
     + """
-state, records = Path(sys.argv[1]), [int(word) for word in sys.argv[2:]]
-with SQLiteStore.open(state) as history:
+kind, where, records = sys.argv[1], sys.argv[2], [int(word) for word in sys.argv[3:]]
+with open_store(kind, where) as history:
     print("ready", flush=True)
     sys.stdin.readline()  # the start signal: every claimer begins at once
     now = datetime.now(timezone.utc)
@@ -894,27 +890,30 @@ with SQLiteStore.open(state) as history:
 )
 
 
-def test_a_queued_run_is_claimed_once_by_processes_racing_for_it(tmp_path: Path) -> None:
-    state = tmp_path / "state"
+def test_a_queued_run_is_claimed_once_by_processes_racing_for_it(
+    backend: Backend, tmp_path: Path
+) -> None:
     slot = datetime(2026, 3, 1, tzinfo=timezone.utc)
-    with SQLiteStore.open(state) as history:
+    with backend.open() as history:
         queued = history.queue(
             [RunResult(f"job-{n}", slot, 1, Outcome.QUEUED, slot) for n in range(10)]
         )
     ids = [str(record) for record in queued]
     children = run_children(
-        [[CLAIMER_CHILD, str(state), *ids] for _ in range(8)], tmp_path / "err", together=True
+        [[CLAIMER_CHILD, backend.name, backend.where, *ids] for _ in range(8)],
+        tmp_path / "err",
+        together=True,
     )
     assert [child.returncode for child in children] == [0] * 8, [c.stderr for c in children]
     claimed = [word for child in children for word in child.stdout.split()]
     assert sorted(claimed, key=int) == ids  # each exactly once
-    with SQLiteStore.open(state) as history:
+    with backend.open() as history:
         assert history.queued() == []
         assert {r.outcome for r in history.runs()} == {Outcome.RUNNING}
         assert not history.claim(queued[0], slot)  # no longer queued
 
 
-def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: SQLiteStore) -> None:
+def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: Store) -> None:
     late = datetime(2026, 3, 2, tzinfo=timezone.utc)
     early = late - timedelta(days=1)
     queued = history.queue(
@@ -924,25 +923,35 @@ def test_queued_runs_come_oldest_first_and_stay_out_of_the_stats(history: SQLite
     assert history.stats().runs == 0
 
 
-def test_threads_share_one_history(history: SQLiteStore) -> None:
-    barrier = threading.Barrier(8, timeout=PROCESS_TIMEOUT)
+def in_threads(work: Callable[[_T], None], arguments: Iterable[_T]) -> list[BaseException]:
+    """Run `work` once per argument, each in a thread of its own, and wait for
+    them all (a thread that takes too long fails the test); what they raised."""
     errors: list[BaseException] = []
 
-    def work(worker: int) -> None:
+    def guarded(argument: _T) -> None:
         try:
-            barrier.wait()
-            for number in range(10):
-                record(history, attempt(f"job-{worker}", minute=number))
-        except BaseException as error:  # reported by the main thread
+            work(argument)
+        except BaseException as error:  # reported by the caller
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(8)]
+    threads = [threading.Thread(target=guarded, args=(argument,)) for argument in arguments]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=PROCESS_TIMEOUT)
     assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
+    return errors
+
+
+def test_threads_share_one_history(history: Store) -> None:
+    barrier = threading.Barrier(8, timeout=PROCESS_TIMEOUT)
+
+    def work(worker: int) -> None:
+        barrier.wait()
+        for number in range(10):
+            record(history, attempt(f"job-{worker}", minute=number))
+
+    assert in_threads(work, range(8)) == []
     assert len(history.runs()) == 80
     assert history.running() == []
 
@@ -950,7 +959,7 @@ def test_threads_share_one_history(history: SQLiteStore) -> None:
 # -- Pruning -------------------------------------------------------------------------------
 
 
-def test_prune_removes_old_rows_and_their_logs(history: SQLiteStore, tmp_path: Path) -> None:
+def test_prune_removes_old_rows_and_their_logs(history: Store, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
 
@@ -1017,7 +1026,7 @@ def test_removing_logs_tries_every_file_and_reports_those_it_cannot_remove(
     assert all(directory.is_dir() for directory in directories)
 
 
-def test_pruning_touches_no_log_file(history: SQLiteStore, tmp_path: Path) -> None:
+def test_pruning_touches_no_log_file(history: Store, tmp_path: Path) -> None:
     # Even a log that could not be removed is no reason to keep the record: the
     # store commits first, and the files are removed after.
     directory = tmp_path / "a-directory.out"
@@ -1042,8 +1051,8 @@ def scheduled(job: str = "backup", outcome: Outcome = Outcome.QUEUED, **fields: 
     return RunResult(job, T0, 1, outcome, T0, **fields)
 
 
-def test_a_slot_is_queued_once_by_two_stores_on_one_file(tmp_path: Path) -> None:
-    with SQLiteStore.open(tmp_path) as first, SQLiteStore.open(tmp_path) as second:
+def test_a_slot_is_queued_once_by_two_stores_on_one_history(backend: Backend) -> None:
+    with backend.open() as first, backend.open() as second:
         (taken,) = first.queue([scheduled()])
         assert isinstance(taken, int)
         refused, other = second.queue([scheduled(), scheduled("other")])
@@ -1092,13 +1101,13 @@ CLAIM_CASES = {
 
 
 @pytest.mark.parametrize(("first", "refused"), CLAIM_CASES.values(), ids=CLAIM_CASES.keys())
-def test_which_records_hold_their_slot(history: SQLiteStore, first: Any, refused: bool) -> None:
+def test_which_records_hold_their_slot(history: Store, first: Any, refused: bool) -> None:
     first(history)
     (later,) = history.queue([scheduled()])
     assert isinstance(later, SlotTaken) is refused
 
 
-def test_retries_and_claimed_records_claim_nothing_more(history: SQLiteStore) -> None:
+def test_retries_and_claimed_records_claim_nothing_more(history: Store) -> None:
     (record_id,) = history.queue([scheduled()])
     assert isinstance(record_id, int)
     assert history.claim(record_id, T0)
@@ -1107,7 +1116,7 @@ def test_retries_and_claimed_records_claim_nothing_more(history: SQLiteStore) ->
     assert history.started(retry) != record_id
 
 
-def test_pruning_a_slots_every_record_gives_its_claim_up(history: SQLiteStore) -> None:
+def test_pruning_a_slots_every_record_gives_its_claim_up(history: Store) -> None:
     ended = scheduled(outcome=Outcome.SUCCESS, finished=T0 + timedelta(seconds=1))
     history.started(ended, claim=True)
     history.started(ended._replace(attempt=2, finished=T0 + timedelta(days=2)))
@@ -1120,9 +1129,9 @@ def test_pruning_a_slots_every_record_gives_its_claim_up(history: SQLiteStore) -
 QUEUER_CHILD = (
     CHILD_PRELUDE
     + """
-state = Path(sys.argv[1])
+kind, where = sys.argv[1:]
 slot = datetime(2026, 3, 1, tzinfo=timezone.utc)
-with SQLiteStore.open(state) as history:
+with open_store(kind, where) as history:
     print("ready", flush=True)
     sys.stdin.readline()  # the start signal: every process begins at once
     (added,) = history.queue([RunResult("backup", slot, 1, Outcome.QUEUED, slot)])
@@ -1131,15 +1140,18 @@ with SQLiteStore.open(state) as history:
 )
 
 
-def test_a_slot_is_claimed_once_by_processes_racing_for_it(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    SQLiteStore.open(state).close()
+def test_a_slot_is_claimed_once_by_processes_racing_for_it(
+    backend: Backend, tmp_path: Path
+) -> None:
+    backend.open().close()
     children = run_children(
-        [[QUEUER_CHILD, str(state)] for _ in range(6)], tmp_path / "err", together=True
+        [[QUEUER_CHILD, backend.name, backend.where] for _ in range(6)],
+        tmp_path / "err",
+        together=True,
     )
     assert [child.returncode for child in children] == [0] * 6, [c.stderr for c in children]
     assert sorted(child.stdout.strip() for child in children) == ["refused"] * 5 + ["taken"]
-    with SQLiteStore.open(state) as history:
+    with backend.open() as history:
         assert len(history.queued()) == 1
 
 
@@ -1208,7 +1220,7 @@ def test_a_reader_sees_the_history_settled_and_writes_nothing(tmp_path: Path) ->
     ]
 
 
-def test_a_noted_end_keeps_what_the_attempt_used(history: SQLiteStore) -> None:
+def test_a_noted_end_keeps_what_the_attempt_used(history: Store, backend: Backend) -> None:
     record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
     ended = attempt(outcome=Outcome.FAILED, exit_code=2, **USAGE)
     history.note_end(record_id, ended)
@@ -1216,20 +1228,24 @@ def test_a_noted_end_keeps_what_the_attempt_used(history: SQLiteStore) -> None:
     done = history.run(record_id)
     assert done is not None
     assert done.result == ended
-    assert not list(history.path.parent.glob(f"{END_NOTE}*"))
+    assert not list(backend.notes.glob(f"{backend.note_prefix}*"))
 
 
-def test_a_note_of_an_older_pycron_without_usage_is_written_too(history: SQLiteStore) -> None:
+def test_a_note_of_an_older_pycron_without_usage_is_written_too(
+    history: Store, backend: Backend
+) -> None:
     record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
     start = round(T0.timestamp()) * 1_000_000
-    name = f"{END_NOTE}{record_id}.{start}.failed.2.-.{start + 10_000_000}"
-    (history.path.parent / name).touch()
+    note = (
+        backend.notes / f"{backend.note_prefix}{record_id}.{start}.failed.2.-.{start + 10_000_000}"
+    )
+    note.touch()
     history.settle(T0 + timedelta(hours=1))
     done = history.run(record_id)
     assert done is not None
     assert (done.outcome, done.exit_code, done.duration) == (Outcome.FAILED, 2, 10.0)
     assert (done.cpu_user, done.cpu_system, done.max_rss) == (None, None, None)
-    assert not (history.path.parent / name).exists()
+    assert not note.exists()
 
 
 def test_a_reader_without_anything_to_settle_reads_the_rows_as_they_are(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """The run store: what pycron keeps of its runs, as an interface that any
 backend implements (`Store`), the values it answers with, and what works on
 any store (`TolerantRecorder`, the liveness of recorders, `summarize`).
-`pycron.store.sqlite` is the first implementation; `pycron.store.logs` owns
-the runs' log files.
+`pycron.store.sql` implements it in SQL, for two backends:
+`pycron.store.sqlite` (the default) and `pycron.store.postgresql` (a
+database that several hosts share); `pycron.store.logs` owns the runs' log
+files.
 
 What a store keeps:
 - one record per attempt, written when it starts (outcome `running`, or
@@ -704,6 +706,11 @@ class TolerantRecorder:
             return (
                 f"it is retried while this pycron runs, but {error.filename}: {error.strerror}, "
                 "so should the disk stay full, the attempt will read as interrupted"
+            )
+        except HistoryError as error:  # a store with nowhere to note ends
+            return (
+                f"it is retried while this pycron runs, but cannot be noted ({error}), so "
+                "should this pycron stop before it is written, the attempt will read as interrupted"
             )
         return f"it is retried while this pycron runs, and noted in {note} for the next one"
 

@@ -1,6 +1,10 @@
 """The run store in SQLite, the first implementation of `pycron.store.Store`:
 one row per attempt, in `STATE/history.db`.
 
+The queries and the recording are `pycron.store.sql.SQLStore`'s, shared with
+the PostgreSQL store; what is SQLite's own is here: the file, its schema and
+migrations, reading without writing, and a corrupt file set aside.
+
 A row is written when an attempt starts (outcome `running`) and completed
 when it ends, so a pycron that dies mid-run leaves evidence behind; the next
 daemon start (or `run-now`) turns such rows into `interrupted` (`settle`).
@@ -35,55 +39,36 @@ start a new one (`open_recording`), and record through a
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from pycron.errors import CorruptHistoryError, HistoryError, SlotTakenError
-from pycron.notify import Channel, Message, redact
-from pycron.records import Outcome, RunResult
-from pycron.store import (
-    FAILURE_OUTCOMES,
-    INTERRUPTED_MESSAGE,
-    RAN_OUTCOMES,
-    TIMED_OUTCOMES,
-    Delivery,
-    DeliveryRecord,
-    DurationBuckets,
-    JobPast,
-    JobTotals,
-    OutboxEntry,
-    Pruned,
-    RunRecord,
-    RunStats,
-    SlotTaken,
-    Store,
-    orphaned,
-    pid_alive,
-    stored_target,
-    summarize,
-    target_key,
-    text_time,
-    time_text,
-    utc,
+from pycron.errors import CorruptHistoryError, HistoryError
+from pycron.store import INTERRUPTED_MESSAGE, Store, orphaned, time_text, utc
+from pycron.store.sql import (
+    EndNotes,
+    Params,
+    Row,
+    Session,
+    SQLStore,
+    apply_steps,
+    interrupted_values,
+    refuse_newer,
+    schema_version,
 )
 
 FILE_NAME = "history.db"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another writer before giving up
 # An end that could not be written is noted in an empty file beside the
-# database, its name holding the end (an empty file needs no free block):
-# END_NOTE + "<record id>.<started>.<outcome>.<exit code>.<signal>.<finished>"
-# + ".<CPU user>.<CPU system>.<peak RSS>" (CPU in microseconds; an older pycron
-# wrote no usage), `-` for an absent number.
+# database, whose name starts so (see `pycron.store.EndNotes`).
 END_NOTE = f"{FILE_NAME}.end."
 
 # Each step brings the schema from the version before it to its own version;
@@ -212,19 +197,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     ),
 )
 
-_COLUMNS = (
-    "id, job_id, scheduled_for, attempt, outcome, started, finished, exit_code, signal, "
-    "stdout_path, stderr_path, pid, message, host, recorder_pid, "
-    "cpu_user, cpu_system, max_rss, slots"
-)
 
+class SQLiteStore(SQLStore):
+    """The run history in one SQLite file; implements `pycron.store.Store`
+    (see `SQLStore` for its use)."""
 
-class SQLiteStore:
-    """The run history in one SQLite file; implements `pycron.store.Store`.
-
-    Use as a context manager, or call `close()`. Do not carry an open store
-    into a forked child: open another there.
-    """
+    _db: sqlite3.Connection
 
     def __init__(
         self,
@@ -239,6 +217,7 @@ class SQLiteStore:
         hostname). A `readonly` store never writes (see `open_readonly`)."""
         self.path = path
         self.host = socket.gethostname() if host is None else host
+        self._notes: EndNotes = EndNotes(path.parent, END_NOTE)
         self._lock = threading.Lock()
         self._db = _connect_readonly(path) if readonly else _connect(path)
         try:
@@ -274,17 +253,6 @@ class SQLiteStore:
         orphaned runs interrupted), though nothing is written."""
         return cls(state_dir / FILE_NAME, host=host, readonly=True, settled_at=settled_at)
 
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection; the store cannot be used afterwards."""
-        with self._lock:
-            self._db.close()
-
     @property
     def location(self) -> str:
         """The database file, for messages."""
@@ -296,420 +264,6 @@ class SQLiteStore:
         with self._guarded():
             return _stored_version(self._db, self.path)
 
-    # -- Recorder --------------------------------------------------------------------------
-
-    def started(
-        self, result: RunResult, record_id: int | None = None, *, claim: bool = False
-    ) -> int:
-        """Record an attempt that starts (outcome `running`) in a new record, or
-        in record `record_id` (a queued record claimed for it, or its own,
-        now with its process's pid); returns the record id. A result that has
-        already ended (a skipped attempt, say) is stored complete, as it is.
-        With `claim`, a new record claims its slot: `SlotTakenError` if held."""
-        if record_id is not None:
-            values = _result_values(result)
-            values.update(host=self.host, recorder_pid=os.getpid())
-            self._update(record_id, values)
-            return record_id
-        (added,) = self._insert([result], claim=claim)
-        if isinstance(added, SlotTaken):
-            raise SlotTakenError(added.job_id, added.scheduled_for)
-        return added
-
-    def queue(self, results: Sequence[RunResult]) -> list[int | SlotTaken]:
-        """Record first attempts of scheduled runs in new records, each claiming
-        its slot, all in one transaction (the daemon records each due run
-        `queued` as it decides it); their record ids, or `SlotTaken` for a
-        slot held already (nothing recorded for it)."""
-        return self._insert(results, claim=True)
-
-    def queue_triggered(self, result: RunResult, upstream: Sequence[int]) -> int | SlotTaken:
-        """`queue` one run of an `@after` job with the upstream runs that
-        triggered it, in one transaction; its record id, or `SlotTaken`."""
-        (added,) = self._insert([result], claim=True, upstream=upstream)
-        return added
-
-    def _insert(
-        self, results: Sequence[RunResult], *, claim: bool, upstream: Sequence[int] = ()
-    ) -> list[int | SlotTaken]:
-        """Record attempts in new records, with (or without) the claims of their
-        slots, and the upstream runs that triggered them, in one transaction."""
-        added: list[int | SlotTaken] = []
-        with self._transaction() as db:
-            for result in results:
-                values = _result_values(result)
-                if claim and not _claimed(db, values):
-                    added.append(SlotTaken(result.job_id, utc(result.scheduled_for)))
-                    continue
-                if upstream:
-                    _record_trigger(db, values, upstream)
-                values.update(host=self.host, recorder_pid=os.getpid())
-                names = ", ".join(values)
-                marks = ", ".join(f":{name}" for name in values)
-                record_id = db.execute(
-                    f"INSERT INTO runs ({names}) VALUES ({marks})", values
-                ).lastrowid
-                if record_id is None:  # pragma: no cover - an INSERT always sets it
-                    raise HistoryError(f"{self.path}: the new record got no id")
-                added.append(record_id)
-        return added
-
-    def claim(self, record_id: int, now: datetime) -> bool:
-        """Take a queued record for its run (outcome `running`, started `now`, this
-        process its recorder): True for exactly one caller, however many
-        processes try at once; False if it is not (or no longer) queued."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE runs SET outcome = ?, started = ?, host = ?, recorder_pid = ?"
-                " WHERE id = ? AND outcome = ?",
-                [
-                    Outcome.RUNNING.value,
-                    time_text(now),
-                    self.host,
-                    os.getpid(),
-                    record_id,
-                    Outcome.QUEUED.value,
-                ],
-            )
-            return cursor.rowcount == 1
-
-    def queued(self) -> list[RunRecord]:
-        """Runs recorded as due but not started yet, oldest slot first."""
-        return self._records(
-            f"SELECT {_COLUMNS} FROM runs WHERE outcome = ? ORDER BY scheduled_for, id",
-            [Outcome.QUEUED.value],
-        )
-
-    def finished(self, record_id: int, result: RunResult) -> None:
-        """Complete the record of an attempt that has ended with `result`."""
-        if result.outcome is Outcome.RUNNING or result.finished is None:
-            raise ValueError(f"record {record_id}: a finished attempt needs an end and an outcome")
-        self._update(record_id, _result_values(result))
-
-    def _update(self, record_id: int, values: dict[str, object]) -> None:
-        """Set columns of one record; a record that is not there is an error."""
-        assignments = ", ".join(f"{name} = :{name}" for name in values)
-        with self._transaction() as db:
-            cursor = db.execute(
-                f"UPDATE runs SET {assignments} WHERE id = :id", {**values, "id": record_id}
-            )
-            if cursor.rowcount == 0:
-                raise HistoryError(f"{self.path}: no run with record id {record_id}")
-
-    # -- Queries ---------------------------------------------------------------------------
-
-    def runs(
-        self,
-        job_id: str | None = None,
-        limit: int | None = None,
-        since: datetime | None = None,
-        outcome: Outcome | Collection[Outcome] | None = None,
-    ) -> list[RunRecord]:
-        """Recorded attempts, newest (latest start) first, optionally of one job,
-        started at or after `since`, with one of the given outcomes, at most
-        `limit` of them."""
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
-        where, params = _filters(job_id, since, outcome)
-        params.append(-1 if limit is None else limit)
-        return self._records(
-            f"SELECT {_COLUMNS} FROM runs{where} ORDER BY started DESC, id DESC LIMIT ?", params
-        )
-
-    def run(self, record_id: int) -> RunRecord | None:
-        """The attempt with this record id, if it is (still) recorded."""
-        found = self._records(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", [record_id])
-        return found[0] if found else None
-
-    def latest(self, job_id: str) -> RunRecord | None:
-        """The job's most recently started attempt, if any."""
-        found = self.runs(job_id, limit=1)
-        return found[0] if found else None
-
-    def last_per_job(self) -> dict[str, RunRecord]:
-        """Each recorded job's most recently started attempt, by job id."""
-        latest_ids = (
-            "SELECT (SELECT id FROM runs AS r WHERE r.job_id = j.job_id"
-            " ORDER BY started DESC, id DESC LIMIT 1) FROM (SELECT DISTINCT job_id FROM runs) AS j"
-        )
-        records = self._records(
-            f"SELECT {_COLUMNS} FROM runs WHERE id IN ({latest_ids}) ORDER BY job_id", []
-        )
-        return {record.job_id: record for record in records}
-
-    def recent(self, job_ids: Collection[str], count: int) -> dict[str, list[RunRecord]]:
-        """The last `count` attempts of each of these jobs, newest first, by
-        job id: one indexed look per job, however long the history."""
-        found: dict[str, list[RunRecord]] = {}
-        ids = list(job_ids)
-        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
-            chunk = ids[start : start + 500]
-            jobs = ", ".join("(?)" for _ in chunk)
-            records = self._records(
-                f"WITH jobs (job) AS (VALUES {jobs})"
-                f" SELECT {_COLUMNS} FROM jobs JOIN runs ON id IN (SELECT r.id FROM runs AS r"
-                " WHERE r.job_id = jobs.job ORDER BY r.started DESC, r.id DESC LIMIT ?)"
-                " ORDER BY job_id, started DESC, id DESC",
-                [*chunk, count],
-            )
-            for record in records:
-                found.setdefault(record.job_id, []).append(record)
-        return found
-
-    def outcome_counts(self, since: datetime | None = None) -> dict[str, dict[Outcome, int]]:
-        """How many attempts started at or after `since` each job has, by outcome."""
-        where, params = _filters(None, since, None)
-        rows = self._query(
-            f"SELECT job_id, outcome, COUNT(*) FROM runs{where} GROUP BY job_id, outcome"
-            " ORDER BY job_id, outcome",
-            params,
-        )
-        counts: dict[str, dict[Outcome, int]] = {}
-        for job_id, outcome, count in rows:
-            counts.setdefault(job_id, {})[Outcome(outcome)] = count
-        return counts
-
-    def running(self) -> list[RunRecord]:
-        """Attempts recorded as running, newest first."""
-        return self.runs(outcome=Outcome.RUNNING)
-
-    def last_scheduled(self, job_id: str) -> datetime | None:
-        """The latest slot recorded for the job (whatever became of it): catch-up
-        looks for missed slots after this one."""
-        rows = self._query("SELECT MAX(scheduled_for) FROM runs WHERE job_id = ?", [job_id])
-        text = rows[0][0]
-        return None if text is None else text_time(text)
-
-    def last_scheduled_per_job(self) -> dict[str, datetime]:
-        """`last_scheduled` of every recorded job at once, by job id."""
-        rows = self._query(
-            "SELECT job_id, MAX(scheduled_for) FROM runs GROUP BY job_id ORDER BY job_id", []
-        )
-        return {job_id: text_time(text) for job_id, text in rows}
-
-    def ended_after(self, job_ids: Collection[str], after: datetime | None) -> list[RunRecord]:
-        """The runs of these jobs that ended after `after` (None: ever), each
-        as its last attempt, oldest end first."""
-        ids = list(job_ids)
-        if not ids:
-            return []
-        where = f"job_id IN ({', '.join('?' * len(ids))}) AND finished IS NOT NULL"
-        params: list[object] = [*ids]
-        if after is not None:
-            where += " AND finished > ?"
-            params.append(time_text(after))
-        return self._records(
-            f"SELECT {_COLUMNS} FROM runs AS r WHERE {where} AND outcome NOT IN (?, ?)"
-            " AND attempt = (SELECT MAX(attempt) FROM runs AS a"
-            " WHERE a.job_id = r.job_id AND a.scheduled_for = r.scheduled_for)"
-            " ORDER BY finished, id",
-            [*params, Outcome.QUEUED.value, Outcome.RUNNING.value],
-        )
-
-    def triggers(self, run_ids: Collection[int]) -> dict[int, tuple[int, ...]]:
-        """The upstream runs that triggered the given runs (record ids; every
-        attempt of a run shares its trigger), for those that have one."""
-        found: dict[int, list[int]] = {}
-        ids = list(run_ids)
-        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                "SELECT r.id, t.upstream FROM runs AS r JOIN triggers AS t"
-                " ON t.job_id = r.job_id AND t.scheduled_for = r.scheduled_for"
-                f" WHERE r.id IN ({', '.join('?' * len(chunk))}) ORDER BY r.id, t.position",
-                chunk,
-            )
-            for run_id, upstream in rows:
-                found.setdefault(run_id, []).append(upstream)
-        return {run_id: tuple(upstream) for run_id, upstream in found.items()}
-
-    def pipeline(self, record_id: int) -> list[RunRecord]:
-        """Every attempt of the runs that triggers link to run `record_id`, the
-        runs upstream and downstream of it, and theirs in turn (a join's other
-        upstream runs too): its whole pipeline run, oldest start first. Runs
-        are (job, slot) pairs, so each run comes with all its attempts."""
-        return self._records(
-            "WITH RECURSIVE link (from_job, from_slot, to_job, to_slot) AS ("
-            "  SELECT t.job_id, t.scheduled_for, r.job_id, r.scheduled_for"
-            "  FROM triggers AS t JOIN runs AS r ON r.id = t.upstream"
-            "  UNION ALL"
-            "  SELECT r.job_id, r.scheduled_for, t.job_id, t.scheduled_for"
-            "  FROM triggers AS t JOIN runs AS r ON r.id = t.upstream"
-            "), chain (job_id, scheduled_for) AS ("
-            "  SELECT job_id, scheduled_for FROM runs WHERE id = ?"
-            "  UNION"
-            "  SELECT l.to_job, l.to_slot FROM chain AS c JOIN link AS l"
-            "  ON l.from_job = c.job_id AND l.from_slot = c.scheduled_for"
-            f") SELECT {_COLUMNS} FROM runs AS r WHERE EXISTS (SELECT 1 FROM chain AS c"
-            " WHERE c.job_id = r.job_id AND c.scheduled_for = r.scheduled_for)"
-            " ORDER BY started, id",
-            [record_id],
-        )
-
-    def stats(
-        self,
-        job_id: str | None = None,
-        since: datetime | None = None,
-        tz: tzinfo = timezone.utc,
-    ) -> RunStats:
-        """Figures over the ended attempts (of one job, started at or after
-        `since`; running and queued ones are left out); days are counted in
-        `tz`. See `RunStats`."""
-        where, params = _filters(job_id, since, None)
-        where += " AND " if where else " WHERE "
-        rows = self._query(
-            "SELECT outcome, started, duration, cpu_user + cpu_system, max_rss"
-            f" FROM runs{where}outcome NOT IN (?, ?)",
-            [*params, Outcome.RUNNING.value, Outcome.QUEUED.value],
-        )
-        return summarize(
-            (
-                (Outcome(outcome), text_time(started), duration, cpu, max_rss)
-                for outcome, started, duration, cpu, max_rss in rows
-            ),
-            tz,
-        )
-
-    def totals(self, bounds: Sequence[float]) -> dict[str, JobTotals]:
-        """`JobTotals` of every recorded job, in three queries: the ended
-        attempts by job and outcome, the timed durations by job (counted
-        against `bounds` by SQLite), and what the attempts used by job."""
-        ended = self._query(
-            "SELECT job_id, outcome, COUNT(*), MAX(finished),"
-            " SUM(slots)"
-            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id, outcome",
-            [Outcome.QUEUED.value, Outcome.RUNNING.value],
-        )
-        timed = ", ".join("?" * len(TIMED_OUTCOMES))
-        below = "".join(", SUM(duration <= ?)" for _ in bounds)
-        durations = self._query(
-            f"SELECT job_id, COUNT(*), SUM(duration){below} FROM runs"
-            f" WHERE outcome IN ({timed}) AND duration IS NOT NULL GROUP BY job_id",
-            [*bounds, *(outcome.value for outcome in TIMED_OUTCOMES)],
-        )
-        usage = self._query(
-            "SELECT job_id, SUM(cpu_user + cpu_system), max_rss,"
-            # With one MAX, SQLite takes the bare column max_rss from its row.
-            " MAX(CASE WHEN max_rss IS NOT NULL THEN finished END)"
-            " FROM runs WHERE outcome NOT IN (?, ?) GROUP BY job_id",
-            [Outcome.QUEUED.value, Outcome.RUNNING.value],
-        )
-        used = {job_id: (cpu or 0.0, max_rss) for job_id, cpu, max_rss, _ in usage}
-        counts: dict[str, dict[Outcome, int]] = {}
-        last: dict[str, dict[Outcome, datetime]] = {}
-        missed: dict[str, int] = {}
-        for job_id, outcome_text, number, finished, slots in ended:
-            outcome = Outcome(outcome_text)
-            counts.setdefault(job_id, {})[outcome] = number
-            ends = last.setdefault(job_id, {})
-            if finished is not None:
-                ends[outcome] = text_time(finished)
-            if outcome is Outcome.MISSED:
-                missed[job_id] = slots
-        buckets = {row[0]: DurationBuckets(tuple(row[3:]), row[1], row[2]) for row in durations}
-        no_durations = DurationBuckets((0,) * len(bounds), 0, 0.0)
-        return {
-            job_id: JobTotals(
-                ended=counts[job_id],
-                last_ended=last[job_id],
-                missed_slots=missed.get(job_id, 0),
-                durations=buckets.get(job_id, no_durations),
-                cpu_seconds=used[job_id][0],
-                max_rss=used[job_id][1],
-            )
-            for job_id in sorted(counts)
-        }
-
-    # -- Responsibility --------------------------------------------------------------------
-
-    def responsibilities(self) -> dict[str, tuple[str, datetime]]:
-        """Per job id: the schedule it had and the instant from which the daemon
-        has been responsible for it (catch-up finds missed slots only after
-        that instant, so a job never run still has its missed slots found)."""
-        rows = self._query("SELECT job_id, schedule, since FROM responsibility", [])
-        return {job_id: (schedule, text_time(since)) for job_id, schedule, since in rows}
-
-    def take_responsibility(
-        self, taken: Mapping[str, tuple[str, datetime]], dropped: Collection[str] = ()
-    ) -> None:
-        """Record (or replace) the responsibility for jobs, and drop it for jobs
-        no longer scheduled, in one transaction."""
-        if not taken and not dropped:
-            return
-        with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO responsibility (job_id, schedule, since) VALUES (?, ?, ?)",
-                [
-                    (job_id, schedule, time_text(since))
-                    for job_id, (schedule, since) in taken.items()
-                ],
-            )
-            db.executemany(
-                "DELETE FROM responsibility WHERE job_id = ?", [(job_id,) for job_id in dropped]
-            )
-
-    # -- Upkeep ----------------------------------------------------------------------------
-
-    def settle(self, now: datetime) -> list[RunRecord]:
-        """The upkeep of the daemon and `run-now`: first the ends that were
-        noted beside the database when it could not be written (`note_end`),
-        then the runs left running by pycron processes of this host that are
-        gone, marked interrupted (returned)."""
-        self._apply_notes()
-        return self.mark_interrupted(now=now, where=orphaned(self.host))
-
-    def note_end(self, record_id: int, result: RunResult) -> str:
-        """Note the end of a recorded attempt in an empty file beside the
-        database, for `settle` to write once the database can be written (so
-        that the attempt is not taken for an interrupted one); returns its path."""
-        if result.finished is None:
-            raise ValueError(f"record {record_id}: a noted end needs an end time")
-        fields = (
-            record_id,
-            _micros(result.started),
-            result.outcome.value,
-            _number_text(result.exit_code),
-            _number_text(result.signal),
-            _micros(result.finished),
-            _number_text(_seconds_micros(result.cpu_user)),
-            _number_text(_seconds_micros(result.cpu_system)),
-            _number_text(result.max_rss),
-        )
-        path = self.path.with_name(END_NOTE + ".".join(map(str, fields)))
-        path.touch()
-        return str(path)
-
-    def drop_notes(self, record_id: int) -> None:
-        """Delete the notes of an end that was written after all."""
-        for path in self.path.parent.glob(f"{END_NOTE}{record_id}.*"):
-            path.unlink(missing_ok=True)
-
-    def _notes(self) -> list[tuple[Path, tuple[int, str, dict[str, object]]]]:
-        """The end notes beside the database, each with what `_read_note` reads in it."""
-        return [
-            (path, note)
-            for path in self.path.parent.glob(f"{END_NOTE}*")
-            if (note := _read_note(path)) is not None
-        ]
-
-    def _apply_notes(self) -> None:
-        """Write the noted ends to their records (those still running and
-        started as noted: a note never completes another record), then delete
-        the notes."""
-        notes = self._notes()
-        if not notes:
-            return
-        with self._transaction() as db:
-            for _, (record_id, started, values) in notes:
-                assignments = ", ".join(f"{name} = :{name}" for name in values)
-                db.execute(
-                    f"UPDATE runs SET {assignments} WHERE id = :id AND started = :at"
-                    " AND outcome = :running",
-                    {**values, "id": record_id, "at": started, "running": Outcome.RUNNING.value},
-                )
-        for path, _ in notes:
-            path.unlink(missing_ok=True)
-
     def _show_settled(self, now: datetime) -> None:
         """Make this connection read the history as `settle` at `now` would
         leave it, writing nothing to the database: the settled rows go to a
@@ -718,7 +272,7 @@ class SQLiteStore:
         the stored rows with those in their place. SQLite looks up a name in
         the temp schema first, so every query reads the view. With nothing to
         settle (the usual case), nothing is made."""
-        noted = {record_id: (at, values) for _, (record_id, at, values) in self._notes()}
+        noted = {note.record_id: (note.started, note.values) for note in self._notes.read()}
         is_orphaned = orphaned(self.host)
         settled: dict[int, dict[str, object]] = {}
         for record in self.running():
@@ -726,7 +280,7 @@ class SQLiteStore:
             if note is not None and note[0] == time_text(record.started):
                 settled[record.id] = note[1]
             elif is_orphaned(record):
-                settled[record.id] = _interrupted(record, now, INTERRUPTED_MESSAGE)
+                settled[record.id] = interrupted_values(record, now, INTERRUPTED_MESSAGE)
         if not settled:
             return
         with self._guarded():
@@ -747,305 +301,34 @@ class SQLiteStore:
                 " UNION ALL SELECT * FROM temp.settled"
             )
 
-    def mark_interrupted(
-        self,
-        *,
-        now: datetime,
-        where: Callable[[RunRecord], bool] | None = None,
-        message: str = INTERRUPTED_MESSAGE,
-    ) -> list[RunRecord]:
-        """Mark attempts recorded as running as interrupted, ended `now` (or at
-        their start, should `now` come before it): all of them, or those the
-        predicate `where` picks (see `orphaned`); their slots' claims are given
-        up, so that catch-up may run them again. Returns the changed records."""
-        now = utc(now)
-        if not any(where is None or where(record) for record in self.running()):
-            return []  # the usual case: no write lock taken, nothing written
-        changed: list[RunRecord] = []
-        with self._transaction() as db:
-            rows = db.execute(
-                f"SELECT {_COLUMNS} FROM runs WHERE outcome = ? ORDER BY id",
-                [Outcome.RUNNING.value],
-            ).fetchall()
-            for record in map(_record, rows):
-                if where is not None and not where(record):
-                    continue
-                values = _interrupted(record, now, message)
-                assignments = ", ".join(f"{name} = :{name}" for name in values)
-                db.execute(
-                    f"UPDATE runs SET {assignments} WHERE id = :id", {**values, "id": record.id}
-                )
-                db.execute(
-                    "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ?",
-                    [record.job_id, time_text(record.scheduled_for)],
-                )
-                changed.append(
-                    record._replace(
-                        outcome=Outcome.INTERRUPTED,
-                        finished=max(now, record.started),
-                        message=message,
-                    )
-                )
-        return changed
-
-    def prune(self, older_than: datetime) -> Pruned:
-        """Forget attempts that ended before `older_than`, and the claims of
-        slots left without a record; running attempts are never pruned.
-        Returns the removed records, oldest first, and those of their log
-        files that no kept record names (files the caller removes once this
-        transaction is committed, see `pycron.store.logs`)."""
-        cutoff = time_text(older_than)
-        with self._transaction() as db:
-            rows = db.execute(
-                f"SELECT {_COLUMNS} FROM runs WHERE outcome != ? AND finished < ?"
-                " ORDER BY started, id",
-                [Outcome.RUNNING.value, cutoff],
-            ).fetchall()
-            doomed = [_record(row) for row in rows]
-            kept = db.execute(
-                "SELECT stdout_path, stderr_path FROM runs"
-                " WHERE outcome = ? OR finished IS NULL OR finished >= ?",
-                [Outcome.RUNNING.value, cutoff],
-            ).fetchall()
-            kept_paths = {Path(text) for pair in kept for text in pair if text is not None}
-            db.executemany("DELETE FROM runs WHERE id = ?", [(record.id,) for record in doomed])
-            db.executemany(
-                "DELETE FROM outbox WHERE run_id = ? AND state != ?",
-                [(record.id, Delivery.PENDING.value) for record in doomed],
-            )
-            db.executemany(
-                "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ? AND NOT EXISTS"
-                " (SELECT 1 FROM runs AS r"
-                " WHERE r.job_id = claims.job_id AND r.scheduled_for = claims.scheduled_for)",
-                {(record.job_id, time_text(record.scheduled_for)) for record in doomed},
-            )
-            db.executemany(
-                "DELETE FROM triggers WHERE job_id = ? AND scheduled_for = ? AND NOT EXISTS"
-                " (SELECT 1 FROM runs AS r"
-                " WHERE r.job_id = triggers.job_id AND r.scheduled_for = triggers.scheduled_for)",
-                {(record.job_id, time_text(record.scheduled_for)) for record in doomed},
-            )
-        logs = [path for record in doomed for path in record.log_paths if path not in kept_paths]
-        return Pruned(doomed, list(dict.fromkeys(logs)))
-
-    # -- The outbox ------------------------------------------------------------------------
-
-    def queue_messages(
-        self, job_id: str, scheduled_for: datetime, messages: Sequence[Message], now: datetime
-    ) -> list[int] | None:
-        """Queue a run's messages and mark it composed, in one transaction (see
-        `Store.queue_messages`); None if it was composed already."""
-        slot, created = time_text(scheduled_for), time_text(now)
-        with self._transaction() as db:
-            marked = db.execute(
-                "INSERT INTO composed (job_id, scheduled_for) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [job_id, slot],
-            )
-            if marked.rowcount != 1:
-                return None
-            last = db.execute(
-                "SELECT id FROM runs WHERE job_id = ? AND scheduled_for = ?"
-                " ORDER BY attempt DESC, id DESC LIMIT 1",
-                [job_id, slot],
-            ).fetchone()
-            return _insert_messages(db, messages, None if last is None else last[0], created)
-
-    def queue_started(self, messages: Sequence[Message], now: datetime) -> list[int]:
-        """Queue the messages of a run that starts (see `Store.queue_started`)."""
-        with self._transaction() as db:
-            return _insert_messages(db, messages, None, time_text(now))
-
-    def uncomposed(self) -> list[RunRecord]:
-        """Ended attempts of this host, of runs never composed, whose recorder is
-        gone, oldest first (see `Store.uncomposed`)."""
-        records = self._records(
-            f"SELECT {_COLUMNS} FROM runs AS r WHERE outcome NOT IN (?, ?) AND host = ?"
-            " AND NOT EXISTS (SELECT 1 FROM composed AS c"
-            " WHERE c.job_id = r.job_id AND c.scheduled_for = r.scheduled_for)"
-            " ORDER BY finished, id",
-            [Outcome.QUEUED.value, Outcome.RUNNING.value, self.host],
-        )
-        return [record for record in records if not pid_alive(record.recorder_pid)]
-
-    def take_due(
-        self,
-        now: datetime,
-        lease: timedelta,
-        limit: int,
-        only: Collection[int] | None = None,
-    ) -> list[OutboxEntry]:
-        """Pending messages due at `now`, oldest first, each taken for `lease`."""
-        where = "state = ? AND next_try <= ?"
-        params: list[object] = [Delivery.PENDING.value, time_text(now)]
-        if only is not None:
-            where += f" AND id IN ({', '.join('?' * len(only))})"
-            params.extend(only)
-        with self._transaction() as db:
-            rows = db.execute(
-                "SELECT id, run_id, job_id, channel, target, target_key, title, payload,"
-                f" created, attempts FROM outbox WHERE {where} ORDER BY next_try, id LIMIT ?",
-                [*params, limit],
-            ).fetchall()
-            db.executemany(
-                "UPDATE outbox SET next_try = ? WHERE id = ?",
-                [(time_text(now + lease), row["id"]) for row in rows],
-            )
-        return [_outbox_entry(row) for row in rows]
-
-    def next_try(self) -> datetime | None:
-        """The earliest next try of the pending messages."""
-        rows = self._query(
-            "SELECT MIN(next_try) FROM outbox WHERE state = ?", [Delivery.PENDING.value]
-        )
-        text = rows[0][0]
-        return None if text is None else text_time(text)
-
-    def retry_now(self, now: datetime) -> int:
-        """Make every pending message due `now`; how many there are."""
-        with self._transaction() as db:
-            return db.execute(
-                "UPDATE outbox SET next_try = ? WHERE state = ? AND next_try > ?",
-                [time_text(now), Delivery.PENDING.value, time_text(now)],
-            ).rowcount
-
-    def delivered(self, message_id: int, now: datetime) -> None:
-        """A message was delivered `now`."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, delivered = ?,"
-                " next_try = NULL WHERE id = ?",
-                [Delivery.DELIVERED.value, time_text(now), message_id],
-            )
-
-    def failed(self, message_id: int, error: str, next_try: datetime | None) -> None:
-        """A delivery failed: retried at `next_try`, or undelivered without one.
-        The error is stored redacted, whoever gives it."""
-        state = Delivery.PENDING if next_try is not None else Delivery.UNDELIVERED
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, error = ?, next_try = ?"
-                " WHERE id = ?",
-                [
-                    state.value,
-                    redact(error),
-                    None if next_try is None else time_text(next_try),
-                    message_id,
-                ],
-            )
-
-    def entries(self, message_ids: Collection[int]) -> dict[int, Delivery]:
-        """Where the given messages stand, by id."""
-        if not message_ids:
-            return {}
-        rows = self._query(
-            f"SELECT id, state FROM outbox WHERE id IN ({', '.join('?' * len(message_ids))})",
-            message_ids,
-        )
-        return {row["id"]: Delivery(row["state"]) for row in rows}
-
-    def deliveries(self, run_ids: Collection[int]) -> dict[int, list[DeliveryRecord]]:
-        """The messages the given runs owed, by run id, oldest first."""
-        found: dict[int, list[DeliveryRecord]] = {}
-        ids = list(run_ids)
-        for start in range(0, len(ids), 500):  # SQLite's cap on parameters
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                "SELECT run_id, channel, target, state, attempts, error, delivered FROM outbox"
-                f" WHERE run_id IN ({', '.join('?' * len(chunk))}) ORDER BY id",
-                chunk,
-            )
-            for row in rows:
-                delivered = row["delivered"]
-                found.setdefault(row["run_id"], []).append(
-                    DeliveryRecord(
-                        run_id=row["run_id"],
-                        channel=Channel(row["channel"]),
-                        target=row["target"],
-                        state=Delivery(row["state"]),
-                        attempts=row["attempts"],
-                        error=row["error"],
-                        delivered=None if delivered is None else text_time(delivered),
-                    )
-                )
-        return found
-
-    def outbox_counts(self) -> dict[Delivery, int]:
-        """How many messages of the outbox stand where, by state."""
-        rows = self._query("SELECT state, COUNT(*) FROM outbox GROUP BY state", [])
-        found = {Delivery(state): number for state, number in rows}
-        return {state: found.get(state, 0) for state in Delivery}
-
-    def job_past(self, job_id: str, before: datetime) -> JobPast:
-        """What the alerts need of the job's past before its run at `before`."""
-        slot = time_text(before)
-        ran = [outcome.value for outcome in RAN_OUTCOMES]
-        failing = [outcome.value for outcome in FAILURE_OUTCOMES]
-        # The last attempt of each run of the job but this one: the run's outcome.
-        runs = (
-            "SELECT outcome, finished FROM runs AS r WHERE job_id = :job AND scheduled_for != :slot"
-            " AND attempt = (SELECT MAX(attempt) FROM runs AS a"
-            " WHERE a.job_id = r.job_id AND a.scheduled_for = r.scheduled_for)"
-            f" AND outcome IN ({', '.join(f':ran{i}' for i in range(len(ran)))})"
-        )
-        params: dict[str, object] = {"job": job_id, "slot": slot}
-        params.update({f"ran{i}": value for i, value in enumerate(ran)})
-        params.update({f"fail{i}": value for i, value in enumerate(failing)})
-        fails = f"({', '.join(f':fail{i}' for i in range(len(failing)))})"
-        with self._guarded():
-            db = self._db
-            previous = db.execute(
-                f"SELECT outcome FROM ({runs}) ORDER BY finished DESC LIMIT 1", params
-            ).fetchone()
-            alert = db.execute(
-                "SELECT MAX(o.created) FROM outbox AS o JOIN runs AS r ON r.id = o.run_id"
-                f" WHERE o.job_id = :job AND o.channel = :alert AND r.outcome IN {fails}",
-                {**params, "alert": Channel.ALERT.value},
-            ).fetchone()[0]
-            counted = db.execute(
-                f"SELECT COUNT(*), MIN(finished) FROM ({runs}) WHERE outcome IN {fails}"
-                " AND (:since IS NULL OR finished > :since)",
-                {**params, "since": alert},
-            ).fetchone()
-        return JobPast(
-            previous=None if previous is None else Outcome(previous[0]),
-            last_failure_alert=None if alert is None else text_time(alert),
-            failures=counted[0],
-            failures_since=None if counted[1] is None else text_time(counted[1]),
-        )
-
     # -- Plumbing --------------------------------------------------------------------------
 
     @contextmanager
-    def _guarded(self) -> Iterator[None]:
+    def _guarded(self) -> Iterator[sqlite3.Connection]:
         """Hold the connection's lock; report database failures as HistoryError."""
         with self._lock:
             try:
-                yield
+                yield self._db
             except sqlite3.Error as error:
                 raise _history_error(self.path, error) from error
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: the write lock is taken at the start (waiting
-        for other writers up to the busy timeout), so reads inside it are current."""
-        with self._guarded():
-            self._db.execute("BEGIN IMMEDIATE")
+    def _session(self, *, transaction: bool = False) -> Iterator[Session]:
+        """The connection under the lock. A write transaction takes the write
+        lock at its start (waiting for other writers up to the busy timeout),
+        so reads inside it are current."""
+        with self._guarded() as db:
+            if not transaction:
+                yield _SQLiteSession(db)
+                return
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield _SQLiteSession(db)
             except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
-
-    def _query(self, sql: str, params: Iterable[object]) -> list[sqlite3.Row]:
-        """Rows of one read statement (a consistent snapshot by itself)."""
-        with self._guarded():
-            return self._db.execute(sql, tuple(params)).fetchall()
-
-    def _records(self, sql: str, params: Iterable[object]) -> list[RunRecord]:
-        """The records a SELECT of `_COLUMNS` finds."""
-        return [_record(row) for row in self._query(sql, params)]
+            db.execute("COMMIT")
 
 
 def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) -> SQLiteStore:
@@ -1272,14 +555,7 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         current = _check_version(db, path, latest)  # another process may have migrated meanwhile
-        for version, statements in MIGRATIONS:
-            if version > current:
-                for statement in statements:
-                    db.execute(statement)
-                db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                    [str(version)],
-                )
+        apply_steps(_SQLiteSession(db), MIGRATIONS, current)
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
@@ -1289,13 +565,7 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
 
 def _check_version(db: sqlite3.Connection, path: Path, latest: int) -> int:
     """The stored schema version, refused if newer than `latest`."""
-    current = _stored_version(db, path)
-    if current > latest:
-        raise HistoryError(
-            f"{path}: the run history has schema version {current}, newer than the {latest} "
-            "this pycron knows; upgrade pycron, or use another --state-dir"
-        )
-    return current
+    return refuse_newer(_stored_version(db, path), latest, str(path), "another --state-dir")
 
 
 def _stored_version(db: sqlite3.Connection, path: Path) -> int:
@@ -1307,12 +577,7 @@ def _stored_version(db: sqlite3.Connection, path: Path) -> int:
     if has_meta is None:
         return 0
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:  # pycron writes the table and the version in one transaction
-        raise HistoryError(f"{path}: a table meta without a schema version: not a run history")
-    try:
-        return int(row[0])
-    except ValueError:
-        raise HistoryError(f"{path}: unreadable schema version {row[0]!r}") from None
+    return schema_version(None if row is None else row[0], str(path))
 
 
 def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
@@ -1326,184 +591,33 @@ def _history_error(path: Path, error: sqlite3.Error) -> HistoryError:
     return HistoryError(f"{path}: {error}")
 
 
-def _filters(
-    job_id: str | None, since: datetime | None, outcome: Outcome | Collection[Outcome] | None
-) -> tuple[str, list[object]]:
-    """A WHERE clause (empty, or starting with a space) and its parameters."""
-    clauses: list[str] = []
-    params: list[object] = []
-    if job_id is not None:
-        clauses.append("job_id = ?")
-        params.append(job_id)
-    if since is not None:
-        clauses.append("started >= ?")
-        params.append(time_text(since))
-    if outcome is not None:
-        outcomes = [outcome] if isinstance(outcome, Outcome) else list(outcome)
-        clauses.append(f"outcome IN ({', '.join('?' * len(outcomes))})")
-        params.extend(item.value for item in outcomes)
-    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+class _SQLiteSession(Session):
+    """An SQLite connection as `SQLStore` uses it (sqlite3 reads its `?` and
+    `:name` parameters as they are; rows read by name are `sqlite3.Row`s)."""
 
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
 
-def _result_values(result: RunResult) -> dict[str, object]:
-    """The columns a RunResult fills, as stored."""
-    return {
-        "job_id": result.job_id,
-        "scheduled_for": time_text(result.scheduled_for),
-        "attempt": result.attempt,
-        "outcome": result.outcome.value,
-        "started": time_text(result.started),
-        "finished": None if result.finished is None else time_text(result.finished),
-        "duration": result.duration,
-        "exit_code": result.exit_code,
-        "signal": result.signal,
-        "stdout_path": _path_text(result.stdout_path),
-        "stderr_path": _path_text(result.stderr_path),
-        "pid": result.pid,
-        "message": result.message,
-        "cpu_user": result.cpu_user,
-        "cpu_system": result.cpu_system,
-        "max_rss": result.max_rss,
-        "slots": result.slots,
-    }
+    def execute(self, sql: str, params: Params = ()) -> int:
+        return self._db.execute(sql, params).rowcount
 
+    def executemany(self, sql: str, params: Iterable[Params]) -> None:
+        self._db.executemany(sql, params)
 
-def _record(row: sqlite3.Row) -> RunRecord:
-    """A stored row (of `_COLUMNS`) as a record."""
-    finished = row["finished"]
-    return RunRecord(
-        id=row["id"],
-        job_id=row["job_id"],
-        scheduled_for=text_time(row["scheduled_for"]),
-        attempt=row["attempt"],
-        outcome=Outcome(row["outcome"]),
-        started=text_time(row["started"]),
-        finished=None if finished is None else text_time(finished),
-        exit_code=row["exit_code"],
-        signal=row["signal"],
-        stdout_path=_text_path(row["stdout_path"]),
-        stderr_path=_text_path(row["stderr_path"]),
-        pid=row["pid"],
-        message=row["message"],
-        host=row["host"],
-        recorder_pid=row["recorder_pid"],
-        cpu_user=row["cpu_user"],
-        cpu_system=row["cpu_system"],
-        max_rss=row["max_rss"],
-        slots=row["slots"],
-    )
+    def rows(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._db.execute(sql, params)]
 
+    def named(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(self._db.execute(sql, params))
 
-def _outbox_entry(row: sqlite3.Row) -> OutboxEntry:
-    """A row of the outbox, as the sender takes it."""
-    message = Message(
-        channel=Channel(row["channel"]),
-        job_id=row["job_id"],
-        run_id=row["run_id"],
-        target=row["target"],
-        title=row["title"],
-        payload=bytes(row["payload"]),
-    )
-    return OutboxEntry(
-        row["id"], message, row["target_key"], row["attempts"], text_time(row["created"])
-    )
-
-
-def _claimed(db: sqlite3.Connection, values: Mapping[str, object]) -> bool:
-    """Claim the slot of a new record's run (its stored columns), within the
-    caller's transaction; False if another run holds it."""
-    cursor = db.execute(
-        "INSERT INTO claims (job_id, scheduled_for) VALUES (:job_id, :scheduled_for)"
-        " ON CONFLICT DO NOTHING",
-        {"job_id": values["job_id"], "scheduled_for": values["scheduled_for"]},
-    )
-    return cursor.rowcount == 1
-
-
-def _record_trigger(
-    db: sqlite3.Connection, values: Mapping[str, object], upstream: Sequence[int]
-) -> None:
-    """Record the upstream runs that triggered a new record's run (its stored
-    columns), within the caller's transaction; a run again in a slot given
-    up (interrupted) keeps the trigger it had."""
-    db.executemany(
-        "INSERT OR REPLACE INTO triggers (job_id, scheduled_for, position, upstream)"
-        " VALUES (?, ?, ?, ?)",
-        [
-            (values["job_id"], values["scheduled_for"], position, run_id)
-            for position, run_id in enumerate(upstream)
-        ],
-    )
-
-
-def _interrupted(record: RunRecord, now: datetime, message: str) -> dict[str, object]:
-    """The columns of a running record marked interrupted `now` (or at its
-    start, should `now` come before it)."""
-    ended = max(utc(now), record.started)
-    return {
-        "outcome": Outcome.INTERRUPTED.value,
-        "finished": time_text(ended),
-        "duration": (ended - record.started).total_seconds(),
-        "message": message,
-    }
-
-
-def _micros(moment: datetime) -> int:
-    """Microseconds since the epoch (for names, where ISO text would not do)."""
-    return (utc(moment) - _EPOCH) // timedelta(microseconds=1)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _read_note(path: Path) -> tuple[int, str, dict[str, object]] | None:
-    """(record id, start as stored, columns of the end) of a `note_end` file,
-    or None for a name that is not one."""
-    parts = path.name[len(END_NOTE) :].split(".")
-    try:
-        record_id, started, outcome, exit_code, number, finished, *usage = parts
-        cpu_user, cpu_system, max_rss = usage or ("-", "-", "-")
-        start = _EPOCH + timedelta(microseconds=int(started))
-        end = _EPOCH + timedelta(microseconds=int(finished))
-        values: dict[str, object] = {
-            "outcome": Outcome(outcome).value,
-            "exit_code": _text_number(exit_code),
-            "signal": _text_number(number),
-            "finished": time_text(end),
-            "duration": (end - start).total_seconds(),
-            "cpu_user": _micros_seconds(_text_number(cpu_user)),
-            "cpu_system": _micros_seconds(_text_number(cpu_system)),
-            "max_rss": _text_number(max_rss),
-        }
-        return int(record_id), time_text(start), values
-    except ValueError:
-        return None
-
-
-def _number_text(number: int | None) -> str:
-    """A number in a note's name; `-` for none."""
-    return "-" if number is None else str(number)
-
-
-def _text_number(text: str) -> int | None:
-    """A number of a note's name (`-`: none); ValueError for anything else."""
-    return None if text == "-" else int(text)
-
-
-def _seconds_micros(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1_000_000)
-
-
-def _micros_seconds(micros: int | None) -> float | None:
-    return None if micros is None else micros / 1_000_000
-
-
-def _path_text(path: Path | None) -> str | None:
-    return None if path is None else str(path)
-
-
-def _text_path(text: str | None) -> Path | None:
-    return None if text is None else Path(text)
+    def insert(self, table: str, values: Mapping[str, object]) -> int:
+        names = ", ".join(values)
+        marks = ", ".join(f":{name}" for name in values)
+        row_id = self._db.execute(
+            f"INSERT INTO {table} ({names}) VALUES ({marks})", values
+        ).lastrowid
+        assert row_id is not None  # an INSERT always sets it
+        return row_id
 
 
 if TYPE_CHECKING:
@@ -1511,32 +625,3 @@ if TYPE_CHECKING:
     def _is_a_store(history: SQLiteStore) -> Store:
         """mypy checks here that SQLiteStore keeps implementing the Store protocol."""
         return history
-
-
-def _insert_messages(
-    db: sqlite3.Connection, messages: Sequence[Message], run_id: int | None, created: str
-) -> list[int]:
-    """Insert messages into the outbox, pending and due at `created`; their ids.
-    A message without a run id gets `run_id`. The target is stored redacted,
-    with the key that finds the real one again."""
-    ids: list[int] = []
-    for message in messages:
-        cursor = db.execute(
-            "INSERT INTO outbox (run_id, job_id, channel, target, target_key, title,"
-            " payload, created, next_try, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id if message.run_id is None else message.run_id,
-                message.job_id,
-                message.channel.value,
-                stored_target(message.target),
-                target_key(message.target),
-                message.title,
-                message.payload,
-                created,
-                created,
-                Delivery.PENDING.value,
-            ],
-        )
-        assert cursor.lastrowid is not None  # an INSERT always sets it
-        ids.append(cursor.lastrowid)
-    return ids
