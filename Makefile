@@ -22,6 +22,9 @@ status: $(VENV)/.installed
 	@$(STATUS)
 
 test: $(VENV)/.installed-test
+	@# Bytecode caches of the package, written even where PYTHONDONTWRITEBYTECODE is
+	@# set: the tests start hundreds of pycron processes, which would each compile it.
+	@$(BIN)/python -m compileall -q pycron
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-lint
