@@ -1232,9 +1232,7 @@ class Daemon:
         Callable from another thread while the daemon runs."""
         scheduler = self.scheduler
         assert scheduler is not None, "the daemon is not running"
-        state = dict(scheduler.state)
-        fires = {job_id: job.next_fire for job_id, job in state.items()}
-        return status_view(dict(scheduler.jobs), fires, scheduler.history, self.settings.zone)
+        return status_view(self.entries(), self.next_fires(), scheduler.history, self.settings.zone)
 
     def entries(self) -> dict[str, Entry]:
         """The jobs as the daemon holds them now, by id (the crontab's last
@@ -1242,6 +1240,13 @@ class Daemon:
         scheduler = self.scheduler
         assert scheduler is not None, "the daemon is not running"
         return dict(scheduler.jobs)
+
+    def next_fires(self) -> dict[str, datetime | None]:
+        """Each job's next fire time as the daemon planned it, by id (None: no
+        time on the clock). Callable from another thread while the daemon runs."""
+        scheduler = self.scheduler
+        assert scheduler is not None, "the daemon is not running"
+        return {job_id: job.next_fire for job_id, job in dict(scheduler.state).items()}
 
     def stalled_for(self) -> float:
         """Seconds the loop has been stuck (see `Pace`); callable from any thread."""

@@ -22,11 +22,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from test_cli_runs import HUNGRY, Pycron
 from test_daemon_plan import Simulation, utc
 
+from pycron.crontab import Entry
 from pycron.notify import Channel, Message
 from pycron.records import Outcome, RunResult
 from pycron.store.sqlite import SQLiteStore
 from pycron.web.metrics import SourceCollector
-from pycron.web.source import Snapshot, Source, file_source
+from pycron.web.source import Source, daemon_source, file_source
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
@@ -209,15 +210,18 @@ def queue_messages(state: Path) -> None:
 
 
 class DaemonLive:
-    """The daemon side of a source, as a test gives it: the jobs of the crontab
-    and fixed reload counts."""
+    """The daemon side of a source, as a test gives it: the jobs of the crontab,
+    none with a planned time, and fixed reload counts."""
 
-    def __init__(self, snapshot: Callable[[], Snapshot], reloads: Mapping[str, int]) -> None:
-        self._snapshot = snapshot
+    def __init__(self, entries: Callable[[], dict[str, Entry]], reloads: Mapping[str, int]) -> None:
+        self._entries = entries
         self._reloads = reloads
 
-    def snapshot(self) -> Snapshot:
-        return self._snapshot()
+    def entries(self) -> dict[str, Entry]:
+        return self._entries()
+
+    def next_fires(self) -> Mapping[str, datetime | None]:
+        return {}
 
     def stalled_for(self) -> float:
         return 0.0
@@ -371,8 +375,8 @@ def test_a_daemon_s_reloads_are_counted(tmp_path: Path, serve_web: Callable[[Sou
     crontab, state = tmp_path / "crontab", tmp_path / "state"
     crontab.write_text(CRONTAB)
     jobs = file_source(crontab, state, UTC, lambda: NOW)
-    live = DaemonLive(jobs.snapshot, {"success": 3})
-    source = Source(state, live.snapshot, jobs.entries, UTC, lambda: NOW, live=live)
+    live = DaemonLive(jobs.entries, {"success": 3})
+    source = daemon_source(live, state, UTC, lambda: NOW)
     samples = scrape(serve_web(source))
     assert samples["pycron_job_runs_total"] == expected_runs([], {"backup", "report", "boot"})
     assert samples["pycron_reloads_total"] == {("success",): 3, ("error",): 0}

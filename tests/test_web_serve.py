@@ -29,12 +29,13 @@ import pytest
 from test_daemon import LATER, START_TIMEOUT, Daemon, Sandbox, at, stop, wait_until
 
 from pycron.cli.web import Address, parse_address
+from pycron.crontab import Entry
 from pycron.daemon import Pace
 from pycron.errors import UsageError
 from pycron.web.app import create_app
 from pycron.web.health import STALL_LIMIT
 from pycron.web.server import HttpServer, bind
-from pycron.web.source import Snapshot, Source, file_source
+from pycron.web.source import Snapshot, Source, daemon_source, file_source
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 TOKEN = "s3cret-t0ken"
@@ -545,8 +546,11 @@ class Loop:
 
     stalled: float
 
-    def snapshot(self) -> Snapshot:
-        return {"jobs": [], "running": [], "queued": []}
+    def entries(self) -> dict[str, Entry]:
+        return {}
+
+    def next_fires(self) -> Mapping[str, datetime | None]:
+        return {}
 
     def stalled_for(self) -> float:
         return self.stalled
@@ -563,7 +567,7 @@ def test_healthz_fails_once_the_loop_is_stuck_for_30_seconds(
     served: Servers, tmp_path: Path, stalled: float, status: int, word: str
 ) -> None:
     loop = Loop(stalled)
-    source = Source(tmp_path, loop.snapshot, dict, timezone.utc, lambda: NOW, live=loop)
+    source = daemon_source(loop, tmp_path, timezone.utc, lambda: NOW)
     answer = fetch(served.start(source=source) + "healthz")
     assert answer.status == status
     assert answer.json() == {

@@ -12,6 +12,7 @@ import errno
 import ipaddress
 import re
 import signal
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -37,6 +38,9 @@ TOKEN_ENV = "PYCRON_HTTP_TOKEN"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
 INSTALL = "pip install 'pycron-cli[web]'"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Seconds a thread may hold the interpreter's lock while another waits for it, in a
+# daemon that serves its page (Python's default: 5 ms, which a due job could wait).
+SERVING_SWITCH_INTERVAL = 0.001
 
 # What to do when the address cannot be listened on, by the system's reason.
 _LISTEN_ADVICE = {
@@ -202,7 +206,7 @@ def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Serve
     _need_web("--http")
     from pycron.web.app import create_app  # noqa: PLC0415 - the optional extra
     from pycron.web.server import HttpServer  # noqa: PLC0415
-    from pycron.web.source import Source  # noqa: PLC0415
+    from pycron.web.source import daemon_source  # noqa: PLC0415
 
     sock = _listen(address)
 
@@ -212,14 +216,10 @@ def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Serve
         def report(level: str, message: str) -> None:
             daemon.log("http", level, message=message)
 
-        source = Source(
-            state_dir=settings.state_dir,
-            snapshot=daemon.snapshot,
-            entries=daemon.entries,
-            zone=settings.zone,
-            clock=daemon.clock,
-            live=daemon,
-        )
+        # The page's requests run Python code in the server's threads, holding the
+        # interpreter's lock; a job's due time must not wait for them for long.
+        sys.setswitchinterval(SERVING_SWITCH_INTERVAL)
+        source = daemon_source(daemon, settings.state_dir, settings.zone, daemon.clock)
         return HttpServer(create_app(source, token=token), sock, report)
 
     return page

@@ -49,8 +49,11 @@ _UNENDED = frozenset({Outcome.RUNNING, Outcome.QUEUED})
 class Live(Protocol):
     """What a running daemon tells the page beyond its history."""
 
-    def snapshot(self) -> Snapshot:
-        """Every job with its next run, and the runs going and queued (`views.status_view`)."""
+    def entries(self) -> dict[str, Entry]:
+        """The jobs as the daemon holds them now, by id."""
+
+    def next_fires(self) -> Mapping[str, datetime | None]:
+        """Each job's next fire time as the daemon planned it, by id."""
 
     def stalled_for(self) -> float:
         """Seconds the daemon's loop has been stuck: 0.0 while it turns, or
@@ -327,3 +330,26 @@ def file_source(
             return status_view(jobs, fires, history, zone)
 
     return Source(state_dir=state_dir, snapshot=snapshot, entries=entries, zone=zone, clock=clock)
+
+
+def daemon_source(
+    live: Live, state_dir: Path, zone: tzinfo | None, clock: Callable[[], datetime]
+) -> Source:
+    """The source of a running daemon's own page: the jobs and their next runs
+    as the daemon planned them, the history through a read-only connection of
+    the page's own. The daemon's connection is never used from the page, so
+    that a request never makes a due job wait for the history, nor the
+    reverse."""
+
+    def snapshot() -> Snapshot:
+        with SQLiteStore.open_readonly(state_dir, settled_at=clock()) as history:
+            return status_view(live.entries(), live.next_fires(), history, zone)
+
+    return Source(
+        state_dir=state_dir,
+        snapshot=snapshot,
+        entries=live.entries,
+        zone=zone,
+        clock=clock,
+        live=live,
+    )
