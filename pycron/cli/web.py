@@ -9,6 +9,7 @@ only, and only once a command is about to serve: `pycron daemon` without
 from __future__ import annotations
 
 import errno
+import gc
 import ipaddress
 import re
 import signal
@@ -219,6 +220,10 @@ def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Serve
         # The page's requests run Python code in the server's threads, holding the
         # interpreter's lock; a job's due time must not wait for them for long.
         sys.setswitchinterval(SERVING_SWITCH_INTERVAL)
+        # A collection of the oldest generation stops every thread, the loop's too,
+        # and requests allocate enough to start some: what the daemon holds by now
+        # (its modules, the web stack, the jobs as loaded) is left out of them.
+        gc.freeze()
         source = daemon_source(daemon, settings.state_dir, settings.zone, daemon.clock)
         return HttpServer(create_app(source, token=token), sock, report)
 
