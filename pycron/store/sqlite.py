@@ -414,15 +414,22 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     if not path.exists():
         return _memory_history(path)
     db = _open_file_readonly(path)
-    try:
+    with _closed_on_error(db, path):
         outdated = _stored_version(db, path) < MIGRATIONS[-1][0]
+    return _memory_history(path, db) if outdated else db
+
+
+@contextmanager
+def _closed_on_error(db: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Close `db` if the block fails; a database error becomes the history's."""
+    try:
+        yield
     except sqlite3.Error as error:
         db.close()
         raise _history_error(path, error) from error
     except BaseException:
         db.close()
         raise
-    return _memory_history(path, db) if outdated else db
 
 
 def _memory_history(path: Path, source: sqlite3.Connection | None = None) -> sqlite3.Connection:
@@ -431,15 +438,10 @@ def _memory_history(path: Path, source: sqlite3.Connection | None = None) -> sql
     db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     try:
-        if source is not None:
-            source.backup(db)
-        _migrate(db, path)
-    except sqlite3.Error as error:
-        db.close()
-        raise _history_error(path, error) from error
-    except BaseException:
-        db.close()
-        raise
+        with _closed_on_error(db, path):
+            if source is not None:
+                source.backup(db)
+            _migrate(db, path)
     finally:
         if source is not None:
             source.close()
