@@ -87,7 +87,6 @@ from pycron.supervisor import (
     run_launch,
     thread_pool,
 )
-from pycron.views import status_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -1224,15 +1223,6 @@ class Daemon:
             composer=composer,
         )
         return self.scheduler
-
-    def snapshot(self) -> dict[str, object]:
-        """What a status page needs, in the shapes of the CLI's `--json` (see
-        `pycron.views`): every job with its next run (in the daemon's zone),
-        whether it runs or waits and its last run; the runs going and queued.
-        Callable from another thread while the daemon runs."""
-        scheduler = self.scheduler
-        assert scheduler is not None, "the daemon is not running"
-        return status_view(self.entries(), self.next_fires(), scheduler.history, self.settings.zone)
 
     def entries(self) -> dict[str, Entry]:
         """The jobs as the daemon holds them now, by id (the crontab's last

@@ -1,6 +1,6 @@
 """The shapes in which pycron shows its jobs, runs and findings to programs:
-one place for the JSON of the CLI (`--json`) and of `Daemon.snapshot()` (and
-so of anything built on it), so that the two never drift apart.
+one place for the JSON of the CLI (`--json`) and of the status page's API,
+so that the two never drift apart.
 
 Each view is a plain dict of JSON values: times as ISO 8601 text with their
 offset, paths as text, absent values as None.
@@ -167,7 +167,7 @@ def status_view(
 ) -> dict[str, object]:
     """What runs and what is next: every job with its next run (in `zone`),
     whether it runs or waits and its last run; the runs going and queued.
-    The daemon's snapshot, and the status page's when no daemon runs."""
+    What the status page shows of a daemon, or of a crontab file."""
     last, running, queued = history.last_per_job(), history.running(), history.queued()
     going, waiting = {r.job_id for r in running}, {r.job_id for r in queued}
     views = []

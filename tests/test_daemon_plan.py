@@ -52,6 +52,7 @@ from pycron.records import Outcome, RunResult
 from pycron.store import INTERRUPTED_MESSAGE
 from pycron.store.sqlite import SQLiteStore
 from pycron.supervisor import Launch, thread_pool
+from pycron.web.source import daemon_source
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -1333,8 +1334,8 @@ def test_an_error_exit_drains_and_starts_nothing_that_waits(tmp_path: Path) -> N
 
 
 def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
-    """`Daemon.snapshot()` (for a status page) says what `pycron list --json`
-    says, in the same shapes, while the daemon runs."""
+    """What the daemon's status page reads of it (`web.source.daemon_source`)
+    says what `pycron list --json` says, in the same shapes, while it runs."""
     crontab = tmp_path / "crontab"
     crontab.write_text(
         "# pycron: name=nightly\n30 2 * * * true\n"
@@ -1347,7 +1348,8 @@ def test_a_snapshot_has_the_shapes_of_the_cli_json(tmp_path: Path) -> None:
     def sleep(seconds: float, wake: threading.Event) -> None:
         if now[0] >= datetime(2026, 5, 4, 10, 0, 2, tzinfo=UTC):
             ran_once.wait(10)
-            snapshots.append(daemon.snapshot())
+            source = daemon_source(daemon, settings.state_dir, UTC, lambda: now[0])
+            snapshots.append(source.snapshot())
             daemon.stop(immediately=True)
         now[0] += timedelta(seconds=max(seconds, 0.5))
 

@@ -3,7 +3,7 @@ their next runs, and the run history. Its answers have the shapes of the
 CLI's `--json` outputs (`pycron.views`), so that a program reads the API and
 the command line alike.
 
-Two ways to know the jobs: a running daemon's own state (`Daemon.snapshot`),
+Two ways to know the jobs: a running daemon's own state (`daemon_source`),
 or, when no daemon runs (`pycron web` on a copied state directory), the
 crontab file read again on each look, with next runs computed as the daemon
 computes them. The history is always read through a read-only store, opened
