@@ -35,7 +35,7 @@ from pycron.errors import UsageError
 from pycron.web.app import create_app
 from pycron.web.health import STALL_LIMIT
 from pycron.web.server import HttpServer, bind
-from pycron.web.source import Snapshot, Source, daemon_source, file_source
+from pycron.web.source import Source, daemon_source, file_source
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 TOKEN = "s3cret-t0ken"
@@ -527,12 +527,14 @@ def test_every_answer_carries_the_security_headers(
 
 
 def test_a_request_that_fails_is_reported_and_answered_500(served: Servers, tmp_path: Path) -> None:
-    def broken() -> Snapshot:
+    def broken() -> dict[str, Entry]:
         raise OSError("the disk is gone")
 
     source = Source(tmp_path, broken, dict, timezone.utc, lambda: NOW)
     url = served.start(source=source)
     assert fetch(url + "api/jobs").status == 500
+    # Starlette answers 500 before the error reaches the report: wait for it.
+    wait_until(lambda: served.reports, 10, "the failure's report")
     assert served.reports == [("error", "GET /api/jobs: OSError: the disk is gone")]
     assert fetch(url + "healthz").status == 200  # and it serves on
 
