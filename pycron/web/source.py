@@ -65,9 +65,10 @@ class Live(Protocol):
 
 @dataclass(frozen=True)
 class Source:
-    """The read side of one pycron: `snapshot()` says what runs and what is
-    next (see `pycron.views.status_view`), `entries()` gives the jobs as they
-    are defined now (by id), `store()` opens the history read-only. `clock`
+    """The read side of one pycron: `entries()` gives the jobs as they are
+    defined now (by id) and `next_fires(entries)` their next fire times,
+    `store()` opens the history read-only, and `snapshot()` says from these
+    what runs and what is next (see `pycron.views.status_view`). `clock`
     is the wall clock (injected, for tests) and `zone` the one times are
     shown in (None: this machine's). `live` is the daemon serving it, if one
     does (`pycron web` shows a history without one).
@@ -76,8 +77,8 @@ class Source:
     CLI's `--json` outputs."""
 
     state_dir: Path
-    snapshot: Callable[[], Snapshot]
     entries: Callable[[], Mapping[str, Entry]]
+    next_fires: Callable[[Mapping[str, Entry]], Mapping[str, datetime | None]]
     zone: tzinfo | None
     clock: Callable[[], datetime]
     live: Live | None = None
@@ -89,9 +90,16 @@ class Source:
         with SQLiteStore.open_readonly(self.state_dir, settled_at=self.clock()) as history:
             yield history
 
-    def jobs(self) -> list[dict[str, object]]:
+    def snapshot(self, entries: Mapping[str, Entry] | None = None) -> Snapshot:
+        """Every job (of `entries`, else of `entries()`) with its next run,
+        whether it runs or waits and its last run; the runs going and queued."""
+        jobs = self.entries() if entries is None else entries
+        with self.store() as history:
+            return status_view(jobs, self.next_fires(jobs), history, self.zone)
+
+    def jobs(self, entries: Mapping[str, Entry] | None = None) -> list[dict[str, object]]:
         """Every job with its schedule, next run, whether it runs or waits and its last run."""
-        jobs = self.snapshot()["jobs"]
+        jobs = self.snapshot(entries)["jobs"]
         assert isinstance(jobs, list)
         return jobs
 
@@ -106,18 +114,20 @@ class Source:
         """Every job of `jobs()`, with the plain-English reading of its
         schedule (`description`), its success rate over the last 7 days
         (`success_rate_7d`) and its last attempts, oldest first (`recent`)."""
-        return self._overview(self.jobs())
+        entries = self.entries()
+        return self._overview(self.jobs(entries), entries)
 
     def job(self, job_id: str) -> dict[str, object] | None:
         """One job of the overview, with its next runs (`upcoming`), its
         figures (`stats`, as `pycron stats ID --json`) and its last attempts,
         newest first (`runs`, as `pycron history --json`); None if no job
         has this id."""
-        found = [job for job in self.jobs() if job["id"] == job_id]
+        entries = self.entries()
+        found = [job for job in self.jobs(entries) if job["id"] == job_id]
         if not found:
             return None
-        (item,) = self._overview(found)
-        entry = self.entries().get(job_id)
+        (item,) = self._overview(found, entries)
+        entry = entries.get(job_id)
         upcoming = next_runs(entry, self.clock(), UPCOMING_RUNS, self.zone) if entry else []
         with self.store() as history:
             stats = history.stats(job_id, tz=self._zone())
@@ -190,9 +200,11 @@ class Source:
         with self.store() as history:
             return stats_view(job, history.stats(job, since, self._zone()))
 
-    def _overview(self, jobs: list[dict[str, object]]) -> list[dict[str, object]]:
-        """These jobs of `jobs()` with the overview's fields, from a few store reads."""
-        entries = self.entries()
+    def _overview(
+        self, jobs: list[dict[str, object]], entries: Mapping[str, Entry]
+    ) -> list[dict[str, object]]:
+        """These jobs of `jobs()` (defined by `entries`) with the overview's
+        fields, from a few store reads."""
         ids = [str(job["id"]) for job in jobs]
         with self.store() as history:
             recent = history.recent(ids, RECENT_ATTEMPTS)
@@ -322,14 +334,11 @@ def file_source(
         parsed, _ = CrontabFile(crontab).load()
         return {entry.id: entry for entry in parsed.entries}
 
-    def snapshot() -> Snapshot:
-        jobs = entries()
+    def next_fires(jobs: Mapping[str, Entry]) -> dict[str, datetime | None]:
         now = clock()
-        fires = {job_id: next(iter(next_runs(e, now, 1, zone)), None) for job_id, e in jobs.items()}
-        with SQLiteStore.open_readonly(state_dir, settled_at=now) as history:
-            return status_view(jobs, fires, history, zone)
+        return {job_id: next(iter(next_runs(e, now, 1, zone)), None) for job_id, e in jobs.items()}
 
-    return Source(state_dir=state_dir, snapshot=snapshot, entries=entries, zone=zone, clock=clock)
+    return Source(state_dir, entries, next_fires, zone, clock)
 
 
 def daemon_source(
@@ -341,15 +350,7 @@ def daemon_source(
     that a request never makes a due job wait for the history, nor the
     reverse."""
 
-    def snapshot() -> Snapshot:
-        with SQLiteStore.open_readonly(state_dir, settled_at=clock()) as history:
-            return status_view(live.entries(), live.next_fires(), history, zone)
+    def next_fires(_: Mapping[str, Entry]) -> Mapping[str, datetime | None]:
+        return live.next_fires()
 
-    return Source(
-        state_dir=state_dir,
-        snapshot=snapshot,
-        entries=live.entries,
-        zone=zone,
-        clock=clock,
-        live=live,
-    )
+    return Source(state_dir, live.entries, next_fires, zone, clock, live=live)
