@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_daemon import LATER, START_TIMEOUT, Daemon, Sandbox, at, stop, wait_until
+from test_daemon import LATER, START_TIMEOUT, Daemon, Sandbox, stop, wait_until
 
 from pycron.cli.web import Address, parse_address
 from pycron.crontab import Entry
@@ -131,12 +131,15 @@ def test_healthz_counts_the_crontab_loads_by_result(sandbox: Sandbox) -> None:
 
 def test_sigterm_stops_the_server_after_the_drain(sandbox: Sandbox) -> None:
     release = sandbox.root / "release"
-    sandbox.write(
-        f"# pycron: name=slow\n@at {at(0.3)} while [ ! -e {release} ]; do sleep 0.05; done\n"
-    )
+    # Every second (its later slots skipped while it runs), so that it starts
+    # however long the daemon takes to start on a busy machine.
+    sandbox.write(f"# pycron: name=slow\n@every 1s while [ ! -e {release} ]; do sleep 0.05; done\n")
     daemon = sandbox.start("--http", "127.0.0.1:0", "--shutdown-grace", "60")
     url = page_url(daemon)
-    wait_until(lambda: sandbox.running("slow"), START_TIMEOUT, "the slow job to start")
+    try:
+        wait_until(lambda: sandbox.running("slow"), START_TIMEOUT, "the slow job to start")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the daemon's log:\n{daemon.log()}") from None
 
     daemon.send(signal.SIGTERM)
     daemon.wait_for(r" drain +running=1 ")
