@@ -567,12 +567,26 @@ class _Leader(subprocess.Popen[bytes]):
 
     def peak_rss(self) -> int | None:
         """The reaped process's peak resident set in bytes (the largest of it and
-        the descendants it waited for); None when it is no larger than what
-        it inherited from pycron, as the job's own peak is then unknown."""
+        the descendants it waited for); None when it is not clearly larger
+        than what it inherited from pycron, as the job's own peak is then
+        unknown."""
         if self.usage is None:
             return None
         peak = _rss_bytes(self.usage.ru_maxrss)
-        return peak if peak > self.inherited else None
+        return peak if peak > self.inherited + _COUNT_SLACK else None
+
+
+def _count_slack() -> int:
+    """How far apart two readings of one peak may be: Linux keeps memory
+    counts per CPU and reads them without summing, each of its three counts
+    (anonymous, file, shared) off by up to max(32, 2 x CPUs) pages per CPU,
+    so the peak it noted at a job's exec may exceed the peak pycron reads
+    after it. At least 2 MiB, which no job's own peak worth knowing is within."""
+    cpus = os.cpu_count() or 1
+    return max(2 << 20, 3 * max(32, 2 * cpus) * cpus * resource.getpagesize())
+
+
+_COUNT_SLACK = _count_slack()
 
 
 def _rss_bytes(maxrss: int) -> int:
