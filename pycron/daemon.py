@@ -436,6 +436,7 @@ class Scheduler:
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
         # Runs held back by RANDOM_DELAY: (start at, order, job, slot, record), soonest first.
         self._delayed: list[tuple[datetime, int, str, datetime, int | None]] = []
+        self.next_start: datetime | None = None  # set by each turn's `sleep_time`
         self._delays = itertools.count()
         self._bursts: dict[str, Burst] = {}  # @watch job -> its changes not yet run for
         self._change_files: dict[tuple[str, datetime], Path] = {}  # run -> PYCRON_CHANGED_FILE
@@ -766,8 +767,10 @@ class Scheduler:
         return self._earliest_cache[0]
 
     def sleep_time(self, now: datetime) -> float:
-        """Seconds until the earliest next fire time or delayed start, at most MAX_SLEEP."""
-        earliest = _soonest(
+        """Seconds until the earliest next fire time, delayed start or
+        changed-files burst, at most MAX_SLEEP. That moment is kept in
+        `next_start` for other threads (None: nothing planned)."""
+        earliest = self.next_start = _soonest(
             self._earliest(),
             self._delayed[0][0] if self._delayed else None,
             *(self._burst_due(job_id, burst) for job_id, burst in self._bursts.items()),
@@ -1237,6 +1240,12 @@ class Daemon:
         scheduler = self.scheduler
         assert scheduler is not None, "the daemon is not running"
         return {job_id: job.next_fire for job_id, job in dict(scheduler.state).items()}
+
+    def next_start(self) -> datetime | None:
+        """When the daemon next starts a job by the clock, as planned at the end
+        of its last turn (None: nothing planned); callable from any thread."""
+        scheduler = self.scheduler
+        return None if scheduler is None else scheduler.next_start
 
     def stalled_for(self) -> float:
         """Seconds the loop has been stuck (see `Pace`); callable from any thread."""

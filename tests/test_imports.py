@@ -32,6 +32,7 @@ GRAPH: dict[str, set[str]] = {
     "store.sql": {"errors", "records", "notify", "store"},
     "store.sqlite": {"errors", "store", "store.sql"},
     "store.postgresql": {"errors", "store", "store.sql"},
+    "store.cluster": {"errors"},
     "views": {"expr", "crontab", "store"},
     "notify.alerts": {"crontab", "records", "notify", "store"},
     "notify.mail": {"errors", "crontab", "records", "notify"},

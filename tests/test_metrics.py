@@ -229,6 +229,9 @@ class DaemonLive:
     def reload_counts(self) -> Mapping[str, int]:
         return self._reloads
 
+    def next_start(self) -> datetime | None:
+        return None
+
 
 def test_metrics_follow_the_history(tmp_path: Path, serve_web: Callable[[Source], str]) -> None:
     crontab, state = tmp_path / "crontab", tmp_path / "state"

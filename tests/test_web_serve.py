@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from pycron.cli.web import Address, parse_address
 from pycron.crontab import Entry
 from pycron.daemon import Pace
 from pycron.errors import UsageError
-from pycron.web.app import create_app
+from pycron.web.app import HOLD, LEAD, MAX_WAIT, ScheduleFirst, create_app
 from pycron.web.health import STALL_LIMIT
 from pycron.web.server import HttpServer, bind
 from pycron.web.source import Source, daemon_source, file_source
@@ -547,9 +547,11 @@ def test_a_request_that_fails_is_reported_and_answered_500(served: Servers, tmp_
 
 @dataclass
 class Loop:
-    """A daemon as /healthz sees it: stuck for `stalled` seconds."""
+    """A daemon as the page sees it: stuck for `stalled` seconds, starting a
+    job next at `start`."""
 
-    stalled: float
+    stalled: float = 0.0
+    start: datetime | None = None
 
     def entries(self) -> dict[str, Entry]:
         return {}
@@ -563,6 +565,9 @@ class Loop:
     def reload_counts(self) -> Mapping[str, int]:
         return {"success": 3, "error": 1}
 
+    def next_start(self) -> datetime | None:
+        return self.start
+
 
 @pytest.mark.parametrize(
     ("stalled", "status", "word"),
@@ -571,7 +576,7 @@ class Loop:
 def test_healthz_fails_once_the_loop_is_stuck_for_30_seconds(
     served: Servers, tmp_path: Path, stalled: float, status: int, word: str
 ) -> None:
-    loop = Loop(stalled)
+    loop = Loop(stalled=stalled)
     source = daemon_source(loop, tmp_path, timezone.utc, lambda: NOW)
     answer = fetch(served.start(source=source) + "healthz")
     assert answer.status == status
@@ -579,6 +584,44 @@ def test_healthz_fails_once_the_loop_is_stuck_for_30_seconds(
         "status": word,
         "daemon": {"stalled_for": stalled, "reloads": {"success": 3, "error": 1}},
     }
+
+
+# --------------------------------------------------------------------------- the schedule first
+
+# (a start this far after the request came, in seconds; how long the request waits)
+WAIT_CASES = [
+    (None, 0.0),  # nothing planned
+    (LEAD + 0.5, 0.0),  # far enough
+    (LEAD, LEAD + HOLD),  # just near
+    (LEAD / 2, LEAD / 2 + HOLD),
+    (0.0, HOLD),  # due now: until the jobs have started
+    (-HOLD / 2, HOLD / 2),  # due a moment ago, the daemon at work
+    (-HOLD, 0.0),  # long enough ago: a late daemon does not hold the page up
+    (-60.0, 0.0),
+]
+
+
+@pytest.mark.parametrize(("ahead", "wait"), WAIT_CASES)
+def test_a_request_near_a_planned_start_waits_for_it(
+    tmp_path: Path, ahead: float | None, wait: float
+) -> None:
+    start = None if ahead is None else NOW + timedelta(seconds=ahead)
+    source = daemon_source(Loop(start=start), tmp_path, timezone.utc, lambda: NOW)
+    gate = ScheduleFirst(create_app(source), source)
+    assert gate._pause() == pytest.approx(wait)
+
+
+def test_a_request_before_a_start_is_answered_after_it(served: Servers, tmp_path: Path) -> None:
+    def clock() -> datetime:
+        return datetime.now(timezone.utc)
+
+    loop = Loop()
+    url = served.start(source=daemon_source(loop, tmp_path, timezone.utc, clock))
+    loop.start = clock() + timedelta(seconds=LEAD / 2)
+    asked = clock()
+    assert fetch(url + "healthz").status == 200
+    assert clock() >= loop.start + timedelta(seconds=HOLD)
+    assert clock() - asked < timedelta(seconds=MAX_WAIT + 10)  # and it does not wait forever
 
 
 class Monotonic:

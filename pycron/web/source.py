@@ -62,6 +62,9 @@ class Live(Protocol):
     def reload_counts(self) -> Mapping[str, int]:
         """Crontab loads since the daemon started, by result (`success`, `error`)."""
 
+    def next_start(self) -> datetime | None:
+        """When the daemon next starts a job by the clock (None: nothing planned)."""
+
 
 @dataclass(frozen=True)
 class Source:
