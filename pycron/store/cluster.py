@@ -32,14 +32,19 @@ The rules, whatever the backend:
   set once, by the first member to ask, to its start, so that every member
   agrees on them.
 
+A cluster URL's password never shows in a message: every backend names
+its URL `redacted`.
+
 Nothing here reads the clock: every "now" is an argument.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 from pycron.errors import UsageError
 
@@ -149,3 +154,17 @@ def backend_of(url: str) -> str:
         f"--cluster {url.rsplit('@', maxsplit=1)[-1]!r}: not a cluster URL; give "
         "postgresql://USER@HOST:5432/DATABASE or redis://HOST:6379/0"
     )
+
+
+def redacted(url: str) -> str:
+    """The URL (or whatever was given for one) with its password masked, in
+    the user part and in a `password` parameter, for messages:
+    `postgresql://pycron:***@db1/pycron`, `redis://:***@cache1:6379/0`."""
+    masked = _PASSWORD.sub(r"\1***", url)
+    userinfo, at, _ = urlsplit(masked).netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return masked
+    return masked.replace(f"//{userinfo}@", f"//{userinfo.partition(':')[0]}:***@", 1)
+
+
+_PASSWORD = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)

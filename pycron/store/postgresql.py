@@ -44,13 +44,13 @@ from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from pycron.errors import HistoryError, StoreConnectionError
+from pycron.store.cluster import redacted
 from pycron.store.sql import (
     EndNotes,
     Params,
@@ -279,20 +279,6 @@ def _placeholders(sql: str) -> str:
 
 
 _PLACEHOLDER = re.compile(r"%|\?|:([A-Za-z_]\w*)")
-
-
-def redacted(url: str) -> str:
-    """The URL (or whatever was given for one) with its password masked, in
-    the user part and in a `password` parameter:
-    `postgresql://pycron:***@db1/pycron`."""
-    masked = _PASSWORD.sub(r"\1***", url)
-    userinfo, at, _ = urlsplit(masked).netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return masked
-    return masked.replace(f"//{userinfo}@", f"//{userinfo.partition(':')[0]}:***@", 1)
-
-
-_PASSWORD = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
 
 
 # -- Storage helpers -----------------------------------------------------------------------
