@@ -125,6 +125,31 @@ class SlotTakenError(PycronError):
         self.scheduled_for = scheduled_for
 
 
+class MembershipOverError(PycronError):
+    """A write refused because the cluster membership it was made under is
+    over (its lease ran out, and another member took its runs over): the
+    start or end of a run recorded under it (`record_id`), which now reads
+    interrupted, or a new run of a member that must join the cluster again
+    first. Nothing was written. Not a failure of the history: the member
+    that took the runs over handles their slots."""
+
+    def __init__(self, location: str, generation: int, record_id: int | None = None) -> None:
+        if record_id is None:
+            what = (
+                f"membership {generation} of the cluster is over: nothing more is recorded "
+                "under it; join the cluster again"
+            )
+        else:
+            what = (
+                f"record {record_id} was recorded under membership {generation} of the "
+                "cluster, which is over: another member took its run over, so it is left "
+                "as that member recorded it"
+            )
+        super().__init__(f"{location}: {what}")
+        self.generation = generation
+        self.record_id = record_id
+
+
 class DaemonError(PycronError):
     """The daemon cannot start (another daemon on the state directory, an
     unreadable crontab)."""

@@ -208,7 +208,7 @@ def test_runs_recorded_before_the_outbox_owe_nothing(tmp_path: Path) -> None:
         raw(history.path, "DROP TABLE composed")
         raw(history.path, "DROP TABLE triggers")  # and what later versions added
         raw(history.path, "DROP INDEX runs_job_finished")
-        for column in ("cpu_user", "cpu_system", "max_rss", "slots"):
+        for column in ("cpu_user", "cpu_system", "max_rss", "slots", "fence"):
             raw(history.path, f"ALTER TABLE runs DROP COLUMN {column}")
         raw(history.path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with SQLiteStore(state / FILE_NAME, host="here") as history:

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -24,6 +24,7 @@ from pycron.errors import HistoryError, PycronError, SlotTakenError
 from pycron.records import Outcome, RunResult
 from pycron.store import DayCounts, RunRecord, SlotTaken, Store, nearest_rank, orphaned, pid_alive
 from pycron.store import sqlite as history_module
+from pycron.store.cluster import Membership, Slot
 from pycron.store.logs import remove_logs
 from pycron.store.sqlite import END_NOTE, FILE_NAME, MIGRATIONS, SQLiteStore
 
@@ -266,6 +267,17 @@ def test_a_reader_reads_an_older_history_as_it_is_without_upgrading_it(
     assert (stats.runs, stats.cpu_seconds, stats.max_rss) == (1, 0.0, None)
     assert db.read_bytes() == before
     assert raw(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+
+
+def test_a_version_6_history_migrates_its_runs_without_a_fence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = older_history(tmp_path, 6, monkeypatch)
+    insert_old_run(db, "old", Outcome.SUCCESS, "2026-03-01T12:00:10.000000+00:00")
+    with SQLiteStore.open(tmp_path, host="here") as history:
+        assert history.schema_version == LATEST
+        assert [run.job_id for run in history.runs()] == ["old"]
+    assert raw(db, "SELECT job_id, fence FROM runs") == [("old", None)]
 
 
 def test_migrations_are_numbered_one_by_one() -> None:
@@ -1124,6 +1136,57 @@ def test_pruning_a_slots_every_record_gives_its_claim_up(history: Store) -> None
     assert isinstance(history.queue([scheduled()])[0], SlotTaken)
     history.prune(T0 + timedelta(days=3))
     assert isinstance(history.queue([scheduled()])[0], int)
+
+
+def test_a_claimer_refusing_slots_has_nothing_recorded_for_them(
+    history: Store, backend: Backend
+) -> None:
+    asked: list[list[Slot]] = []
+
+    def claimer(slots: Sequence[Slot]) -> list[bool]:
+        asked.append(list(slots))
+        return [slot.job_id != "b" for slot in slots]
+
+    history.set_claimer(claimer)
+    first, refused, last = history.queue([scheduled("c"), scheduled("b"), scheduled("a")])
+    assert isinstance(first, int)
+    assert refused == SlotTaken("b", T0)
+    assert isinstance(last, int)
+    assert asked == [[Slot("a", T0), Slot("b", T0), Slot("c", T0)]]  # in (job, slot) order
+    with pytest.raises(SlotTakenError):
+        history.started(scheduled("b", Outcome.RUNNING), claim=True)
+    assert isinstance(history.started(scheduled("b", Outcome.RUNNING)), int)  # claims nothing
+    assert len(asked) == 2
+    # Nothing of the refused runs was recorded or claimed in the store.
+    assert sorted(row[0] for row in backend.raw("SELECT job_id FROM claims")) == ["a", "c"]
+    assert sorted(run.job_id for run in history.runs()) == ["a", "b", "c"]
+    history.set_claimer(None)
+    assert isinstance(history.queue([scheduled("b")])[0], int)
+
+
+def test_a_claimer_that_fails_has_nothing_recorded(history: Store) -> None:
+    def unreachable(slots: Sequence[Slot]) -> list[bool]:
+        raise ConnectionError("the claims cannot be reached")
+
+    history.set_claimer(unreachable)
+    with pytest.raises(ConnectionError, match="cannot be reached"):
+        history.queue([scheduled("a")])
+    assert history.runs() == []
+
+
+def test_sqlite_records_the_fence_and_leaves_the_check_to_the_cluster(tmp_path: Path) -> None:
+    with SQLiteStore.open(tmp_path) as history:
+        history.set_membership(Membership("here:1:7", 7))
+        queued, claimed = history.queue([scheduled("queued"), scheduled("claimed")])
+        assert isinstance(claimed, int)
+        history.set_membership(Membership("here:1:8", 8))  # joined again
+        assert history.claim(claimed, T0)
+        history.set_membership(None)
+        alone = history.started(scheduled("alone", Outcome.RUNNING))
+        # It cannot know the membership is over: an end is written as ever.
+        history.finished(claimed, scheduled("claimed", Outcome.SUCCESS, finished=T0))
+    fences = raw(tmp_path / FILE_NAME, "SELECT id, fence FROM runs ORDER BY id")
+    assert fences == [(queued, 7), (claimed, 8), (alone, None)]
 
 
 QUEUER_CHILD = (

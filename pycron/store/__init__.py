@@ -19,7 +19,10 @@ What a store keeps:
 - per job, since when the daemon has been responsible for it (catch-up);
 - the outbox: the messages (mail, alerts) that runs owe, kept until they are
   delivered or given up (`OutboxEntry`), and which runs had theirs composed,
-  so that each run's messages are queued exactly once (`queue_messages`).
+  so that each run's messages are queued exactly once (`queue_messages`);
+- in a cluster (`pycron.store.cluster`), the membership each run was
+  recorded under (its fence): a membership that is over records nothing
+  more, and a run taken over from it keeps the interruption.
 
 Times go in as aware datetimes and come back as aware UTC datetimes. Stored,
 every time is text in one form, `time_text`: ISO 8601 in UTC with
@@ -44,10 +47,11 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from pycron.errors import HistoryError, SlotTakenError
+from pycron.errors import HistoryError, MembershipOverError, SlotTakenError
 from pycron.notify import Channel, Message, redact
 from pycron.processes import job_alive
 from pycron.records import Outcome, Recorder, RunResult
+from pycron.store.cluster import Claimer, Membership
 
 INTERRUPTED_MESSAGE = "pycron stopped before this attempt ended"
 
@@ -307,6 +311,23 @@ class Store(Recorder, Protocol):
 
     def __exit__(self, *exc_info: object) -> None: ...
 
+    # -- In a cluster (the daemon only) ----------------------------------------------------
+
+    def set_membership(self, membership: Membership | None) -> None:
+        """Record from now on under this cluster membership (None: outside any,
+        the default): new records carry its generation, their fence. Where the
+        store can tell (a history the cluster shares), a membership that is
+        over records nothing new (its claims are `SlotTaken`, a run that
+        claims nothing `MembershipOverError`, `claim` answers False), and the
+        start or end of a run recorded under it, taken over since, is refused
+        (`MembershipOverError`). Records without a fence are written as ever."""
+
+    def set_claimer(self, claimer: Claimer | None) -> None:
+        """Have `claimer` claim the slots of new scheduled runs before they are
+        recorded (None: none, the default): a slot it refuses is `SlotTaken`,
+        with nothing recorded, and is not claimed in the store either. Its
+        errors go to the caller, with nothing recorded."""
+
     # -- Recording -------------------------------------------------------------------------
 
     def started(
@@ -320,7 +341,8 @@ class Store(Recorder, Protocol):
         transaction: `SlotTakenError` (nothing recorded) if it is held."""
 
     def finished(self, record_id: int, result: RunResult) -> None:
-        """Complete the record of an attempt that has ended with `result`."""
+        """Complete the record of an attempt that has ended with `result`;
+        `MembershipOverError` (nothing written) if its run was taken over."""
 
     def queue(self, results: Sequence[RunResult]) -> list[int | SlotTaken]:
         """Record first attempts of scheduled runs in new records, each claiming
@@ -329,8 +351,9 @@ class Store(Recorder, Protocol):
 
     def claim(self, record_id: int, now: datetime) -> bool:
         """Take a queued record for its run (outcome `running`, started `now`,
-        this process its recorder): True for exactly one caller, however many
-        processes try at once; False if it is not (or no longer) queued."""
+        this process its recorder, under the store's membership): True for
+        exactly one caller, however many processes try at once; False if it is
+        not (or no longer) queued, or the membership is over."""
 
     def queue_triggered(self, result: RunResult, upstream: Sequence[int]) -> int | SlotTaken:
         """`queue` one run of an `@after` job, recording with it the upstream
@@ -632,9 +655,11 @@ class TolerantRecorder:
     """A store as the runner's recorder, for runs that must go on whatever the
     disk does: a failure to write is said through `warn` (with the store's
     location and the reason), never raised, so the job is still supervised to
-    its end and its exit code still reaches the caller. The one thing raised
-    is a refused claim (`SlotTakenError`, before anything started): that is a
-    decision, not a failure.
+    its end and its exit code still reaches the caller. What is raised are
+    decisions, not failures: a refused claim (`SlotTakenError`, before
+    anything started), and a write under a cluster membership that is over
+    (`MembershipOverError`: the run was taken over, or a new one may not
+    start), which is neither kept nor noted.
 
     With `claim_slots` (the daemon's scheduled runs), the first attempt of a
     run recorded without a queued record claims its slot; `run-now` claims
@@ -666,7 +691,7 @@ class TolerantRecorder:
         claim = self._claim_slots and record_id is None and result.attempt == 1
         try:
             return self.history.started(result, record_id, claim=claim)
-        except SlotTakenError:
+        except (SlotTakenError, MembershipOverError):
             raise
         except Exception as error:  # no failure of the history may stop a job
             if record_id is not None:
@@ -688,6 +713,8 @@ class TolerantRecorder:
         _warn_if_full(result, self._warn)
         try:
             _write_end(self.history, record_id, result)
+        except MembershipOverError:
+            raise
         except Exception as error:  # as in `started`
             with self._lock:
                 self._pending[record_id] = result
@@ -730,6 +757,8 @@ class TolerantRecorder:
         for record_id, result in pending.items():
             try:
                 _write_end(self.history, record_id, result)
+            except MembershipOverError:
+                pass  # no longer this member's to write: forgotten, as if written
             except Exception:  # still failing: kept for the next try
                 continue
             with self._lock:

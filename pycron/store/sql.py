@@ -16,6 +16,13 @@ other learns that it came too late; and the claims of one transaction are
 taken in (job, slot) order, so that two writers queueing the same slots wait
 for each other instead of deadlocking.
 
+In a cluster (`pycron.store.cluster`), each record carries its fence: the
+generation of the membership it was recorded under (NULL outside a
+cluster). A backend whose database holds the cluster's members says, in the
+transaction that writes, whether a membership holds (`_holds`) and whether
+a record's fence still does (`_FENCE_HOLDS`); one that cannot know leaves
+that to the cluster.
+
 Nothing here reads the wall clock: every "now" is an argument.
 """
 
@@ -30,7 +37,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from pycron.errors import HistoryError, SlotTakenError
+from pycron.errors import HistoryError, MembershipOverError, SlotTakenError
 from pycron.notify import Channel, Message, redact
 from pycron.records import Outcome, RunResult
 from pycron.store import (
@@ -57,6 +64,7 @@ from pycron.store import (
     time_text,
     utc,
 )
+from pycron.store.cluster import Claimer, Membership, Slot
 
 # How many values one statement takes at most (SQLite's cap on parameters is
 # the lower one); longer lists are asked for in chunks.
@@ -138,6 +146,14 @@ class SQLStore(abc.ABC):
     # keeps two senders from taking the same message (none is needed where
     # one writer at a time holds the whole database).
     _TAKE_LOCK = ""
+    # Appended to the UPDATE of one record (`runs`): the condition that the
+    # record is still its recorder's to write, as its fence says (none where
+    # the store cannot tell: a member's own history, fenced by its cluster).
+    _FENCE_HOLDS = ""
+    # The cluster membership that new records are recorded under, and what
+    # claims their slots besides the store (see `set_membership`, `set_claimer`).
+    _membership: Membership | None = None
+    _claimer: Claimer | None = None
 
     @property
     @abc.abstractmethod
@@ -164,6 +180,32 @@ class SQLStore(abc.ABC):
     def _transaction(self) -> AbstractContextManager[Session]:
         """The connection under the store's lock, in one write transaction."""
         return self._session(transaction=True)
+
+    def _holds(self, db: Session, membership: Membership) -> bool:
+        """Whether `membership` still holds, within the caller's transaction and
+        until its end. Here, always: a store that cannot tell leaves it to the
+        cluster."""
+        return True
+
+    # -- In a cluster ----------------------------------------------------------------------
+
+    def set_membership(self, membership: Membership | None) -> None:
+        """Record from now on under this cluster membership (see `Store.set_membership`)."""
+        self._membership = membership
+
+    def set_claimer(self, claimer: Claimer | None) -> None:
+        """Have `claimer` claim new runs' slots first (see `Store.set_claimer`)."""
+        self._claimer = claimer
+
+    def _granted(self, slots: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of these slots (job, stored slot), those the claimer gives this
+        member, asked in (job, slot) order; all of them without a claimer."""
+        claimer = self._claimer
+        if claimer is None:
+            return set(slots)
+        asked = sorted(slots)
+        answers = claimer([Slot(job_id, text_time(slot)) for job_id, slot in asked])
+        return {slot for slot, granted in zip(asked, answers, strict=True) if granted}
 
     # -- Recording -------------------------------------------------------------------------
 
@@ -203,12 +245,23 @@ class SQLStore(abc.ABC):
     ) -> list[int | SlotTaken]:
         """Record attempts in new records, with (or without) the claims of their
         slots, and the upstream runs that triggered them, in one transaction.
-        The claims are taken first, in (job, slot) order; of two results of
-        one slot, the first is recorded."""
+        The claimer, if any, is asked first, outside the transaction; then
+        the claims are taken, in (job, slot) order; of two results of one
+        slot, the first is recorded. Under a membership that is over, every
+        claim fails, and a record without one is `MembershipOverError`."""
+        membership = self._membership
+        fence = None if membership is None else membership.generation
         rows = [stored_values(result) for result in results]
+        for values in rows:
+            values.update(host=self.host, recorder_pid=os.getpid(), fence=fence)
+        free = self._granted({_slot(values) for values in rows}) if claim else set()
         added: list[int | SlotTaken] = []
         with self._transaction() as db:
-            held = _claim(db, {_slot(values) for values in rows}) if claim else set()
+            if membership is not None and not self._holds(db, membership):
+                if not claim:
+                    raise MembershipOverError(self.location, membership.generation)
+                free = set()
+            held = _claim(db, free) if claim else set()
             for result, values in zip(results, rows, strict=True):
                 if claim and _slot(values) not in held:
                     added.append(SlotTaken(result.job_id, utc(result.scheduled_for)))
@@ -216,23 +269,27 @@ class SQLStore(abc.ABC):
                 held.discard(_slot(values))
                 if upstream:
                     _record_trigger(db, values, upstream)
-                values.update(host=self.host, recorder_pid=os.getpid())
                 added.append(db.insert("runs", values))
         return added
 
     def claim(self, record_id: int, now: datetime) -> bool:
         """Take a queued record for its run (outcome `running`, started `now`, this
-        process its recorder): True for exactly one caller, however many
-        processes try at once; False if it is not (or no longer) queued."""
+        process its recorder, under this store's membership): True for exactly
+        one caller, however many processes try at once; False if it is not
+        (or no longer) queued, or the membership is over."""
+        membership = self._membership
         with self._transaction() as db:
+            if membership is not None and not self._holds(db, membership):
+                return False
             changed = db.execute(
-                "UPDATE runs SET outcome = ?, started = ?, host = ?, recorder_pid = ?"
+                "UPDATE runs SET outcome = ?, started = ?, host = ?, recorder_pid = ?, fence = ?"
                 " WHERE id = ? AND outcome = ?",
                 [
                     Outcome.RUNNING.value,
                     time_text(now),
                     self.host,
                     os.getpid(),
+                    None if membership is None else membership.generation,
                     record_id,
                     Outcome.QUEUED.value,
                 ],
@@ -247,20 +304,28 @@ class SQLStore(abc.ABC):
         )
 
     def finished(self, record_id: int, result: RunResult) -> None:
-        """Complete the record of an attempt that has ended with `result`."""
+        """Complete the record of an attempt that has ended with `result`;
+        `MembershipOverError` (nothing written) if its run was taken over."""
         if result.outcome is Outcome.RUNNING or result.finished is None:
             raise ValueError(f"record {record_id}: a finished attempt needs an end and an outcome")
         self._update(record_id, stored_values(result))
 
     def _update(self, record_id: int, values: dict[str, object]) -> None:
-        """Set columns of one record; a record that is not there is an error."""
+        """Set columns of one record, in the same statement that checks that its
+        fence still holds (`_FENCE_HOLDS`: a check apart could pass just before
+        a takeover); a record that is not there is a HistoryError, one whose
+        membership is over a `MembershipOverError`."""
         with self._transaction() as db:
             changed = db.execute(
-                f"UPDATE runs SET {_assignments(values)} WHERE id = :id",
+                f"UPDATE runs SET {_assignments(values)} WHERE id = :id{self._FENCE_HOLDS}",
                 {**values, "id": record_id},
             )
-            if changed == 0:
+            if changed == 1:
+                return
+            fences = db.rows("SELECT fence FROM runs WHERE id = ?", [record_id])
+            if not fences:
                 raise HistoryError(f"{self.location}: no run with record id {record_id}")
+            raise MembershipOverError(self.location, fences[0][0], record_id)
 
     # -- Queries ---------------------------------------------------------------------------
 
@@ -581,24 +646,9 @@ class SQLStore(abc.ABC):
             for record in running:
                 if where is not None and not where(record):
                     continue
-                values = interrupted_values(record, now, message)
-                marked = db.execute(
-                    f"UPDATE runs SET {_assignments(values)} WHERE id = :id AND outcome = :running",
-                    {**values, "id": record.id, "running": Outcome.RUNNING.value},
-                )
-                if marked == 0:
-                    continue
-                db.execute(
-                    "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ?",
-                    [record.job_id, time_text(record.scheduled_for)],
-                )
-                changed.append(
-                    record._replace(
-                        outcome=Outcome.INTERRUPTED,
-                        finished=max(now, record.started),
-                        message=message,
-                    )
-                )
+                marked = interrupt(db, record, now, message)
+                if marked is not None:
+                    changed.append(marked)
         return changed
 
     def prune(self, older_than: datetime) -> Pruned:
@@ -841,6 +891,26 @@ def _claim(db: Session, slots: Collection[tuple[str, str]]) -> set[tuple[str, st
         )
         == 1
     }
+
+
+def interrupt(db: Session, record: RunRecord, now: datetime, message: str) -> RunRecord | None:
+    """Mark a running record interrupted `now` (or at its start, should `now`
+    come before it) and give its slot's claim up, within the caller's
+    transaction; the record as changed, or None if it was no longer running."""
+    values = interrupted_values(record, now, message)
+    marked = db.execute(
+        f"UPDATE runs SET {_assignments(values)} WHERE id = :id AND outcome = :running",
+        {**values, "id": record.id, "running": Outcome.RUNNING.value},
+    )
+    if marked == 0:
+        return None
+    db.execute(
+        "DELETE FROM claims WHERE job_id = ? AND scheduled_for = ?",
+        [record.job_id, time_text(record.scheduled_for)],
+    )
+    return record._replace(
+        outcome=Outcome.INTERRUPTED, finished=max(utc(now), record.started), message=message
+    )
 
 
 def _slot(values: Mapping[str, object]) -> tuple[str, str]:

@@ -195,6 +195,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             " WHERE outcome = 'missed'",
         ),
     ),
+    (
+        7,
+        (
+            # The generation of the cluster membership a run was recorded under
+            # (its fence): NULL outside a cluster, as for every run before this step.
+            "ALTER TABLE runs ADD COLUMN fence INTEGER",
+        ),
+    ),
 )
 
 
