@@ -28,6 +28,7 @@ import queue
 import random
 import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
 from filelock import FileLock, Timeout
 
+from pycron import __version__
 from pycron.crontab import (
     CatchUp,
     Entry,
@@ -75,7 +77,15 @@ from pycron.runner import (
     supervise,
     write_private,
 )
-from pycron.store import RunRecord, SlotTaken, Store, TolerantRecorder, gone_pycron
+from pycron.store import (
+    TAKEN_OVER_MESSAGE,
+    RunRecord,
+    SlotTaken,
+    Store,
+    TolerantRecorder,
+    gone_pycron,
+)
+from pycron.store.cluster import DEFAULT_LEASE, Orphan, Slot
 from pycron.store.sqlite import open_recording
 from pycron.supervisor import (
     Execute,
@@ -93,6 +103,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from pycron.crontab import Crontab, Finding
+    from pycron.member import Member
+    from pycron.store.cluster import Membership
     from pycron.watch import Modified, Watcher
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
@@ -355,6 +367,8 @@ class Settings(NamedTuple):
     smtp: str | None = None  # the SMTP server's URL (--smtp), else sendmail
     sendmail: str | None = None  # the sendmail program (--sendmail), else the usual one
     notify: tuple[str, ...] = ()  # alert targets of jobs without notify= (--notify)
+    cluster: str | None = None  # the cluster's URL (--cluster), None: a daemon on its own
+    cluster_lease: timedelta = DEFAULT_LEASE  # --cluster-lease
 
 
 class Tick(NamedTuple):
@@ -378,6 +392,12 @@ class Changed(NamedTuple):
     at: datetime
 
 
+class TakenOver(NamedTuple):
+    """Runs of members of the cluster whose lease ran out, fallen to this one."""
+
+    orphans: list[Orphan]
+
+
 class Burst(NamedTuple):
     """The changes of a `@watch` job not yet run for: the paths (in the order
     first seen), the kinds of event, when the last one came, and whether
@@ -389,7 +409,9 @@ class Burst(NamedTuple):
     held: bool = False
 
 
-Event = Tick | Reload | Finished | Changed  # what the scheduler consumes, in the order posted
+Event = (
+    Tick | Reload | Finished | Changed | TakenOver
+)  # what the scheduler consumes, in the order posted
 
 
 class Scheduler:
@@ -487,6 +509,8 @@ class Scheduler:
                     self._changed(event)
                 case Tick(now):
                     self._tick(now)
+                case TakenOver(orphans):
+                    self._take_over(orphans)
 
     def _tick(self, now: datetime) -> None:
         """A turn: plan what is due, release delayed runs, and the upkeep."""
@@ -716,7 +740,7 @@ class Scheduler:
         records = self._queue(decided.due, now)
         for due, record in zip(decided.due, records, strict=True):
             if isinstance(record, SlotTaken):
-                log_slot_taken(self.log, due.job_id, due.scheduled_for)
+                self._slot_taken(due.job_id, due.scheduled_for)
                 continue
             entry = self.jobs[due.job_id]
             delay = self._random_delay(entry)
@@ -748,7 +772,9 @@ class Scheduler:
         transaction, so that a run waiting when the daemon stops (or dies) is
         started by the next one; a run whose slot another run holds is not
         recorded (`SlotTaken`). Where the history cannot take them, the runs
-        go on unrecorded until they start."""
+        go on unrecorded until they start; in a cluster, where the history
+        claims the slots, they do not start at all (a run never starts
+        unclaimed: another member may have it)."""
         if not due:
             return []
         assert self._recorder is not None
@@ -756,8 +782,64 @@ class Scheduler:
         try:
             return list(self._recorder.history.queue(results))  # ids, typed as maybe-None
         except HistoryError as error:
-            self._history_error(f"{error}: {len(due)} due run(s) wait unrecorded")
-            return [None] * len(due)
+            if self.settings.cluster is None:
+                self._history_error(f"{error}: {len(due)} due run(s) wait unrecorded")
+                return [None] * len(due)
+            self._history_error(f"{error}: {len(due)} due run(s) not started, as unclaimed")
+            return [SlotTaken(d.job_id, d.scheduled_for) for d in due]
+
+    def _slot_taken(self, job_id: str, slot: datetime) -> None:
+        """A due run another run has: in a cluster, most often another member's."""
+        if self.settings.cluster is None:
+            log_slot_taken(self.log, job_id, slot)
+        else:
+            self.log("skip", "debug", job=job_id, scheduled=slot, message="claimed elsewhere")
+
+    def _take_over(self, orphans: list[Orphan]) -> None:
+        """Runs of a member whose lease ran out: marked interrupted, each slot
+        run again at once unless its job's catch-up policy is `none` (or the
+        job is gone or disabled)."""
+        now = self.clock()
+        self._mark_taken_over(orphans, now)
+        again = []
+        for orphan in orphans:
+            job_id, slot = orphan.slot
+            entry = self.jobs.get(job_id)
+            self.log(
+                "takeover",
+                "warning",
+                job=job_id,
+                scheduled=slot,
+                member=orphan.member.member_id,
+                host=orphan.member.host,
+                message="its member's lease ran out: marked interrupted",
+            )
+            if entry is not None and entry.enabled and catch_up_policy(entry) is not CatchUp.NONE:
+                again.append(Due(job_id, slot, True))
+        records = self._queue(again, now)
+        for due, record in zip(again, records, strict=True):
+            if isinstance(record, SlotTaken):
+                self._slot_taken(due.job_id, due.scheduled_for)
+            else:
+                self._submit(self.jobs[due.job_id], due.scheduled_for, True, record)
+
+    def _mark_taken_over(self, orphans: list[Orphan], now: datetime) -> None:
+        """Record the orphans interrupted: their records where the history is
+        shared, else new records in this member's own history."""
+        message = TAKEN_OVER_MESSAGE
+        shared = {orphan.record_id for orphan in orphans if orphan.record_id is not None}
+        try:
+            if shared:
+                self.history.mark_interrupted(
+                    now=now, where=lambda record: record.id in shared, message=message
+                )
+            for orphan in orphans:
+                if orphan.record_id is None:
+                    job_id, slot = orphan.slot
+                    ended = RunResult(job_id, slot, 1, Outcome.INTERRUPTED, now, now)
+                    self.history.started(ended._replace(message=message))
+        except HistoryError as error:
+            self._history_error(f"{error}: runs taken over are not marked interrupted")
 
     def _earliest(self) -> datetime | None:
         """The earliest next fire time of all jobs (kept until the state changes)."""
@@ -1115,14 +1197,20 @@ class Daemon:
         try:
             with file_errors(pid_file, "write the daemon's pid file", "--state-dir"):
                 write_private(pid_file, f"{os.getpid()}\n".encode())
-            history = open_recording(settings.state_dir, self.clock(), self._history_error)
+            member = self._join_cluster()
+            history = self._open_history(member)
             recorder = self._recorder = TolerantRecorder(
-                history, self._history_error, claim_slots=True
+                history,
+                self._history_error,
+                claim_slots=True,
+                fence=_fence(member),
             )
             sender = self._sender(history)
             try:
                 with self._pool(settings.max_parallel) as pool:
                     scheduler = self._parts(history, recorder, pool, supervise(), sender)
+                    if member is not None:
+                        member.start()
                     try:
                         self._loop(scheduler, note)
                     except BaseException:
@@ -1135,9 +1223,11 @@ class Daemon:
             finally:
                 sender.stop()  # what is pending stays in the outbox, for the next start
                 unwritten = recorder.close()
+                if member is not None:
+                    member.stop()
             if unwritten:
                 self._history_error(
-                    f"{unwritten} run end(s) could not be written to {history.path}: "
+                    f"{unwritten} run end(s) could not be written to {history.location}: "
                     "noted beside it, where they could be, for the next pycron that can write it"
                 )
             self.log("stop", reason="signal")
@@ -1145,6 +1235,62 @@ class Daemon:
         finally:
             pid_file.unlink(missing_ok=True)
             lock.release()
+
+    def _join_cluster(self) -> Member | None:
+        """This daemon's membership of its cluster (`--cluster`), joined before
+        any job starts, and the cluster's epoch as the anchor of `@every`
+        slots; None for a daemon on its own. A cluster that cannot be reached
+        ends the start with an error: no job runs unclaimed."""
+        url = self.settings.cluster
+        if url is None:
+            return None
+        from pycron.member import Member, open_cluster  # noqa: PLC0415 - cluster mode only
+
+        cluster = open_cluster(url, self.settings.cluster_lease)
+        try:
+            member = Member(
+                cluster,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                version=__version__,
+                clock=self.clock,
+                log=self.log,
+                running=self._running_slots,
+                taken_over=lambda orphans: self._post_now(TakenOver(orphans)),
+                rejoined=self._rejoined,
+            )
+            self.anchor = cluster.epoch(self.clock())
+        except BaseException:
+            cluster.close()
+            raise
+        return member
+
+    def _open_history(self, member: Member | None) -> Store:
+        """The history runs are recorded in: the cluster's own database where it
+        shares one (PostgreSQL), else the state directory's; in a cluster,
+        its claims are made under this member's membership."""
+        settings = self.settings
+        if member is not None and member.cluster.backend == "postgresql":
+            from pycron.store.postgresql import PostgresStore  # noqa: PLC0415 - the extra
+
+            assert settings.cluster is not None
+            history: Store = PostgresStore.open(settings.cluster, notes=settings.state_dir)
+        else:
+            history = open_recording(settings.state_dir, self.clock(), self._history_error)
+        if member is not None:
+            history.set_membership(member.membership)
+            history.set_claimer(member.claimer())
+        return history
+
+    def _running_slots(self) -> list[Slot]:
+        """The runs this daemon holds now (running or waiting for a worker)."""
+        scheduler = self.scheduler
+        return [] if scheduler is None else scheduler.supervisor.slots()
+
+    def _rejoined(self, membership: Membership) -> None:
+        """A new membership (the last one's lease ran out): claim under it."""
+        if self._recorder is not None:
+            self._recorder.history.set_membership(membership)
 
     def _sender(self, history: Store) -> Sender:
         """This lifetime's outbox sender (started once the crontab is loaded, as
@@ -1421,6 +1567,16 @@ class Daemon:
             self.pace.sleeping(pause)
             self.sleep(pause, self.wake)
             self.wake.clear()
+
+
+def _fence(member: Member | None) -> Callable[[RunResult], bool] | None:
+    """What says whether an attempt that ended is still `member`'s own to
+    record, where its history cannot tell (a history of its own beside a
+    cluster that claims for it); None where it can (a shared history checks
+    each write against the member's membership) or without a cluster."""
+    if member is None or member.claimer() is None:
+        return None
+    return lambda result: member.finish(Slot(result.job_id, result.scheduled_for))
 
 
 def pending_trigger(

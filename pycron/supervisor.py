@@ -19,11 +19,12 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from pycron.errors import HistoryError, SlotTakenError
+from pycron.errors import HistoryError, MembershipOverError, SlotTakenError
 from pycron.graph import UNDER_WAY, RunFact, Standing, unmet
 from pycron.notify.mail import wants_mail
 from pycron.records import Outcome, Recorder, RunResult
 from pycron.runner import Context, Retention, Supervision, backoff, reap_lingering, run
+from pycron.store.cluster import Slot
 
 if TYPE_CHECKING:
     from datetime import tzinfo
@@ -210,6 +211,13 @@ class Supervisor:
             self._running[future] = launch
         future.add_done_callback(self._done)
 
+    def slots(self) -> list[Slot]:
+        """The runs handed to the pool and not ended yet (running, or waiting
+        for a worker); callable from any thread."""
+        with self._running_lock:
+            launches = list(self._running.values())
+        return [Slot(launch.entry.id, launch.slot) for launch in launches]
+
     def reap(self) -> None:
         """Reap the processes orphaned to the daemon that have ended."""
         reap_lingering()
@@ -254,6 +262,16 @@ class Supervisor:
             return self._execute(launch, context)
         except SlotTakenError:  # refused before anything started
             log_slot_taken(self.log, entry.id, launch.slot)
+            return []
+        except MembershipOverError:  # a cluster member that another member took over
+            self.log(
+                "fenced",
+                "warning",
+                job=entry.id,
+                scheduled=launch.slot,
+                message="this member's lease ran out and another member took its runs over: "
+                "this run is not recorded here",
+            )
             return []
 
     def _await_requirements(self, launch: Launch) -> tuple[str, datetime] | None:

@@ -611,3 +611,29 @@ def test_a_redis_that_stops_and_loses_its_data(own_redis: OwnRedis) -> None:
         assert cluster.epoch(T0 + 2 * SECOND) == T0 + 2 * SECOND
     finally:
         cluster.close()
+
+
+# -- The prefix in the URL -----------------------------------------------------------------
+
+
+def test_the_url_can_name_the_prefix_and_keeps_its_other_parameters(
+    prefix: str, server: redis.Redis
+) -> None:
+    url = f"{REDIS_URL}?socket_keepalive=true&prefix={prefix}"
+    cluster = RedisCluster.open(url)
+    try:
+        cluster.join("here", 1, "0", T0)
+    finally:
+        cluster.close()
+    assert server.exists(f"{prefix}:generation")
+    assert cluster.location == redacted(url)
+
+
+def test_a_prefix_given_outright_wins_over_the_urls(prefix: str, server: redis.Redis) -> None:
+    cluster = RedisCluster.open(f"{REDIS_URL}?prefix={prefix}-other", prefix=prefix)
+    try:
+        cluster.join("here", 1, "0", T0)
+    finally:
+        cluster.close()
+    assert server.exists(f"{prefix}:generation")
+    assert not server.exists(f"{prefix}-other:generation")

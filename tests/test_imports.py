@@ -50,7 +50,18 @@ GRAPH: dict[str, set[str]] = {
     },
     "jobtable": {"errors", "crontab"},
     "watch": set(),
-    "supervisor": {"errors", "crontab", "graph", "records", "runner", "store", "notify.mail"},
+    "supervisor": {
+        "errors",
+        "crontab",
+        "graph",
+        "records",
+        "runner",
+        "store",
+        "store.cluster",
+        "notify.mail",
+    },
+    # A daemon's membership of a cluster, and the cluster's backends it opens.
+    "member": {"errors", "store.cluster", "store.postgresql", "store.redis"},
     "daemon": {
         "errors",
         "expr",
@@ -60,6 +71,9 @@ GRAPH: dict[str, set[str]] = {
         "runner",
         "store",
         "store.sqlite",
+        "store.postgresql",
+        "store.cluster",
+        "member",
         "views",
         "jobtable",
         "graph",
@@ -110,6 +124,8 @@ GRAPH: dict[str, set[str]] = {
         "cli.invocation",
         "cli.render",
         "cli.notify",
+        "cli.cluster",
+        "store.cluster",
     },
     "cli.notify": {
         "errors",
@@ -143,7 +159,16 @@ GRAPH: dict[str, set[str]] = {
         "cli.notify",
     },
     "cli.pipelines": {"crontab", "graph", "cli.invocation", "cli.render"},
-    "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify", "cli.web"},
+    "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify", "cli.web", "cli.cluster"},
+    "cli.cluster": {
+        "errors",
+        "crontab",
+        "explain",
+        "store.cluster",
+        "member",
+        "cli.invocation",
+        "cli.render",
+    },
     "cli.web": {
         "errors",
         "expr",
@@ -165,6 +190,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.daemon",
         "cli.notify",
         "cli.web",
+        "cli.cluster",
     },
 }
 # Third-party and process modules each belong to one layer (a package: all its modules).

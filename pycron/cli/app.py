@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pycron import __version__
-from pycron.cli import crontab, daemon, engine, notify, pipelines, runs, web
+from pycron.cli import cluster, crontab, daemon, engine, notify, pipelines, runs, web
 from pycron.cli.invocation import Group, Invocation, global_options
 from pycron.cli.render import sentence
 from pycron.launch import EXIT_FAILURE
@@ -52,7 +52,7 @@ def cli(
     ctx.obj = Invocation.given(crontab_path, state_dir, keep_runs, keep_mib)
 
 
-for family in (engine, crontab, pipelines, runs, daemon, web, notify):
+for family in (engine, crontab, pipelines, runs, daemon, web, notify, cluster):
     for family_command in family.COMMANDS:
         cli.add_command(family_command)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pycron.cli import notify
+from pycron.cli.cluster import cluster_url_option
 from pycron.cli.invocation import command, invocation_of, open_history, read_source, utc_now
 from pycron.cli.render import (
     WIDE_HELP,
@@ -56,6 +57,7 @@ from pycron.errors import (
     file_errors,
 )
 from pycron.launch import EXIT_FAILURE, EXIT_USAGE
+from pycron.store.cluster import backend_of
 from pycron.views import finding_view, job_view, line_view, run_view
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ _LINE_BREAKS = (("\n", "a line break"), ("\r", "a carriage return"))
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of findings (or of lines).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--lines", "show_lines", is_flag=True, help="Show how every line is read.")
+@cluster_url_option("Check the form of this cluster URL too (a bad one exits 2).")
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -79,6 +82,7 @@ def check_command(
     as_json: bool,
     strict: bool,
     show_lines: bool,
+    cluster: str | None,
 ) -> None:
     """Validate a crontab and warn about cron's traps.
 
@@ -119,6 +123,8 @@ def check_command(
         for n, word in ((jobs, "job"), (len(errors), "error"), (warnings, "warning"))
     )
     click.echo(f"{name}: {counts}", err=True)
+    if cluster is not None:
+        click.echo(f"--cluster: a {backend_of(cluster)} URL", err=True)
     if errors:
         ctx.exit(EXIT_USAGE)
     if strict and warnings:

@@ -3,8 +3,11 @@ from the command line."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
+from pycron.cli.cluster import cluster_url_option, lease_option
 from pycron.cli.invocation import command, invocation_of
 from pycron.cli.notify import (
     SMTP_ENV,
@@ -66,6 +69,11 @@ from pycron.expr import resolve_tz
     help="Alert target of jobs without notify= (repeatable) [env PYCRON_NOTIFY, comma-separated].",
 )
 @http_options(default=None)
+@cluster_url_option(
+    "Run as a member of this cluster (postgresql://... or redis://...): each run "
+    "happens on one member."
+)
+@lease_option
 @click.pass_context
 def daemon_command(
     ctx: click.Context,
@@ -82,6 +90,8 @@ def daemon_command(
     http: Address | None,
     http_token: str | None,
     http_insecure: bool,
+    cluster: str | None,
+    cluster_lease: timedelta,
 ) -> None:
     """Run the jobs of the crontab, in the foreground, until SIGTERM.
 
@@ -94,6 +104,11 @@ def daemon_command(
     With --http, it serves its status page, the JSON API and /metrics while
     it runs (the `web` extra), and logs where (event `http`).
 
+    With --cluster, it is one of the daemons sharing this crontab on several
+    hosts (the `cluster` extra): each scheduled run happens on one of them,
+    and a member that dies has its runs taken over after --cluster-lease.
+    Exits 1 if the cluster cannot be reached at the start.
+
     \b
     Examples:
       pycron daemon
@@ -101,6 +116,7 @@ def daemon_command(
       pycron daemon --smtp smtp+starttls://cron:secret@mail.example.com --notify ntfy://alerts
       pycron daemon --http 127.0.0.1:8765
       PYCRON_HTTP_TOKEN=$(cat /etc/pycron/token) pycron daemon --http 0.0.0.0:8765
+      pycron daemon --cluster postgresql://cron@db.example.com/pycron
     """
     invocation = invocation_of(ctx)
     zone = resolve_tz(tz) if tz else local_zone()
@@ -116,6 +132,8 @@ def daemon_command(
         smtp=smtp,
         sendmail=sendmail,
         notify=default_targets(notify),
+        cluster=cluster,
+        cluster_lease=cluster_lease,
     )
     mail = transport(smtp, sendmail)  # a bad --smtp URL: a usage error, before anything starts
     token = http_access(ctx, http, http_token, http_insecure)

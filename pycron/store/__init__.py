@@ -54,6 +54,8 @@ from pycron.records import Outcome, Recorder, RunResult
 from pycron.store.cluster import Claimer, Membership
 
 INTERRUPTED_MESSAGE = "pycron stopped before this attempt ended"
+# An attempt of a cluster member whose lease ran out, taken over by another member.
+TAKEN_OVER_MESSAGE = "interrupted: its member's lease ran out, and another member took it over"
 
 # Outcomes whose duration is the job's own: the command ran and pycron saw it end.
 # (Skipped and error attempts never ran; an interrupted one ended unseen.)
@@ -674,10 +676,22 @@ class TolerantRecorder:
     attempt for interrupted. Usable from several threads at once.
     """
 
-    def __init__(self, history: Store, warn: Callable[[str], None], *, claim_slots: bool) -> None:
+    def __init__(
+        self,
+        history: Store,
+        warn: Callable[[str], None],
+        *,
+        claim_slots: bool,
+        fence: Callable[[RunResult], bool] | None = None,
+    ) -> None:
+        """`fence` (a cluster member's) says whether an attempt that ended is
+        still the member's own; one that is not (another member took it over)
+        is recorded interrupted. A fence that cannot tell (its server cannot
+        be reached) keeps the end for later, as a failed write does."""
         self.history = history
         self._warn = warn
         self._claim_slots = claim_slots
+        self._fence = fence
         self._lock = threading.Lock()
         self._placeholders = itertools.count(-1, -1)
         self._pending: dict[int, RunResult] = {}  # record (or placeholder) id -> unwritten end
@@ -712,7 +726,7 @@ class TolerantRecorder:
         self.retry()
         _warn_if_full(result, self._warn)
         try:
-            _write_end(self.history, record_id, result)
+            _write_end(self.history, record_id, self._fenced(result))
         except MembershipOverError:
             raise
         except Exception as error:  # as in `started`
@@ -722,6 +736,13 @@ class TolerantRecorder:
                 f"{self.history.location}: cannot record the end of {_attempt_name(result)} "
                 f"({result.outcome.value}): {_reason(error)}; {self._keep(record_id, result)}"
             )
+
+    def _fenced(self, result: RunResult) -> RunResult:
+        """The end to record: as it is, unless the fence says another member
+        took the attempt over (then interrupted, as that member recorded it)."""
+        if self._fence is None or self._fence(result):
+            return result
+        return result._replace(outcome=Outcome.INTERRUPTED, message=TAKEN_OVER_MESSAGE)
 
     def _keep(self, record_id: int, result: RunResult) -> str:
         """Note an unwritten end; says what became of it."""
@@ -756,7 +777,7 @@ class TolerantRecorder:
             pending = dict(self._pending)
         for record_id, result in pending.items():
             try:
-                _write_end(self.history, record_id, result)
+                _write_end(self.history, record_id, self._fenced(result))
             except MembershipOverError:
                 pass  # no longer this member's to write: forgotten, as if written
             except Exception:  # still failing: kept for the next try

@@ -129,6 +129,11 @@ class Cluster(Protocol):
     def epoch(self, now: datetime) -> datetime:
         """The cluster's epoch, set to `now` if no member set it before."""
 
+    def claimer(self, membership: Callable[[], Membership]) -> Claimer | None:
+        """What claims slots for a member's own history, under the membership
+        `membership()` gives at each claim; None where the history is the
+        cluster's and claims itself (PostgreSQL)."""
+
     def take_over(self, membership: Membership, now: datetime) -> list[Orphan]:
         """The running runs of the members stale at `now`, each given to one
         caller only, once; their members' memberships end."""

@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -59,7 +59,15 @@ from psycopg.rows import dict_row
 from pycron.errors import HistoryError, StoreConnectionError
 from pycron.records import Outcome
 from pycron.store import text_time, time_text
-from pycron.store.cluster import DEFAULT_LEASE, Member, Membership, Orphan, Slot, redacted
+from pycron.store.cluster import (
+    DEFAULT_LEASE,
+    Claimer,
+    Member,
+    Membership,
+    Orphan,
+    Slot,
+    redacted,
+)
 from pycron.store.sql import (
     RECORD_COLUMNS,
     EndNotes,
@@ -429,6 +437,11 @@ class PostgresCluster(_Database):
                 [time_text(now - FORGOTTEN_AFTER)],
             )
         return orphans
+
+    def claimer(self, membership: Callable[[], Membership]) -> Claimer | None:
+        """None: the members' history is this database's, and it claims each
+        run in the transaction that records it (see `PostgresStore`)."""
+        return None
 
     def finish(self, membership: Membership, slot: Slot) -> bool:
         """Whether the membership holds: while it does, none of its runs was

@@ -65,10 +65,11 @@ connects again).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -76,7 +77,15 @@ from redis.retry import Retry
 
 from pycron.errors import HistoryError, StoreConnectionError, UsageError
 from pycron.store import utc
-from pycron.store.cluster import DEFAULT_LEASE, Member, Membership, Orphan, Slot, redacted
+from pycron.store.cluster import (
+    DEFAULT_LEASE,
+    Claimer,
+    Member,
+    Membership,
+    Orphan,
+    Slot,
+    redacted,
+)
 
 if TYPE_CHECKING:
     from redis.typing import EncodableT
@@ -86,6 +95,8 @@ if TYPE_CHECKING:
 SOCKET_TIMEOUT = 5.0  # seconds to connect to Redis, and for it to answer a call
 CLAIM_KEEP = timedelta(hours=2)  # how long a claim stays (at least a lease)
 MEMBER_KEEP = timedelta(days=1)  # how long a member stays after its last beat or its takeover
+DEFAULT_PREFIX = "pycron"  # the prefix of every key, unless told another
+PREFIX_PARAMETER = "prefix"  # the query parameter of a cluster URL that tells it
 
 # What a StoreConnectionError says, when opening and later.
 _UNREACHABLE = (
@@ -219,11 +230,14 @@ class RedisCluster:
     cluster.Cluster`, and claims runs for the members' own histories
     (`claim`). One instance may serve the threads of a process."""
 
-    def __init__(self, url: str, *, lease: timedelta, prefix: str) -> None:
+    def __init__(self, url: str, *, lease: timedelta, prefix: str | None) -> None:
         """Connect to the Redis at `url` (`redis://[:PASSWORD@]HOST:PORT/DB`,
         or `rediss://` for TLS) and check that it answers; every key is
-        under `prefix`. A member is stale `lease` after its last beat."""
+        under `prefix` (None: the URL's, see `open`). A member is stale
+        `lease` after its last beat."""
         self._location = redacted(url)
+        url, named = _without_prefix(url)
+        prefix = prefix or named or DEFAULT_PREFIX
         if lease < _MILLISECOND:
             raise UsageError(
                 f"a cluster lease of {lease.total_seconds():g} s is too short; give 1 ms or more"
@@ -259,9 +273,12 @@ class RedisCluster:
 
     @classmethod
     def open(
-        cls, url: str, *, lease: timedelta = DEFAULT_LEASE, prefix: str = "pycron"
+        cls, url: str, *, lease: timedelta = DEFAULT_LEASE, prefix: str | None = None
     ) -> RedisCluster:
-        """Open the cluster at `url` (see the constructor)."""
+        """Open the cluster at `url` (see the constructor). Its keys are under
+        `prefix` if given, else under the URL's own `prefix` parameter
+        (`redis://HOST:6379/0?prefix=NAME`: two clusters on one Redis, the
+        same URL for every member), else under `pycron`."""
         return cls(url, lease=lease, prefix=prefix)
 
     @property
@@ -386,6 +403,11 @@ class RedisCluster:
             granted[index] = answer == 1
         return granted
 
+    def claimer(self, membership: Callable[[], Membership]) -> Claimer:
+        """What claims runs for a member's own history (`claim`), under the
+        membership `membership()` gives at each claim."""
+        return lambda slots: self.claim(membership(), slots)
+
     def take_over(self, membership: Membership, now: datetime) -> list[Orphan]:
         """The running runs of the members stale at `now`, each given to one
         caller only, once; their memberships end. A caller whose own
@@ -490,6 +512,16 @@ def _member(member_id: str, fields: Mapping[str, str], runs: Sequence[str], cuto
         running=tuple(sorted(map(_run_slot, runs))),
         stale="over" in fields or heartbeat < cutoff,
     )
+
+
+def _without_prefix(url: str) -> tuple[str, str | None]:
+    """The URL without its `prefix` query parameter, and that parameter (None
+    if it has none); redis-py would take it for an option of its own."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    named = [value for key, value in query if key == PREFIX_PARAMETER]
+    rest = urlencode([(key, value) for key, value in query if key != PREFIX_PARAMETER])
+    return urlunsplit(parts._replace(query=rest)), (named[-1] if named else None)
 
 
 def _text(answer: bytes | str) -> str:
