@@ -624,7 +624,10 @@ class Scheduler:
                 continue
             slot = burst.last
             self.log("changed", job=job_id, paths=len(burst.paths), events=_kinds(burst))
-            (record,) = self._queue([Due(job_id, slot)], now)
+            records = self._queue([Due(job_id, slot)], now)
+            if records is None:
+                continue
+            (record,) = records
             if isinstance(record, SlotTaken):
                 log_slot_taken(self.log, job_id, slot)
                 continue
@@ -738,6 +741,8 @@ class Scheduler:
         for skipped in decided.skipped:
             self._record_skipped(skipped, now)
         records = self._queue(decided.due, now)
+        if records is None:
+            return
         for due, record in zip(decided.due, records, strict=True):
             if isinstance(record, SlotTaken):
                 self._slot_taken(due.job_id, due.scheduled_for)
@@ -767,14 +772,14 @@ class Scheduler:
             if entry is not None:
                 self._submit(entry, slot, False, record)
 
-    def _queue(self, due: list[Due], now: datetime) -> list[int | SlotTaken | None]:
+    def _queue(self, due: list[Due], now: datetime) -> list[int | SlotTaken | None] | None:
         """Record each due run `queued` before it waits for a worker, all in one
         transaction, so that a run waiting when the daemon stops (or dies) is
         started by the next one; a run whose slot another run holds is not
         recorded (`SlotTaken`). Where the history cannot take them, the runs
         go on unrecorded until they start; in a cluster, where the history
-        claims the slots, they do not start at all (a run never starts
-        unclaimed: another member may have it)."""
+        claims the slots, none of them starts (None: a run never starts
+        unclaimed, as another member may have it)."""
         if not due:
             return []
         assert self._recorder is not None
@@ -786,7 +791,7 @@ class Scheduler:
                 self._history_error(f"{error}: {len(due)} due run(s) wait unrecorded")
                 return [None] * len(due)
             self._history_error(f"{error}: {len(due)} due run(s) not started, as unclaimed")
-            return [SlotTaken(d.job_id, d.scheduled_for) for d in due]
+            return None
 
     def _slot_taken(self, job_id: str, slot: datetime) -> None:
         """A due run another run has: in a cluster, most often another member's."""
@@ -817,7 +822,7 @@ class Scheduler:
             if entry is not None and entry.enabled and catch_up_policy(entry) is not CatchUp.NONE:
                 again.append(Due(job_id, slot, True))
         records = self._queue(again, now)
-        for due, record in zip(again, records, strict=True):
+        for due, record in zip(again, records or [], strict=False):
             if isinstance(record, SlotTaken):
                 self._slot_taken(due.job_id, due.scheduled_for)
             else:

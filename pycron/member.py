@@ -133,8 +133,8 @@ class Member:
                     "cluster",
                     "error",
                     member=self.membership.member_id,
-                    message="this member's lease ran out, so its runs were taken over; "
-                    "their ends are not recorded here; joining again as a new member",
+                    message="this member's lease ran out: the other members take its runs "
+                    "over, and their ends are not recorded here; joining again as a new member",
                 )
                 self.membership = self._join(now)
                 self._rejoined(self.membership)

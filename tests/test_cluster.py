@@ -9,23 +9,29 @@ prefix; where a server does not answer, its tests skip, saying so."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import json
 import os
 import secrets
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from backends import PostgresServer
-from test_daemon import START_TIMEOUT, Daemon, Sandbox, stop
+from test_daemon import START_TIMEOUT, Daemon, Sandbox, stop, wait_until
 
 from pycron.store.cluster import redacted
+from pycron.store.postgresql import PostgresStore
 
 REDIS_URL = os.environ.get("PYCRON_TEST_REDIS", "redis://127.0.0.1:6379/0")
 MEMBERS = 3
@@ -197,3 +203,189 @@ def test_cluster_status_lists_the_members(cluster: Cluster) -> None:
         check=True,
     )
     assert json.loads(after.stdout)["members"] == []  # it left
+
+
+def histories(cluster: Cluster) -> list[tuple[str, datetime, str, str | None]]:
+    """(job, slot, outcome, message) of every attempt recorded: in the shared
+    database (PostgreSQL), else in each member's own history (Redis)."""
+    if cluster.url.startswith("postgresql"):
+        with PostgresStore.open(cluster.url) as history:
+            records = history.runs()
+    else:
+        records = [record for box in cluster.members for record in box.runs()]
+    return [(r.job_id, r.scheduled_for, r.outcome.value, r.message) for r in records]
+
+
+def test_a_killed_members_run_is_taken_over_once_and_not_recorded_as_its_success(
+    cluster: Cluster,
+) -> None:
+    stamps, ends = cluster.root / "starts.txt", cluster.root / "ends.txt"
+    long_job = f"{stamped(stamps)}; sleep 6; {stamped(ends)}"
+    body = f"# pycron: name=long catch-up=latest\n@every 10s {long_job}\n"
+    boxes = [cluster.member() for _ in range(MEMBERS)]
+    daemons = {}
+    for box in boxes:
+        box.write(body)
+        daemon = cluster.start(box)
+        daemons[daemon.pid] = (box, daemon)
+    first = wait_until(lambda: starts(stamps), 10 + START_TIMEOUT, "the long job's first start")
+    (job, slot, ran_by) = first[0]
+    box, victim = daemons[ran_by]
+    victim.process.kill()  # kill -9: no drain, no leave; its job runs on in its own session
+    victim.process.wait()
+
+    def again() -> list[tuple[str, datetime, int]]:
+        return [run for run in starts(stamps) if run[1] == slot and run[2] != ran_by]
+
+    (rerun,) = wait_until(again, 20, "the slot run again by another member")
+    assert rerun[2] in daemons
+    restarted = cluster.start(box)  # the killed member comes back, as a new member
+    restarted.wait_for(r" ready ", START_TIMEOUT)
+    # Both runs of the slot end (the first, its member gone, still writes its end).
+    wait_until(lambda: len([e for e in starts(ends) if e[1] == slot]) == 2, 30, "both ends")
+    for pid, (_, daemon) in daemons.items():
+        if pid != ran_by:
+            assert stop(daemon, 30) == 0, daemon.log()
+    assert stop(restarted, 30) == 0, restarted.log()
+
+    runs_of_slot = [run for run in starts(stamps) if run[1] == slot]
+    assert len(runs_of_slot) == 2  # the first, and one run again: once
+    recorded = sorted(
+        (outcome, message)
+        for job_id, at, outcome, message in histories(cluster)
+        if (job_id, at) == (job, slot)
+    )
+    outcomes = [outcome for outcome, _ in recorded]
+    # One success, that of the run again; the first stays interrupted, however
+    # its member (restarted) saw its job end.
+    assert outcomes.count("success") == 1, recorded
+    assert "interrupted" in outcomes, recorded
+
+
+class Proxy:
+    """A TCP proxy on 127.0.0.1 in front of a server, which the test cuts (the
+    connections open reset, new ones refused) and restores, on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        """Accept connections (again)."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Refuse new connections, and reset those open."""
+        assert self._listener is not None
+        self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._listener = None
+        with self._lock:
+            cut, self._open = self._open, []
+        for sock in cut:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self.cut()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """Copy one direction of a proxied connection until either side closes."""
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def through(url: str, proxy: Proxy) -> str:
+    """The URL with its host and port those of the proxy."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
+
+
+OUTAGE = 6.0  # seconds the cluster's server is out of reach: longer than the lease
+
+
+def test_an_outage_starts_nothing_unclaimed_and_records_nothing_twice(cluster: Cluster) -> None:
+    direct = cluster.url
+    target = urlsplit(direct)
+    proxy = Proxy((target.hostname or "127.0.0.1", target.port or 0))
+    cluster.url = through(direct, proxy)
+    stamps = cluster.root / "starts.txt"
+    body = "".join(f"# pycron: name=t{n}\n@every 1s {stamped(stamps)}\n" for n in range(5))
+    try:
+        daemons = []
+        for _ in range(MEMBERS):
+            box = cluster.member()
+            box.write(body)
+            daemons.append(cluster.start(box))
+        wait_until(lambda: len(starts(stamps)) >= 15, 20 + START_TIMEOUT, "runs before the cut")
+        proxy.cut()
+        cut = datetime.now(timezone.utc)
+        time.sleep(OUTAGE)
+        restored = datetime.now(timezone.utc)
+        proxy.restore()
+
+        def resumed() -> bool:
+            later = {
+                job for job, slot, _ in starts(stamps) if slot > restored + timedelta(seconds=2)
+            }
+            return len(later) == 5
+
+        wait_until(resumed, 30, "runs of every job after the cluster is back")
+        for daemon in daemons:
+            assert stop(daemon, 30) == 0, daemon.log()
+    finally:
+        proxy.close()
+        cluster.url = direct
+
+    runs = starts(stamps)
+    during = [
+        (job, slot) for job, slot, _ in runs if cut + timedelta(seconds=0.5) < slot < restored
+    ]
+    assert not during, f"runs started while the cluster was out of reach: {during}"
+    counted = collections.Counter((job, slot) for job, slot, _ in runs)
+    assert max(counted.values()) == 1
+    recorded = collections.Counter(
+        (job, slot) for job, slot, outcome, _ in histories(cluster) if outcome == "success"
+    )
+    assert max(recorded.values()) == 1  # nothing recorded twice
+    assert set(recorded) <= set(counted)
+    logs = "".join(box.daemons[0].log() for box in cluster.members)
+    assert "not started, as unclaimed" in logs or "no new run is claimed" in logs

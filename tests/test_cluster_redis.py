@@ -394,6 +394,18 @@ def test_concurrent_takeovers_give_each_orphan_to_one_member(connect: Connect) -
     assert [m.stale for m in clusters[DEAD].members(T0)] == [True] * DEAD + [False] * 3
 
 
+def test_a_run_claimed_since_the_last_beat_is_taken_over_too(connect: Connect) -> None:
+    """A member killed between its claim and its next beat: the claim alone
+    puts the run among those taken over."""
+    cluster = connect()
+    dead = cluster.join("dead", 1, "1.0", T0)
+    run = slot("backup", 0)
+    assert cluster.claim(dead, [run]) == [True]
+    later = T0 + LEASE + SECOND
+    taker = cluster.join("taker", 2, "1.0", later)
+    assert [orphan.slot for orphan in cluster.take_over(taker, later)] == [run]
+
+
 def test_a_taker_claims_an_orphan_once_and_no_one_else_does(connect: Connect) -> None:
     cluster = connect()
     dead = cluster.join("dead", 1, "1.0", T0)

@@ -9,7 +9,8 @@ two clusters can share a Redis server:
 - `PREFIX:member:ID`: a member's hash: host, pid, version, joined,
   heartbeat, generation, and `over` (the id of the member that took it
   over, once one did);
-- `PREFIX:running:ID`: the set of its running runs, as its last beat said;
+- `PREFIX:running:ID`: the set of its running runs, as its last beat said,
+  with the runs it claimed since;
 - `PREFIX:lease:ID`: its lease, a key that Redis expires a lease after its
   last beat;
 - `PREFIX:claim:JOB:SLOT`: the claim of one run, holding the id of the
@@ -121,20 +122,22 @@ local function holds(member, generation)
 end
 """
 
-# KEYS: the high-water marks, the member's hash and lease, then one claim per slot.
-# ARGV: generation, member id, its takeover claim, claim ttl (ms), then job and slot per claim.
+# KEYS: the high-water marks, the member's hash, lease and running set, then one
+# claim per slot. ARGV: generation, member id, its takeover claim, claim ttl (ms),
+# then job and slot per claim. A run granted joins the running set at once, so that
+# a member that dies before its next beat has it taken over all the same.
 _CLAIM = (
     _HOLDS
     + """
 local granted = {}
-for i = 4, #KEYS do
-  granted[i - 3] = 0
+for i = 5, #KEYS do
+  granted[i - 4] = 0
 end
 if not holds(KEYS[2], ARGV[1]) or redis.call('EXISTS', KEYS[3]) == 0 then
   return granted
 end
-for i = 4, #KEYS do
-  local job, text = ARGV[2 * i - 3], ARGV[2 * i - 2]
+for i = 5, #KEYS do
+  local job, text = ARGV[2 * i - 5], ARGV[2 * i - 4]
   local slot, last = tonumber(text), tonumber(redis.call('HGET', KEYS[1], job))
   local later = last == nil or slot > last
   local got = false
@@ -147,7 +150,8 @@ for i = 4, #KEYS do
     redis.call('HSET', KEYS[1], job, text)
   end
   if got then
-    granted[i - 3] = 1
+    granted[i - 4] = 1
+    redis.call('SADD', KEYS[4], text .. ' ' .. job)
   end
 end
 return granted
@@ -385,8 +389,7 @@ class RedisCluster:
             return []
         times = [_micros(slot.scheduled_for) for slot in slots]
         order = sorted(range(len(slots)), key=lambda index: (slots[index].job_id, times[index]))
-        member, lease, _ = self._member_keys(membership.member_id)
-        keys = [self._key("last"), member, lease]
+        keys = [self._key("last"), *self._member_keys(membership.member_id)]
         args: list[str | int] = [
             membership.generation,
             membership.member_id,
