@@ -7,20 +7,34 @@ saying so."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 from abc import ABC, abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
+import pytest
 
 from pycron.store import Store
 from pycron.store.postgresql import NOTE_PREFIX, PostgresStore
 from pycron.store.sqlite import END_NOTE, FILE_NAME, SQLiteStore
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Set (by `.ci/run`, when it reached both servers): a test that finds its server
+# absent fails instead of skipping.
+REQUIRE_SERVERS = "PYCRON_REQUIRE_SERVERS"
+
+
+def server_absent(reason: str) -> NoReturn:
+    """Skip a test whose server does not answer, saying why; where the run
+    requires the servers, fail it instead: a skip there would hide that
+    the cluster's tests did not run."""
+    if os.environ.get(REQUIRE_SERVERS):
+        pytest.fail(f"{reason}, though the servers were reachable when the run began")
+    pytest.skip(reason)
 
 
 class Backend(ABC):

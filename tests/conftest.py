@@ -14,7 +14,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from backends import POSTGRES_URL, Backend, PostgresBackend, PostgresServer, SQLiteBackend
+from backends import (
+    POSTGRES_URL,
+    Backend,
+    PostgresBackend,
+    PostgresServer,
+    SQLiteBackend,
+    server_absent,
+)
 from hypothesis import settings
 from test_daemon import Sandbox
 
@@ -94,7 +101,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         server = PostgresServer(url)
     except psycopg.OperationalError as error:
-        pytest.skip(f"no PostgreSQL server answers at {url}: {' '.join(str(error).split())}")
+        server_absent(f"no PostgreSQL server answers at {url}: {' '.join(str(error).split())}")
     yield server
     server.close()
 

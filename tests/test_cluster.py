@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
-from backends import PostgresServer
+from backends import PostgresServer, server_absent
 from test_daemon import START_TIMEOUT, Daemon, Sandbox, stop, wait_until
 
 from pycron.store.cluster import redacted
@@ -71,7 +71,7 @@ def redis_cluster(root: Path) -> Iterator[Cluster]:
         client.ping()
     except redis.RedisError as error:
         client.close()
-        pytest.skip(f"no Redis server answers at {redacted(REDIS_URL)}: {error}")
+        server_absent(f"no Redis server answers at {redacted(REDIS_URL)}: {error}")
     prefix = f"pycron-test-{secrets.token_hex(8)}"
     cluster = Cluster(f"{REDIS_URL}?prefix={prefix}", root)
     try:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from backends import server_absent
 from test_store import PROCESS_TIMEOUT, T0, in_threads, run_children
 
 from pycron.errors import HistoryError, StoreConnectionError, UsageError
@@ -48,7 +49,7 @@ def server() -> Iterator[redis.Redis]:
         client.ping()
     except redis.RedisError as error:
         client.close()
-        pytest.skip(f"no Redis server answers at {redacted(REDIS_URL)}: {error}")
+        server_absent(f"no Redis server answers at {redacted(REDIS_URL)}: {error}")
     yield client
     client.close()
 
