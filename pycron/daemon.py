@@ -49,6 +49,7 @@ from pycron.crontab import (
 from pycron.errors import (
     DaemonError,
     HistoryError,
+    MembershipOverError,
     PycronError,
     SlotTakenError,
     file_errors,
@@ -99,7 +100,7 @@ from pycron.supervisor import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Collection, Iterable, Mapping
     from concurrent.futures import Executor
 
     from pycron.crontab import Crontab, Finding
@@ -409,9 +410,8 @@ class Burst(NamedTuple):
     held: bool = False
 
 
-Event = (
-    Tick | Reload | Finished | Changed | TakenOver
-)  # what the scheduler consumes, in the order posted
+# What the scheduler consumes, in the order posted.
+Event = Tick | Reload | Finished | Changed | TakenOver
 
 
 class Scheduler:
@@ -436,7 +436,10 @@ class Scheduler:
         anchor: datetime,
         delay_scale: float,
         composer: Composer,
+        elsewhere: Callable[[], Collection[Slot]] | None = None,
     ) -> None:
+        """`elsewhere` gives the runs that the other live members of the
+        daemon's cluster have now (None: a daemon on its own)."""
         self.settings = settings
         self.composer = composer
         self.table = table
@@ -464,6 +467,7 @@ class Scheduler:
         self._change_files: dict[tuple[str, datetime], Path] = {}  # run -> PYCRON_CHANGED_FILE
         self._after: dict[str, tuple[str, ...]] = {}  # @after job -> its upstream jobs
         self._followers: dict[str, tuple[str, ...]] = {}  # job -> the @after jobs after it
+        self._elsewhere = elsewhere
 
     @property
     def jobs(self) -> dict[str, Entry]:
@@ -743,11 +747,15 @@ class Scheduler:
         records = self._queue(decided.due, now)
         if records is None:
             return
+        busy = self._locks_elsewhere([self.jobs[d.job_id] for d in decided.due])
         for due, record in zip(decided.due, records, strict=True):
             if isinstance(record, SlotTaken):
                 self._slot_taken(due.job_id, due.scheduled_for)
                 continue
             entry = self.jobs[due.job_id]
+            if entry.options.overlap is Overlap.SKIP and _lock_of(entry) in busy:
+                self._skip_busy(entry, due.scheduled_for, record, busy[_lock_of(entry)], now)
+                continue
             delay = self._random_delay(entry)
             if delay and due.scheduled_for + delay > now:
                 start = due.scheduled_for + delay
@@ -792,6 +800,42 @@ class Scheduler:
                 return [None] * len(due)
             self._history_error(f"{error}: {len(due)} due run(s) not started, as unclaimed")
             return None
+
+    def _locks_elsewhere(self, entries: list[Entry]) -> dict[str, str]:
+        """In a cluster, the locks (a job's `lock=`, else its id) that runs on
+        other members hold now, each with such a run's job, if any of
+        `entries` would skip its run for one (`overlap=skip`); else none.
+        A cluster that cannot say holds none: its claims fail then anyway."""
+        if self._elsewhere is None or all(e.options.overlap is not Overlap.SKIP for e in entries):
+            return {}
+        try:
+            runs = self._elsewhere()
+        except HistoryError as error:
+            self._history_error(f"{error}: runs on other members are not known this turn")
+            return {}
+        busy = {}
+        for job_id, _ in runs:
+            entry = self.jobs.get(job_id)
+            busy[job_id if entry is None else _lock_of(entry)] = job_id
+        return busy
+
+    def _skip_busy(
+        self, entry: Entry, slot: datetime, record: int | None, other: str, now: datetime
+    ) -> None:
+        """Record a run skipped (`overlap=skip`) as its lock is held by a run on
+        another member of the cluster, in the record that claimed its slot."""
+        holder = "it" if other == entry.id else f"{other} (lock={entry.options.lock})"
+        message = f"skipped: {holder} still runs on another member of the cluster"
+        self.log("skip", "warning", job=entry.id, scheduled=slot, message=message)
+        result = RunResult(entry.id, slot, 1, Outcome.SKIPPED_OVERLAP, now, now, message=message)
+        assert self._recorder is not None
+        try:
+            if record is None:
+                record = self._recorder.started(result)
+            self._recorder.finished(record, result)
+        except (SlotTakenError, MembershipOverError):
+            return
+        self.composer.run_ended(entry, [result])
 
     def _slot_taken(self, job_id: str, slot: datetime) -> None:
         """A due run another run has: in a cluster, most often another member's."""
@@ -1181,6 +1225,7 @@ class Daemon:
         self._recorder: TolerantRecorder | None = None
         self._wake_up = wake_up
         self._http = http
+        self._member: Member | None = None  # this lifetime's membership of its cluster
         self.pace = Pace(monotonic)
 
     # ----------------------------------------------------------- lifecycle
@@ -1202,7 +1247,7 @@ class Daemon:
         try:
             with file_errors(pid_file, "write the daemon's pid file", "--state-dir"):
                 write_private(pid_file, f"{os.getpid()}\n".encode())
-            member = self._join_cluster()
+            member = self._member = self._join_cluster()
             history = self._open_history(member)
             recorder = self._recorder = TolerantRecorder(
                 history,
@@ -1375,6 +1420,7 @@ class Daemon:
             anchor=self.anchor,
             delay_scale=self.delay_scale,
             composer=composer,
+            elsewhere=None if self._member is None else self._member.running_elsewhere,
         )
         return self.scheduler
 
@@ -1572,6 +1618,11 @@ class Daemon:
             self.pace.sleeping(pause)
             self.sleep(pause, self.wake)
             self.wake.clear()
+
+
+def _lock_of(entry: Entry) -> str:
+    """What a job's runs hold while they run: its `lock=`, else its own id."""
+    return entry.options.lock or entry.id
 
 
 def _fence(member: Member | None) -> Callable[[RunResult], bool] | None:

@@ -101,6 +101,17 @@ class Member:
         of the moment (None: the history is the cluster's, and claims itself)."""
         return self.cluster.claimer(lambda: self.membership)
 
+    def running_elsewhere(self) -> list[Slot]:
+        """The runs the other live members of the cluster have now."""
+        mine = self.membership.member_id
+        members = self.cluster.members(self._clock())
+        return [
+            run
+            for member in members
+            if not member.stale and member.member_id != mine
+            for run in member.running
+        ]
+
     def finish(self, slot: Slot) -> bool:
         """Whether a run of this member that ended is still its own to record."""
         return self.cluster.finish(self.membership, slot)

@@ -389,3 +389,42 @@ def test_an_outage_starts_nothing_unclaimed_and_records_nothing_twice(cluster: C
     assert set(recorded) <= set(counted)
     logs = "".join(box.daemons[0].log() for box in cluster.members)
     assert "not started, as unclaimed" in logs or "no new run is claimed" in logs
+
+
+def test_a_job_running_on_one_member_is_skipped_on_the_others(cluster: Cluster) -> None:
+    """overlap=skip (the default) holds across the cluster: a slot that comes
+    while the job still runs on another member is recorded skipped there."""
+    spans = cluster.root / "spans.txt"
+    now = r"$(date +\%s.\%N)"  # a crontab's % must be escaped
+    command = f'echo "start {now}" >> {spans}; sleep 3; echo "end {now}" >> {spans}'
+    body = f"# pycron: name=slow\n@every 1s {command}\n"
+    daemons = []
+    for _ in range(MEMBERS):
+        box = cluster.member()
+        box.write(body)
+        daemons.append(cluster.start(box))
+
+    def ended() -> int:
+        return (
+            sum(1 for line in spans.read_text().splitlines() if line.startswith("end"))
+            if spans.exists()
+            else 0
+        )
+
+    wait_until(lambda: ended() >= 3, 30 + START_TIMEOUT, "three runs of the slow job")
+    for daemon in daemons:
+        assert stop(daemon, 30) == 0, daemon.log()
+    events = sorted(
+        (float(at), kind) for kind, at in (line.split() for line in spans.read_text().splitlines())
+    )
+    running = 0
+    for _, kind in events:
+        running += 1 if kind == "start" else -1
+        assert running <= 1, events  # never two runs of the job at once, on any member
+    skipped = [
+        message
+        for job, _, outcome, message in histories(cluster)
+        if job == "slow" and outcome == "skipped-overlap"
+    ]
+    # Skipped for a run on another member (a member's own run skips by its lock file).
+    assert any("another member" in (message or "") for message in skipped), skipped
