@@ -100,12 +100,12 @@ from pycron.supervisor import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Mapping
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
     from concurrent.futures import Executor
 
     from pycron.crontab import Crontab, Finding
     from pycron.member import Member
-    from pycron.store.cluster import Membership
+    from pycron.store.cluster import Claimer, Membership
     from pycron.watch import Modified, Watcher
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
@@ -1329,8 +1329,29 @@ class Daemon:
             history = open_recording(settings.state_dir, self.clock(), self._history_error)
         if member is not None:
             history.set_membership(member.membership)
-            history.set_claimer(member.claimer())
+            history.set_claimer(self._claimer(member))
         return history
+
+    def _claimer(self, member: Member) -> Claimer | None:
+        """What claims runs for this member's own history (None: the history
+        claims them itself): the cluster, for every run but those of the jobs
+        that run on each host (`@reboot`, `@watch`), which need no claim."""
+        claimer = member.claimer()
+        if claimer is None:
+            return None
+
+        def claim(slots: Sequence[Slot]) -> list[bool]:
+            shared = [slot for slot in slots if not self._per_host(slot.job_id)]
+            granted = dict(zip(shared, claimer(shared) if shared else [], strict=True))
+            return [granted.get(slot, True) for slot in slots]
+
+        return claim
+
+    def _per_host(self, job_id: str) -> bool:
+        """Whether a job runs on each host of a cluster (`@reboot`, `@watch`)."""
+        scheduler = self.scheduler
+        entry = None if scheduler is None else scheduler.jobs.get(job_id)
+        return entry is not None and (entry.schedule.at_boot or isinstance(entry.schedule, Watch))
 
     def _running_slots(self) -> list[Slot]:
         """The runs this daemon holds now (running or waiting for a worker)."""

@@ -428,3 +428,26 @@ def test_a_job_running_on_one_member_is_skipped_on_the_others(cluster: Cluster) 
     ]
     # Skipped for a run on another member (a member's own run skips by its lock file).
     assert any("another member" in (message or "") for message in skipped), skipped
+
+
+def test_watch_jobs_run_on_each_member_that_sees_the_change(cluster: Cluster) -> None:
+    """`@watch` stays per host: every member watching a path runs the job for
+    a change it sees, claimed by none of the others."""
+    watched = cluster.root / "inbox"
+    watched.mkdir()
+    stamps = cluster.root / "starts.txt"
+    body = f"# pycron: name=inbox debounce=1s\n@watch {watched} {stamped(stamps)}\n"
+    daemons = []
+    for _ in range(2):
+        box = cluster.member()
+        box.write(body)
+        daemon = cluster.start(box)
+        daemon.wait_for(r" ready ", START_TIMEOUT)
+        daemons.append(daemon)
+    (watched / "new.txt").write_text("hello\n")
+    runs = wait_until(
+        lambda: len(starts(stamps)) >= 2 and starts(stamps), 20, "a run on each member"
+    )
+    for daemon in daemons:
+        assert stop(daemon, 30) == 0, daemon.log()
+    assert sorted(pid for _, _, pid in runs) == sorted(daemon.pid for daemon in daemons)
