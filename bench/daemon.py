@@ -12,16 +12,22 @@ in a temporary directory and prints each figure with its goal:
   until all have started (under 2 s);
 - an `@every 1s` job and its `@after` job: from the upstream run's end to the
   downstream run's start (p99 under 50 ms), and from a file written to the
-  start of the `@watch` job on its directory (p99 under its debounce + 50 ms).
+  start of the `@watch` job on its directory (p99 under its debounce + 50 ms);
+- a cluster of three daemons (`--cluster`) on PostgreSQL, then on Redis: fire
+  latency of an `@every 1s` job across the members (p99 under 50 ms), each
+  slot run exactly once, and a burst of 500 jobs (when their claims were
+  recorded, when the last started, which member ran them), beside one
+  daemon's figures of the fire and burst parts.
 
-Run with `.venv/bin/python bench/daemon.py` (about 4 minutes; `--quick` about
-one) or as part of `bench/run.py`. See bench/README.md, section "Daemon"; the
+Run with `.venv/bin/python bench/daemon.py` (about 6 minutes; `--quick` about
+two) or as part of `bench/run.py`. See bench/README.md, section "Daemon"; the
 figures are merged into bench/results.json under the key "daemon".
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import gc
 import io
@@ -29,6 +35,7 @@ import json
 import math
 import os
 import platform
+import secrets
 import shlex
 import signal
 import statistics
@@ -38,11 +45,13 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from crontabs import far_month, idle_crontab
 from process import clean_env, ensure_release_env
@@ -50,9 +59,11 @@ from terminal import progress
 
 from pycron.crontab import Every, parse
 from pycron.daemon import Daemon, EventLog, Settings, Wakeup, local_zone, plan
+from pycron.member import open_cluster
 from pycron.notify.outbox import Sender, compose_nothing
 from pycron.runner import Supervision
-from pycron.store import RunRecord, TolerantRecorder
+from pycron.store import RunRecord, TolerantRecorder, time_text
+from pycron.store.cluster import DEFAULT_LEASE, redacted
 from pycron.store.sqlite import SQLiteStore
 from pycron.supervisor import run_launch, thread_pool
 
@@ -64,7 +75,7 @@ RELEASE_ENV = BENCH / ".venv-release"
 # hook adds about 10 ms to every start). Set by `run_benchmark`.
 DAEMON_PYTHON = [sys.executable]
 RESULTS = BENCH / "results.json"
-PARTS = ("inprocess", "startup", "fire", "burst", "pipeline", "web")
+PARTS = ("inprocess", "startup", "fire", "burst", "pipeline", "web", "cluster")
 
 GOAL_STARTUP_S = 1.0  # process start to `load`, 10,000 jobs
 GOAL_FIRST_PLAN_S = 0.25  # the same, the goal of the load-speed work
@@ -82,10 +93,21 @@ WATCH_DEBOUNCE_S = 1.0  # the @watch job's debounce= (the default)
 # within this much of a daemon's without --http.
 GOAL_WEB_FIRE_OVER_MS = 5.0
 GOAL_WEB_IDLE_OVER_S = 0.005
+GOAL_CLUSTER_FIRE_P99_MS = 50.0  # a cluster's `@every 1s` job: slot to first instruction
 WEB_JOBS = 200  # jobs not due beside the `@every 1s` one: a page with something to show
 WEB_POLL_S = 2.0  # how often the page refreshes (and Prometheus scrapes, in the benchmark)
 # What an open overview fetches on each refresh, and a Prometheus scrape.
 WEB_PATHS = ("/?part=jobs", "/api/jobs", "/metrics")
+CLUSTER_MEMBERS = 3  # daemons in each cluster
+CLUSTER_BACKENDS = ("postgresql", "redis")
+CLUSTER_EVERY_S = 1  # the fire latency job of a cluster: `@every 1s`
+CLUSTER_READY_MARGIN_S = 1.0  # after the last member is ready, before the fire window opens
+CLAIM_POLL_S = 0.005  # how often the backend is asked whether a burst's claims are recorded
+CLAIM_LEAD_S = 0.2  # how long before a burst's slot the asking starts
+STAMPS_TIMEOUT_S = 30.0  # longest wait after a cluster's last burst for its stamps
+# The servers the clusters are made on (a database, or a key prefix, for each cluster).
+CLUSTER_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/postgres"
+CLUSTER_REDIS = "redis://127.0.0.1:6379/0"
 
 SETTLE_S = 3.0  # after `load`, before the idle window opens
 BURST_INTERVAL_S = 5  # the burst jobs are `@every 5s`: they share the daemon's anchor
@@ -172,6 +194,7 @@ class DaemonProcess:
         self.launched = 0.0  # time.perf_counter() just before the process was created
         self._changed = threading.Condition()
         self._closed = False
+        self._terminated = False
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
 
@@ -262,6 +285,16 @@ class DaemonProcess:
         self.check_alive()
         os.kill(self.pid, number)
 
+    def terminate(self) -> None:
+        """Tell the daemon to stop (SIGTERM: it drains its jobs), once: a second
+        SIGTERM would stop its running jobs. `stop` then waits for it."""
+        process = self._process
+        if process is None or self._terminated:
+            return
+        self._terminated = True
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         """SIGTERM (the daemon drains its jobs), SIGKILL for it and its jobs if it
         does not exit in time; then kill what is left of the benchmark's jobs."""
@@ -269,8 +302,7 @@ class DaemonProcess:
         if process is None:
             return
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 process.wait(SHUTDOWN_GRACE_S + 10)
             except subprocess.TimeoutExpired:
@@ -415,12 +447,15 @@ def count_lines(path: Path) -> int:
 @dataclass(frozen=True)
 class Sample:
     """One run: its slot, when the daemon's runner started the process (both from
-    the history) and when the job's first instruction ran (its stamp); epoch s."""
+    the history) and when the job's first instruction ran (its stamp), epoch s;
+    and the daemon that recorded it (its pid), which in a cluster tells the
+    member that ran it."""
 
     job_id: str
     scheduled: float
     started: float
     first: float
+    recorder: int
 
     @property
     def latency_ms(self) -> float:
@@ -438,11 +473,20 @@ class Sample:
         return (self.first - self.started) * 1000
 
 
-def collect_samples(state_dir: Path, stamps: dict[int, list[float]]) -> list[Sample]:
-    """Runs of the history matched to the stamps by the job's pid (in start order
-    per pid, should a pid come back)."""
+def history_records(state_dir: Path) -> list[RunRecord]:
+    """Every run recorded in the history of a state directory."""
     with SQLiteStore.open(state_dir) as history:
-        records = history.runs()
+        return history.runs()
+
+
+def collect_samples(state_dir: Path, stamps: dict[int, list[float]]) -> list[Sample]:
+    """Runs of the state directory's history matched to the stamps (`match_stamps`)."""
+    return match_stamps(history_records(state_dir), stamps)
+
+
+def match_stamps(records: Sequence[RunRecord], stamps: dict[int, list[float]]) -> list[Sample]:
+    """Runs matched to the stamps by the job's pid (in start order per pid,
+    should a pid come back)."""
     by_pid: dict[int, list[RunRecord]] = {}
     for record in records:
         if record.pid is not None:
@@ -458,6 +502,7 @@ def collect_samples(state_dir: Path, stamps: dict[int, list[float]]) -> list[Sam
                     record.scheduled_for.timestamp(),
                     record.started.timestamp(),
                     first,
+                    record.recorder_pid,
                 )
             )
     return samples
@@ -520,12 +565,29 @@ def median_of(values: Sequence[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
-def wait_until(wall: float, daemon: DaemonProcess, label: str) -> None:
-    """Sleep until the wall clock reaches `wall`, checking that the daemon lives."""
+class Alive(Protocol):
+    """A daemon, or the members of a cluster: BenchError if one has exited."""
+
+    def check_alive(self) -> None: ...
+
+
+def wait_until(wall: float, daemons: Alive, label: str) -> None:
+    """Sleep until the wall clock reaches `wall`, checking that the daemon (or
+    every member of a cluster) lives."""
     while (left := wall - time.time()) > 0:
-        daemon.check_alive()
+        daemons.check_alive()
         progress(f"{label}: {left:.0f} s left")
         time.sleep(min(left, 0.5))
+    progress("")
+
+
+def wait_for_lines(path: Path, count: int, deadline: float, daemons: Alive, label: str) -> None:
+    """Wait until the jobs have written `count` stamps to `path`, or until the
+    wall clock's `deadline`, checking that the daemon (or every member) lives."""
+    while (done := count_lines(path)) < count and time.time() < deadline:
+        daemons.check_alive()
+        progress(f"{label}: {done}/{count} jobs started")
+        time.sleep(0.1)
     progress("")
 
 
@@ -973,29 +1035,24 @@ def measure_burst(work: Path, options: argparse.Namespace) -> Result:
     expected = jobs * options.burst_rounds
     with DaemonProcess(crontab, state, str(work), max_parallel=jobs) as daemon:
         daemon.wait_for(named("load"), "`load`")
-        deadline = time.monotonic() + BURST_INTERVAL_S * options.burst_rounds + 30
-        while (done := count_lines(out)) < expected and time.monotonic() < deadline:
-            daemon.check_alive()
-            progress(f"burst: {done}/{expected} jobs started")
-            time.sleep(0.1)
-        progress("")
+        deadline = time.time() + BURST_INTERVAL_S * options.burst_rounds + 30
+        wait_for_lines(out, expected, deadline, daemon, "burst")
     samples = collect_samples(state, read_stamps(out))
     slots = sorted({s.scheduled for s in samples})[: options.burst_rounds]
-    rounds = []
-    for slot in slots:
-        chosen = [s for s in samples if s.scheduled == slot]
-        rounds.append(
-            {
-                "started": len(chosen),
-                "all_started_s": round(max(s.latency_ms for s in chosen) / 1000, 3),
-                "first_started_s": round(min(s.latency_ms for s in chosen) / 1000, 3),
-                "median_started_s": round(
-                    statistics.median(s.latency_ms for s in chosen) / 1000, 3
-                ),
-                "daemon_all_started_s": round(max(s.dispatch_ms for s in chosen) / 1000, 3),
-            }
-        )
+    rounds = [burst_round([s for s in samples if s.scheduled == slot]) for slot in slots]
     return {"jobs": jobs, "max_parallel": jobs, "rounds": rounds}
+
+
+def burst_round(chosen: Sequence[Sample]) -> Result:
+    """The runs of one burst slot: how many started, and when the first, the
+    median and the last did, from the slot (s); the daemon side too."""
+    return {
+        "started": len(chosen),
+        "all_started_s": round(max(s.latency_ms for s in chosen) / 1000, 3),
+        "first_started_s": round(min(s.latency_ms for s in chosen) / 1000, 3),
+        "median_started_s": round(statistics.median(s.latency_ms for s in chosen) / 1000, 3),
+        "daemon_all_started_s": round(max(s.dispatch_ms for s in chosen) / 1000, 3),
+    }
 
 
 def burst_block(result: Result) -> str:
@@ -1221,6 +1278,549 @@ def web_block(result: Result) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- cluster
+
+
+class ServerMissing(BenchError):
+    """A cluster backend's server does not answer, or its driver is not installed:
+    that backend's figures are skipped."""
+
+
+class ClusterHome(ABC):
+    """A server on which the benchmark makes clusters of its own, each removed
+    after its use: a database per cluster on PostgreSQL, a key prefix on Redis."""
+
+    backend: str
+
+    @abstractmethod
+    def cluster(self) -> contextlib.AbstractContextManager[str]:
+        """A new, empty cluster, its URL given to the members (`--cluster URL`);
+        removed on leaving, whatever happened."""
+
+    @abstractmethod
+    def claims(self, url: str, job_ids: Sequence[str], slot: datetime) -> int:
+        """How many runs of `slot` of these jobs are claimed so far."""
+
+    @abstractmethod
+    def records(self, url: str, states: Sequence[Path]) -> list[RunRecord]:
+        """Every run the members of the cluster recorded."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the server."""
+
+
+class PostgresHome(ClusterHome):
+    """A PostgreSQL server where each cluster is a database of its own, made
+    with the server's settings as a user's would be (its commits wait for the
+    disk if the server's do), then dropped, its connections ended first. The
+    members share the whole history there; the claims are rows of `claims`."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg  # noqa: PLC0415 - the cluster extra, for this part only
+        except ImportError as error:
+            raise ServerMissing(
+                f"psycopg is not installed ({error}); the bench extra has it"
+            ) from None
+        self._psycopg = psycopg
+        self.url = url
+        try:
+            self._admin = psycopg.connect(url, autocommit=True, connect_timeout=5)
+        except psycopg.Error as error:
+            raise ServerMissing(
+                f"no PostgreSQL server answers at {redacted(url)}: {one_line(error)}"
+            ) from None
+        self._watchers: dict[str, Any] = {}  # a connection to each cluster, to count claims
+
+    @contextlib.contextmanager
+    def cluster(self) -> Iterator[str]:
+        name = f"pycron_bench_{secrets.token_hex(6)}"
+        self._admin.execute(f"CREATE DATABASE {name}")
+        url = urlsplit(self.url)._replace(path=f"/{name}").geturl()
+        try:
+            yield url
+        finally:
+            watcher = self._watchers.pop(url, None)
+            if watcher is not None:
+                watcher.close()
+            self._admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def claims(self, url: str, job_ids: Sequence[str], slot: datetime) -> int:
+        watcher = self._watchers.get(url)
+        if watcher is None:
+            watcher = self._watchers[url] = self._psycopg.connect(url, autocommit=True)
+        (count,) = watcher.execute(
+            "SELECT count(*) FROM claims WHERE scheduled_for = %s", [time_text(slot)]
+        ).fetchone() or (0,)
+        return int(count)
+
+    def records(self, url: str, states: Sequence[Path]) -> list[RunRecord]:
+        from pycron.store.postgresql import PostgresStore  # noqa: PLC0415 - the cluster extra
+
+        with PostgresStore.open(url) as history:
+            return history.runs()
+
+    def close(self) -> None:
+        self._admin.close()
+
+
+class RedisHome(ClusterHome):
+    """A Redis server where each cluster is a key prefix of its own (`?prefix=`
+    in its URL), whose keys are deleted after. The claims are keys
+    `PREFIX:claim:JOB:SLOT` (the slot in whole microseconds since 1970); each
+    member keeps its history in its own state directory."""
+
+    backend = "redis"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis  # noqa: PLC0415 - the cluster extra, for this part only
+        except ImportError as error:
+            raise ServerMissing(
+                f"redis is not installed ({error}); the bench extra has it"
+            ) from None
+        self.url = url
+        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            self._client.ping()
+        except redis.RedisError as error:
+            self._client.close()
+            raise ServerMissing(
+                f"no Redis server answers at {redacted(url)}: {one_line(error)}"
+            ) from None
+        self._prefixes: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def cluster(self) -> Iterator[str]:
+        prefix = f"pycron-bench-{secrets.token_hex(6)}"
+        url = f"{self.url}{'&' if '?' in self.url else '?'}prefix={prefix}"
+        self._prefixes[url] = prefix
+        try:
+            yield url
+        finally:
+            del self._prefixes[url]
+            keys = list(self._client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                self._client.delete(*keys)
+
+    def claims(self, url: str, job_ids: Sequence[str], slot: datetime) -> int:
+        prefix, micros = self._prefixes[url], micros_of(slot.timestamp())
+        return int(self._client.exists(*(f"{prefix}:claim:{job}:{micros}" for job in job_ids)))
+
+    def records(self, url: str, states: Sequence[Path]) -> list[RunRecord]:
+        return [record for state in states for record in history_records(state)]
+
+    def close(self) -> None:
+        self._client.close()
+
+
+HOMES: dict[str, Callable[[str], ClusterHome]] = {
+    "postgresql": PostgresHome,
+    "redis": RedisHome,
+}
+
+
+def one_line(error: Exception) -> str:
+    """An error's message on one line, any password masked."""
+    return redacted(" ".join(str(error).split())) or type(error).__name__
+
+
+class Members:
+    """The member daemons of one cluster (`--cluster URL`), on one crontab, each
+    with a state directory of its own as on separate hosts, launched one
+    right after the other. Leaving tells every member to stop at once, then
+    waits for each, so that none goes on alone while the others stop."""
+
+    def __init__(
+        self, crontab: Path, url: str, states: Sequence[Path], marker: str, max_parallel: int = 10
+    ) -> None:
+        self.daemons = [
+            DaemonProcess(crontab, state, marker, max_parallel, ("--cluster", url))
+            for state in states
+        ]
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Members:
+        with contextlib.ExitStack() as stack:
+            for daemon in self.daemons:
+                stack.enter_context(daemon)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for daemon in self.daemons:
+            daemon.terminate()
+        self._stack.close()
+
+    @property
+    def pids(self) -> list[int]:
+        """The members' pids, member 1 first."""
+        return [daemon.pid for daemon in self.daemons]
+
+    def check_alive(self) -> None:
+        """BenchError if a member has exited."""
+        for daemon in self.daemons:
+            daemon.check_alive()
+
+    def ready(self) -> float:
+        """The wall clock when the last member logged `ready` (waited for)."""
+        return max(daemon.wait_for(named("ready"), "`ready`").wall for daemon in self.daemons)
+
+
+def member_states(work: Path, name: str) -> list[Path]:
+    """A state directory for each member of the cluster `name`."""
+    return [work / f"{name}-{number}" for number in range(1, CLUSTER_MEMBERS + 1)]
+
+
+def job_ids(text: str) -> list[str]:
+    """The ids of a crontab's jobs."""
+    return [entry.id for entry in parse(text)[0].entries]
+
+
+def cluster_epoch(url: str) -> datetime:
+    """The cluster's epoch, from which its members count `@every` slots (set by
+    the first member to join: asked once the members are ready)."""
+    cluster = open_cluster(url, DEFAULT_LEASE)
+    try:
+        return cluster.epoch(utc_now())
+    finally:
+        cluster.close()
+
+
+def slots_between(epoch: datetime, interval: int, begin: float, end: float) -> list[datetime]:
+    """The slots of an `@every` job counted from `epoch` from `begin` (epoch s,
+    included) to `end` (excluded)."""
+    step = timedelta(seconds=interval)
+    slot = epoch + math.ceil((begin - epoch.timestamp()) / interval) * step
+    slots = []
+    while slot.timestamp() < end:
+        if slot.timestamp() >= begin:
+            slots.append(slot)
+        slot += step
+    return slots
+
+
+def micros_of(moment: float) -> int:
+    """Epoch seconds as whole microseconds: a slot that compares exactly."""
+    return round(moment * 1_000_000)
+
+
+def once_each(
+    samples: Sequence[Sample], jobs: Collection[str], slots: Sequence[datetime]
+) -> Result:
+    """Whether each run (job, slot) of these jobs and slots ran exactly once, of
+    `samples` (the runs of the same stretch of time): those that ran twice or
+    more, never, or at a slot of none of the jobs (members that do not agree
+    on the epoch)."""
+    expected = {(job, micros_of(slot.timestamp())) for job in jobs for slot in slots}
+    counted = collections.Counter((s.job_id, micros_of(s.scheduled)) for s in samples)
+
+    def shown(runs: Iterable[tuple[str, int]]) -> list[str]:
+        return [
+            f"{job} {datetime.fromtimestamp(micros / 1e6, timezone.utc):%H:%M:%S.%f}"
+            for job, micros in sorted(runs)
+        ]
+
+    return {
+        "runs": len(expected),
+        "twice": shown(run for run, count in counted.items() if count > 1),
+        "never": shown(expected - counted.keys()),
+        "other_slots": shown(counted.keys() - expected),
+    }
+
+
+def once_problem(once: Result) -> str:
+    """What went wrong with the runs of `once_each` ("" if each ran once)."""
+    found = [
+        f"{len(once[key])} {words} (first: {', '.join(once[key][:3])})"
+        for key, words in (
+            ("twice", "ran more than once"),
+            ("never", "never ran"),
+            ("other_slots", "ran at slots not counted from the cluster's epoch"),
+        )
+        if once[key]
+    ]
+    return f"of {once['runs']} runs, " + "; ".join(found) if found else ""
+
+
+def shares(samples: Sequence[Sample], pids: Sequence[int]) -> list[int]:
+    """How many of these runs each member ran, member 1 first."""
+    counted = collections.Counter(s.recorder for s in samples)
+    return [counted.get(pid, 0) for pid in pids]
+
+
+def watch_claims(
+    home: ClusterHome, url: str, jobs: Sequence[str], slot: datetime, members: Members
+) -> Result:
+    """When the claims of every job's run of `slot` were recorded, as seen from
+    outside: the backend is asked every CLAIM_POLL_S from CLAIM_LEAD_S before
+    the slot; the last claim was recorded at the latest when the first answer
+    counting them all came, at the earliest when the question before it was
+    asked (s from the slot)."""
+    due = slot.timestamp()
+    wait_until(due - CLAIM_LEAD_S, members, f"cluster, {home.backend}: burst")
+    give_up = due + BURST_INTERVAL_S - 1.0
+    before = None  # when the last question that found claims missing was asked
+    while True:
+        asked = time.time()
+        claimed = home.claims(url, jobs, slot)
+        answered = time.time()
+        if claimed >= len(jobs) or answered > give_up:
+            break
+        before = asked
+        members.check_alive()
+        time.sleep(CLAIM_POLL_S)
+    complete = claimed >= len(jobs)
+    return {
+        "claimed": claimed,
+        "recorded_s": round(answered - due, 4) if complete else None,
+        "recorded_at_earliest_s": (
+            round(before - due, 4) if complete and before is not None else None
+        ),
+    }
+
+
+def cluster_fire(home: ClusterHome, work: Path, seconds: float) -> Result:
+    """An `@every 1s` job on a new cluster of CLUSTER_MEMBERS members, measured over
+    `seconds` from CLUSTER_READY_MARGIN_S after the last member is ready: fire
+    latency of whichever member ran each slot, the runs of each member, and
+    whether each slot ran once."""
+    name = f"cluster-{home.backend}-fire"
+    out = work / f"{name}.out"
+    text = f"@every {CLUSTER_EVERY_S}s {stamp_command(out)}\n"
+    crontab = work / f"{name}.crontab"
+    write_atomically(crontab, text)
+    states = member_states(work, name)
+    with home.cluster() as url:
+        with Members(crontab, url, states, str(work)) as members:
+            begin = members.ready() + CLUSTER_READY_MARGIN_S
+            end = begin + seconds
+            wait_until(end + 1.0, members, f"cluster, {home.backend}: fire latency")
+            epoch = cluster_epoch(url)
+            pids = members.pids
+        records = home.records(url, states)
+    ran = match_stamps(records, read_stamps(out))
+    samples = [s for s in ran if begin <= s.scheduled < end]
+    once = once_each(samples, job_ids(text), slots_between(epoch, CLUSTER_EVERY_S, begin, end))
+    return {**sample_figures(samples), "shares": shares(samples, pids), "once": once}
+
+
+def cluster_burst(home: ClusterHome, work: Path, options: argparse.Namespace) -> Result:
+    """`--burst-jobs` `@every 5s` jobs on a new cluster of CLUSTER_MEMBERS members,
+    each with as many workers, due together (their slots count from the
+    cluster's epoch); for `--burst-rounds` slots after the last member is
+    ready: when the claims were recorded (`watch_claims`), when the runs
+    started, which member ran how many, and whether each job ran once."""
+    name = f"cluster-{home.backend}-burst"
+    jobs = options.burst_jobs
+    out = work / f"{name}.out"
+    text = "\n".join([f"@every {BURST_INTERVAL_S}s {stamp_command(out)}"] * jobs) + "\n"
+    ids = job_ids(text)
+    crontab = work / f"{name}.crontab"
+    write_atomically(crontab, text)
+    states = member_states(work, name)
+    label = f"cluster, {home.backend}: burst"
+    with home.cluster() as url:
+        with Members(crontab, url, states, str(work), max_parallel=jobs) as members:
+            begin = members.ready() + CLAIM_LEAD_S
+            epoch = cluster_epoch(url)
+            end = begin + BURST_INTERVAL_S * options.burst_rounds
+            slots = slots_between(epoch, BURST_INTERVAL_S, begin, end)
+            claims = [watch_claims(home, url, ids, slot, members) for slot in slots]
+            # The stamps of every slot since the epoch (the first members ran the
+            # slots before the last one was ready, if any); should one be
+            # missing, the wait ends at the deadline and `once_each` tells.
+            since = round((slots[-1] - epoch) / timedelta(seconds=BURST_INTERVAL_S))
+            deadline = slots[-1].timestamp() + STAMPS_TIMEOUT_S
+            wait_for_lines(out, jobs * since, deadline, members, label)
+            pids = members.pids
+        records = home.records(url, states)
+    ran = match_stamps(records, read_stamps(out))
+    rounds = []
+    for slot, seen in zip(slots, claims, strict=True):
+        chosen = [s for s in ran if micros_of(s.scheduled) == micros_of(slot.timestamp())]
+        figures = burst_round(chosen) if chosen else {"started": 0}
+        recorded = seen["recorded_s"]
+        figures |= {
+            "claims": seen,
+            "claims_per_s": round(jobs / recorded) if recorded else None,
+            "shares": shares(chosen, pids),
+        }
+        rounds.append(figures)
+    inside = [s for s in ran if slots[0].timestamp() <= s.scheduled < end]
+    return {
+        "jobs": jobs,
+        "max_parallel": jobs,
+        "rounds": rounds,
+        "once": once_each(inside, ids, slots),
+    }
+
+
+def measure_cluster(work: Path, options: argparse.Namespace, single: Result) -> Result:
+    """Fire latency and a burst on a cluster of CLUSTER_MEMBERS daemons, on each
+    backend whose server answers; `single` holds one daemon's figures of the
+    same run (`single_daemon`), to be set beside them."""
+    result: Result = {
+        "members": CLUSTER_MEMBERS,
+        "window_s": options.cluster_seconds,
+        "single": single,
+    }
+    urls = {"postgresql": options.cluster_postgresql, "redis": options.cluster_redis}
+    for backend in CLUSTER_BACKENDS:
+        result[backend] = measure_backend(backend, urls[backend], work, options)
+    return result
+
+
+def measure_backend(backend: str, url: str, work: Path, options: argparse.Namespace) -> Result:
+    """The fire and burst figures of a cluster on one backend, or why there are
+    none (`skipped`); what went wrong, a run not run exactly once included,
+    is in `errors`."""
+    try:
+        home = HOMES[backend](url)
+    except ServerMissing as missing:
+        return {"skipped": str(missing)}
+    result: Result = {"server": redacted(url), "errors": []}
+    phases: dict[str, Callable[[], Result]] = {
+        "fire": lambda: cluster_fire(home, work, options.cluster_seconds),
+        "burst": lambda: cluster_burst(home, work, options),
+    }
+    try:
+        for phase, measure in phases.items():
+            try:
+                result[phase] = measure()
+            except Exception as error:  # reported; the next phase and backend run
+                message = str(error) if isinstance(error, BenchError) else repr(error)
+                result["errors"].append(f"{phase}: {message}")
+                continue
+            problem = once_problem(result[phase]["once"])
+            if problem:
+                result["errors"].append(f"{phase}: not exactly once: {problem}")
+    finally:
+        home.close()
+    return result
+
+
+def single_daemon(results: Result) -> Result:
+    """One daemon's figures of this run, from the fire and burst parts (None
+    where a part did not run): the `@every 1s` job's latency, and the worst
+    complete burst round's last start."""
+    every = ((results.get("fire") or {}).get("every") or {}).get("latency_ms") or {}
+    burst = results.get("burst") or {}
+    return {
+        "fire_latency_ms": every or None,
+        "burst_all_started_s": worst_round(burst.get("rounds") or [], burst.get("jobs")),
+    }
+
+
+def worst_round(rounds: Sequence[Result], jobs: int | None) -> float | None:
+    """The latest last start of the burst rounds where every job started."""
+    complete = [r["all_started_s"] for r in rounds if r.get("started") == jobs]
+    return max(complete, default=None)
+
+
+def cluster_block(result: Result) -> str:
+    """Each backend's figures, then the side-by-side table."""
+    lines = [
+        f"== cluster of {result['members']} members: an `@every {CLUSTER_EVERY_S}s` job for"
+        f" {result['window_s']:g} s, then a burst"
+    ]
+    for backend in CLUSTER_BACKENDS:
+        lines += backend_lines(backend, result[backend])
+    return "\n".join([*lines, *side_by_side(result)])
+
+
+def backend_lines(backend: str, figures: Result) -> list[str]:
+    """One backend's figures: fire latency, each burst round, what went wrong."""
+    if "skipped" in figures:
+        return [f"   {backend}: skipped: {figures['skipped']}"]
+    lines = [f"   {backend} on {figures['server']} (a new cluster for each of the two below)"]
+    fire = figures.get("fire")
+    if fire is not None:
+        lines += [
+            distribution_line(f"fire latency, @every {CLUSTER_EVERY_S}s", fire["latency_ms"]),
+            distribution_line("  daemon: slot -> process started", fire["dispatch_ms"]),
+            distribution_line("  process started -> first instr.", fire["spawn_ms"]),
+            f"   {'  runs of each member':<34} {' / '.join(map(str, fire['shares']))}",
+        ]
+    burst = figures.get("burst")
+    if burst is not None:
+        lines.append(
+            f"   burst of {burst['jobs']} `@every {BURST_INTERVAL_S}s` jobs, --max-parallel"
+            f" {burst['max_parallel']} on each member:"
+        )
+        lines += [round_line(n, r, burst["jobs"]) for n, r in enumerate(burst["rounds"], 1)]
+    lines += [f"   ERROR: {error}" for error in figures["errors"]]
+    if not figures["errors"]:
+        lines.append("   each run (job, slot) ran exactly once, on one member")
+    return lines
+
+
+def round_line(number: int, figures: Result, jobs: int) -> str:
+    """One burst round of a cluster."""
+    claims = figures["claims"]
+    if claims["recorded_s"] is None:
+        claimed = f"only {claims['claimed']}/{jobs} claims recorded"
+    else:
+        earliest = claims["recorded_at_earliest_s"]
+        claimed = (
+            f"all claims recorded after {claims['recorded_s']:.3f} s"
+            + (f" (not before {earliest:.3f} s)" if earliest is not None else "")
+            + f": {figures['claims_per_s']:,} claims/s"
+        )
+    started = f"     round {number}: {figures['started']}/{jobs} started"
+    if figures["started"]:
+        started += (
+            f", the last after {figures['all_started_s']:.3f} s (median"
+            f" {figures['median_started_s']:.3f} s; daemon side"
+            f" {figures['daemon_all_started_s']:.3f} s)"
+        )
+    shares_text = " / ".join(map(str, figures["shares"]))
+    return f"{started}\n       {claimed}; runs of each member {shares_text}"
+
+
+def side_by_side(result: Result) -> list[str]:
+    """The cluster's figures beside one daemon's of the same run, with the ratios."""
+    single = result["single"]
+    one = single["fire_latency_ms"] or {}
+    rows: list[tuple[str, list[float | None]]] = [
+        ("one daemon", [one.get("p50"), one.get("p99"), single["burst_all_started_s"]])
+    ]
+    for backend in CLUSTER_BACKENDS:
+        figures = result[backend]
+        fire = (figures.get("fire") or {}).get("latency_ms") or {}
+        burst = figures.get("burst") or {}
+        worst = worst_round(burst.get("rounds") or [], burst.get("jobs"))
+        rows.append((backend, [fire.get("p50"), fire.get("p99"), worst]))
+    lines = [
+        "   side by side (one daemon: the fire and burst parts of this run;"
+        " x = the cluster's figure over one daemon's)",
+        f"   {'':<12} {'fire p50':>18} {'fire p99':>18} {'burst: last start':>20}",
+    ]
+    _, bases = rows[0]
+    for number, (label, values) in enumerate(rows):
+        cells = [
+            ratio_cell(value, base if number else None, unit)
+            for value, base, unit in zip(values, bases, ("ms", "ms", "s"), strict=True)
+        ]
+        lines.append(f"   {label:<12} {cells[0]:>18} {cells[1]:>18} {cells[2]:>20}")
+    if not any(bases):
+        lines.append("   (one daemon's figures come from the fire and burst parts: run them too)")
+    return lines
+
+
+def ratio_cell(value: float | None, base: float | None, unit: str) -> str:
+    """A figure and, given one to compare it with, its ratio to that one."""
+    if value is None:
+        return "-"
+    shown = f"{value:.3f} s" if unit == "s" else f"{value:.2f} ms"
+    if base:
+        shown += f" x{value / base:.2f}"
+    return shown
+
+
 # --------------------------------------------------------------------------- goals
 
 
@@ -1270,8 +1870,8 @@ def evaluate(results: Result) -> list[Goal]:
     every = ((fire.get("every") or {}).get("latency_ms") or {}).get("p99")
     minute = ((fire.get("minute") or {}).get("latency_ms") or {}).get("p99")
     rounds = burst.get("rounds") or []
-    complete = [r for r in rounds if r["started"] == burst.get("jobs")]
-    worst = max((r["all_started_s"] for r in complete), default=None)
+    complete = sum(r["started"] == burst.get("jobs") for r in rounds)
+    worst = worst_round(rounds, burst.get("jobs"))
     jobs = big.get("jobs", results["settings"]["jobs"])
     return [
         goal(
@@ -1323,7 +1923,7 @@ def evaluate(results: Result) -> list[Goal]:
             worst,
             GOAL_BURST_S,
             "s",
-            f"worst of {len(complete)} complete rounds" if rounds else "",
+            f"worst of {complete} complete rounds" if rounds else "",
         ),
         goal(
             "upstream end to @after start, p99", "< 50 ms", trigger, GOAL_TRIGGER_P99_MS, "ms", ""
@@ -1337,6 +1937,7 @@ def evaluate(results: Result) -> list[Goal]:
             f"debounce {WATCH_DEBOUNCE_S:g} s",
         ),
         *web_goals(web),
+        *cluster_goals(results.get("cluster") or {}),
     ]
 
 
@@ -1364,6 +1965,31 @@ def web_goals(web: Result) -> list[Goal]:
             "over a daemon without --http" if plain is not None else "",
         ),
     ]
+
+
+def cluster_goals(cluster: Result) -> list[Goal]:
+    """Fire latency p99 of a cluster, on each backend: a cluster that ran a run
+    twice, or not at all, does not meet it, whatever its latency."""
+    goals = []
+    for backend in CLUSTER_BACKENDS:
+        figures = cluster.get(backend) or {}
+        latency = (figures.get("fire") or {}).get("latency_ms") or {}
+        errors = figures.get("errors") or []
+        detail = figures.get("skipped") or "; ".join(errors)
+        if not detail and latency:
+            detail = f"n={latency['n']}, each slot run once"
+        item = goal(
+            f"cluster of {CLUSTER_MEMBERS}, fire latency p99, {backend}",
+            f"< {GOAL_CLUSTER_FIRE_P99_MS:g} ms",
+            latency.get("p99"),
+            GOAL_CLUSTER_FIRE_P99_MS,
+            "ms",
+            detail[:120],
+        )
+        if errors and item.met:
+            item.met = False
+        goals.append(item)
+    return goals
 
 
 def goals_block(goals: Sequence[Goal], caveat: str) -> str:
@@ -1436,7 +2062,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="KEYS",
         default=",".join(PARTS),
         help="comma-separated parts: inprocess, startup (start-up, idle and reload), fire, "
-        "burst, pipeline, web (the status page)",
+        "burst, pipeline, web (the status page), cluster (three daemons on each backend)",
     )
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs of the big crontab")
     parser.add_argument(
@@ -1466,6 +2092,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--web-seconds", type=float, help="each window of the web part (default 30, quick 10)"
     )
+    parser.add_argument(
+        "--cluster-seconds",
+        type=float,
+        help="the fire window of each cluster (default 30, quick 10)",
+    )
+    parser.add_argument(
+        "--cluster-postgresql",
+        metavar="URL",
+        default=CLUSTER_POSTGRESQL,
+        help="a PostgreSQL server where each cluster gets a database of its own, made and "
+        f"dropped here (default {CLUSTER_POSTGRESQL})",
+    )
+    parser.add_argument(
+        "--cluster-redis",
+        metavar="URL",
+        default=CLUSTER_REDIS,
+        help="a Redis server where each cluster gets a key prefix of its own, its keys "
+        f"deleted after (default {CLUSTER_REDIS})",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file (key 'daemon')")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -1477,6 +2122,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.burst_rounds = args.burst_rounds or (1 if quick else 2)
     args.pipeline_seconds = args.pipeline_seconds or (10.0 if quick else 25.0)
     args.web_seconds = args.web_seconds or (10.0 if quick else 30.0)
+    args.cluster_seconds = args.cluster_seconds or (10.0 if quick else 30.0)
     args.parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = [part for part in args.parts if part not in PARTS]
     if unknown:
@@ -1553,6 +2199,7 @@ def run_benchmark(options: argparse.Namespace, *, header: bool = True) -> Result
                 "burst_rounds",
                 "pipeline_seconds",
                 "web_seconds",
+                "cluster_seconds",
             )
         },
     }
@@ -1584,6 +2231,11 @@ def run_benchmark(options: argparse.Namespace, *, header: bool = True) -> Result
         if "web" in parts:
             results["web"] = attempt(
                 "the status page", lambda: measure_web(work, options), web_block
+            )
+        if "cluster" in parts:
+            single = single_daemon(results)
+            results["cluster"] = attempt(
+                "cluster", lambda: measure_cluster(work, options, single), cluster_block
             )
     goals = evaluate(results)
     caveats = ["quick run"] if options.quick else []

@@ -2,10 +2,11 @@
 
 An editable install puts an import hook or a path file in front of the package,
 which is not what users run, so this part keeps its own virtual environment,
-bench/.venv-release, with `pip install <repo root>`. It is built once and
-refreshed when pyproject.toml or a source file of the package is newer than the last
-install. Then `pycron next '*/5 * * * *'` and `python -c pass` of that
-environment are run alternately, N times each, and their medians compared.
+bench/.venv-release, with `pip install <repo root>[EXTRAS]`. It is built once and
+refreshed when pyproject.toml or a source file of the package is newer than the
+last install, or when the extras differ from those it was installed with. Then
+`pycron next '*/5 * * * *'` and `python -c pass` of that environment are run
+alternately, N times each, and their medians compared.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from terminal import progress
 
 EXPRESSION = "*/5 * * * *"
 WARM_UP_RUNS = 3
+# The extras of the release environment, which the daemon benchmark's daemons run
+# from: the crontab watched by events (as `make run` has it), the status page,
+# cluster mode.
+EXTRAS = "watch,web,cluster"
 
 
 @dataclass
@@ -53,8 +58,12 @@ def _sources(root: Path) -> list[Path]:
 
 
 def _is_stale(stamp: Path, root: Path) -> bool:
-    """True if nothing was installed yet or a source is newer than the install."""
-    if not stamp.exists():
+    """True if nothing was installed yet, with other extras (the stamp names
+    them), or a source is newer than the install."""
+    try:
+        if stamp.read_text(encoding="utf-8") != EXTRAS:
+            return True
+    except OSError:
         return True
     installed = stamp.stat().st_mtime
     return any(path.stat().st_mtime > installed for path in _sources(root) if path.exists())
@@ -80,8 +89,7 @@ def ensure_release_env(root: Path, where: Path) -> tuple[Path | None, str]:
         # Dependencies first (a no-op when they are there), then the project
         # itself rebuilt from the current sources whatever its version says.
         steps = (
-            # As `make run` has it: the crontab watched by events, the status page served.
-            ("install", f"{root}[watch,web]"),
+            ("install", f"{root}[{EXTRAS}]"),
             ("install", "--no-deps", "--force-reinstall", str(root)),
         )
         for args in steps:
@@ -89,7 +97,7 @@ def ensure_release_env(root: Path, where: Path) -> tuple[Path | None, str]:
             if done.returncode != 0:
                 tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
                 return None, f"pip {' '.join(args)} failed:\n{tail}"
-        stamp.touch()
+        stamp.write_text(EXTRAS, encoding="utf-8")
         os.utime(stamp, (began, began))
     return where / "bin", ""
 
