@@ -366,14 +366,9 @@ def test_an_interrupted_record_outside_a_cluster_takes_its_real_end(
     assert run.outcome is Outcome.SUCCESS
 
 
-def test_ends_racing_a_takeover_are_either_written_or_interrupted(
-    postgres: PostgresBackend, hosts: Callable[..., Host]
-) -> None:
-    dead = hosts("dead")
-    records = [running(dead, f"job-{n}") for n in range(40)]
-    live = hosts("live", LATER)
-    written: list[int] = []
-    refused: list[int] = []
+def racing_a_takeover(live: Host, other: Callable[[], None]) -> list[Orphan]:
+    """Run `other` (the dead member's writes) and a takeover by `live` at the
+    same moment, from two threads; the takeover's orphans."""
     orphans: list[Orphan] = []
     barrier = threading.Barrier(2, timeout=PROCESS_TIMEOUT)
 
@@ -381,7 +376,22 @@ def test_ends_racing_a_takeover_are_either_written_or_interrupted(
         barrier.wait()
         if side == "taker":
             orphans.extend(live.cluster.take_over(live.membership, LATER))
-            return
+        else:
+            other()
+
+    assert in_threads(race, ["taker", "other"]) == []
+    return orphans
+
+
+def test_ends_racing_a_takeover_are_either_written_or_interrupted(
+    postgres: PostgresBackend, hosts: Callable[..., Host]
+) -> None:
+    dead = hosts("dead")
+    records = [running(dead, f"job-{n}") for n in range(40)]
+    written: list[int] = []
+    refused: list[int] = []
+
+    def finish() -> None:
         for number, record_id in enumerate(records):
             try:
                 dead.store.finished(record_id, ended(f"job-{number}"))
@@ -390,7 +400,8 @@ def test_ends_racing_a_takeover_are_either_written_or_interrupted(
             else:
                 written.append(record_id)
 
-    assert in_threads(race, ["taker", "runner"]) == []
+    live = hosts("live", LATER)
+    orphans = racing_a_takeover(live, finish)
     assert sorted(written + refused) == records
     assert sorted(orphan.record_id for orphan in orphans if orphan.record_id is not None) == sorted(
         refused
@@ -406,19 +417,13 @@ def test_claims_racing_a_takeover_leave_no_run_behind(
     dead = hosts("dead")
     added = dead.store.queue([scheduled(f"job-{n}") for n in range(40)])
     records = [record_id for record_id in added if isinstance(record_id, int)]
-    live = hosts("live", LATER)
     claimed: list[int] = []
-    orphans: list[Orphan] = []
-    barrier = threading.Barrier(2, timeout=PROCESS_TIMEOUT)
 
-    def race(side: str) -> None:
-        barrier.wait()
-        if side == "taker":
-            orphans.extend(live.cluster.take_over(live.membership, LATER))
-            return
+    def claim() -> None:
         claimed.extend(r for r in records if dead.store.claim(r, LATER))
 
-    assert in_threads(race, ["taker", "claimer"]) == []
+    live = hosts("live", LATER)
+    orphans = racing_a_takeover(live, claim)
     # The taker passes a member that records just then by; it gets it at a later turn.
     orphans.extend(live.cluster.take_over(live.membership, LATER))
     assert not dead.cluster.finish(dead.membership, Slot("job-0", T0))

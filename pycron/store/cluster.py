@@ -149,6 +149,12 @@ class Cluster(Protocol):
         """Let go of the connection (the membership stays until `leave` or its lease)."""
 
 
+def member_id(host: str, pid: int, generation: int) -> str:
+    """A member's id: `HOST:PID:GENERATION`, unique in its cluster (the
+    generation is) and telling people where it runs."""
+    return f"{host}:{pid}:{generation}"
+
+
 def backend_of(url: str) -> str:
     """The backend a cluster URL names (`postgresql`, `redis`); a URL of
     another form is a UsageError saying what a cluster URL looks like."""

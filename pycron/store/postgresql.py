@@ -66,6 +66,7 @@ from pycron.store.cluster import (
     Membership,
     Orphan,
     Slot,
+    member_id,
     redacted,
 )
 from pycron.store.sql import (
@@ -377,12 +378,20 @@ class PostgresCluster(_Database):
         id is `HOST:PID:GENERATION`."""
         with self._session(transaction=True) as db:
             ((generation,),) = db.rows("SELECT nextval('generations')")
-            member_id = f"{host}:{pid}:{generation}"
+            membership = Membership(member_id(host, pid, generation), generation)
             db.execute(
                 f"INSERT INTO members ({_MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [member_id, host, pid, version, time_text(now), time_text(now), generation],
+                [
+                    membership.member_id,
+                    host,
+                    pid,
+                    version,
+                    time_text(now),
+                    time_text(now),
+                    generation,
+                ],
             )
-        return Membership(member_id, generation)
+        return membership
 
     def beat(self, membership: Membership, running: Collection[Slot], now: datetime) -> bool:
         """Renew the lease from `now`; False once the membership is over or its

@@ -85,6 +85,7 @@ from pycron.store.cluster import (
     Membership,
     Orphan,
     Slot,
+    member_id,
     redacted,
 )
 
@@ -307,7 +308,7 @@ class RedisCluster:
         moment = str(_micros(now))
         with self._guarded():
             generation = int(self._redis.incr(self._key("generation")))
-            membership = Membership(f"{host}:{pid}:{generation}", generation)
+            membership = Membership(member_id(host, pid, generation), generation)
             fields: dict[EncodableT, EncodableT] = {
                 "host": host,
                 "pid": pid,
