@@ -109,7 +109,8 @@ class StoreConnectionError(HistoryError):
 
 class LogNotFoundError(HistoryError):
     """A run's log file that is not there: the run never ran (so wrote none),
-    or the file was removed since (by retention, or by something else)."""
+    the file was removed since (by retention, or by something else), or
+    another host of a cluster ran the run, and keeps it."""
 
 
 class SlotTakenError(PycronError):

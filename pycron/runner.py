@@ -1112,6 +1112,15 @@ def log_gone(run_id: int, log: Path) -> LogNotFoundError:
     )
 
 
+def log_elsewhere(run_id: int, job_id: str, host: str, log: Path) -> LogNotFoundError:
+    """Why the log of run `run_id`, which another host of the cluster ran, is
+    not read here: that host keeps it; the message names the host and file."""
+    return LogNotFoundError(
+        f"run {run_id} of {job_id!r} ran on host {host}, which keeps its logs: {log}; "
+        f"read them there (`pycron logs {job_id} --run {run_id}`)"
+    )
+
+
 def pruned_by_retention(log: Path) -> bool:
     """Whether a missing log file can be retention's doing.
 

@@ -1,5 +1,6 @@
 """Shared test configuration: hypothesis profiles, and the fixtures that many
-modules share (a sandbox of daemons, the run stores of both backends).
+modules share (a sandbox of daemons, `pycron web` processes, the run stores
+of both backends).
 
 `ci` is deterministic (derandomized, failing examples printed as blobs) so that a CI run
 is reproducible; `dev` draws fresh examples each run. The `CI` environment variable picks
@@ -9,6 +10,9 @@ the profile.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from backends import (
     server_absent,
 )
 from hypothesis import settings
-from test_daemon import Sandbox
+from test_daemon import START_TIMEOUT, Sandbox, wait_until
 
 from pycron.runner import Supervision, supervise
 from pycron.web.source import Source
@@ -91,6 +95,42 @@ def serve_web() -> Iterator[Callable[[Source], str]]:
     yield serve
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def web_process(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
+    """Start `pycron web ARGS`; returns the process and the URL it says it
+    serves. Every process started is ended after the test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+        stderr = tmp_path / f"web-{len(started)}.stderr"
+        with stderr.open("w") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "pycron", "web", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                cwd=tmp_path,
+            )
+        started.append(process)
+
+        def said() -> str | None:
+            match = re.search(r"^pycron: serving (http://\S+) read-only", stderr.read_text(), re.M)
+            if match is None and process.poll() is not None:
+                raise AssertionError(f"pycron web exited: {stderr.read_text()}")
+            return match.group(1) if match else None
+
+        return process, wait_until(said, START_TIMEOUT, "pycron web to say where it serves")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 @pytest.fixture(scope="session")

@@ -110,7 +110,17 @@ GRAPH: dict[str, set[str]] = {
     "cli": {"launch", "cli.app"},
     # The click interface: what every command shares and how data is shown,
     # then one module per family of commands, then the group of them all.
-    "cli.invocation": {"errors", "crontab", "runner", "store", "store.sqlite", "launch"},
+    # The readers' history: the state directory's, or the one a PostgreSQL cluster shares.
+    "cli.invocation": {
+        "errors",
+        "crontab",
+        "runner",
+        "store",
+        "store.cluster",
+        "store.sqlite",
+        "store.postgresql",
+        "launch",
+    },
     "cli.render": {"records", "crontab", "store", "daemon"},
     "cli.engine": {"errors", "expr", "explain", "launch", "cli.invocation", "cli.render"},
     "cli.crontab": {
@@ -157,6 +167,7 @@ GRAPH: dict[str, set[str]] = {
         "cli.invocation",
         "cli.render",
         "cli.notify",
+        "cli.cluster",
     },
     "cli.pipelines": {"crontab", "graph", "cli.invocation", "cli.render"},
     "cli.daemon": {"expr", "daemon", "cli.invocation", "cli.notify", "cli.web", "cli.cluster"},
@@ -173,11 +184,14 @@ GRAPH: dict[str, set[str]] = {
         "errors",
         "expr",
         "daemon",
+        "store",
+        "store.cluster",
         "store.sqlite",
         "web.app",
         "web.server",
         "web.source",
         "cli.invocation",
+        "cli.cluster",
     },
     "cli.app": {
         "launch",

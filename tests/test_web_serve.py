@@ -279,42 +279,6 @@ def _digest(directory: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def web_process(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
-    """Start `pycron web ARGS`; returns the process and the URL it says it
-    serves. Every process started is ended after the test."""
-    started: list[subprocess.Popen[str]] = []
-
-    def start(*args: str) -> tuple[subprocess.Popen[str], str]:
-        stderr = tmp_path / f"web-{len(started)}.stderr"
-        with stderr.open("w") as err:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "pycron", "web", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                cwd=tmp_path,
-            )
-        started.append(process)
-
-        def said() -> str | None:
-            match = re.search(r"^pycron: serving (http://\S+) read-only", stderr.read_text(), re.M)
-            if match is None and process.poll() is not None:
-                raise AssertionError(f"pycron web exited: {stderr.read_text()}")
-            return match.group(1) if match else None
-
-        return process, wait_until(said, START_TIMEOUT, "pycron web to say where it serves")
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
 def test_pycron_web_serves_a_copied_history_read_only(
     sandbox: Sandbox, web_process: Callable[..., tuple[subprocess.Popen[str], str]]
 ) -> None:

@@ -1,15 +1,17 @@
 """The cluster's options and commands: `--cluster URL` (for `daemon` and
-`check`) and `pycron cluster status`."""
+`check`, and for the commands that read the history, which then read the
+one a PostgreSQL cluster shares) and `pycron cluster status`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import click
 
-from pycron.cli.invocation import Group, utc_now
+from pycron.cli.invocation import Group, invocation_of, utc_now
 from pycron.cli.render import Column, local_time, print_json, print_table
 from pycron.crontab import format_duration, parse_duration
 from pycron.errors import UsageError
@@ -39,15 +41,48 @@ def _lease(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelt
     return lease
 
 
+def _history_url(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """A cluster URL (see `_url`) whose history the command reads: kept in
+    the command's invocation, for `open_history`."""
+    url = _url(ctx, param, value)
+    if url is not None:
+        ctx.obj = replace(invocation_of(ctx), cluster=url)
+
+
 def cluster_url_option(help_text: str) -> Callable[[F], F]:
     """`--cluster URL`, also from PYCRON_CLUSTER, its form checked at once."""
+    return _cluster_option(help_text, _url, expose=True)
+
+
+def _cluster_option(
+    help_text: str,
+    callback: Callable[[click.Context, click.Parameter, str | None], object],
+    *,
+    expose: bool,
+) -> Callable[[F], F]:
+    """`--cluster URL` from the command line or PYCRON_CLUSTER, given to
+    `callback` (its value the command's parameter `cluster` if `expose`)."""
     return click.option(
         "--cluster",
         metavar="URL",
         envvar=CLUSTER_ENV,
-        callback=_url,
+        callback=callback,
+        expose_value=expose,
         help=help_text + " [env PYCRON_CLUSTER]",
     )
+
+
+def history_cluster_option(function: F) -> F:
+    """`--cluster URL` of the commands that read the history, kept in their
+    invocation: with a PostgreSQL cluster, they read the history its members
+    share."""
+    return _cluster_option(
+        "Read the history this cluster's members share: with postgresql://..., the runs "
+        "of every host, with a HOST column; a redis://... cluster shares no history, so "
+        "this host's is read, as without the option.",
+        _history_url,
+        expose=False,
+    )(function)
 
 
 def lease_option(function: F) -> F:

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING
 import click
 
 from pycron.cli import notify
-from pycron.cli.cluster import cluster_url_option
+from pycron.cli.cluster import cluster_url_option, history_cluster_option
 from pycron.cli.invocation import command, invocation_of, open_history, read_source, utc_now
 from pycron.cli.render import (
+    HOST,
     WIDE_HELP,
     Column,
+    host_omitted,
     local_time,
     minute_text,
     no_next_text,
@@ -521,6 +523,7 @@ def export_command(ctx: click.Context) -> None:
     help="How many next run times to show per job.",
 )
 @click.option("--wide", is_flag=True, help=WIDE_HELP)
+@history_cluster_option
 @click.pass_context
 def list_command(ctx: click.Context, as_json: bool, runs: int, wide: bool) -> None:
     """List the jobs: id, schedule, command, next run, enabled, last run and result.
@@ -528,6 +531,8 @@ def list_command(ctx: click.Context, as_json: bool, runs: int, wide: bool) -> No
     On a terminal the table fits its width: ids and times are never cut, the
     command is shortened first, then the least important columns are left
     out (stderr says which): --wide shows every column in full, --json all.
+    With --cluster postgresql://..., the last runs are the whole cluster's,
+    and HOST says which host ran each.
 
     \b
     Examples:
@@ -564,11 +569,12 @@ def list_command(ctx: click.Context, as_json: bool, runs: int, wide: bool) -> No
             ", ".join(minute_text(t) for t in times) or no_next_text(entry),
             "yes" if entry.enabled else "no",
             local_time(record.started) if record else "never",
+            record.host if record else "-",
             result_text(record) if record else "-",
         )
         for entry, times, record in jobs
     ]
-    print_table(LIST_COLUMNS, rows, wide=wide)
+    print_table(LIST_COLUMNS, rows, wide=wide, omit=host_omitted(invocation.shared_history))
 
 
 LIST_COLUMNS = (
@@ -578,6 +584,7 @@ LIST_COLUMNS = (
     Column("NEXT RUN", 8),
     Column("ENABLED", 1),
     Column("LAST RUN", 3),
+    Column(HOST, 2),
     Column("RESULT", 4, outcome=True),
 )
 

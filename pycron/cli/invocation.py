@@ -1,6 +1,7 @@
 """What every command shares: the global options (given before or after the
 command), the `Invocation` they make, the error reporting of the group, and
-opening the crontab and the run history for a command."""
+opening the crontab and the run history for a command (the state
+directory's, or the one a PostgreSQL cluster shares)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pycron.runner import (
     Retention,
 )
 from pycron.store import Store, TolerantRecorder
+from pycron.store.cluster import backend_of
 from pycron.store.sqlite import SQLiteStore, open_recording
 
 if TYPE_CHECKING:
@@ -47,11 +49,13 @@ class Group(click.Group):
 class Invocation:
     """What the global options of one `pycron` invocation chose: where the
     crontab and the state live, and how many logs to keep (options, then
-    environment, then defaults)."""
+    environment, then defaults); and the cluster whose history a command
+    that reads it was told to read (its `--cluster`), if any."""
 
     crontab: Path
     state_dir: Path
     retention: Retention
+    cluster: str | None = None
 
     @classmethod
     def given(
@@ -63,6 +67,12 @@ class Invocation:
             state_dir or _default_state_dir(),
             Retention(keep_runs, keep_mib * 2**20),
         )
+
+    @property
+    def shared_history(self) -> str | None:
+        """The URL of the history read, where it is the one the cluster's
+        members share; None where it is the state directory's."""
+        return shared_history_url(self.cluster)
 
     def crontab_file(self, system: bool = False) -> CrontabFile:
         """The crontab as a file to read and edit."""
@@ -190,11 +200,39 @@ def warn(message: str) -> None:
 
 def open_history(invocation: Invocation) -> Store:
     """The run history for the commands that only read it (`list`, `status`,
-    `history`, `stats`, `logs`): opened read-only, it is never written, not
-    even for its upkeep (the daemon's and `run-now`'s): a run whose pycron is
-    gone shows as the upkeep will mark it, interrupted. A corrupt file is
-    reported, and left where it is."""
+    `history`, `stats`, `logs`): the history the cluster given to the
+    command shares (see `open_shared_history`), else the state directory's,
+    opened read-only and never written, not even for its upkeep (the
+    daemon's and `run-now`'s): a run whose pycron is gone shows as the upkeep
+    will mark it, interrupted. A corrupt file is reported, and left where it
+    is."""
+    url = invocation.shared_history
+    if url is not None:
+        return open_shared_history(url)
     return SQLiteStore.open_readonly(invocation.state_dir, settled_at=utc_now())
+
+
+def shared_history_url(cluster: str | None) -> str | None:
+    """The URL of the history the members of cluster `cluster` share: a
+    PostgreSQL cluster's own; None for a Redis cluster, which shares only its
+    claims (each host keeps its history in its state directory), or for no
+    cluster."""
+    if cluster is None or backend_of(cluster) != "postgresql":
+        return None
+    return cluster
+
+
+def open_shared_history(url: str) -> Store:
+    """The history a PostgreSQL cluster shares, for reading: the whole
+    cluster's runs, each naming its host. The store has no read-only mode, so
+    the readers take care never to write through it; opening it brings its
+    schema up to date, as any member's start does. Runs of other hosts are
+    shown as recorded: a member that died leaves its runs running until a
+    live member takes them over. A server out of reach is a
+    `StoreConnectionError` naming the URL, its password masked."""
+    from pycron.store.postgresql import PostgresStore  # noqa: PLC0415 - the cluster extra
+
+    return PostgresStore.open(url)
 
 
 def open_recorder(invocation: Invocation) -> TolerantRecorder | None:

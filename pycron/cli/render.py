@@ -19,7 +19,7 @@ from pycron.records import Outcome
 from pycron.store import RunRecord, orphan_note
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
 
 # --------------------------------------------------------------------------- output
@@ -97,11 +97,20 @@ def fit_columns(
 
 
 def print_table(
-    columns: Sequence[Column], rows: Sequence[Sequence[str]], *, wide: bool = False
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    *,
+    wide: bool = False,
+    omit: Collection[str] = (),
 ) -> None:
     """A table fitted to the terminal (see `fit_columns`; `wide`: everything in
     full), outcomes in colour unless NO_COLOR is set; in a pipe, plain columns
-    (tabulate), every one in full."""
+    (tabulate), every one in full. The columns headed as in `omit` are left
+    out, whatever the width."""
+    if omit:
+        kept = [index for index, column in enumerate(columns) if column.header not in omit]
+        columns = [columns[index] for index in kept]
+        rows = [[row[index] for index in kept] for row in rows]
     headers = [column.header for column in columns]
     if not on_terminal():
         from tabulate import tabulate  # noqa: PLC0415 - only tables need it
@@ -144,6 +153,18 @@ def _shorten(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 1) + "\u2026"
+
+
+HOST = "HOST"  # the header of the column of the host that ran a run
+
+
+def host_omitted(shared_history: str | None) -> tuple[str, ...]:
+    """What tables of runs leave out (`print_table`'s `omit`): the HOST column,
+    but where the history read is a cluster's shared one (`shared_history`,
+    its URL), whose runs come from every host. (Whether a table has the
+    column depends on the history read, never on its rows, so that the
+    columns a script reads stay put.)"""
+    return () if shared_history else (HOST,)
 
 
 def plural(count: int, word: str) -> str:

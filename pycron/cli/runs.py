@@ -1,6 +1,8 @@
 """Commands on runs: `run-now` (a run in the foreground, with the daemon's
 locks, logs and history), `history` (and `history prune`), `logs`, `status`
-and `stats`, which only read the history.
+and `stats`, which only read the history: the state directory's, or with
+`--cluster postgresql://...` the one the cluster's members share, whose
+tables then name the host of each run.
 
 run-now exits with its job's own code, 124 on a timeout, 75 when another run
 holds the job's lock and 130 when stopped by Ctrl-C or SIGTERM."""
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pycron.cli import notify
+from pycron.cli.cluster import history_cluster_option
 from pycron.cli.invocation import (
     GlobalOptionsCommand,
     Group,
@@ -30,8 +33,10 @@ from pycron.cli.invocation import (
     utc_now,
 )
 from pycron.cli.render import (
+    HOST,
     WIDE_HELP,
     Column,
+    host_omitted,
     local_time,
     minute_text,
     no_next_text,
@@ -64,6 +69,7 @@ from pycron.notify.outbox import Composer, Sender, compose_nothing, deliver_once
 from pycron.records import Outcome, RunResult
 from pycron.runner import (
     Context,
+    log_elsewhere,
     log_gone,
     prepare_state_dir,
     run,
@@ -378,6 +384,7 @@ class _HistoryGroup(GlobalOptionsCommand, Group):
     help="The whole pipeline run of run RUN: the runs that triggered it and those it "
     "triggered, in turn, oldest first.",
 )
+@history_cluster_option
 @click.pass_context
 def history_group(
     ctx: click.Context,
@@ -395,7 +402,11 @@ def history_group(
     (`--job prune`). `--pipeline RUN` shows instead the runs of @after jobs
     linked to run RUN, upstream and downstream, oldest first (no other filter
     applies). `pycron history prune --older-than 30d` deletes old runs and
-    their logs.
+    their logs (of this host's state directory only, never of a cluster's
+    shared history).
+
+    With `--cluster postgresql://...`, the runs are those of every member of
+    the cluster, with the HOST that ran each.
 
     \b
     Examples:
@@ -405,6 +416,7 @@ def history_group(
       pycron history --outcome failed --since 7d --json
       pycron history --pipeline 812
       pycron history prune --older-than 30d
+      pycron history --cluster postgresql://cron@db.example.com/pycron
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -439,6 +451,7 @@ def history_group(
         (
             str(r.id),
             r.job_id,
+            r.host,
             local_time(r.started),
             str(r.attempt),
             result_text(r),
@@ -450,7 +463,7 @@ def history_group(
         )
         for r in records
     ]
-    print_table(HISTORY_COLUMNS, rows, wide=wide)
+    print_table(HISTORY_COLUMNS, rows, wide=wide, omit=host_omitted(invocation.shared_history))
 
 
 _DELIVERY_WORDS = {Delivery.DELIVERED: "ok", Delivery.PENDING: "pending"}
@@ -476,6 +489,7 @@ def _notify_text(deliveries: list[DeliveryRecord]) -> str:
 HISTORY_COLUMNS = (
     Column("RUN", 9, keep=True),
     Column("JOB", 8, keep=True),
+    Column(HOST, 6),
     Column("STARTED", 7),
     Column("ATTEMPT", 4),
     Column("RESULT", 6, outcome=True),
@@ -491,7 +505,14 @@ HISTORY_COLUMNS = (
 @click.option("--older-than", default="30d", show_default=True, metavar="DURATION")
 @click.pass_context
 def prune_command(ctx: click.Context, older_than: str) -> None:
-    """Remove runs (and their log files) older than DURATION."""
+    """Remove runs (and their log files) older than DURATION, from this
+    host's state directory (never from a cluster's shared history)."""
+    given = ctx.parent.get_parameter_source("cluster") if ctx.parent is not None else None
+    if given is click.core.ParameterSource.COMMANDLINE:
+        raise UsageError(
+            "history prune prunes this host's state directory, never a cluster's history: "
+            "give no --cluster"
+        )
     try:
         age = parse_duration(older_than)
     except ValueError as exc:
@@ -508,11 +529,16 @@ def prune_command(ctx: click.Context, older_than: str) -> None:
 @click.option("--run", "run_id", type=int, help="A run number from `pycron history`.")
 @click.option("--stderr", "errors", is_flag=True, help="Show the run's stderr instead.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing while the run goes on.")
+@history_cluster_option
 @click.pass_context
 def logs_command(
     ctx: click.Context, job_id: str, run_id: int | None, errors: bool, follow: bool
 ) -> None:
     """Print a run's output (the latest run of the job by default).
+
+    With --cluster postgresql://..., the run is found in the cluster's
+    shared history; its log files stay on the host that ran it: a run of
+    another host exits 1, saying which host has them, and where.
 
     \b
     Examples:
@@ -534,6 +560,8 @@ def logs_command(
             raise LogNotFoundError(
                 f"run {record.id} has no log: it did not run ({record.outcome.value})"
             )
+        if invocation.shared_history and record.host != history.host:
+            raise log_elsewhere(record.id, job_id, record.host, path)
         if not path.exists():
             raise log_gone(record.id, path)
         if errors and record.stderr_path == record.stdout_path:
@@ -572,12 +600,15 @@ def _known_job(invocation: Invocation, history: Store, job_id: str) -> None:
 @command("status")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of jobs.")
 @click.option("--wide", is_flag=True, help=WIDE_HELP)
+@history_cluster_option
 @click.pass_context
 def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
     """Per job: last run, its result and duration, next run, running now.
 
     Ends with a summary line: jobs, failing (the last run did not succeed),
     running. A crontab with errors is said on stderr: its bad lines do not run.
+    With --cluster postgresql://..., the runs are the whole cluster's, and
+    HOST says which host ran each job's last run.
     """
     invocation = invocation_of(ctx)
     crontab, errors = invocation.crontab_file().load()
@@ -622,6 +653,7 @@ def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
         (
             entry.id,
             local_time(record.started) if record else "never",
+            record.host if record else "-",
             result_text(record) if record else "-",
             human_duration(record.duration) if record else "-",
             minute_text(upcoming) if upcoming else no_next_text(entry),
@@ -629,7 +661,7 @@ def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
         )
         for entry, record, upcoming, _ in jobs
     ]
-    print_table(STATUS_COLUMNS, rows, wide=wide)
+    print_table(STATUS_COLUMNS, rows, wide=wide, omit=host_omitted(invocation.shared_history))
     summary = [plural(len(jobs), "job"), f"{failing} failing", f"{len(running)} running"]
     if queued:
         summary.append(f"{len(queued)} queued")
@@ -639,6 +671,7 @@ def status_command(ctx: click.Context, as_json: bool, wide: bool) -> None:
 STATUS_COLUMNS = (
     Column("ID", 9, keep=True),
     Column("LAST RUN", 6),
+    Column(HOST, 3),
     Column("RESULT", 7, outcome=True),
     Column("DURATION", 2),
     Column("NEXT RUN", 5),
@@ -659,11 +692,13 @@ def _running_text(record: RunRecord | None, queued: bool) -> str:
 @click.argument("job_id", metavar="[ID]", required=False)
 @click.option("--since", metavar="WHEN", help="A duration back from now (7d) or a time.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON object.")
+@history_cluster_option
 @click.pass_context
 def stats_command(ctx: click.Context, job_id: str | None, since: str | None, as_json: bool) -> None:
     """Runs, success rate, durations, CPU time, peak memory and failures (of one job or all).
 
-    On a terminal, also a chart of successes and failures per day.
+    On a terminal, also a chart of successes and failures per day. With
+    --cluster postgresql://..., of the runs of every host of the cluster.
     """
     invocation = invocation_of(ctx)
     with open_history(invocation) as history:

@@ -15,20 +15,31 @@ import re
 import signal
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
-from pycron.cli.invocation import command, invocation_of, utc_now, warn
+from pycron.cli.cluster import history_cluster_option
+from pycron.cli.invocation import (
+    command,
+    invocation_of,
+    open_shared_history,
+    shared_history_url,
+    utc_now,
+    warn,
+)
 from pycron.daemon import local_zone
 from pycron.errors import UsageError, WebError
 from pycron.expr import resolve_tz
+from pycron.store.cluster import redacted
 from pycron.store.sqlite import FILE_NAME
 
 if TYPE_CHECKING:
     import socket
 
     from pycron.daemon import Daemon, Served
+    from pycron.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -199,11 +210,20 @@ def _listen(address: Address) -> socket.socket:
         raise WebError(f"--http {address}: cannot listen there: {reason}; {advice}") from None
 
 
+def _shared(cluster: str | None) -> Callable[[], Store] | None:
+    """What opens, at each look of a page, the history that cluster `cluster`
+    shares (see `shared_history_url`); None: the page reads the state
+    directory's."""
+    url = shared_history_url(cluster)
+    return None if url is None else partial(open_shared_history, url)
+
+
 def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Served]:
     """The status page of a daemon, as `serve(..., http=)` takes it: the
     address is listened on now (a taken port ends the command before the
-    daemon starts); the page shows the daemon's own state and its history,
-    and its troubles go to the daemon's log (event `http`)."""
+    daemon starts); the page shows the daemon's own state and its history
+    (its cluster's, if that shares one), and its troubles go to the daemon's
+    log (event `http`)."""
     _need_web("--http")
     from pycron.web.app import create_app  # noqa: PLC0415 - the optional extra
     from pycron.web.server import HttpServer  # noqa: PLC0415
@@ -224,7 +244,9 @@ def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Serve
         # and requests allocate enough to start some: what the daemon holds by now
         # (its modules, the web stack, the jobs as loaded) is left out of them.
         gc.freeze()
-        source = daemon_source(daemon, settings.state_dir, settings.zone, daemon.clock)
+        source = daemon_source(
+            daemon, settings.state_dir, settings.zone, daemon.clock, _shared(settings.cluster)
+        )
         return HttpServer(create_app(source, token=token), sock, report)
 
     return page
@@ -233,6 +255,7 @@ def daemon_page(address: Address, token: str | None) -> Callable[[Daemon], Serve
 @command("web")
 @http_options(default=DEFAULT_ADDRESS)
 @click.option("--tz", metavar="ZONE", help="Zone of jobs without CRON_TZ [default: local].")
+@history_cluster_option
 @click.pass_context
 def web_command(
     ctx: click.Context,
@@ -250,11 +273,16 @@ def web_command(
     daemon serves its own page with `pycron daemon --http`). Says where it
     serves on stderr; SIGINT or SIGTERM stop it.
 
+    With --cluster postgresql://..., the runs are those of the history the
+    cluster's members share (only read; exits 1 if it cannot be reached at
+    the start); the log files of a run stay on the host that ran it.
+
     \b
     Examples:
       pycron web
       pycron web --state-dir ./state-from-server --crontab ./crontab --http :9000
       PYCRON_HTTP_TOKEN=$(openssl rand -hex 16) pycron web --http 0.0.0.0:8765
+      pycron web --cluster postgresql://cron@db.example.com/pycron
     """
     invocation = invocation_of(ctx)
     token = http_access(ctx, http, http_token, http_insecure)
@@ -264,14 +292,19 @@ def web_command(
     from pycron.web.server import HttpServer  # noqa: PLC0415
     from pycron.web.source import file_source  # noqa: PLC0415
 
+    shared = _shared(invocation.cluster)
+    if shared is not None:
+        shared().close()  # a cluster out of reach ends the command now, not at each look
     sock = _listen(http)
-    source = file_source(invocation.crontab, invocation.state_dir, zone, utc_now)
+    source = file_source(invocation.crontab, invocation.state_dir, zone, utc_now, shared)
     server = HttpServer(create_app(source, token=token), sock)
-    if not (invocation.state_dir / FILE_NAME).exists():
+    url = invocation.shared_history
+    if url is None and not (invocation.state_dir / FILE_NAME).exists():
         warn(f"{invocation.state_dir} holds no run history ({FILE_NAME}): the page shows no runs")
+    history = invocation.state_dir if url is None else f"the history of {redacted(url)}"
     click.echo(
-        f"pycron: serving {server.url} read-only, from {invocation.crontab} and "
-        f"{invocation.state_dir} (Ctrl-C stops)",
+        f"pycron: serving {server.url} read-only, from {invocation.crontab} and {history} "
+        "(Ctrl-C stops)",
         err=True,
     )
     server.run(STOP_SIGNALS)

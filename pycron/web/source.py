@@ -6,9 +6,11 @@ the command line alike.
 Two ways to know the jobs: a running daemon's own state (`daemon_source`),
 or, when no daemon runs (`pycron web` on a copied state directory), the
 crontab file read again on each look, with next runs computed as the daemon
-computes them. The history is always read through a read-only store, opened
-per look, so that it can be read from any of the server's threads and never
-writes.
+computes them. The history is read through a store opened per look, so that
+it can be read from any of the server's threads: the state directory's,
+read-only, which never writes; or, in a cluster that shares its history
+(PostgreSQL), the cluster's, which the source only reads. Log files stay on
+the host that ran the run: a run of another host has its log read there.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pycron.daemon import next_runs
 from pycron.errors import LogNotFoundError
 from pycron.explain import headline
 from pycron.records import Outcome
-from pycron.runner import log_gone
+from pycron.runner import log_elsewhere, log_gone
 from pycron.store import RunRecord, Store
 from pycron.store.sqlite import SQLiteStore
 from pycron.views import history_view, stats_view, status_view
@@ -74,7 +76,9 @@ class Source:
     what runs and what is next (see `pycron.views.status_view`). `clock`
     is the wall clock (injected, for tests) and `zone` the one times are
     shown in (None: this machine's). `live` is the daemon serving it, if one
-    does (`pycron web` shows a history without one).
+    does (`pycron web` shows a history without one). `shared` opens the
+    history a cluster shares, where there is one (None: the state
+    directory's is read).
 
     Every answer is made of plain JSON values, with the field names of the
     CLI's `--json` outputs."""
@@ -85,12 +89,18 @@ class Source:
     zone: tzinfo | None
     clock: Callable[[], datetime]
     live: Live | None = None
+    shared: Callable[[], Store] | None = None
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        """The run history, read-only: runs whose pycron is gone show as
+        """The run history: the cluster's shared one, or the state
+        directory's, read-only, where runs whose pycron is gone show as
         interrupted, as the upkeep will mark them."""
-        with SQLiteStore.open_readonly(self.state_dir, settled_at=self.clock()) as history:
+        if self.shared is not None:
+            opened = self.shared()
+        else:
+            opened = SQLiteStore.open_readonly(self.state_dir, settled_at=self.clock())
+        with opened as history:
             yield history
 
     def snapshot(self, entries: Mapping[str, Entry] | None = None) -> Snapshot:
@@ -170,12 +180,14 @@ class Source:
         """A page of a run's stdout or stderr log: at most `limit` bytes from
         byte `offset`, or the last `limit` bytes (the tail) when `offset` is
         None. None if the run is not recorded; `LogNotFoundError` if it has
-        no such log (it never ran) or the file is gone. See `log_page`.
-        A history copied from elsewhere finds its logs in this state directory."""
+        no such log (it never ran), the file is gone, or another host of the
+        cluster ran it (and keeps it). See `log_page`. A history copied from
+        elsewhere finds its logs in this state directory."""
         if limit < 1:
             raise ValueError(f"limit must be 1 or more, not {limit}")
         with self.store() as history:
             record = history.run(run_id)
+            here = history.host
         if record is None:
             return None
         path = record.stdout_path if stream == "stdout" else record.stderr_path
@@ -183,6 +195,8 @@ class Source:
             raise LogNotFoundError(
                 f"run {run_id} has no {stream} log: it did not run ({record.outcome.value})"
             )
+        if self.shared is not None and record.host != here:
+            raise log_elsewhere(run_id, record.job_id, record.host, path)
         path = self._here(path)
         try:
             handle = path.open("rb")
@@ -328,10 +342,15 @@ def _attempt_view(record: RunRecord) -> dict[str, object]:
 
 
 def file_source(
-    crontab: Path, state_dir: Path, zone: tzinfo | None, clock: Callable[[], datetime]
+    crontab: Path,
+    state_dir: Path,
+    zone: tzinfo | None,
+    clock: Callable[[], datetime],
+    shared: Callable[[], Store] | None = None,
 ) -> Source:
     """A source for when no daemon runs: the jobs as the crontab file defines
-    them now (a file with errors shows its good lines), with their next runs."""
+    them now (a file with errors shows its good lines), with their next runs;
+    the history a cluster shares, if `shared` opens one."""
 
     def entries() -> dict[str, Entry]:
         parsed, _ = CrontabFile(crontab).load()
@@ -341,19 +360,23 @@ def file_source(
         now = clock()
         return {job_id: next(iter(next_runs(e, now, 1, zone)), None) for job_id, e in jobs.items()}
 
-    return Source(state_dir, entries, next_fires, zone, clock)
+    return Source(state_dir, entries, next_fires, zone, clock, shared=shared)
 
 
 def daemon_source(
-    live: Live, state_dir: Path, zone: tzinfo | None, clock: Callable[[], datetime]
+    live: Live,
+    state_dir: Path,
+    zone: tzinfo | None,
+    clock: Callable[[], datetime],
+    shared: Callable[[], Store] | None = None,
 ) -> Source:
     """The source of a running daemon's own page: the jobs and their next runs
-    as the daemon planned them, the history through a read-only connection of
-    the page's own. The daemon's connection is never used from the page, so
-    that a request never makes a due job wait for the history, nor the
-    reverse."""
+    as the daemon planned them, the history (the cluster's, if `shared` opens
+    it) through a connection of the page's own. The daemon's connection is
+    never used from the page, so that a request never makes a due job wait
+    for the history, nor the reverse."""
 
     def next_fires(_: Mapping[str, Entry]) -> Mapping[str, datetime | None]:
         return live.next_fires()
 
-    return Source(state_dir, live.entries, next_fires, zone, clock, live=live)
+    return Source(state_dir, live.entries, next_fires, zone, clock, live=live, shared=shared)
