@@ -162,6 +162,11 @@ class WebError(PycronError):
     is not this machine's)."""
 
 
+class ClusterError(PycronError):
+    """A cluster cannot be used: the `cluster` extra (its database drivers) is
+    not installed."""
+
+
 class UnsafeFileError(PycronError):
     """A crontab or state directory that another user could write, or that
     another user owns: acting on it would let them run commands as the user

@@ -17,6 +17,7 @@ import sys
 from datetime import datetime
 
 from pycron.errors import (
+    ClusterError,
     ConcurrentEditError,
     CorruptHistoryError,
     CronSyntaxError,
@@ -58,6 +59,7 @@ EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (UnsafeFileError, EXIT_FAILURE),
     (StorageError, EXIT_FAILURE),
     (WebError, EXIT_FAILURE),
+    (ClusterError, EXIT_FAILURE),
     (PycronError, EXIT_FAILURE),
 )
 

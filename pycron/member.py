@@ -20,7 +20,15 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 from pycron.errors import HistoryError
-from pycron.store.cluster import Claimer, Cluster, Membership, Orphan, Slot, backend_of
+from pycron.store.cluster import (
+    Claimer,
+    Cluster,
+    Membership,
+    Orphan,
+    Slot,
+    backend_of,
+    drivers,
+)
 
 BEATS_PER_LEASE = 3
 FIRST_RETRY = 0.5  # seconds before the first new try to reach a server that was lost
@@ -33,11 +41,11 @@ def open_cluster(url: str, lease: timedelta) -> Cluster:
     cannot be reached is a `StoreConnectionError`, a URL of another form a
     UsageError."""
     if backend_of(url) == "postgresql":
-        from pycron.store.postgresql import PostgresCluster  # noqa: PLC0415 - the extra
-
+        with drivers():
+            from pycron.store.postgresql import PostgresCluster  # noqa: PLC0415 - the extra
         return PostgresCluster.open(url, lease=lease)
-    from pycron.store.redis import RedisCluster  # noqa: PLC0415 - the extra
-
+    with drivers():
+        from pycron.store.redis import RedisCluster  # noqa: PLC0415 - the extra
     return RedisCluster.open(url, lease=lease)
 
 

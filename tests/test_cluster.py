@@ -451,3 +451,44 @@ def test_watch_jobs_run_on_each_member_that_sees_the_change(cluster: Cluster) ->
     for daemon in daemons:
         assert stop(daemon, 30) == 0, daemon.log()
     assert sorted(pid for _, _, pid in runs) == sorted(daemon.pid for daemon in daemons)
+
+
+BLOCK_DRIVERS = """
+import sys
+
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("psycopg", "redis"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Missing())
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["cluster", "status", "--cluster", "redis://127.0.0.1:6379/0"],
+        ["daemon", "--cluster", "postgresql://postgres@127.0.0.1/postgres"],
+        ["status", "--cluster", "postgresql://postgres@127.0.0.1/postgres"],
+    ],
+    ids=["cluster-status", "daemon", "status"],
+)
+def test_without_the_cluster_extra_a_command_says_what_to_install(
+    tmp_path: Path, command: list[str]
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(BLOCK_DRIVERS)
+    (tmp_path / "crontab").write_text("@hourly true\n")
+    where = ["--crontab", str(tmp_path / "crontab"), "--state-dir", str(tmp_path / "state")]
+    completed = subprocess.run(
+        [sys.executable, "-m", "pycron", *where, *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}:{os.environ.get('PYTHONPATH', '')}"},
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "pip install 'pycron-cli[cluster]'" in completed.stderr
+    assert "Traceback" not in completed.stderr

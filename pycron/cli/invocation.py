@@ -27,7 +27,7 @@ from pycron.runner import (
     Retention,
 )
 from pycron.store import Store, TolerantRecorder
-from pycron.store.cluster import backend_of
+from pycron.store.cluster import backend_of, drivers
 from pycron.store.sqlite import SQLiteStore, open_recording
 
 if TYPE_CHECKING:
@@ -230,8 +230,8 @@ def open_shared_history(url: str) -> Store:
     shown as recorded: a member that died leaves its runs running until a
     live member takes them over. A server out of reach is a
     `StoreConnectionError` naming the URL, its password masked."""
-    from pycron.store.postgresql import PostgresStore  # noqa: PLC0415 - the cluster extra
-
+    with drivers():
+        from pycron.store.postgresql import PostgresStore  # noqa: PLC0415 - the cluster extra
     return PostgresStore.open(url)
 
 

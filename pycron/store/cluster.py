@@ -41,12 +41,13 @@ Nothing here reads the clock: every "now" is an argument.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 
-from pycron.errors import UsageError
+from pycron.errors import ClusterError, UsageError
 
 # The schemes of a cluster URL, by backend.
 SCHEMES = {
@@ -147,6 +148,25 @@ class Cluster(Protocol):
 
     def close(self) -> None:
         """Let go of the connection (the membership stays until `leave` or its lease)."""
+
+
+INSTALL = "pip install 'pycron-cli[cluster]'"
+
+
+@contextmanager
+def drivers() -> Iterator[None]:
+    """Around the import of a backend's module: its driver missing (psycopg,
+    redis: the `cluster` extra is not installed) is a ClusterError saying
+    what to install."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        missing = (error.name or "a library").split(".")[0]
+        if missing == "pycron":
+            raise
+        raise ClusterError(
+            f"a cluster needs the cluster extra ({missing} is not installed): {INSTALL}"
+        ) from None
 
 
 def member_id(host: str, pid: int, generation: int) -> str:
