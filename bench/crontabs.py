@@ -15,13 +15,14 @@ def far_month(shift: int) -> int:
     return (datetime.now().month - 1 + 6 + shift) % 12 + 1
 
 
-def idle_crontab(count: int, month: int, edit: int = 0) -> str:
+def idle_crontab(count: int, month: int, edit: int = 0, last_day: bool = True) -> str:
     """`count` jobs at fixed times of `month` only (every fourth on its last day,
-    `L`), each with its own command and so its own id; `edit` changes the
-    command of the first job, as a one-line edit does."""
+    `L`, unless `last_day` is false: a crontab that Vixie cron reads too), each
+    with its own command and so its own id; `edit` changes the command of the
+    first job, as a one-line edit does."""
     lines = ["# pycron daemon benchmark: jobs that are not due for months", ""]
     for number in range(count):
-        day = "L" if number % 4 == 3 else str(number % 28 + 1)
+        day = "L" if last_day and number % 4 == 3 else str(number % 28 + 1)
         command = f"echo idle job {number}" + (f" edit {edit}" if number == 0 and edit else "")
         lines.append(f"{number % 60} {(number // 60) % 24} {day} {month} * {command}")
     return "\n".join(lines) + "\n"
