@@ -9,7 +9,7 @@ the profile.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -55,6 +55,20 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         yield box
     finally:
         box.cleanup()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report ends with the logs of the daemons its sandbox
+    started: what a daemon did is what a timed-out wait needs explained."""
+    report = yield
+    box = getattr(item, "funcargs", {}).get("sandbox")
+    if report.failed and isinstance(box, Sandbox):
+        for number, daemon in enumerate(box.daemons):
+            report.sections.append((f"daemon {number} log", daemon.log()))
+    return report
 
 
 @pytest.fixture
