@@ -39,6 +39,7 @@ from pycron.processes import (
     job_alive,
     members,
     new_scope,
+    remove_cgroup,
     signal_members,
 )
 from pycron.records import Outcome
@@ -305,11 +306,18 @@ def test_a_group_id_from_the_history_proves_nothing_without_the_job_id() -> None
     assert not job_alive(ours.pid, "backup")
 
 
-def test_supervising_sweeps_empty_run_cgroups_away() -> None:
+def test_supervising_sweeps_away_run_cgroups_left_empty_but_not_one_just_made() -> None:
     root = _cgroups().cgroups
     assert root is not None
     left = new_scope(root)  # as a run whose processes outlived its pycron leaves it
     assert left.cgroup is not None
-    assert left.cgroup.is_dir()
-    supervise()
-    assert not left.cgroup.exists()
+    an_hour_ago = time.time() - 3600
+    os.utime(left.cgroup, (an_hour_ago, an_hour_ago))
+    starting = new_scope(root)  # as another pycron makes one before it moves its job in
+    assert starting.cgroup is not None
+    try:
+        supervise()
+        assert not left.cgroup.exists()
+        assert starting.cgroup.is_dir()
+    finally:
+        remove_cgroup(starting)
