@@ -239,19 +239,20 @@ def test_every_second_job_fires_on_time(sandbox: Sandbox) -> None:
     fifth = time.time()
     assert stop(daemon) == 0
 
-    records = sandbox.runs()
-    assert len(records) == 5, records  # no more, and nothing skipped or missed
-    assert all(r.outcome is Outcome.SUCCESS for r in records), records
+    # A sixth run may have come before the stop (or been left queued by it).
+    records = sandbox.ended()
+    assert len(records) >= 5, records
+    assert all(r.outcome is Outcome.SUCCESS for r in records), records  # none skipped or missed
     slots = [r.scheduled_for for r in records]
-    # Whole seconds from the daemon's start, none skipped, no drift: the first
-    # within a second of it (its log line, to the millisecond, comes after it).
-    assert [slot - slots[0] for slot in slots] == [timedelta(seconds=n) for n in range(5)]
+    # Whole seconds from the daemon's start, none left out or twice, no drift:
+    # the first within a second of it (its log line, to the millisecond, comes after it).
+    assert [slot - slots[0] for slot in slots] == [timedelta(seconds=n) for n in range(len(slots))]
     assert launched < slots[0].timestamp() <= started + 1.0 + LOGGED
     assert fifth - slots[0].timestamp() >= 4.0  # whole seconds apart, never early
     # Each job started at or after its slot, by its own clock (how soon after is
     # the benchmark's fire latency: a loaded machine must not fail a test).
     stamps = sandbox.stamps("tick.txt")
-    assert len(stamps) == 5
+    assert len(stamps) == len(slots)
     assert all(stamp >= slot.timestamp() for stamp, slot in zip(stamps, slots, strict=True))
 
 
