@@ -59,8 +59,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
+def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False);
+    the default only bounds a failure, however busy the machine."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() >= deadline:
