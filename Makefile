@@ -25,7 +25,7 @@ test: $(VENV)/.installed-test
 	@# Bytecode caches of the package, written even where PYTHONDONTWRITEBYTECODE is
 	@# set: the tests start hundreds of pycron processes, which would each compile it.
 	@$(BIN)/python -m compileall -q pycron
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.installed-lint
 	$(BIN)/ruff check pycron tests bench

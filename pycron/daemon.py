@@ -480,7 +480,7 @@ class Scheduler:
         queued, then the @reboot jobs. Returns how many jobs are due at once."""
         history = self.history
         interrupted = self._settle(history, started)
-        self._load(initial=True)
+        self._load(started, initial=True)
         self._duties = self._held_duties(history)
         self._recover(history, interrupted, started, self._take_duties(history, started))
         self._resume_queued(history, started)
@@ -533,7 +533,7 @@ class Scheduler:
         """Re-read the crontab; jobs added or given another schedule become the
         daemon's responsibility from now on."""
         now = self.clock()
-        if self._load(initial=False):
+        if self._load(now, initial=False):
             self._take_duties(self.history, now)
 
     def _finished(self, event: Finished) -> None:
@@ -685,13 +685,15 @@ class Scheduler:
         self.log("trigger", job=job_id, scheduled=trigger.slot, after=upstream)
         self._submit(entry, trigger.slot, False, record)
 
-    def _load(self, *, initial: bool) -> bool:
+    def _load(self, now: datetime, *, initial: bool) -> bool:
         """Load the job table: keep the next fire times of jobs whose schedule is
-        unchanged, compute them for the others. Returns whether the jobs changed."""
+        unchanged, compute them for the others after `now`, the instant from
+        which the daemon answers for them (its start, or the reload): a slot
+        that comes while the crontab is read (seconds, on a busy machine) is
+        then run, not lost. Returns whether the jobs changed."""
         loaded = self.table.load(initial=initial)
         if loaded is None:
             return False
-        now = self.clock()
         state: dict[str, JobState] = {}
         for job_id, entry in self.jobs.items():
             old = loaded.previous.get(job_id)

@@ -26,6 +26,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -33,6 +34,9 @@ from typing import NamedTuple
 TOKEN_VARIABLE = "PYCRON_RUN_TOKEN"
 JOB_VARIABLE = "PYCRON_JOB_ID"
 PROC = Path("/proc")
+# Seconds after it is made before an empty run cgroup counts as left behind:
+# a job is moved into its cgroup milliseconds after the cgroup is made.
+SWEEP_AGE = 60.0
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -215,11 +219,15 @@ def cgroup_root() -> Path | None:
 def sweep_cgroups(root: Path) -> None:
     """Remove the empty run cgroups under `root` that ended runs left behind
     (a run whose background processes outlived its pycron). Populated ones
-    refuse removal, so a run still going keeps its cgroup."""
+    refuse removal, so a run still going keeps its cgroup; one made less than
+    SWEEP_AGE ago is left alone, as another pycron may be about to move its
+    job (or its probe) in."""
+    made_before = time.time() - SWEEP_AGE
     with contextlib.suppress(OSError):
         for path in root.glob("run-*"):
             with contextlib.suppress(OSError):
-                path.rmdir()
+                if path.stat().st_mtime < made_before:
+                    path.rmdir()
 
 
 def remove_cgroup(scope: Scope) -> bool:

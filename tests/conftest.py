@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -32,9 +32,31 @@ from test_daemon import START_TIMEOUT, Sandbox, wait_until
 from pycron.runner import Supervision, supervise
 from pycron.web.source import Source
 
+# Modules whose tests share what a module fixture makes once (a browser on a
+# daemon's page, a history of real runs): with workers, each runs whole in one.
+WHOLE_MODULES = frozenset(("tests/test_browser.py", "tests/test_pages.py"))
+
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=200, print_blob=True)
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile("ci" if "CI" in os.environ else "dev")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With workers (`make test`: pytest-xdist's `-n`, `--dist load`), tests
+    are handed out one at a time as workers free up, but each of WHOLE_MODULES
+    as one piece. (xdist_group marks would say so, but reach the scheduler
+    only through test ids, which pytest no longer lets plugins rename.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadGroupScheduling  # noqa: PLC0415 - only with workers
+
+    class WholeModules(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in WHOLE_MODULES else nodeid
+
+    return WholeModules(config, log)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +88,20 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         yield box
     finally:
         box.cleanup()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report ends with the logs of the daemons its sandbox
+    started: what a daemon did is what a timed-out wait needs explained."""
+    report = yield
+    box = getattr(item, "funcargs", {}).get("sandbox")
+    if report.failed and isinstance(box, Sandbox):
+        for number, daemon in enumerate(box.daemons):
+            report.sections.append((f"daemon {number} log", daemon.log()))
+    return report
 
 
 @pytest.fixture

@@ -868,33 +868,55 @@ def test_a_missing_file_is_an_empty_crontab(tmp_path: Path) -> None:
     assert file.read_text() == "@daily x\n"
 
 
-def test_fifty_concurrent_adds_all_land_and_readers_see_whole_files(tmp_path: Path) -> None:
+# `pycron add LINE` that, once its imports are done, says so by creating a
+# file, then waits for another to appear: released together, the adds meet at
+# the crontab's lock within milliseconds of each other.
+ADD_WHEN_RELEASED = """
+import os, sys, time
+import pycron.cli.app
+from pycron.cli import main
+ready, release, line = sys.argv[1:]
+open(ready, "w").close()
+while not os.path.exists(release):
+    time.sleep(0.001)
+main(["add", line])
+"""
+ADDS = 20
+
+
+def test_adds_released_together_all_land_and_readers_see_whole_files(tmp_path: Path) -> None:
     path = tmp_path / "crontab"
     path.write_text("# start\n")
+    release = tmp_path / "release"
     env = {**os.environ, "PYCRON_CRONTAB": str(path)}
+    add = [sys.executable, "-c", ADD_WHEN_RELEASED]
     adds = [
         subprocess.Popen(
-            [sys.executable, "-m", "pycron", "add", f"{n % 60} * * * * echo job-{n}"],
+            [*add, str(tmp_path / f"ready-{n}"), str(release), f"{n} * * * * echo job-{n}"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        for n in range(50)
+        for n in range(ADDS)
     ]
     seen = []
     try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("ready-*"))) < ADDS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.touch()
         while any(p.poll() is None for p in adds):
             crontab, errors = parse(path.read_text())
             assert errors == []
             seen.append(len(crontab.entries))
-            time.sleep(0.005)
+            time.sleep(0.001)
     finally:
         for process in adds:
             process.wait(timeout=120)
     assert all(p.returncode == 0 for p in adds), [p.stderr.read() for p in adds if p.stderr]
     final, errors = parse(path.read_text())
     assert errors == []
-    assert sorted(e.command for e in final.entries) == sorted(f"echo job-{n}" for n in range(50))
+    assert sorted(e.command for e in final.entries) == sorted(f"echo job-{n}" for n in range(ADDS))
     assert seen == sorted(seen)
 
 

@@ -39,6 +39,10 @@ STAMP = r"date +\%s.\%N"
 # A one-shot that never comes due while a test runs.
 LATER = "# pycron: name=later\n@at 2099-01-01T00:00:00+00:00 true\n"
 START_TIMEOUT = 15.0  # seconds for a daemon to start up on a slow, busy machine
+# Seconds that bound what takes milliseconds (a signal's effect, a process's
+# end) on a machine however busy: far below the waits they are told from.
+PROMPTLY = 8.0
+LOGGED = 0.001  # the daemon's log stamps its lines to the millisecond, cut
 
 
 def wait_until(predicate: Callable[[], T | None], timeout: float, what: str) -> T:
@@ -227,25 +231,28 @@ def stop(daemon: Daemon, timeout: float = 10.0) -> int:
 
 def test_every_second_job_fires_on_time(sandbox: Sandbox) -> None:
     sandbox.write(f"# pycron: name=tick\n@every 1s {STAMP} >> {sandbox.root}/tick.txt\n")
+    launched = time.time()
     daemon = sandbox.start()
-    loaded = log_time(daemon.wait_for(r"^(\S+) info +load +jobs=1 errors=0$"))
+    started = log_time(daemon.wait_for(r"^(\S+) info +start +crontab="))
 
     wait_until(lambda: len(sandbox.ended("tick")) >= 5, 10, "five runs of the tick")
     fifth = time.time()
     assert stop(daemon) == 0
 
-    records = sandbox.runs()
-    assert len(records) == 5, records  # no more, and nothing skipped or missed
-    assert all(r.outcome is Outcome.SUCCESS for r in records), records
+    # A sixth run may have come before the stop (or been left queued by it).
+    records = sandbox.ended()
+    assert len(records) >= 5, records
+    assert all(r.outcome is Outcome.SUCCESS for r in records), records  # none skipped or missed
     slots = [r.scheduled_for for r in records]
-    # Whole seconds from the daemon's start, none skipped, no drift.
-    assert [slot - slots[0] for slot in slots] == [timedelta(seconds=n) for n in range(5)]
-    assert 0 < slots[0].timestamp() - loaded <= 1.0
-    assert fifth - loaded >= 4.0  # whole seconds apart, never early
+    # Whole seconds from the daemon's start, none left out or twice, no drift:
+    # the first within a second of it (its log line, to the millisecond, comes after it).
+    assert [slot - slots[0] for slot in slots] == [timedelta(seconds=n) for n in range(len(slots))]
+    assert launched < slots[0].timestamp() <= started + 1.0 + LOGGED
+    assert fifth - slots[0].timestamp() >= 4.0  # whole seconds apart, never early
     # Each job started at or after its slot, by its own clock (how soon after is
     # the benchmark's fire latency: a loaded machine must not fail a test).
     stamps = sandbox.stamps("tick.txt")
-    assert len(stamps) == 5
+    assert len(stamps) == len(slots)
     assert all(stamp >= slot.timestamp() for stamp, slot in zip(stamps, slots, strict=True))
 
 
@@ -273,22 +280,23 @@ def test_a_dash_job_is_recorded_but_not_logged(sandbox: Sandbox) -> None:
 
 def test_sigterm_stops_a_long_job_after_the_grace(sandbox: Sandbox) -> None:
     sandbox.write(
-        f"# pycron: name=long\n@at {at(0.3)} echo $$ > {sandbox.root}/long.pid; sleep 10\n"
+        f"# pycron: name=long\n@at {at(0.3)} echo $$ > {sandbox.root}/long.pid; sleep 60\n"
     )
     daemon = sandbox.start("--shutdown-grace", "1")
     wait_until(lambda: sandbox.running("long"), START_TIMEOUT, "the long job to start")
     (job_pid,) = map(int, wait_until(lambda: sandbox.lines("long.pid"), 5, "the job's pid"))
 
     sent = daemon.send(signal.SIGTERM)
-    assert daemon.wait(timeout=10) == 0
+    assert daemon.wait(timeout=30) == 0
     exited = time.time() - sent
 
-    assert 0.9 <= exited < 4.0
+    # The grace of 1 s, then the job is stopped: not before, and long before its end.
+    assert 0.9 <= exited < 1.0 + PROMPTLY
     (record,) = sandbox.runs("long")
     assert record.outcome is Outcome.INTERRUPTED
     assert record.pid == job_pid
     assert record.finished is not None
-    assert 0.9 <= record.finished.timestamp() - sent < 2.5
+    assert 0.9 <= record.finished.timestamp() - sent < 1.0 + PROMPTLY
     assert not sandbox.tagged()  # the job's whole process group is gone
     log = daemon.log()
     assert re.search(r" info +drain +running=1 grace=1.0s$", log, re.MULTILINE), log
@@ -299,13 +307,13 @@ def test_sigterm_lets_a_short_job_finish_within_the_grace(sandbox: Sandbox) -> N
     root = sandbox.root
     sandbox.write(
         f"# pycron: name=short\n@at {at(0.3)} sleep 2; echo done > {root}/short.done\n"
-        f"# pycron: name=tick\n@every 1s {STAMP} >> {root}/tick.txt\n"
+        "# pycron: name=tick\n@every 1s true\n"
     )
-    daemon = sandbox.start("--shutdown-grace", "20")
+    daemon = sandbox.start("--shutdown-grace", "30")
     wait_until(lambda: sandbox.running("short"), START_TIMEOUT, "the short job to start")
 
     sent = daemon.send(signal.SIGTERM)
-    assert daemon.wait(timeout=15) == 0
+    assert daemon.wait(timeout=30) == 0
     exited = time.time()
 
     (record,) = sandbox.runs("short")
@@ -313,16 +321,18 @@ def test_sigterm_lets_a_short_job_finish_within_the_grace(sandbox: Sandbox) -> N
     assert (root / "short.done").read_text() == "done\n"
     assert record.finished is not None
     # The daemon left as soon as its job was done, not at the end of the grace.
-    assert exited - record.finished.timestamp() < 1.5
-    assert exited - sent < 4.0
-    # Draining starts nothing new: no tick after the signal (one already on its
-    # way may write its stamp a moment later).
-    assert all(stamp < sent + 0.5 for stamp in sandbox.stamps("tick.txt"))
+    assert exited - record.finished.timestamp() < PROMPTLY
+    assert exited - sent < 2.0 + PROMPTLY
+    # Draining starts nothing new: no tick planned after the daemon took the
+    # signal (one planned before may start a moment after).
+    taken = daemon.wait_for(r"^(\S+) info +signal +name=SIGTERM action=drain$")
+    ticks = [r.scheduled_for.timestamp() for r in sandbox.runs("tick")]
+    assert all(slot <= log_time(taken) + LOGGED for slot in ticks)
     assert not sandbox.tagged()
 
 
 def test_second_sigint_stops_running_jobs_at_once(sandbox: Sandbox) -> None:
-    sandbox.write(f"# pycron: name=long\n@at {at(0.3)} sleep 10\n")
+    sandbox.write(f"# pycron: name=long\n@at {at(0.3)} sleep 60\n")
     daemon = sandbox.start("--shutdown-grace", "30")
     wait_until(lambda: sandbox.running("long"), START_TIMEOUT, "the long job to start")
 
@@ -333,8 +343,8 @@ def test_second_sigint_stops_running_jobs_at_once(sandbox: Sandbox) -> None:
     assert sandbox.running("long")  # the grace is 30 s: the job goes on
 
     sent = daemon.send(signal.SIGINT)
-    assert daemon.wait(timeout=10) == 0
-    assert time.time() - sent < 3.0
+    assert daemon.wait(timeout=30) == 0
+    assert time.time() - sent < PROMPTLY  # not the 30 s of the grace
     assert 'action="stop now"' in daemon.log()
     (record,) = sandbox.runs("long")
     assert record.outcome is Outcome.INTERRUPTED

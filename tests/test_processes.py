@@ -39,6 +39,7 @@ from pycron.processes import (
     job_alive,
     members,
     new_scope,
+    remove_cgroup,
     signal_members,
 )
 from pycron.records import Outcome
@@ -121,16 +122,24 @@ def test_a_timeout_ends_what_escaped_the_group(context: Context, home: Path, esc
 def test_a_cgroup_holds_a_job_that_also_clears_its_environment(tmp_path: Path, home: Path) -> None:
     """Only a cgroup holds a process that leaves its group and drops the run's token
     (once the job is in its cgroup, moments after it starts)."""
-    supervision = _cgroups()
+    stop: list[bool] = []
     context = Context(
-        tmp_path / "state", utcnow, FakeSleep(), home=str(home), supervision=supervision
+        tmp_path / "state",
+        utcnow,
+        FakeSleep(),
+        home=str(home),
+        supervision=_cgroups(),
+        stopping=lambda: bool(stop),
     )
     joined = "until grep -q /run- /proc/self/cgroup; do sleep 0.01; done"
     escape = f"{joined}; (setsid env -i sh -c 'echo $$ > escaped; exec sleep 301' &)"
     try:
-        result = run_once(job(f"{escape}; {LINGER}", "timeout=1s kill-grace=1s"), context)
-        assert result.outcome is Outcome.TIMEOUT
-        assert not alive(escaped_pid(home))
+        running = Background(job(f"{escape}; {LINGER}", "kill-grace=1s"), context)
+        pid = escaped_pid(home)  # however long the move into its cgroup took
+        stop.append(True)  # the daemon's shutdown, past its grace
+        (result,) = running.join()
+        assert result.outcome is Outcome.INTERRUPTED
+        assert not alive(pid)
     finally:
         with contextlib.suppress(ValueError, OSError):
             os.kill(int((home / "escaped").read_text()), signal.SIGKILL)
@@ -305,11 +314,18 @@ def test_a_group_id_from_the_history_proves_nothing_without_the_job_id() -> None
     assert not job_alive(ours.pid, "backup")
 
 
-def test_supervising_sweeps_empty_run_cgroups_away() -> None:
+def test_supervising_sweeps_away_run_cgroups_left_empty_but_not_one_just_made() -> None:
     root = _cgroups().cgroups
     assert root is not None
     left = new_scope(root)  # as a run whose processes outlived its pycron leaves it
     assert left.cgroup is not None
-    assert left.cgroup.is_dir()
-    supervise()
-    assert not left.cgroup.exists()
+    an_hour_ago = time.time() - 3600
+    os.utime(left.cgroup, (an_hour_ago, an_hour_ago))
+    starting = new_scope(root)  # as another pycron makes one before it moves its job in
+    assert starting.cgroup is not None
+    try:
+        supervise()
+        assert not left.cgroup.exists()
+        assert starting.cgroup.is_dir()
+    finally:
+        remove_cgroup(starting)

@@ -59,8 +59,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False)."""
+def wait_until(predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False);
+    the default only bounds a failure, however busy the machine."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() >= deadline:
@@ -235,7 +236,7 @@ def test_a_timeout_ends_the_whole_process_group(context: Context) -> None:
     entry = job("sleep 300 & sleep 300", "timeout=1s kill-grace=1s")
     began = time.monotonic()
     result = run_once(entry, context)
-    assert time.monotonic() - began < 3.0
+    assert time.monotonic() - began < 30.0  # the timeout and its grace, not the sleeps
     assert result.outcome is Outcome.TIMEOUT
     assert result.signal == signal.SIGTERM
     assert result.exit_code is None
@@ -249,7 +250,7 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace(context: Context) -> N
     assert result.outcome is Outcome.TIMEOUT
     assert result.signal == signal.SIGKILL
     assert result.duration is not None
-    assert 1.0 + 1.0 <= result.duration < 1.0 + 1.0 + 2.0  # timeout + grace, not much more
+    assert 1.0 + 1.0 <= result.duration < 15.0  # timeout + grace, not the 30 s sleep
     assert result.pid is not None
     assert_group_gone(result.pid)
 
@@ -274,11 +275,11 @@ def test_a_stop_request_interrupts_the_job_and_its_group(
 
 
 def test_a_group_that_dies_on_sigterm_does_not_wait_out_the_grace(context: Context) -> None:
-    entry = job("sleep 300 & sleep 300", "timeout=1s kill-grace=5s")
+    entry = job("sleep 300 & sleep 300", "timeout=1s kill-grace=30s")
     result = run_once(entry, context)
     assert result.outcome is Outcome.TIMEOUT
     assert result.duration is not None
-    assert result.duration < 1.0 + 1.0  # the timeout, not the 5 s grace
+    assert result.duration < 15.0  # the timeout, not the 30 s grace
     assert result.pid is not None
     assert_group_gone(result.pid)
 

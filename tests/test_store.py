@@ -332,6 +332,35 @@ def test_a_file_that_is_no_history_is_refused(tmp_path: Path, make: Any, message
         SQLiteStore.open(tmp_path)
 
 
+def posix_locks(path: Path) -> list[str]:
+    """The POSIX locks this process holds on the file (lines of /proc/locks)."""
+    inode = f":{path.stat().st_ino} "
+    lines = Path("/proc/locks").read_text().splitlines()
+    return [line.split(":", 1)[1] for line in lines if inode in line and f" {os.getpid()} " in line]
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="no /proc/locks to see locks in")
+def test_opening_the_history_again_keeps_the_locks_of_the_connections_open(
+    tmp_path: Path,
+) -> None:
+    """POSIX locks belong to the process: closing any descriptor of the file
+    drops all of them. Were the history opened and closed by other means than
+    SQLite's (which keeps such descriptors until the last connection ends),
+    a daemon whose status page reads its history would lose the lock of its
+    own connection, and a `run-now` ending beside it would take itself for
+    the last user of the WAL, and checkpoint and delete it under the daemon."""
+    SQLiteStore.open(tmp_path).close()
+    with SQLiteStore.open(tmp_path) as history:
+        history.runs()
+        held = posix_locks(tmp_path / FILE_NAME)
+        assert held  # in WAL mode, a connection holds a shared lock on the file
+        with SQLiteStore.open_readonly(tmp_path) as reader:
+            reader.runs()
+        SQLiteStore.open(tmp_path).close()
+        assert posix_locks(tmp_path / FILE_NAME) == held
+        history.runs()
+
+
 def test_an_unreadable_version_is_refused(tmp_path: Path) -> None:
     SQLiteStore.open(tmp_path).close()
     raw(tmp_path / FILE_NAME, "UPDATE meta SET value = 'one'")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from test_daemon import ADDED, LATER, STAMP, Daemon, Sandbox, log_time, wait_until
+from test_daemon import ADDED, LATER, LOGGED, STAMP, Daemon, Sandbox, log_time, wait_until
 
 from pycron.crontab import parse
 from pycron.daemon import MAX_SLEEP, changes_since
@@ -61,11 +61,13 @@ def test_an_edit_is_loaded_at_once_and_its_new_job_starts_within_a_second(
     first = daemon.wait_for(EVENT_LINE.format(event="start", job="added"))
     assert reload.start() < first.start()  # the log's order: loaded, then started
     # Polling would notice the edit up to MAX_SLEEP (2 s) later; the file's
-    # event makes it milliseconds. The new `@every 1s` job starts at the
-    # daemon's next whole second after the reload.
+    # event makes it milliseconds. The new `@every 1s` job is due at the
+    # daemon's next whole second after the reload, and starts then, not before.
     assert log_time(reload) - written < MAX_SLEEP / 4
-    started = wait_until(lambda: sandbox.stamps("added.txt"), 5, "the added job's first stamp")
-    assert started[0] - written < 1.0 + MAX_SLEEP / 4
+    (run, *_) = wait_until(lambda: sandbox.ended("added"), 15, "the added job's first run")
+    assert run.scheduled_for.timestamp() <= log_time(reload) + 1.0 + LOGGED
+    (stamp, *_) = sandbox.stamps("added.txt")
+    assert stamp >= run.scheduled_for.timestamp()
 
 
 def test_every_edit_is_loaded_at_once(sandbox: Sandbox) -> None:
@@ -111,9 +113,12 @@ def test_a_file_created_runs_the_job_once_with_what_changed(sandbox: Sandbox) ->
     (inbox / "b").touch()  # the next change: the first made one run only
     runs = runs_reported(sandbox, "runs.txt", 2)
     assert runs == [("created,modified", ["inbox/a"]), ("created", ["inbox/b"])]
+    # A run is recorded once its job has written both files; its listing is
+    # removed when the daemon hears of its end, a moment after.
+    wait_until(lambda: len(sandbox.ended("w")) == 2, 15, "both runs recorded")
     assert sandbox.lines("listed.txt") == [str(inbox / "a"), str(inbox / "b")]
-    wait_until(lambda: len(sandbox.ended("w")) == 2, 5, "both runs recorded")
-    assert not list((sandbox.state / "changes").iterdir())  # each run's listing went with it
+    changes = sandbox.state / "changes"
+    wait_until(lambda: not list(changes.iterdir()), 15, "each run's listing to go with it")
 
 
 def test_a_burst_of_100_writes_is_one_run(sandbox: Sandbox) -> None:

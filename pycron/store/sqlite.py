@@ -485,23 +485,34 @@ def _open_file_readonly(path: Path) -> sqlite3.Connection:
         raise _history_error(path, error) from error
 
 
-_MAGIC = b"SQLite format 3\x00"  # the first bytes of every SQLite database
+_NOT_A_DATABASE = "file is not a database"  # SQLite's word for a file without its header
 
 
 def _check_header(path: Path) -> None:
-    """Refuse a file that is no SQLite database before SQLite opens it: closing
-    its last connection, SQLite would delete the -wal and -shm files beside it,
-    which belong to the evidence of what went wrong. (An empty or missing file
-    is a new database.)"""
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(len(_MAGIC))
-    except FileNotFoundError:
+    """Refuse a file that is no SQLite database before SQLite opens it for good:
+    it would take the first page from the WAL, and closing its last connection
+    delete the -wal and -shm files beside it, which belong to the evidence of
+    what went wrong. (An empty or missing file is a new database.)
+
+    SQLite reads the header itself, `immutable` (no WAL, no locks): closing a
+    descriptor of the file opened otherwise would drop every lock that this
+    process's connections hold on it (POSIX locks belong to the process), and
+    another process could then checkpoint and delete the WAL under them. Only
+    "not a database" is a verdict: the file alone may be caught in the middle
+    of a checkpoint, and other faults the connection itself reports."""
+    if not path.exists():
         return
-    except OSError as error:
-        raise HistoryError(f"{path}: cannot read the run history: {error.strerror}") from None
-    if head and head != _MAGIC:
-        raise CorruptHistoryError(path, "not an SQLite database")
+    try:
+        probe = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as error:
+        raise HistoryError(f"{path}: cannot read the run history: {error}") from None
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        if str(error) == _NOT_A_DATABASE:
+            raise CorruptHistoryError(path, "not an SQLite database") from None
+    finally:
+        probe.close()
 
 
 def _open_uri(path: Path, query: str) -> sqlite3.Connection:
