@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import abc
 import enum
-import hashlib
 import itertools
 import os
 import re
 import stat
-import tempfile
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, TypeVar
 
+from pycron.digest import sha256_bytes, sha256_hex
 from pycron.errors import (
     ConcurrentEditError,
     CronSyntaxError,
@@ -40,13 +38,13 @@ from pycron.errors import (
     UnknownTimeZoneError,
     file_errors,
 )
-from pycron.expr import FIELD_NAMES, FIELD_VALUES, NICKNAMES, CronExpression, resolve_tz
+from pycron.expr import FIELD_NAMES, FIELD_VALUES, NICKNAMES, CronExpression, Record, resolve_tz
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
     from datetime import tzinfo
 
-    from filelock import FileLock
+    from pycron.locks import LockFile
 
 MAX_LINE_BYTES = 131_071  # cronie silently cuts longer lines; pycron refuses them
 DISABLED_MARK = "#pycron-disabled# "
@@ -592,14 +590,16 @@ def build_options(given: Iterable[tuple[str, str]]) -> Options:
 # --------------------------------------------------------------------------- schedules
 
 
-class Schedule(abc.ABC):
+class Schedule(Record, abc.ABC):
     """A job's schedule, whatever its kind: what pycron asks of it.
 
     Every instant given and returned is aware. `zone` is the daemon's zone (the
     machine's), in which a schedule without a zone of its own reads the clock;
     `anchor` is the daemon's start, from which `@every` counts. A new kind of
-    schedule is a frozen dataclass derived from this one, saying where it
-    differs from the defaults here, plus its entry in `SCHEDULE_WORDS`.
+    schedule is a class derived from this one, saying where it differs from
+    the defaults here, plus its entry in `SCHEDULE_WORDS`. Its values are its
+    `__slots__`, set once by its constructor: they make its equality, hash
+    and repr (`Record`).
     """
 
     __slots__ = ()
@@ -669,16 +669,18 @@ class _OffTheClock(Schedule):
         return None
 
 
-@dataclass(frozen=True, slots=True)
 class Cron(Schedule):
     """A 5-field expression or nickname; `random` if `~` values were picked.
 
     Without a CRON_TZ it reads the daemon's clock, where a time skipped by a
     DST change runs at the end of the gap (the expression's rules)."""
 
-    text: str
-    expression: CronExpression
-    random: bool = False
+    __slots__ = ("expression", "random", "text")
+
+    def __init__(self, text: str, expression: CronExpression, random: bool = False) -> None:
+        self.text = text
+        self.expression = expression
+        self.random = random
 
     @property
     def identity(self) -> tuple[str, object]:
@@ -712,14 +714,16 @@ class Cron(Schedule):
         return moment if self.expression.tz is not None or zone is None else moment.astimezone(zone)
 
 
-@dataclass(frozen=True, slots=True)
 class Every(Schedule):
     """`@every 90s`: a fixed interval, anchored at daemon start (pycron only).
 
     It counts whole intervals from the daemon's start, so it never drifts."""
 
-    text: str
-    interval: timedelta
+    __slots__ = ("interval", "text")
+
+    def __init__(self, text: str, interval: timedelta) -> None:
+        self.text = text
+        self.interval = interval
 
     on_the_clock: ClassVar[bool] = False
 
@@ -751,13 +755,15 @@ class Every(Schedule):
         return "cron rejects the line (bad time specifier)", _every_hint(self.interval)
 
 
-@dataclass(frozen=True, slots=True)
 class At(Schedule):
     """`@at 2026-12-24T18:00`: one run at one time (pycron only); a time
     without an offset is in the CRON_TZ above the job, else the daemon's zone."""
 
-    text: str
-    when: datetime
+    __slots__ = ("text", "when")
+
+    def __init__(self, text: str, when: datetime) -> None:
+        self.text = text
+        self.when = when
 
     once: ClassVar[bool] = True
 
@@ -809,11 +815,13 @@ class At(Schedule):
         return when.astimezone(timezone.utc)
 
 
-@dataclass(frozen=True, slots=True)
 class Reboot(_OffTheClock):
     """`@reboot`: once when the daemon first starts after boot; never on the clock."""
 
-    text: str = "@reboot"
+    __slots__ = ("text",)
+
+    def __init__(self, text: str = "@reboot") -> None:
+        self.text = text
 
     at_boot: ClassVar[bool] = True
 
@@ -827,7 +835,6 @@ class Reboot(_OffTheClock):
         return "at boot"
 
 
-@dataclass(frozen=True, slots=True)
 class Watch(_OffTheClock):
     """`@watch PATH`: a run when something under PATH (a file, or a directory
     and everything in it) is created, modified, deleted or moved (pycron
@@ -835,8 +842,11 @@ class Watch(_OffTheClock):
     the job's `debounce=`. A relative PATH is read from the daemon's
     working directory, `~` as the home directory."""
 
-    text: str
-    path: str
+    __slots__ = ("path", "text")
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
 
     @classmethod
     def read(cls, value: str, column: int, tz: tzinfo | None) -> Watch:
@@ -853,14 +863,16 @@ class Watch(_OffTheClock):
         return "cron rejects the line and has no file triggers", "incron or a path unit"
 
 
-@dataclass(frozen=True, slots=True)
 class After(_OffTheClock):
     """`@after backup,sync`: when its upstream jobs end (pycron only), never on
     the clock. With several upstreams it is a join: it runs once each of them
     has ended as its `when=` option asks since its own last run."""
 
-    text: str
-    jobs: tuple[str, ...]
+    __slots__ = ("jobs", "text")
+
+    def __init__(self, text: str, jobs: tuple[str, ...]) -> None:
+        self.text = text
+        self.jobs = jobs
 
     @classmethod
     def read(cls, value: str, column: int, tz: tzinfo | None) -> After:
@@ -1330,8 +1342,8 @@ class _Reader:
                 )
             self.ids[name] = number
             return name
-        base = hashlib.sha256(f"{schedule}\0{command}".encode("utf-8", "surrogateescape"))
-        job_id = candidate = base.hexdigest()[:10]
+        base = sha256_hex(f"{schedule}\0{command}".encode("utf-8", "surrogateescape"))
+        job_id = candidate = base[:10]
         count = self.twins.get(job_id, 1)
         while candidate in self.ids:
             count += 1
@@ -1480,7 +1492,7 @@ def _random_cron(fields: str, line: str, column: int, tz: tzinfo | None) -> Cron
     tokens = fields.split()
     if len(tokens) != 5:
         return _cron(fields, column, tz)
-    digest = hashlib.sha256(line.encode("utf-8", "surrogateescape")).digest()
+    digest = sha256_bytes(line.encode("utf-8", "surrogateescape"))
     blanked, chosen = fields, []
     search = 0
     for index, token in enumerate(tokens):
@@ -1709,12 +1721,12 @@ class CrontabFile:
 
         return self.update(replace)
 
-    def _lock(self) -> FileLock:
+    def _lock(self) -> LockFile:
         """The lock on the crontab's sibling `.lock` file (its directory made if missing)."""
-        from filelock import FileLock  # noqa: PLC0415 - only editing commands need it
+        from pycron.locks import LockFile  # noqa: PLC0415 - only editing commands need it
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.lock_path))
+        return LockFile(self.lock_path)
 
     def _install(self, text: str) -> None:
         try:
@@ -1746,6 +1758,8 @@ class CrontabFile:
         """A new file `.<name>.XXXXXXXX` beside the crontab holding `data`, on
         disk (fsync); removed again if it cannot be written whole (a full disk),
         so that a failed change leaves nothing behind."""
+        import tempfile  # noqa: PLC0415 - only the editing commands write the file
+
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.path.parent)
         try:
             with os.fdopen(handle, "wb") as stream:

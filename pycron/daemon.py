@@ -36,8 +36,6 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TextIO
 
-from filelock import FileLock, Timeout
-
 from pycron import __version__
 from pycron.crontab import (
     CatchUp,
@@ -58,6 +56,7 @@ from pycron.expr import resolve_tz
 from pycron.graph import RunFact, Trigger, downstreams, upstreams, without_cycles
 from pycron.graph import due as trigger_due
 from pycron.jobtable import LOAD_RESULTS, JobTable
+from pycron.locks import LockFile
 from pycron.notify import Channel
 from pycron.notify.outbox import (
     Compose,
@@ -98,6 +97,7 @@ from pycron.supervisor import (
     run_launch,
     thread_pool,
 )
+from pycron.wakeups import FileWatch, WallTimer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -109,7 +109,11 @@ if TYPE_CHECKING:
     from pycron.watch import Modified, Watcher
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
-MAX_SLEEP = 2.0  # seconds: how often the loop looks at the file and the clock at least
+# Seconds: how often the loop looks at least, while something is found only by
+# looking (the crontab and the clock where the kernel does not tell of their
+# changes, runs of other processes, ...: see `Daemon.longest_sleep`).
+MAX_SLEEP = 2.0
+MAX_IDLE = 3600.0  # seconds the loop sleeps at most when nothing asks for a look
 MAX_CATCH_UP = 10_000  # slots counted per job and decision (older ones are not listed)
 MAX_CHANGED_LISTED = 100  # paths in a @watch job's PYCRON_CHANGED (all in PYCRON_CHANGED_FILE)
 
@@ -467,6 +471,7 @@ class Scheduler:
         self._change_files: dict[tuple[str, datetime], Path] = {}  # run -> PYCRON_CHANGED_FILE
         self._after: dict[str, tuple[str, ...]] = {}  # @after job -> its upstream jobs
         self._followers: dict[str, tuple[str, ...]] = {}  # job -> the @after jobs after it
+        self._lingering = 0  # cgroups of ended runs that their processes still use
         self._elsewhere = elsewhere
 
     @property
@@ -526,7 +531,7 @@ class Scheduler:
         for job_id in self._after:  # upstream runs this daemon did not run (`run-now`)
             self._trigger(job_id, now)
         self._write_duties(self.history)
-        self.supervisor.reap()
+        self._lingering = self.supervisor.reap()
         self._watch_orphans(self.history, now)
 
     def _reload(self) -> None:
@@ -899,9 +904,9 @@ class Scheduler:
             self._earliest_cache = (min(fires) if fires else None,)
         return self._earliest_cache[0]
 
-    def sleep_time(self, now: datetime) -> float:
+    def sleep_time(self, now: datetime, longest: float) -> float:
         """Seconds until the earliest next fire time, delayed start or
-        changed-files burst, at most MAX_SLEEP. That moment is kept in
+        changed-files burst, at most `longest`. That moment is kept in
         `next_start` for other threads (None: nothing planned)."""
         earliest = self.next_start = _soonest(
             self._earliest(),
@@ -909,8 +914,15 @@ class Scheduler:
             *(self._burst_due(job_id, burst) for job_id, burst in self._bursts.items()),
         )
         if earliest is None:
-            return MAX_SLEEP
-        return max(0.0, min(MAX_SLEEP, (earliest - now).total_seconds()))
+            return longest
+        return max(0.0, min(longest, (earliest - now).total_seconds()))
+
+    def looks(self) -> bool:
+        """Whether some turn may find what nothing announces: the end of a run
+        that outlived a dead pycron, an upstream run of an `@after` job that
+        another process ran (`run-now`), or the last process of an ended run
+        leaving its cgroup."""
+        return bool(self._orphans or self._after or self._lingering)
 
     def _submit(self, entry: Entry, slot: datetime, catch_up: bool, record: int | None) -> None:
         if catch_up:
@@ -1192,6 +1204,7 @@ class Daemon:
         wake_up: Callable[[], None] | None = None,
         http: Callable[[Daemon], Served] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        notified: Callable[[], bool] | None = None,
     ) -> None:
         """`pool(n)` makes the worker pool of n workers and `execute` runs one
         launch in a worker (`serve()` gives a thread pool and the runner).
@@ -1205,7 +1218,10 @@ class Daemon:
         ends use it, so that an edit or a change is acted on without delay.
         `http` makes the server of the status page for this daemon (started
         before `ready`, stopped after the drain); `monotonic` is the clock
-        of `stalled_for`."""
+        of `stalled_for`. `notified` says whether the kernel ends the
+        loop's sleep when the clock is set or the crontab is edited (`serve()`
+        gives its `Wakeup`'s): then, with nothing else to look for, the loop
+        sleeps until its next planned moment, else it looks every MAX_SLEEP."""
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
@@ -1229,6 +1245,9 @@ class Daemon:
         self._http = http
         self._member: Member | None = None  # this lifetime's membership of its cluster
         self.pace = Pace(monotonic)
+        self._notified_by = notified
+        self._observer: Watcher | None = None  # the file events' observer, once it watches
+        self._no_watchdog = False  # watchdog was needed and is not installed (said once)
 
     # ----------------------------------------------------------- lifecycle
 
@@ -1236,15 +1255,13 @@ class Daemon:
         """Run until SIGTERM/SIGINT (or `stop()`); returns the exit code."""
         settings = self.settings
         note = prepare_state_dir(settings.state_dir)
-        lock = FileLock(str(settings.state_dir / "daemon.lock"), mode=0o600, thread_local=False)
-        with file_errors(lock.lock_file, "lock the state directory", "--state-dir"):
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
+        lock = LockFile(settings.state_dir / "daemon.lock", mode=0o600)
+        with file_errors(lock.path, "lock the state directory", "--state-dir"):
+            if not lock.acquire(timeout=0):
                 raise DaemonError(
                     f"another pycron daemon (pid {_read_pid(settings.state_dir)}) is running "
                     f"on {settings.state_dir}; stop it first or use another --state-dir"
-                ) from None
+                )
         pid_file = settings.state_dir / "daemon.pid"
         try:
             with file_errors(pid_file, "write the daemon's pid file", "--state-dir"):
@@ -1497,30 +1514,56 @@ class Daemon:
         if self._wake_up is not None:
             self._wake_up()
 
-    def _watcher(self) -> Watcher | None:
-        """The observer of file events, started: the crontab's directory, and
-        the paths of the `@watch` jobs as each load sets them. None where
-        watchdog is not installed: the loop then polls the crontab, and
-        `@watch` jobs do not run."""
+    def _watch_files(self, jobs: Mapping[str, Entry]) -> None:
+        """Have the observer of file events watch what these jobs need: the
+        crontab's directory where the kernel does not tell the loop's sleep
+        of its edits (`notified`), and the paths of the `@watch` jobs. The
+        observer (watchdog, loaded only then) starts once it has anything to
+        watch; where watchdog is not installed, that is said once, the loop
+        polls the crontab, and `@watch` jobs do not run."""
+        if self._observer is not None:
+            self._observer.watch(_watch_targets(jobs))
+            return
+        crontab = None if self._notified() else self.settings.crontab
+        if self._no_watchdog or (crontab is None and not _has_watch_jobs(jobs)):
+            return
         try:
             from pycron.watch import Watcher  # noqa: PLC0415  (loads watchdog)
         except ModuleNotFoundError as error:
             if not (error.name or "").startswith("watchdog"):
                 raise
+            self._no_watchdog = True
+            polled = "" if crontab is None else f"the crontab is polled every {MAX_SLEEP:g}s, "
             self.log(
                 "watch",
                 "warning",
-                message=f"watchdog is not installed: the crontab is polled every {MAX_SLEEP:g}s, "
-                "@watch jobs do not run (install pycron-cli[watch])",
+                message=f"watchdog is not installed: {polled}@watch jobs do not run "
+                "(install pycron-cli[watch])",
             )
-            return None
+            return
 
         def changed(job_id: str, path: str, kind: str) -> None:
             self._post_now(Changed(job_id, path, kind, self.clock()))
 
-        watcher = Watcher(self.settings.crontab, wake=self._look_now, changed=changed, log=self.log)
+        watcher = Watcher(crontab, wake=self._look_now, changed=changed, log=self.log)
         watcher.start()
-        return watcher
+        watcher.watch(_watch_targets(jobs))
+        self._observer = watcher
+
+    def _notified(self) -> bool:
+        """Whether the loop's sleep is ended by the kernel when the clock is
+        set or the crontab is edited (see `notified` in `__init__`)."""
+        return self._notified_by is not None and self._notified_by()
+
+    def longest_sleep(self, unwritten: int, looks: bool, heartbeat_in: float | None) -> float:
+        """How long the loop may sleep when nothing is due: MAX_SLEEP while
+        something is found only by looking (the crontab and the clock where
+        the kernel does not tell of their changes, `unwritten` run ends the
+        history could not take, what the scheduler `looks` for), else
+        MAX_IDLE; never past the next heartbeat (due in `heartbeat_in`
+        seconds, None: no heartbeat)."""
+        longest = MAX_SLEEP if looks or unwritten or not self._notified() else MAX_IDLE
+        return longest if heartbeat_in is None else max(0.0, min(longest, heartbeat_in))
 
     def _look_now(self) -> None:
         """End the loop's sleep (the crontab may have changed): it looks at
@@ -1563,7 +1606,8 @@ class Daemon:
     def _loop(self, scheduler: Scheduler, note: str | None) -> None:
         """Turn by turn until a stop: the signals become events, then the
         scheduler consumes what was posted (run ends, reloads, the tick), and
-        the loop sleeps until the next fire time, a signal, or MAX_SLEEP."""
+        the loop sleeps until the next fire time, a signal or an event of a
+        file (or MAX_SLEEP, when it must look: see `longest_sleep`)."""
         started = self.clock()
         self.log(
             "start",
@@ -1577,22 +1621,22 @@ class Daemon:
             self.log("state", "warning", message=note)
         due = scheduler.start(started)
         scheduler.composer.sender.start()
-        watcher = self._watcher()
-        if watcher is not None:
+        # The paths are watched before `ready`: no change after it is missed.
+        self._watch_files(scheduler.jobs)
+        if self._observer is not None:
             from pycron.watch import modified_since  # noqa: PLC0415  (loaded with the watcher)
 
-            # The paths are watched before `ready`: no change after it is missed.
-            watcher.watch(_watch_targets(scheduler.jobs))
             scheduler.catch_up_changes(modified_since)
         self.pace.turning()
         server = self._start_http()
         try:
             try:
                 self.log("ready", jobs=len(scheduler.jobs), due=due)
-                self._turns(scheduler, watcher, started)
+                self._turns(scheduler, started)
             finally:
-                if watcher is not None:
-                    watcher.stop()
+                if self._observer is not None:
+                    self._observer.stop()
+                    self._observer = None
             scheduler.supervisor.drain(self._take_signals)
         finally:
             if server is not None:
@@ -1613,10 +1657,10 @@ class Daemon:
         self.log("http", url=server.url)
         return server
 
-    def _turns(self, scheduler: Scheduler, watcher: Watcher | None, started: datetime) -> None:
+    def _turns(self, scheduler: Scheduler, started: datetime) -> None:
         """The loop's turns until a drain begins."""
         last_heartbeat = started
-        watched = scheduler.jobs  # the jobs whose paths the watcher has (set before `ready`)
+        watched = scheduler.jobs  # the jobs whose files are watched (set before `ready`)
         while True:
             self.pace.turning()
             self._take_signals()
@@ -1628,16 +1672,18 @@ class Daemon:
             self.events.put(Tick(now))
             scheduler.consume()
             assert self._recorder is not None
-            self._recorder.retry()  # the run ends the history could not take earlier
-            if watcher is not None and scheduler.jobs is not watched:
+            unwritten = self._recorder.retry()  # the run ends the history could not take earlier
+            if scheduler.jobs is not watched:
                 watched = scheduler.jobs
-                watcher.watch(_watch_targets(watched))
+                self._watch_files(watched)
             heartbeat = self.settings.heartbeat
             if heartbeat and (now - last_heartbeat).total_seconds() >= heartbeat:
                 last_heartbeat = now
                 running = sum(scheduler.running.values())
                 self.log("heartbeat", jobs=len(scheduler.jobs), running=running)
-            pause = scheduler.sleep_time(now)
+            heartbeat_in = heartbeat - (now - last_heartbeat).total_seconds() if heartbeat else None
+            longest = self.longest_sleep(unwritten, scheduler.looks(), heartbeat_in)
+            pause = scheduler.sleep_time(now, longest)
             self.pace.sleeping(pause)
             self.sleep(pause, self.wake)
             self.wake.clear()
@@ -1692,8 +1738,18 @@ def _watch_targets(jobs: Mapping[str, Entry]) -> dict[str, str]:
     return {
         job_id: watched_path(entry.schedule.path)
         for job_id, entry in jobs.items()
-        if entry.enabled and isinstance(entry.schedule, Watch)
+        if _watches(entry) and isinstance(entry.schedule, Watch)
     }
+
+
+def _has_watch_jobs(jobs: Mapping[str, Entry]) -> bool:
+    """Whether any enabled job is a `@watch` job."""
+    return any(_watches(entry) for entry in jobs.values())
+
+
+def _watches(entry: Entry) -> bool:
+    """Whether the job is an enabled `@watch` job, whose path is watched."""
+    return entry.enabled and isinstance(entry.schedule, Watch)
 
 
 def _kinds(burst: Burst) -> str:
@@ -1741,14 +1797,23 @@ def _boot_id() -> str:
 
 
 class Wakeup:
-    """A self-pipe the loop sleeps on: a signal's arrival writes a byte to it (the
-    interpreter does, through `signal.set_wakeup_fd`), which ends the sleep at
-    once, with no work in the handler itself."""
+    """What the loop sleeps on: a self-pipe, which a signal's arrival writes a
+    byte to (the interpreter does, through `signal.set_wakeup_fd`), ending the
+    sleep at once with no work in the handler itself; and, where the kernel
+    has them (`pycron.wakeups`), a timer on the wall clock, which also ends
+    the sleep when the clock is set, and the events of the crontab's
+    directory, which end it when the crontab is edited."""
 
-    def __init__(self) -> None:
+    def __init__(self, crontab: Path | None = None) -> None:
+        """`crontab`: the file whose edits end a sleep (none: only the pipe
+        and the timer do)."""
         self._read, self._write = os.pipe()
         for end in (self._read, self._write):
             os.set_blocking(end, False)
+        self._timer = WallTimer.create()
+        self._files = None
+        if crontab is not None and self._timer is not None:
+            self._files = FileWatch.create(crontab)
 
     def poke(self) -> None:
         """End a sleep at once (from any thread): a byte into the pipe."""
@@ -1760,20 +1825,52 @@ class Wakeup:
         """The end to hand to `signal.set_wakeup_fd`."""
         return self._write
 
+    def notified(self) -> bool:
+        """Whether a sleep ends when the clock is set and when the crontab is
+        edited, as the kernel tells of both now (see `Daemon.longest_sleep`)."""
+        return self._files is not None and self._files.watching
+
     def sleep(self, seconds: float, wake: threading.Event) -> None:
-        """Sleep up to `seconds`, less if a signal arrives or `wake` is already set."""
+        """Sleep up to `seconds`, less if a signal arrives, `wake` is already
+        set, the clock is set or the crontab is edited. Events of other files
+        in the crontab's directory do not end it."""
         if wake.is_set():
             return
+        timer, files = self._timer, self._files
+        waits: list[int | WallTimer | FileWatch] = [self._read]
+        if timer is not None:
+            timer.set(time.time() + seconds)  # on the wall clock, which plans the jobs
+            waits.append(timer)
+        if files is not None:
+            if not files.watching:
+                files.rearm()  # the crontab's directory may be back
+            waits.append(files)
+        timeout = None if timer is not None else seconds
         with contextlib.suppress(InterruptedError):
-            select.select([self._read], [], [], seconds)
+            while True:
+                ready = select.select(waits, [], [], timeout)[0]
+                if ready != [files] or (files is not None and files.changed()):
+                    break
         with contextlib.suppress(BlockingIOError):
             while os.read(self._read, 4096):
                 pass
+        if timer is not None:
+            timer.clear()
 
     def close(self) -> None:
-        """Close both ends."""
+        """Close the pipe's ends, the timer and the watch."""
         os.close(self._read)
         os.close(self._write)
+        for kernel in (self._timer, self._files):
+            if kernel is not None:
+                kernel.close()
+
+
+def _child_ended(_number: int, _frame: object = None) -> None:
+    """SIGCHLD's handler, which does nothing: the signal's byte in the
+    `Wakeup`'s pipe ends the loop's sleep, so that a turn reaps at once what
+    the jobs left behind (pycron is their subreaper) and removes the cgroups
+    they emptied."""
 
 
 def serve(
@@ -1800,7 +1897,7 @@ def serve(
         return datetime.now(timezone.utc)
 
     log = EventLog(stream, clock, log_format, log_level)
-    wakeup = Wakeup()
+    wakeup = Wakeup(settings.crontab)
     daemon = Daemon(
         settings,
         clock=clock,
@@ -1814,12 +1911,16 @@ def serve(
         review=review,
         wake_up=wakeup.poke,
         http=http,
+        notified=wakeup.notified,
     )
     previous = signal.set_wakeup_fd(wakeup.fileno, warn_on_full_buffer=False)
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, daemon.notice)
+    previous_child = signal.signal(signal.SIGCHLD, _child_ended)
+    signal.siginterrupt(signal.SIGCHLD, False)  # other threads' system calls go on
     try:
         return daemon.run()
     finally:
+        signal.signal(signal.SIGCHLD, previous_child)
         signal.set_wakeup_fd(previous)
         wakeup.close()

@@ -129,9 +129,10 @@ class ItemKind:
 _ORDINARY: Final = frozenset((ItemKind.STAR, ItemKind.ANY, ItemKind.VALUE, ItemKind.RANGE))
 
 
-class _Record:
-    """Base of the small immutable value classes here: equality, hash and repr
-    from `__slots__` (a light stand-in for frozen dataclasses)."""
+class Record:
+    """Base of small immutable value classes (here and the crontab's schedules):
+    equality, hash and repr from `__slots__`, a light stand-in for frozen
+    dataclasses, whose module alone costs more start-up than this one."""
 
     __slots__: tuple[str, ...] = ()
 
@@ -141,7 +142,7 @@ class _Record:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        assert isinstance(other, _Record)
+        assert isinstance(other, Record)
         return self._values() == other._values()
 
     def __hash__(self) -> int:
@@ -152,7 +153,7 @@ class _Record:
         return f"{type(self).__name__}({pairs})"
 
 
-class Item(_Record):
+class Item(Record):
     """One list item of a field, as written.
 
     `start`/`end`/`step` describe ranges (a single value has start == end;
@@ -181,7 +182,7 @@ class Item(_Record):
         return self.kind in _ORDINARY
 
 
-class Field(_Record):
+class Field(Record):
     """One parsed field: its text, items and the plain values it allows.
 
     `values` holds the values of the ordinary items (extension items depend on
@@ -1516,7 +1517,7 @@ class CronExpression:
 # --------------------------------------------------------------------------- transitions
 
 
-class Transition(_Record):
+class Transition(Record):
     """A change of UTC offset: a gap (clocks go forward) or a fold (they go back).
 
     `instant` is aware, in the zone, at the first moment of the new offset;

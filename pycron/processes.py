@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import signal
 import sys
 import time
@@ -70,8 +69,9 @@ class Scope(NamedTuple):
 
 
 def new_scope(cgroups: Path | None) -> Scope:
-    """A fresh token, and a fresh cgroup under `cgroups` where one can be made."""
-    token = secrets.token_hex(16)
+    """A fresh token (16 random bytes from the system, as hexadecimal), and a
+    fresh cgroup under `cgroups` where one can be made."""
+    token = os.urandom(16).hex()
     if cgroups is None:
         return Scope(token)
     path = cgroups / f"run-{token}"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import os
 import pwd
 import random
@@ -29,17 +28,16 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 
-from filelock import FileLock, Timeout
-
 from pycron.crontab import CRON_PATH, Entry, Options, Overlap, untrusted
+from pycron.digest import sha256_hex
 from pycron.errors import LogNotFoundError, UnsafeFileError, file_errors
+from pycron.locks import LockFile
 from pycron.processes import (
     JOB_VARIABLE,
     TOKEN_VARIABLE,
@@ -87,7 +85,7 @@ def safe_name(job_id: str) -> str:
     cleaned = cleaned.lstrip(".-") or "_"
     if cleaned == job_id:
         return job_id
-    digest = hashlib.sha256(job_id.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    digest = sha256_hex(job_id.encode("utf-8", "surrogateescape"))[:8]
     return f"{cleaned[:60]}-{digest}"
 
 
@@ -505,6 +503,8 @@ def _start(
             stderr = files.enter_context(os.fdopen(_open_private(stderr_path), "wb"))
         stdin: IO[bytes] | int = subprocess.DEVNULL
         if entry.stdin is not None:
+            import tempfile  # noqa: PLC0415 - only for jobs with a `%` stdin
+
             stdin = files.enter_context(tempfile.TemporaryFile())
             stdin.write(entry.stdin.encode("utf-8", "surrogateescape"))
             stdin.seek(0)
@@ -861,9 +861,7 @@ class _JobLock:
         self.path = locks_dir / f"{safe_name(name)}.lock"
         self.owner_path = locks_dir / f"{safe_name(name)}.owner"
         self.request_path = locks_dir / f"{safe_name(name)}.replace"
-        self._lock = FileLock(
-            str(self.path), mode=0o600, preserve_lock_file=True, thread_local=False
-        )
+        self._lock = LockFile(self.path, mode=0o600)
 
     def acquire(self, options: Options, wait: bool, context: Context) -> bool:
         """Take the lock as the overlap policy says; False means skip this run."""
@@ -920,16 +918,11 @@ class _JobLock:
 
     def _take(self, timeout: float, context: Context | None = None) -> bool:
         """Acquire within `timeout` seconds (-1: until acquired or stopping)."""
-        stopping = context.stopping if context is not None else None
-        try:
-            self._lock.acquire(
-                timeout=timeout,
-                poll_interval=context.poll_interval if context is not None else None,
-                cancel_check=stopping,
-            )
-        except Timeout:
-            return False
-        return True
+        if context is None:
+            return self._lock.acquire(timeout)
+        return self._lock.acquire(
+            timeout, poll_interval=context.poll_interval, cancel=context.stopping
+        )
 
     def record_owner(self, scope: Scope) -> None:
         """Note the scope of the run about to start under the lock."""
@@ -1012,10 +1005,13 @@ def _claim_run(directory: Path, stamp: str) -> tuple[str, int | None]:
 
 
 def _locked_marker(path: Path) -> int:
-    """Create `path` (0600) already locked: made under a temporary name, locked,
-    then linked into place, which fails if `path` exists. Returns the open
-    file, whose lock the kernel releases with it, should pycron die."""
-    handle, temporary = tempfile.mkstemp(prefix=".", suffix=_MARKER, dir=path.parent)
+    """Create `path` (0600) already locked: made under a random temporary
+    name, locked, then linked into place, which fails if `path` exists.
+    Returns the open file, whose lock the kernel releases with it, should
+    pycron die."""
+    temporary = path.with_name(f".{os.urandom(8).hex()}{_MARKER}")
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    handle = os.open(temporary, flags, 0o600)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         os.link(temporary, path)

@@ -218,9 +218,10 @@ class Supervisor:
             launches = list(self._running.values())
         return [Slot(launch.entry.id, launch.slot) for launch in launches]
 
-    def reap(self) -> None:
-        """Reap the processes orphaned to the daemon that have ended."""
-        reap_lingering()
+    def reap(self) -> int:
+        """Reap the processes orphaned to the daemon that have ended; returns
+        how many cgroups of ended runs are still in use (see `reap_lingering`)."""
+        return reap_lingering()
 
     def _run_job(self, launch: Launch) -> list[RunResult]:
         """A worker's turn: wait for the jobs the run requires, claim the run's

@@ -1,19 +1,22 @@
 """The daemon's file events: its crontab, and the paths of its `@watch` jobs.
 
 One watchdog observer (inotify on Linux, the native backends elsewhere)
-watches, in threads of its own, the crontab's directory (so that an editor's
-rename into place is seen, not only writes to the file) and each `@watch`
-path: a directory with everything in it, a file through its directory, and a
-path that does not exist yet through its nearest existing parent until it
-appears. It decides nothing: an event on the crontab wakes the daemon's loop,
-which looks at the file as it does every turn, and an event under a watched
-path is handed to the daemon, whose scheduler debounces the changes and runs.
+watches, in threads of its own, each `@watch` path and, where the kernel
+does not tell the daemon's sleep of them (`pycron.wakeups`), the crontab's
+directory (so that an editor's rename into place is seen, not only writes
+to the file). A `@watch` path is watched as a directory with everything in
+it, a file through its directory, and a path that does not exist yet
+through its nearest existing parent until it appears. It decides nothing:
+an event on the crontab wakes the daemon's loop, which looks at the file as
+it does every turn, and an event under a watched path is handed to the
+daemon, whose scheduler debounces the changes and runs.
 
 It also looks, once at start, at what changed under a watched path while no
 daemon watched it (`modified_since`), by modification time.
 
-The daemon imports this module only when it starts: commands that never
-watch never load watchdog.
+The daemon imports this module only when it has something to watch:
+commands that never watch, and a daemon on Linux without `@watch` jobs,
+never load watchdog.
 """
 
 from __future__ import annotations
@@ -55,16 +58,17 @@ class Watcher(FileSystemEventHandler):
 
     def __init__(
         self,
-        crontab: Path,
+        crontab: Path | None,
         *,
         wake: Callable[[], None],
         changed: Callable[[str, str, str], None],
         log: Callable[..., None],
     ) -> None:
-        """`wake` ends the loop's sleep; `changed(job id, path, kind)` hands
-        a change to the scheduler; `log` is the daemon's event log."""
+        """`wake` ends the loop's sleep when `crontab` changes (None: its
+        edits are not watched here); `changed(job id, path, kind)` hands a
+        change to the scheduler; `log` is the daemon's event log."""
         super().__init__()
-        self._crontab = os.path.abspath(crontab)
+        self._crontab = None if crontab is None else os.path.abspath(crontab)
         self._wake = wake
         self._changed = changed
         self._log = log
@@ -76,7 +80,7 @@ class Watcher(FileSystemEventHandler):
         self._observer.daemon = True
 
     def start(self) -> None:
-        """Watch the crontab's directory from now on."""
+        """Watch from now on (the crontab's directory, if it watches it)."""
         self._observer.start()
         self._refresh()
 
@@ -96,8 +100,9 @@ class Watcher(FileSystemEventHandler):
     def _refresh(self) -> None:
         """Schedule the watches the targets need now, drop the others."""
         with self._lock:
-            wanted = {(os.path.dirname(self._crontab), False)}
-            wanted.update(_watch_for(path) for path in self._targets.values())
+            wanted = {_watch_for(path) for path in self._targets.values()}
+            if self._crontab is not None:
+                wanted.add((os.path.dirname(self._crontab), False))
             for key in set(self._watches) - wanted:
                 with contextlib.suppress(KeyError):  # its emitter ended with its directory
                     self._observer.unschedule(self._watches.pop(key))

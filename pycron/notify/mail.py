@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 import quopri
 import re
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 from urllib.parse import unquote, urlsplit
@@ -216,6 +215,8 @@ def mail_transport(smtp_url: str | None, sendmail: str | None) -> MailTransport 
     if smtp_url:
         return SMTPTransport.from_url(smtp_url)
     if sendmail:
+        import shutil  # noqa: PLC0415 - only to find a sendmail program named
+
         program = shutil.which(sendmail)
         if program is None:
             raise UsageError(f"--sendmail: no program {sendmail!r}: give the path of a sendmail")

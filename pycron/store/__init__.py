@@ -37,7 +37,6 @@ Nothing here reads the wall clock: every "now" is an argument.
 from __future__ import annotations
 
 import enum
-import hashlib
 import itertools
 import os
 import sys
@@ -47,6 +46,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from pycron.digest import sha256_hex
 from pycron.errors import HistoryError, MembershipOverError, SlotTakenError
 from pycron.notify import Channel, Message, redact
 from pycron.processes import job_alive
@@ -283,7 +283,7 @@ def target_key(target: str) -> str:
     """The key under which the outbox finds a target again without storing it
     (a SHA-256 digest): the sender looks among the targets configured now for
     the one with this key."""
-    return hashlib.sha256(target.encode()).hexdigest()
+    return sha256_hex(target.encode())
 
 
 def stored_target(target: str) -> str:

@@ -49,9 +49,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock
-
 from pycron.errors import CorruptHistoryError, HistoryError
+from pycron.locks import LockFile
 from pycron.store import INTERRUPTED_MESSAGE, Store, orphaned, time_text, utc
 from pycron.store.sql import (
     EndNotes,
@@ -354,7 +353,7 @@ def open_recording(state_dir: Path, now: datetime, warn: Callable[[str], None]) 
     except CorruptHistoryError as error:
         reason = error.reason
     path = state_dir / FILE_NAME
-    with FileLock(str(path.with_name(f"{FILE_NAME}.lock")), thread_local=False):
+    with LockFile(path.with_name(f"{FILE_NAME}.lock")):
         try:
             return SQLiteStore.open(state_dir)
         except CorruptHistoryError:

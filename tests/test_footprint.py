@@ -1,0 +1,101 @@
+"""What the daemon costs when it has nothing to do, and when many jobs start
+at once: how long its loop sleeps, what a daemon process loads, how a burst
+of starts is written to the history. Structure only: no figure of speed."""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from pycron.daemon import MAX_IDLE, MAX_SLEEP, Daemon, EventLog, Settings
+from pycron.notify.outbox import compose_nothing
+from pycron.records import RunResult
+from pycron.runner import Context
+from pycron.supervisor import Launch, thread_pool
+
+UTC = timezone.utc
+START = datetime(2026, 5, 4, 10, 0, 30, tzinfo=UTC)
+FAR = "# pycron: name=far\n0 3 1 1 * true\n"  # next on New Year's Day
+UPSTREAM = "# pycron: name=up\n0 3 1 1 * true\n# pycron: name=down\n@after up true\n"
+
+
+def sleeps_of(
+    tmp_path: Path, crontab: str, *, notified: bool | None, heartbeat: float | None = None
+) -> tuple[list[float], list[str]]:
+    """The first three sleeps of a daemon on `crontab` whose clock only its
+    sleeps move, and the jobs it started meanwhile; `notified` is what the
+    kernel tells it (None: nothing, as in a daemon whose sleep is not
+    `serve()`'s)."""
+    path = tmp_path / "crontab"
+    path.write_text(crontab)
+    now = [START]
+    sleeps: list[float] = []
+    started: list[str] = []
+
+    def sleep(seconds: float, wake: threading.Event) -> None:
+        sleeps.append(seconds)
+        now[0] += timedelta(seconds=seconds)
+        if len(sleeps) == 3:
+            daemon.stop(immediately=True)
+
+    def execute(launch: Launch, context: Context) -> list[RunResult]:
+        started.append(launch.entry.id)
+        return []
+
+    daemon = Daemon(
+        Settings(path, tmp_path / "state", heartbeat=heartbeat),
+        clock=lambda: now[0],
+        sleep=sleep,
+        log=EventLog(io.StringIO(), lambda: now[0]),
+        pool=thread_pool,
+        execute=execute,
+        senders={},
+        compose=compose_nothing,
+        notified=None if notified is None else lambda: notified,
+    )
+    assert daemon.run() == 0
+    return sleeps, started
+
+
+SLEEPS = {
+    "told of the clock and the crontab: until the next planned moment, an hour at most": (
+        FAR,
+        True,
+        None,
+        [MAX_IDLE] * 3,
+    ),
+    "told nothing now: a look every MAX_SLEEP": (FAR, False, None, [MAX_SLEEP] * 3),
+    "a sleep not serve()'s: a look every MAX_SLEEP": (FAR, None, None, [MAX_SLEEP] * 3),
+    "an @after job, whose upstream may run elsewhere: a look every MAX_SLEEP": (
+        UPSTREAM,
+        True,
+        None,
+        [MAX_SLEEP] * 3,
+    ),
+    "a heartbeat: woken for each": (FAR, True, 90.0, [90.0] * 3),
+}
+
+
+@pytest.mark.parametrize(
+    ("crontab", "notified", "heartbeat", "expected"), SLEEPS.values(), ids=SLEEPS.keys()
+)
+def test_the_loop_sleeps_as_long_as_nothing_needs_a_look(
+    tmp_path: Path,
+    crontab: str,
+    notified: bool | None,
+    heartbeat: float | None,
+    expected: list[float],
+) -> None:
+    sleeps, started = sleeps_of(tmp_path, crontab, notified=notified, heartbeat=heartbeat)
+    assert (sleeps, started) == (expected, [])
+
+
+def test_a_sleep_ends_at_the_next_fire_time(tmp_path: Path) -> None:
+    every = "# pycron: name=tick\n@every 10m true\n"
+    sleeps, started = sleeps_of(tmp_path, every, notified=True)
+    assert sleeps[0] == 600.0
+    assert started == ["tick"]
