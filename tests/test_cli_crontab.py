@@ -11,6 +11,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from freezegun import freeze_time
@@ -277,7 +278,8 @@ ADD_VALUES = {**OPTION_VALUES, "--overlap": "queue", "--mail-on": "failure", "--
 
 
 def test_add_offers_the_job_options_that_say_so_and_no_other() -> None:
-    add = cli.commands["add"]
+    add = cli.get_command(click.Context(cli), "add")
+    assert add is not None
     offered = {name for param in add.params for name in param.opts if name[2:] in JOB_OPTIONS}
     expected = {f"--{spec.key}" for spec in JOB_OPTIONS.values() if spec.in_add}
     assert offered == expected == set(ADD_VALUES)

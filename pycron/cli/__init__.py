@@ -3,9 +3,10 @@
 `main` is the process entry point. It serves the documented form of `pycron
 next` without loading click (`pycron.launch`) and hands every other command
 to the click interface, loaded only then. The interface is a group of command
-families, one module each: `engine` (next, explain), `crontab` (check, add,
-remove, enable, disable, edit, import, export, list), `runs` (run-now,
-history, logs, status, stats), `daemon` and `web`; `invocation` holds the global
+families, one module each, loaded only when one of its commands runs:
+`engine` (next, explain), `crontab` (check, add, remove, enable, disable,
+edit, import, export, list), `runs` (run-now, history, logs, status, stats),
+`daemon` and `web`; `invocation` holds the global
 options and what every command shares, `render` how data is shown (tables on
 a terminal, plain columns or JSON in a pipe), and `app` the group itself.
 """

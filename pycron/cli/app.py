@@ -4,6 +4,7 @@ families it is made of, and how click's own errors end (as pycron's do, in one
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,6 @@ from typing import TYPE_CHECKING
 import click
 
 from pycron import __version__
-from pycron.cli import cluster, crontab, daemon, engine, notify, pipelines, runs, web
 from pycron.cli.invocation import Group, Invocation, global_options
 from pycron.cli.render import sentence
 from pycron.launch import EXIT_FAILURE
@@ -19,9 +19,42 @@ from pycron.launch import EXIT_FAILURE
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+# The family of each command: the module of `pycron.cli` whose COMMANDS hold it.
+FAMILIES = {
+    **dict.fromkeys(("next", "explain"), "engine"),
+    **dict.fromkeys(
+        ("check", "add", "remove", "disable", "enable", "edit", "import", "export", "list"),
+        "crontab",
+    ),
+    "graph": "pipelines",
+    **dict.fromkeys(("run-now", "history", "logs", "status", "stats"), "runs"),
+    "daemon": "daemon",
+    "web": "web",
+    "notify": "notify",
+    "cluster": "cluster",
+}
+
+
+class Families(Group):
+    """The group of the command families, each loaded only when one of its
+    commands runs (or help lists them all): a command pays for the modules
+    of its own family alone, so that `pycron daemon` loads neither the
+    crontab's editing commands nor the history's."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(FAMILIES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        family = FAMILIES.get(cmd_name)
+        if family is None:
+            return None
+        module = importlib.import_module(f"pycron.cli.{family}")
+        commands: tuple[click.Command, ...] = module.COMMANDS
+        return next(command for command in commands if command.name == cmd_name)
+
 
 @click.group(
-    cls=Group,
+    cls=Families,
     context_settings={"help_option_names": ["-h", "--help"]},
     params=global_options(after=False),
 )
@@ -50,11 +83,6 @@ def cli(
       pycron daemon
     """
     ctx.obj = Invocation.given(crontab_path, state_dir, keep_runs, keep_mib)
-
-
-for family in (engine, crontab, pipelines, runs, daemon, web, notify, cluster):
-    for family_command in family.COMMANDS:
-        cli.add_command(family_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
