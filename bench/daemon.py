@@ -66,7 +66,7 @@ from process import clean_env, ensure_release_env
 from terminal import progress
 
 from pycron.crontab import Every, parse
-from pycron.daemon import Daemon, EventLog, Settings, Wakeup, local_zone, plan
+from pycron.daemon import MAX_IDLE, Daemon, EventLog, Settings, Wakeup, local_zone, plan
 from pycron.member import open_cluster
 from pycron.notify.outbox import Sender, compose_nothing
 from pycron.runner import Supervision
@@ -687,7 +687,7 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
                 note("turn_stat", scheduler.table.changed)
                 zone = settings.zone
                 note("turn_plan", plan, scheduler.state, scheduler.jobs, now, daemon.anchor, zone)
-                note("turn_sleep_time", scheduler.sleep_time, now)
+                note("turn_sleep_time", scheduler.sleep_time, now, MAX_IDLE)
             note("reload_unchanged", scheduler._load, initial=False)
             write_atomically(crontab, idle_crontab(jobs, far_month(0), edit=number + 1))
             note("reload_one_edit", scheduler._load, initial=False)
@@ -853,12 +853,12 @@ def measure_reloads(daemon: DaemonProcess, crontab: Path, jobs: int, runs: int) 
 
 def import_figures(runs: int) -> Result:
     """Where the time to the `start` line goes: `python -c pass` against
-    `python -c "import pycron.cli.app"` (what `python -m pycron daemon` imports
-    before it parses its arguments), alternately, medians in ms. A first
+    `python -c "import pycron.cli.start"` (what `python -m pycron daemon` imports
+    before it reads its arguments), alternately, medians in ms. A first
     untimed import writes the bytecode caches, as an install does."""
     commands = {
         "interpreter_ms": [DAEMON_PYTHON[0], "-c", "pass"],
-        "with_imports_ms": [DAEMON_PYTHON[0], "-c", "import pycron.cli.app"],
+        "with_imports_ms": [DAEMON_PYTHON[0], "-c", "import pycron.cli.start"],
     }
     subprocess.run(commands["with_imports_ms"], env=clean_env(), check=True)
     times: dict[str, list[float]] = {key: [] for key in commands}
@@ -924,7 +924,7 @@ def startup_block(jobs: int, startup: Result) -> str:
             "  (interpreter, imports, state directory, history)",
             f"       of which `python -c pass`          {imports['interpreter_ms']:8.1f} ms",
             f"       and importing pycron.cli           {imports['imports_ms']:8.1f} ms"
-            "  (`python -c 'import pycron.cli.app'` minus `python -c pass`)",
+            "  (`python -c 'import pycron.cli.start'` minus `python -c pass`)",
             f"     `start` -> `load` line               {startup['start_to_load_ms']:8.1f} ms"
             "  (read, parse, first fire time of each job)",
             f"   process start -> `ready` (first plan)  {startup['to_ready_ms']:8.1f} ms"

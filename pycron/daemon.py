@@ -549,7 +549,7 @@ class Scheduler:
             del self.running[job_id]
         if event.results:
             self.last[job_id] = event.results[-1]
-            self.composer.run_ended(event.launch.entry, event.results)
+            self.composer.run_ended(event.launch.entry, event.results, event.record)
         changes = self._change_files.pop((job_id, event.launch.slot), None)
         if changes is not None:
             changes.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import os
 import pwd
 import random
@@ -74,12 +75,14 @@ def job_environment(entry: Entry, user: str, home: str) -> dict[str, str]:
     return env
 
 
+@functools.lru_cache(maxsize=4096)
 def safe_name(job_id: str) -> str:
     """A job id or lock name as a single, harmless path component.
 
     Ids pycron makes are safe already; names from elsewhere lose path
     separators, `..`, control and other odd characters, and get a hash of
-    the original so two odd names never share a directory.
+    the original so two odd names never share a directory. Remembered for
+    the jobs of a big crontab: each run asks for its job's several times.
     """
     cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in job_id)
     cleaned = cleaned.lstrip(".-") or "_"

@@ -49,11 +49,21 @@ class Launch(NamedTuple):
 
 class Finished(NamedTuple):
     """A run's end, as it goes back to the scheduler: the results of its
-    attempts (none if it never started) or the error that ended the worker."""
+    attempts (none if it never started) or the error that ended the worker,
+    and the record of its last attempt (None: not known)."""
 
     launch: Launch
     results: list[RunResult]
     error: BaseException | None = None
+    record: int | None = None
+
+
+class _Ran(NamedTuple):
+    """What a worker's turn gives back: the results of the run's attempts and
+    the record of its last one, if recorded."""
+
+    results: list[RunResult]
+    record: int | None = None
 
 
 Execute = Callable[[Launch, Context], list[RunResult]]
@@ -94,9 +104,11 @@ class _Recorder:
         self._log = log
         self._quiet = quiet
         self._first_started = first_started
+        self.record: int | None = None  # the record of the last attempt started, if any
 
     def started(self, result: RunResult, record_id: int | None = None) -> int:
         record = self._recorder.started(result, record_id)
+        self.record = record if record > 0 else None  # below 0: not recorded (yet)
         running = result.outcome is Outcome.RUNNING and result.pid is not None
         if running and result.attempt == 1 and self._first_started is not None:
             self._first_started(result, record)
@@ -195,7 +207,7 @@ class Supervisor:
         self._recorder = recorder
         self._history_error = history_error
         self._finished = finished
-        self._running: dict[Future[list[RunResult]], Launch] = {}
+        self._running: dict[Future[_Ran], Launch] = {}
         self._running_lock = threading.Lock()
 
     @property
@@ -223,36 +235,34 @@ class Supervisor:
         how many cgroups of ended runs are still in use (see `reap_lingering`)."""
         return reap_lingering()
 
-    def _run_job(self, launch: Launch) -> list[RunResult]:
+    def _run_job(self, launch: Launch) -> _Ran:
         """A worker's turn: wait for the jobs the run requires, claim the run's
         queued record and run it, or record it blocked. Once the daemon drains,
         queued runs are left queued for the next daemon."""
         if self.stopping.is_set() or self.draining.is_set():
-            return []
+            return _Ran([])
         entry, record = launch.entry, launch.record
         blocked: tuple[str, datetime] | None = None
         if entry.options.requires:
             blocked = self._await_requirements(launch)
             if self.stopping.is_set() or self.draining.is_set():
-                return []
+                return _Ran([])
         if record is not None and not self._claim(entry, record):
-            return []
+            return _Ran([])
         if blocked is not None:
             try:
-                return [self._record_blocked(launch, *blocked)]
+                return _Ran([self._record_blocked(launch, *blocked)])
             except SlotTakenError:
                 log_slot_taken(self.log, entry.id, launch.slot)
-                return []
+                return _Ran([])
+        recorder = _Recorder(
+            self._recorder, self.log, quiet=entry.no_log, first_started=self._first_started(entry)
+        )
         context = Context(
             state_dir=self.workplace.state_dir,
             clock=self.clock,
             sleep=lambda seconds: not self.stopping.wait(seconds),
-            recorder=_Recorder(
-                self._recorder,
-                self.log,
-                quiet=entry.no_log,
-                first_started=self._first_started(entry),
-            ),
+            recorder=recorder,
             retention=self.workplace.retention,
             stopping=self.stopping.is_set,
             poll_interval=0.1,
@@ -260,10 +270,10 @@ class Supervisor:
             combined_output=self.workplace.mails and wants_mail(entry),
         )
         try:
-            return self._execute(launch, context)
+            return _Ran(self._execute(launch, context), recorder.record)
         except SlotTakenError:  # refused before anything started
             log_slot_taken(self.log, entry.id, launch.slot)
-            return []
+            return _Ran([])
         except MembershipOverError:  # a cluster member that another member took over
             self.log(
                 "fenced",
@@ -273,7 +283,7 @@ class Supervisor:
                 message="this member's lease ran out and another member took its runs over: "
                 "this run is not recorded here",
             )
-            return []
+            return _Ran([])
 
     def _await_requirements(self, launch: Launch) -> tuple[str, datetime] | None:
         """Why the run may not start, and since when it waited (None: it may
@@ -351,7 +361,7 @@ class Supervisor:
         self.log("skip", "warning", job=entry.id, run=record, message="already taken")
         return False
 
-    def _done(self, future: Future[list[RunResult]]) -> None:
+    def _done(self, future: Future[_Ran]) -> None:
         with self._running_lock:
             launch = self._running.pop(future, None)
         if launch is None:
@@ -359,7 +369,10 @@ class Supervisor:
         error = future.exception()
         if error is not None:
             self.log("error", "error", job=launch.entry.id, message=repr(error))
-        self._finished(Finished(launch, [] if error is not None else future.result(), error))
+            self._finished(Finished(launch, [], error))
+            return
+        ran = future.result()
+        self._finished(Finished(launch, ran.results, record=ran.record))
 
     def drain(self, listen: Callable[[], None]) -> None:
         """Wait for running jobs up to the grace, then stop them (recorded

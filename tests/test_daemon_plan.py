@@ -519,7 +519,11 @@ class Simulation:
         return self.now
 
     def compose(
-        self, entry: Entry, results: Sequence[RunResult], past: JobPast, run_id: int | None
+        self,
+        entry: Entry,
+        results: Sequence[RunResult],
+        past: Callable[[], JobPast],
+        run_id: int | None,
     ) -> list[Message]:
         """The daemon asks what a run owes: recorded (job, slot, outcome); nothing."""
         last = results[-1]

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -178,7 +178,7 @@ def test_a_crash_between_a_runs_end_and_its_queueing_composes_it_once(
     composed: list[list[RunResult]] = []
 
     def compose(
-        entry: Entry, results: list[RunResult], past: JobPast, run_id: int | None
+        entry: Entry, results: list[RunResult], past: Callable[[], JobPast], run_id: int | None
     ) -> list[Message]:
         composed.append(list(results))
         return [alert()]

@@ -130,13 +130,19 @@ def _moment(result: RunResult) -> datetime:
 # --------------------------------------------------------------------------- messages
 
 
+def alert_targets(entry: Entry, defaults: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a job's alerts go: its `notify=` targets, else `defaults` (the
+    daemon's); none: it alerts no one."""
+    return entry.options.notify or defaults
+
+
 def alert_messages(
     entry: Entry, result: RunResult, past: JobPast, facts: AlertFacts
 ) -> list[Message]:
     """The alerts a finished run owes: one per target for the first of its
     events the job is set to, unless throttled; none without targets."""
     options = entry.options
-    targets = options.notify or facts.targets
+    targets = alert_targets(entry, facts.targets)
     chosen = [event for event in run_events(result, past) if event in options.notify_on]
     if not targets or not chosen:
         return []
@@ -156,7 +162,7 @@ def alert_messages(
 
 def start_messages(entry: Entry, result: RunResult, facts: AlertFacts) -> list[Message]:
     """The alerts owed when a run's first attempt starts (event `start`)."""
-    targets = entry.options.notify or facts.targets
+    targets = alert_targets(entry, facts.targets)
     if not targets or NotifyEvent.START not in entry.options.notify_on or result.attempt != 1:
         return []
     title = alert_title(NotifyEvent.START, entry.id, "started", facts.host)

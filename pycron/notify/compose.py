@@ -15,12 +15,18 @@ from datetime import timezone
 from typing import TYPE_CHECKING
 
 from pycron.notify import Channel, Message
-from pycron.notify.alerts import AlertFacts, alert_messages, send_alert, start_messages
+from pycron.notify.alerts import (
+    AlertFacts,
+    alert_messages,
+    alert_targets,
+    send_alert,
+    start_messages,
+)
 from pycron.notify.mail import MAIL_LIMIT, MailFacts, MailTransport, mail_message, wants_mail
 from pycron.runner import job_environment, owner_home, owner_name
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from datetime import tzinfo
     from pathlib import Path
 
@@ -47,17 +53,24 @@ def composer(*, host: str, zone: tzinfo | None, targets: tuple[str, ...], mails:
     user, home = owner_name(), owner_home()
 
     def compose(
-        entry: Entry, results: Sequence[RunResult], past: JobPast, run_id: int | None
+        entry: Entry,
+        results: Sequence[RunResult],
+        past: Callable[[], JobPast],
+        run_id: int | None,
     ) -> list[Message]:
         result = results[-1]
-        after = result.finished or result.started
-        # Only a schedule fixed on the clock has a next run known here (an
-        # `@every` counts from the start of the daemon that runs it).
-        next_run = (
-            entry.schedule.next_after(after, zone, after) if entry.schedule.on_the_clock else None
-        )
-        facts = AlertFacts(host, run_id, next_run, targets, zone or timezone.utc)
-        messages = alert_messages(entry, result, past, facts)
+        messages = []
+        if alert_targets(entry, targets):  # only a job that alerts asks the history its past
+            after = result.finished or result.started
+            # Only a schedule fixed on the clock has a next run known here (an
+            # `@every` counts from the start of the daemon that runs it).
+            next_run = (
+                entry.schedule.next_after(after, zone, after)
+                if entry.schedule.on_the_clock
+                else None
+            )
+            facts = AlertFacts(host, run_id, next_run, targets, zone or timezone.utc)
+            messages = alert_messages(entry, result, past(), facts)
         if mails and wants_mail(entry):
             output, size = _output(result.stdout_path, MAIL_LIMIT)
             environment = job_environment(entry, user, home)

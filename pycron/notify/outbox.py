@@ -47,8 +47,11 @@ RECENT_RUNS = 20  # attempts of a job looked through for the record of a run tha
 Send = Callable[[Message], None]
 Targets = Callable[[str], Iterable[str]]  # job id -> the targets configured now
 # What a run that ended owes: (its job, the results of its attempts, what the
-# store knows of the job's past, the record of its last attempt) -> its messages.
-Compose = Callable[["Entry", Sequence["RunResult"], JobPast, "int | None"], list[Message]]
+# store knows of the job's past, asked for only by a composer that needs it,
+# the record of its last attempt) -> its messages.
+Compose = Callable[
+    ["Entry", Sequence["RunResult"], Callable[[], JobPast], "int | None"], list[Message]
+]
 
 
 # What a run that starts owes (its `start` alerts): (its job, the result of
@@ -57,7 +60,7 @@ ComposeStart = Callable[["Entry", "RunResult", "int | None"], list[Message]]
 
 
 def compose_nothing(
-    entry: Entry, results: Sequence[RunResult], past: JobPast, run_id: int | None
+    entry: Entry, results: Sequence[RunResult], past: Callable[[], JobPast], run_id: int | None
 ) -> list[Message]:
     """A composer for a daemon that tells no one: no run owes anything."""
     return []
@@ -87,15 +90,20 @@ class Composer:
         self._clock = clock
         self._log = log
 
-    def run_ended(self, entry: Entry, results: Sequence[RunResult]) -> list[int] | None:
+    def run_ended(
+        self, entry: Entry, results: Sequence[RunResult], record: int | None = None
+    ) -> list[int] | None:
         """Queue what the run (its attempts' results) owes; the ids queued,
-        None if nothing was (composed already, or the history failed)."""
+        None if nothing was (composed already, or the history failed).
+        `record` is its last attempt's, if known (else the history is asked)."""
         if not results:
             return None
         slot = results[-1].scheduled_for
         try:
-            past = self.history.job_past(entry.id, slot)
-            messages = self.compose(entry, results, past, self._record_of(entry.id, slot))
+            run_id = record if record is not None else self._record_of(entry.id, slot)
+            messages = self.compose(
+                entry, results, lambda: self.history.job_past(entry.id, slot), run_id
+            )
             queued = self.history.queue_messages(entry.id, slot, messages, self._clock())
         except HistoryError as error:
             self._log("history", "error", message=f"{error}: the messages of {entry.id}'s run wait")
