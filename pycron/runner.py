@@ -25,6 +25,7 @@ import os
 import pwd
 import random
 import resource
+import select
 import signal
 import stat
 import subprocess
@@ -534,10 +535,14 @@ class _Leader(subprocess.Popen[bytes]):
     `inherited` is what `_spawn` saw of pycron's own peak memory once the
     process had started: Linux counts the peak of the memory a process
     leaves at `exec` into its peak RSS, so a job's count starts at pycron's.
+    `ended` is a descriptor that becomes readable when the process ends (a
+    pidfd, where the system has them): a wait for it sleeps until then
+    instead of looking again and again.
     """
 
     usage: resource.struct_rusage | None = None
     inherited: int = 0
+    ended: int | None = None
 
     def reap(self, timeout: float | None = None) -> bool:
         """Wait up to `timeout` seconds (None: as long as it takes) for the
@@ -546,7 +551,8 @@ class _Leader(subprocess.Popen[bytes]):
 
         The usage of a reaped process counts the descendants it waited for
         too (the shell's commands): CPU time summed, peak memory the largest.
-        With a timeout, it polls as Popen's own wait does.
+        With a timeout, it waits for `ended` to become readable; without
+        one, it polls as Popen's own wait does.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.0005
@@ -564,8 +570,14 @@ class _Leader(subprocess.Popen[bytes]):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            delay = min(delay * 2, remaining, 0.05)
-            time.sleep(delay)
+            if self.ended is not None:
+                select.select([self.ended], [], [], remaining)
+            else:
+                delay = min(delay * 2, remaining, 0.05)
+                time.sleep(delay)
+        if self.ended is not None:
+            os.close(self.ended)
+            self.ended = None
         return True
 
     def peak_rss(self) -> int | None:
@@ -635,8 +647,20 @@ def _spawn(
             close_fds=True,
         )
         _LEADERS.add(process.pid)
+    process.ended = _exit_descriptor(process.pid)
     process.inherited = _own_peak_rss()  # the peak only grows: at least that at its exec
     return process
+
+
+def _exit_descriptor(pid: int) -> int | None:
+    """A pidfd of the started process (readable once it ends), None where the
+    system has none (then its end is polled for)."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:  # an older kernel, or a sandbox that refuses it
+        return None
 
 
 class _Mover:

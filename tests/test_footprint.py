@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
+import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from pycron import runner
 from pycron.cli.app import FAMILIES
 from pycron.daemon import MAX_IDLE, MAX_SLEEP, Daemon, EventLog, Settings
 from pycron.notify.outbox import compose_nothing
@@ -110,3 +113,23 @@ def test_the_group_loads_each_command_from_its_family() -> None:
         module = importlib.import_module(f"pycron.cli.{family}")
         found.update(dict.fromkeys((command.name for command in module.COMMANDS), family))
     assert found == FAMILIES
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd on this system")
+def test_a_job_is_waited_for_on_its_pidfd_without_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(runner.time, "sleep", slept.append)
+    process = runner._spawn(
+        ["/bin/sh", "-c", "sleep 0.3"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={},
+        cwd="/",
+    )
+    try:
+        assert process.ended is not None
+        assert process.reap(timeout=30)
+        assert (process.returncode, process.ended, slept) == (0, None, [])
+    finally:
+        runner._forget_leader(process)
