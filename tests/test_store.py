@@ -22,7 +22,16 @@ from backends import sqlite_raw as raw
 
 from pycron.errors import HistoryError, PycronError, SlotTakenError
 from pycron.records import Outcome, RunResult
-from pycron.store import DayCounts, RunRecord, SlotTaken, Store, nearest_rank, orphaned, pid_alive
+from pycron.store import (
+    DayCounts,
+    RunRecord,
+    SlotTaken,
+    Store,
+    TolerantRecorder,
+    nearest_rank,
+    orphaned,
+    pid_alive,
+)
 from pycron.store import sqlite as history_module
 from pycron.store.cluster import Membership, Slot
 from pycron.store.logs import remove_logs
@@ -995,6 +1004,44 @@ def test_threads_share_one_history(history: Store) -> None:
     assert in_threads(work, range(8)) == []
     assert len(history.runs()) == 80
     assert history.running() == []
+
+
+def test_two_threads_retrying_an_unwritten_end_write_it_once(
+    history: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The daemon's loop and a worker thread both retry the ends a full disk
+    # kept back; one that is being written by one of them is not the other's.
+    record_id = history.started(attempt(outcome=Outcome.RUNNING, seconds=None))
+    write_end = history.finished
+    failing, writing, release = threading.Event(), threading.Event(), threading.Event()
+    failing.set()
+    writes: list[int] = []
+
+    def gated(record: int, result: RunResult) -> None:
+        if failing.is_set():
+            raise HistoryError("database or disk is full")
+        writes.append(record)
+        writing.set()  # the first writer is inside: the second retries now
+        assert release.wait(PROCESS_TIMEOUT)
+        write_end(record, result)
+
+    monkeypatch.setattr(history, "finished", gated)
+    warnings: list[str] = []
+    recorder = TolerantRecorder(history, warnings.append, claim_slots=False)
+    recorder.finished(record_id, attempt())
+    assert [w for w in warnings if "cannot record the end" in w], warnings
+    failing.clear()
+    first = threading.Thread(target=recorder.retry)
+    first.start()
+    assert writing.wait(PROCESS_TIMEOUT)
+    left_to_the_second = recorder.retry()
+    release.set()
+    first.join(PROCESS_TIMEOUT)
+    assert not first.is_alive()
+    assert writes == [record_id]
+    assert left_to_the_second == 0
+    assert recorder.retry() == 0
+    assert history.run(record_id).outcome is Outcome.SUCCESS
 
 
 # -- Pruning -------------------------------------------------------------------------------

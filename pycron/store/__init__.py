@@ -772,21 +772,23 @@ class TolerantRecorder:
 
     def retry(self) -> int:
         """Write the ends kept after a failure, as far as possible now; returns
-        how many are still kept."""
+        how many are still kept. The ends are taken out while they are
+        written, so that two threads retrying at once never write one twice."""
         with self._lock:
-            pending = dict(self._pending)
+            pending, self._pending = self._pending, {}
+        kept: dict[int, RunResult] = {}
         for record_id, result in pending.items():
             try:
                 _write_end(self.history, record_id, self._fenced(result))
             except MembershipOverError:
                 pass  # no longer this member's to write: forgotten, as if written
             except Exception:  # still failing: kept for the next try
+                kept[record_id] = result
                 continue
-            with self._lock:
-                del self._pending[record_id]
             if record_id > 0:
                 self.history.drop_notes(record_id)
         with self._lock:
+            self._pending.update(kept)
             return len(self._pending)
 
 
