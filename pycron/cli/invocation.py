@@ -5,6 +5,7 @@ directory's, or the one a PostgreSQL cluster shares)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -163,6 +164,7 @@ class GlobalOptionsCommand(click.Command):
         self.params.extend(global_options(after=True))
 
     def invoke(self, ctx: click.Context) -> Any:
+        gc.enable()  # off while the modules loaded (`pycron.cli.main`)
         given = {name: ctx.params.pop(name, None) for name in GLOBAL_NAMES}
         given = {name: value for name, value in given.items() if value is not None}
         if given:
