@@ -98,11 +98,14 @@ class JobTable:
             return None
         # Parsing 10,000 lines makes a lot of objects: without the cyclic
         # collector running through them meanwhile, (re)loads take half the time.
+        # (At the daemon's start it is off already, and stays so.)
+        collecting = gc.isenabled()
         gc.disable()
         try:
             crontab, errors = parse(text, str(path))
         finally:
-            gc.enable()
+            if collecting:
+                gc.enable()
         self._loaded_text = text
         self._loaded_result = "error" if errors else "success"
         self.loads[self._loaded_result] += 1
