@@ -191,9 +191,7 @@ class DaemonProcess:
         extra: Sequence[str] = (),
     ) -> None:
         self.command = [
-            DAEMON_PYTHON[0],
-            "-m",
-            "pycron",
+            str(Path(DAEMON_PYTHON[0]).with_name("pycron")),  # the command as installed
             "--crontab",
             str(crontab),
             "--state-dir",
@@ -853,12 +851,12 @@ def measure_reloads(daemon: DaemonProcess, crontab: Path, jobs: int, runs: int) 
 
 def import_figures(runs: int) -> Result:
     """Where the time to the `start` line goes: `python -c pass` against
-    `python -c "import pycron.cli.start"` (what `python -m pycron daemon` imports
-    before it reads its arguments), alternately, medians in ms. A first
+    `python -c "import pycron.cli, pycron.daemon"` (the entry point and the
+    daemon's modules), alternately, medians in ms. A first
     untimed import writes the bytecode caches, as an install does."""
     commands = {
         "interpreter_ms": [DAEMON_PYTHON[0], "-c", "pass"],
-        "with_imports_ms": [DAEMON_PYTHON[0], "-c", "import pycron.cli.start"],
+        "with_imports_ms": [DAEMON_PYTHON[0], "-c", "import pycron.cli, pycron.daemon"],
     }
     subprocess.run(commands["with_imports_ms"], env=clean_env(), check=True)
     times: dict[str, list[float]] = {key: [] for key in commands}

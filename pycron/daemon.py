@@ -29,7 +29,6 @@ import queue
 import random
 import select
 import signal
-import socket
 import sys
 import threading
 import time
@@ -68,7 +67,7 @@ from pycron.notify.outbox import (
     compose_nothing,
 )
 from pycron.processes import job_alive
-from pycron.records import Outcome, RunResult
+from pycron.records import Outcome, RunResult, this_host
 from pycron.runner import (
     Retention,
     Supervision,
@@ -1323,7 +1322,7 @@ class Daemon:
         try:
             member = Member(
                 cluster,
-                host=socket.gethostname(),
+                host=this_host(),
                 pid=os.getpid(),
                 version=__version__,
                 clock=self.clock,

@@ -5,9 +5,16 @@ does not load the machinery that starts processes."""
 from __future__ import annotations
 
 import enum
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, Protocol
+
+
+def this_host() -> str:
+    """The name of this host, as recorded with each run: the kernel's node
+    name, which is what gethostname(2) returns, without loading `socket`."""
+    return os.uname().nodename
 
 
 class Outcome(enum.Enum):

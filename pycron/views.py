@@ -8,12 +8,12 @@ offset, paths as text, absent values as None.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 
 from pycron.crontab import Cron, Entry, Finding, Line
 from pycron.expr import FIELD_NAMES
+from pycron.records import this_host
 from pycron.store import DeliveryRecord, RunRecord, RunStats, Store, orphan_note
 
 
@@ -79,7 +79,7 @@ def run_view(record: RunRecord, host: str | None = None) -> dict[str, object]:
     says so in its message (`pycron gone, pid N`; `host` is this machine's).
     What it used: CPU seconds (user, system) and peak RSS in bytes, null
     where not measured."""
-    here = socket.gethostname() if host is None else host
+    here = this_host() if host is None else host
     return {
         "run": record.id,
         "job": record.job_id,

@@ -43,7 +43,6 @@ was lost) naming the URL, its password masked.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -57,7 +56,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from pycron.errors import HistoryError, StoreConnectionError
-from pycron.records import Outcome
+from pycron.records import Outcome, this_host
 from pycron.store import text_time, time_text
 from pycron.store.cluster import (
     DEFAULT_LEASE,
@@ -302,7 +301,7 @@ class PostgresStore(_Database, SQLStore):
         records (default: its hostname); `notes` is the directory (of this
         host) where ends that cannot be written are noted (`note_end`); without
         one, they cannot be."""
-        self.host = socket.gethostname() if host is None else host
+        self.host = this_host() if host is None else host
         self._notes = None if notes is None else EndNotes(notes, NOTE_PREFIX)
         self._open_database(url)
 

@@ -39,7 +39,6 @@ start a new one (`open_recording`), and record through a
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import threading
 import time
@@ -51,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from pycron.errors import CorruptHistoryError, HistoryError
 from pycron.locks import LockFile
+from pycron.records import this_host
 from pycron.store import INTERRUPTED_MESSAGE, Store, orphaned, time_text, utc
 from pycron.store.sql import (
     EndNotes,
@@ -223,7 +223,7 @@ class SQLiteStore(SQLStore):
         up to date. `host` names this machine in new records (default: its
         hostname). A `readonly` store never writes (see `open_readonly`)."""
         self.path = path
-        self.host = socket.gethostname() if host is None else host
+        self.host = this_host() if host is None else host
         self._notes: EndNotes = EndNotes(path.parent, END_NOTE)
         self._lock = threading.Lock()
         self._db = _connect_readonly(path) if readonly else _connect(path)
