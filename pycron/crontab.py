@@ -1084,6 +1084,8 @@ class _Reader:
         self.unattached: int | None = None  # an options comment the next job must answer for
         self.ids: dict[str, int] = {}  # id -> line
         self.twins: dict[str, int] = {}  # hash id -> how many jobs share it so far
+        # Jobs laid out alike share one Spans: a crontab's lines mostly are.
+        self.layouts: dict[Spans, Spans] = {}
 
     def read(self, text: str) -> Iterator[Line]:
         """Classify every physical line (split at LF, as cron does).
@@ -1321,12 +1323,16 @@ class _Reader:
             stdin,
             self.env_items,
             options,
-            Spans(schedule_columns, rest_column, user_column, option_column, percents),
+            self._layout(Spans(schedule_columns, rest_column, user_column, option_column, percents)),
             user,
             enabled and options.enabled,
             no_log,
             option_column is not None,  # mail_on_error_only
         )
+
+    def _layout(self, spans: Spans) -> Spans:
+        """The Spans equal to `spans` that an earlier job has, else `spans`."""
+        return self.layouts.setdefault(spans, spans)
 
     def _unique_id(
         self, name: str | None, schedule: str, command: str, number: int, column: int
@@ -1464,7 +1470,9 @@ def _skip_blanks(text: str, start: int, column: int) -> tuple[str, int]:
 def _cron(text: str, column: int, tz: tzinfo | None) -> Cron:
     """A Cron schedule; syntax errors are moved to the line's columns."""
     try:
-        return Cron(" ".join(text.split()), CronExpression(text, tz))
+        # The text as written where it is five words between single spaces already.
+        normal = text if text.count(" ") == 4 and text.isprintable() else " ".join(text.split())
+        return Cron(normal, CronExpression(text, tz))
     except CronSyntaxError as exc:
         message = exc.message
         if exc.position is not None:
