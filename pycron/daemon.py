@@ -700,15 +700,16 @@ class Scheduler:
         if loaded is None:
             return False
         state: dict[str, JobState] = {}
+        known, previous = self.state, loaded.previous
+        anchor, zone = self.anchor, self.settings.zone
         for job_id, entry in self.jobs.items():
-            old = loaded.previous.get(job_id)
-            if old is not None and _same_schedule(old, entry) and job_id in self.state:
-                state[job_id] = self.state[job_id]
+            kept = known.get(job_id)
+            old = previous.get(job_id)
+            if kept is not None and old is not None and _same_schedule(old, entry):
+                state[job_id] = kept
             else:
-                state[job_id] = JobState(
-                    fire_after(entry, now, self.anchor, self.settings.zone),
-                    self.state.get(job_id, JobState(None)).last_slot,
-                )
+                last_slot = kept.last_slot if kept is not None else None
+                state[job_id] = JobState(fire_after(entry, now, anchor, zone), last_slot)
         self.state = state
         self._earliest_cache = None
         self._after, cycles = without_cycles(upstreams(self.jobs.values()))
