@@ -44,6 +44,9 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # operational error: nothing matches, a file cannot be read or written, ...
 EXIT_USAGE = 2  # bad command line or bad syntax
 
+# How a command stopped by Ctrl-C (or the end of its input) before its own handling ends.
+STOPPED = "pycron: error: stopped (end of input or interrupt)"
+
 # Most specific first; every PycronError maps to exactly one code.
 EXIT_CODES: tuple[tuple[type[PycronError], int], ...] = (
     (CronSyntaxError, EXIT_USAGE),

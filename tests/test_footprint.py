@@ -1,22 +1,27 @@
 """What the daemon costs when it has nothing to do, and when many jobs start
-at once: how long its loop sleeps, what a daemon process loads, how a burst
-of starts is written to the history. Structure only: no figure of speed."""
+at once: how long its loop sleeps, what a daemon process loads (neither
+click nor the parts of the interactive commands, nor the alert side or the
+checks of a crontab that no job needs), how a burst of starts is written to
+the history. Structure only: no figure of speed."""
 
 from __future__ import annotations
 
 import importlib
 import io
 import os
+import re
 import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from test_daemon import Sandbox, stop
 
 from pycron import runner
 from pycron.cli.app import FAMILIES
 from pycron.daemon import MAX_IDLE, MAX_SLEEP, Daemon, EventLog, Settings
+from pycron.notify.mail import SENDMAIL
 from pycron.notify.outbox import compose_nothing
 from pycron.records import RunResult
 from pycron.runner import Context
@@ -113,6 +118,83 @@ def test_the_group_loads_each_command_from_its_family() -> None:
         module = importlib.import_module(f"pycron.cli.{family}")
         found.update(dict.fromkeys((command.name for command in module.COMMANDS), family))
     assert found == FAMILIES
+
+
+# A module as `python -X importtime` lists it, the first time it is imported
+# (by an import statement: not what `importlib.import_module` loads, such as a
+# family of the click interface; the modules those import are listed).
+IMPORTED = re.compile(r"^import time: +\d+ \| +\d+ \| +(\S+)$", re.MULTILINE)
+# What only the interactive commands use: click and what shows tables, the
+# click interface's modules, the checks of `pycron check`, the status page.
+INTERACTIVE = {
+    "click",
+    "rich",
+    "tabulate",
+    "pycron.cli.app",
+    "pycron.cli.invocation",
+    "pycron.cli.render",
+    "pycron.cli.daemon",
+    "pycron.cli.notify",
+    "pycron.cli.web",
+    "pycron.cli.cluster",
+    "pycron.lint",
+    "pycron.web",
+}
+# The alert side (and the mail composer), needed only by a daemon that can tell someone.
+TELLING = {"pycron.notify.alerts", "pycron.notify.compose", "apprise"}
+# A local sendmail lets every daemon send mail: its composer is loaded at the start.
+MAILS = os.access(SENDMAIL, os.X_OK)
+ALERTING = "# pycron: name=far notify=json://127.0.0.1:9/hook\n0 3 1 1 * true\n"
+
+LOADS = {
+    "a plain crontab: neither the interactive parts nor the alert side": (
+        FAR,
+        [],
+        set(),
+        INTERACTIVE | (set() if MAILS else TELLING),
+    ),
+    "a job with notify=: its targets are checked as the crontab loads": (
+        ALERTING,
+        [],
+        {"pycron.lint", "pycron.notify.alerts"},
+        INTERACTIVE - {"pycron.lint"},
+    ),
+    "a MAILTO: the review says whether mail can leave": (
+        "MAILTO=ops@example.org\n" + FAR,
+        [],
+        set() if MAILS else {"pycron.lint"},
+        INTERACTIVE - {"pycron.lint"},
+    ),
+    "default alert targets: the composer from the start": (
+        FAR,
+        ["--notify", "json://127.0.0.1:9/hook"],
+        {"pycron.notify.compose"},
+        INTERACTIVE,
+    ),
+    "a line the quick reader leaves to click (an option twice)": (
+        FAR,
+        ["--tz", "UTC", "--tz", "UTC"],
+        {"click", "pycron.cli.app"},
+        {"rich", "pycron.lint"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("crontab", "args", "loaded", "unloaded"), LOADS.values(), ids=LOADS.keys()
+)
+def test_a_daemon_loads_only_what_it_needs(
+    sandbox: Sandbox, crontab: str, args: list[str], loaded: set[str], unloaded: set[str]
+) -> None:
+    """What a `pycron daemon` process imports from its start to its stop,
+    as Python lists it (`-X importtime`, by its environment variable)."""
+    sandbox.write(crontab)
+    daemon = sandbox.start("--log-format", "json", *args, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    daemon.wait_for(r'"event": "ready"')
+    assert stop(daemon) == 0
+    modules = set(IMPORTED.findall(daemon.log()))
+    assert "pycron.daemon" in modules
+    assert (loaded - modules, unloaded & modules) == (set(), set())
 
 
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="no pidfd on this system")

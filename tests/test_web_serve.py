@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from test_daemon import LATER, START_TIMEOUT, Daemon, Sandbox, stop, wait_until
 
-from pycron.cli.web import Address, parse_address
+from pycron.cli.serving import Address, parse_address
 from pycron.crontab import Entry
 from pycron.daemon import Pace
 from pycron.errors import UsageError

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import click
 
 from pycron import __version__
-from pycron.cli.invocation import Group, Invocation, global_options
+from pycron.cli.given import Invocation
+from pycron.cli.invocation import Group, global_options
 from pycron.cli.render import sentence
-from pycron.launch import EXIT_FAILURE
+from pycron.launch import EXIT_FAILURE, STOPPED
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo(f"pycron: error: {sentence(error.format_message())}", err=True)
         sys.exit(error.exit_code)
     except click.Abort:
-        click.echo("pycron: error: stopped (end of input or interrupt)", err=True)
+        click.echo(STOPPED, err=True)
         sys.exit(EXIT_FAILURE)
     if isinstance(code, int):  # a command's ctx.exit(code)
         sys.exit(code)

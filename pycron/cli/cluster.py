@@ -5,40 +5,30 @@ one a PostgreSQL cluster shares) and `pycron cluster status`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import click
 
+from pycron.cli.given import CLUSTER_ENV, cluster_url, read_lease
 from pycron.cli.invocation import Group, invocation_of, utc_now
 from pycron.cli.render import Column, local_time, print_json, print_table
-from pycron.crontab import format_duration, parse_duration
+from pycron.crontab import format_duration
 from pycron.errors import UsageError
 from pycron.explain import human_duration
-from pycron.store.cluster import DEFAULT_LEASE, Member, backend_of
-
-CLUSTER_ENV = "PYCRON_CLUSTER"
+from pycron.store.cluster import DEFAULT_LEASE, Member
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """A cluster URL of a known form (see `backend_of`), or none."""
-    if value:
-        backend_of(value)
-    return value or None
+    """A cluster URL of a known form, or none (see `cluster_url`)."""
+    return cluster_url(value)
 
 
 def _lease(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
-    """A lease of at least a second, written as a duration (`30s`, `2m`)."""
-    try:
-        lease = parse_duration(value)
-    except ValueError as error:
-        raise UsageError(f"--cluster-lease {value!r}: {error}") from None
-    if lease < timedelta(seconds=1):
-        raise UsageError(f"--cluster-lease {value!r}: give at least 1s (30s by default)")
-    return lease
+    """A lease of at least a second, written as a duration (see `read_lease`)."""
+    return read_lease(value)
 
 
 def _history_url(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -46,7 +36,7 @@ def _history_url(ctx: click.Context, param: click.Parameter, value: str | None) 
     the command's invocation, for `open_history`."""
     url = _url(ctx, param, value)
     if url is not None:
-        ctx.obj = replace(invocation_of(ctx), cluster=url)
+        ctx.obj = invocation_of(ctx)._replace(cluster=url)
 
 
 def cluster_url_option(help_text: str) -> Callable[[F], F]:

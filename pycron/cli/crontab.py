@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pycron.cli import notify
+from pycron.cli import messages
 from pycron.cli.cluster import cluster_url_option, history_cluster_option
 from pycron.cli.invocation import command, invocation_of, open_history, read_source, utc_now
 from pycron.cli.render import (
@@ -164,7 +164,7 @@ def _lint_findings(crontab: Crontab) -> list[Finding]:
 def _can_mail() -> bool:
     """Whether a daemon started here could send mail: PYCRON_SMTP, else a local
     sendmail (for the no-mail-transport lint; a bad PYCRON_SMTP is a usage error)."""
-    return notify.transport(None, None) is not None
+    return messages.transport(None, None) is not None
 
 
 def _users() -> set[str]:

@@ -1,5 +1,7 @@
 """The `daemon` command: the foreground scheduler, with its settings read
-from the command line."""
+from the command line. Its usual lines are read without click
+(`pycron.cli.daemonline`); this command reads the others, and gives the
+help, and both start the daemon through `daemonline.start`."""
 
 from __future__ import annotations
 
@@ -8,33 +10,27 @@ from datetime import timedelta
 import click
 
 from pycron.cli.cluster import cluster_url_option, lease_option
+from pycron.cli.daemonline import LOG_FORMATS, LOG_LEVELS, DaemonLine, start
 from pycron.cli.invocation import command, invocation_of
-from pycron.cli.notify import (
-    SMTP_ENV,
-    composer,
-    default_targets,
-    reviewer,
-    senders,
-    start_composer,
-    transport,
-)
-from pycron.cli.web import Address, daemon_page, http_access, http_options
-from pycron.daemon import LogFormat, Settings, local_zone, serve
-from pycron.expr import resolve_tz
+from pycron.cli.messages import SMTP_ENV
+from pycron.cli.serving import Address
+from pycron.cli.web import http_options, token_given
+
+DEFAULTS = DaemonLine._field_defaults
 
 
 @command("daemon")
 @click.option(
     "--max-parallel",
     type=click.IntRange(min=1),
-    default=10,
+    default=DEFAULTS["max_parallel"],
     show_default=True,
     help="Jobs running at once; more due jobs wait in order.",
 )
 @click.option(
     "--shutdown-grace",
     type=float,
-    default=30.0,
+    default=DEFAULTS["shutdown_grace"],
     show_default=True,
     metavar="SECONDS",
     help="On SIGTERM, how long running jobs may finish before they are stopped.",
@@ -44,12 +40,15 @@ from pycron.expr import resolve_tz
     "--reboot", is_flag=True, help="Treat this start as a boot: run @reboot jobs (containers)."
 )
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default=DEFAULTS["log_format"],
+    show_default=True,
 )
 @click.option(
     "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    default="info",
+    type=click.Choice(LOG_LEVELS),
+    default=DEFAULTS["log_level"],
     show_default=True,
 )
 @click.option("--heartbeat", type=float, metavar="SECONDS", help="Log a heartbeat line this often.")
@@ -118,37 +117,26 @@ def daemon_command(
       PYCRON_HTTP_TOKEN=$(cat /etc/pycron/token) pycron daemon --http 0.0.0.0:8765
       pycron daemon --cluster postgresql://cron@db.example.com/pycron
     """
-    invocation = invocation_of(ctx)
-    zone = resolve_tz(tz) if tz else local_zone()
-    daemon_settings = Settings(
-        crontab=invocation.crontab,
-        state_dir=invocation.state_dir,
+    line = DaemonLine(
+        invocation_of(ctx),
         max_parallel=max_parallel,
         shutdown_grace=shutdown_grace,
-        zone=zone,
+        tz=tz,
         reboot=reboot,
+        log_format=log_format,
+        log_level=log_level,
         heartbeat=heartbeat,
-        retention=invocation.retention,
         smtp=smtp,
         sendmail=sendmail,
-        notify=default_targets(notify),
+        notify=notify,
+        http=http,
+        http_token=http_token,
+        token_given=token_given(ctx),
+        http_insecure=http_insecure,
         cluster=cluster,
         cluster_lease=cluster_lease,
     )
-    mail = transport(smtp, sendmail)  # a bad --smtp URL: a usage error, before anything starts
-    token = http_access(ctx, http, http_token, http_insecure)
-    page = daemon_page(http, token) if http is not None else None  # listens before the start
-    code = serve(
-        daemon_settings,
-        LogFormat(log_format),
-        log_level,
-        senders=senders(mail),
-        compose=composer(mail is not None, daemon_settings.notify, zone),
-        compose_start=start_composer(daemon_settings.notify, zone),
-        review=reviewer(mail is not None),
-        http=page,
-    )
-    ctx.exit(code)
+    ctx.exit(start(line))
 
 
 COMMANDS = (daemon_command,)

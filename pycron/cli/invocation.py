@@ -1,34 +1,32 @@
 """What every command shares: the global options (given before or after the
-command), the `Invocation` they make, the error reporting of the group, and
+command) that make its `Invocation`, the error reporting of the group, and
 opening the crontab and the run history for a command (the state
 directory's, or the one a PostgreSQL cluster shares)."""
 
 from __future__ import annotations
 
 import gc
-import os
 import sys
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from pycron.crontab import (
-    CrontabFile,
+from pycron.cli.given import (
+    CRONTAB_ENV,
+    GLOBAL_NAMES,
+    KEEP_MIB,
+    KEEP_MIB_ENV,
+    KEEP_RUNS,
+    KEEP_RUNS_ENV,
+    STATE_DIR_ENV,
+    Invocation,
+    open_shared_history,
 )
-from pycron.errors import (
-    HistoryError,
-    PycronError,
-    UsageError,
-)
+from pycron.errors import HistoryError, PycronError, UsageError
 from pycron.launch import exit_code, format_error
-from pycron.runner import (
-    Retention,
-)
 from pycron.store import Store, TolerantRecorder
-from pycron.store.cluster import backend_of, drivers
 from pycron.store.sqlite import SQLiteStore, open_recording
 
 if TYPE_CHECKING:
@@ -46,68 +44,6 @@ class Group(click.Group):
             ctx.exit(exit_code(error))
 
 
-@dataclass(frozen=True)
-class Invocation:
-    """What the global options of one `pycron` invocation chose: where the
-    crontab and the state live, and how many logs to keep (options, then
-    environment, then defaults); and the cluster whose history a command
-    that reads it was told to read (its `--cluster`), if any."""
-
-    crontab: Path
-    state_dir: Path
-    retention: Retention
-    cluster: str | None = None
-
-    @classmethod
-    def given(
-        cls, crontab_path: Path | None, state_dir: Path | None, keep_runs: int, keep_mib: int
-    ) -> Invocation:
-        """The invocation of the options given before the command."""
-        return cls(
-            crontab_path or _default_crontab(),
-            state_dir or _default_state_dir(),
-            Retention(keep_runs, keep_mib * 2**20),
-        )
-
-    @property
-    def shared_history(self) -> str | None:
-        """The URL of the history read, where it is the one the cluster's
-        members share; None where it is the state directory's."""
-        return shared_history_url(self.cluster)
-
-    def crontab_file(self, system: bool = False) -> CrontabFile:
-        """The crontab as a file to read and edit."""
-        return CrontabFile(self.crontab, system=system)
-
-    def updated(self, ctx: click.Context, given: dict[str, Any]) -> Invocation:
-        """This invocation with the global options given after the command."""
-        root = ctx.find_root()
-        for name in given:
-            if root.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
-                flag = "--" + name.removesuffix("_path").replace("_", "-")
-                raise UsageError(f"{flag} is given both before and after the command: give it once")
-        runs = given.get("keep_runs", self.retention.runs)
-        mib = given.get("keep_mib")
-        return replace(
-            self,
-            crontab=given.get("crontab_path", self.crontab),
-            state_dir=given.get("state_dir", self.state_dir),
-            retention=Retention(runs, mib * 2**20 if mib else self.retention.max_bytes),
-        )
-
-
-def _default_crontab() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base, "pycron", "crontab")
-
-
-def _default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return Path(base, "pycron")
-
-
 def global_options(*, after: bool) -> list[click.Parameter]:
     """Where the crontab and the state are, and how many logs to keep: taken
     before the command (with their environment variables and defaults) and
@@ -116,7 +52,7 @@ def global_options(*, after: bool) -> list[click.Parameter]:
     return [
         click.Option(
             ["--crontab", "crontab_path"],
-            envvar="PYCRON_CRONTAB" if defaults else None,
+            envvar=CRONTAB_ENV if defaults else None,
             metavar="PATH",
             type=click.Path(dir_okay=False, path_type=Path),
             help="The crontab file [default: $PYCRON_CRONTAB, else "
@@ -124,34 +60,31 @@ def global_options(*, after: bool) -> list[click.Parameter]:
         ),
         click.Option(
             ["--state-dir", "state_dir"],
-            envvar="PYCRON_STATE_DIR" if defaults else None,
+            envvar=STATE_DIR_ENV if defaults else None,
             metavar="DIR",
             type=click.Path(path_type=Path),  # a file there is reported where it is used
             help="Run history and logs [default: $PYCRON_STATE_DIR, else $XDG_STATE_HOME/pycron].",
         ),
         click.Option(
             ["--keep-runs", "keep_runs"],
-            envvar="PYCRON_KEEP_RUNS" if defaults else None,
+            envvar=KEEP_RUNS_ENV if defaults else None,
             metavar="N",
             type=click.IntRange(min=1),
-            default=Retention().runs if defaults else None,
+            default=KEEP_RUNS if defaults else None,
             help=f"Log files kept per job: those of its last N runs, all their attempts "
-            f"[default: $PYCRON_KEEP_RUNS, else {Retention().runs}]...",
+            f"[default: $PYCRON_KEEP_RUNS, else {KEEP_RUNS}]...",
         ),
         click.Option(
             ["--keep-mib", "keep_mib"],
-            envvar="PYCRON_KEEP_MIB" if defaults else None,
+            envvar=KEEP_MIB_ENV if defaults else None,
             metavar="M",
             type=click.IntRange(min=1),
-            default=Retention().max_bytes // 2**20 if defaults else None,
+            default=KEEP_MIB if defaults else None,
             help=f"...and at most this many MiB of them, whole runs [default: "
-            f"$PYCRON_KEEP_MIB, else {Retention().max_bytes // 2**20}] (the newest run and "
+            f"$PYCRON_KEEP_MIB, else {KEEP_MIB}] (the newest run and "
             "runs in progress are always kept).",
         ),
     ]
-
-
-GLOBAL_NAMES = ("crontab_path", "state_dir", "keep_runs", "keep_mib")
 
 
 class GlobalOptionsCommand(click.Command):
@@ -167,8 +100,13 @@ class GlobalOptionsCommand(click.Command):
         gc.enable()  # off while the modules loaded (`pycron.cli.main`)
         given = {name: ctx.params.pop(name, None) for name in GLOBAL_NAMES}
         given = {name: value for name, value in given.items() if value is not None}
+        root = ctx.find_root()
+        for name in given:
+            if root.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE:
+                flag = "--" + name.removesuffix("_path").replace("_", "-")
+                raise UsageError(f"{flag} is given both before and after the command: give it once")
         if given:
-            ctx.obj = invocation_of(ctx).updated(ctx, given)
+            ctx.obj = invocation_of(ctx).updated(given)
         return super().invoke(ctx)
 
 
@@ -212,29 +150,6 @@ def open_history(invocation: Invocation) -> Store:
     if url is not None:
         return open_shared_history(url)
     return SQLiteStore.open_readonly(invocation.state_dir, settled_at=utc_now())
-
-
-def shared_history_url(cluster: str | None) -> str | None:
-    """The URL of the history the members of cluster `cluster` share: a
-    PostgreSQL cluster's own; None for a Redis cluster, which shares only its
-    claims (each host keeps its history in its state directory), or for no
-    cluster."""
-    if cluster is None or backend_of(cluster) != "postgresql":
-        return None
-    return cluster
-
-
-def open_shared_history(url: str) -> Store:
-    """The history a PostgreSQL cluster shares, for reading: the whole
-    cluster's runs, each naming its host. The store has no read-only mode, so
-    the readers take care never to write through it; opening it brings its
-    schema up to date, as any member's start does. Runs of other hosts are
-    shown as recorded: a member that died leaves its runs running until a
-    live member takes them over. A server out of reach is a
-    `StoreConnectionError` naming the URL, its password masked."""
-    with drivers():
-        from pycron.store.postgresql import PostgresStore  # noqa: PLC0415 - the cluster extra
-    return PostgresStore.open(url)
 
 
 def open_recorder(invocation: Invocation) -> TolerantRecorder | None:

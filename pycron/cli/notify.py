@@ -1,76 +1,17 @@
-"""The `notify` family (`pycron notify test`), and where the commands that
-tell people (`daemon`, `run-now`, `notify test`) get their senders and their
-composer: built here, at the edge, from the mail and alert parts.
-"""
+"""The `notify` family (`pycron notify test`): try where mail and alerts go,
+through the senders the daemon uses (`pycron.cli.messages`)."""
 
 from __future__ import annotations
 
-import os
 import socket
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 import click
 
 from pycron.cli.invocation import GlobalOptionsCommand, Group, invocation_of
+from pycron.cli.messages import default_targets, senders, transport
 from pycron.errors import UsageError
-from pycron.lint import LOAD_CHECKS, lint
-from pycron.notify import Channel, Message, compose, redact
-from pycron.notify.alerts import check_target
-from pycron.notify.mail import MailTransport, mail_transport
-from pycron.notify.outbox import Compose, ComposeStart, Send, try_targets
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from datetime import tzinfo
-
-    from pycron.crontab import Crontab, Finding
-
-NOTIFY_ENV = "PYCRON_NOTIFY"  # comma-separated default alert targets
-SMTP_ENV = "PYCRON_SMTP"
-
-
-def transport(smtp: str | None, sendmail: str | None) -> MailTransport | None:
-    """How mail leaves: SMTP by `smtp` (else $PYCRON_SMTP), else the
-    `sendmail` program (else /usr/sbin/sendmail where it exists), else none.
-    A bad SMTP URL is a usage error that says what to write."""
-    return mail_transport(smtp or os.environ.get(SMTP_ENV) or None, sendmail)
-
-
-def senders(mail: MailTransport | None) -> dict[Channel, Send]:
-    """The sender of each channel (mail only through a transport, `mail`)."""
-    return compose.senders(mail)
-
-
-def reviewer(mails: bool) -> Callable[[Crontab], list[Finding]]:
-    """What the daemon reports of each crontab it loads besides its errors:
-    `notify=` targets that apprise cannot use, and a MAILTO that no mail can
-    leave for (without `mails`, a transport), at their lines and columns,
-    once per load."""
-
-    def review(crontab: Crontab) -> list[Finding]:
-        now = datetime.now(timezone.utc)  # unused by these checks, which do not look at dates
-        return lint(crontab, now, check_target=check_target, mail_transport=mails, only=LOAD_CHECKS)
-
-    return review
-
-
-def start_composer(targets: tuple[str, ...], zone: tzinfo | None) -> ComposeStart:
-    """What this host's runs owe as they start: `start` alerts."""
-    return compose.start_composer(host=socket.gethostname(), zone=zone, targets=targets)
-
-
-def composer(mails: bool, targets: tuple[str, ...], zone: tzinfo | None) -> Compose:
-    """What this host's runs owe: alerts, and mail where `mails` (a transport exists)."""
-    return compose.composer(host=socket.gethostname(), zone=zone, targets=targets, mails=mails)
-
-
-def default_targets(given: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The alert targets of jobs without `notify=`: those given (--notify),
-    else $PYCRON_NOTIFY's, comma-separated."""
-    if given:
-        return given
-    return tuple(part.strip() for part in os.environ.get(NOTIFY_ENV, "").split(",") if part.strip())
+from pycron.notify import Channel, Message, redact
+from pycron.notify.outbox import try_targets
 
 
 @click.group("notify", cls=Group)

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pycron.cli import notify
+from pycron.cli import messages
 from pycron.cli.cluster import history_cluster_option
+from pycron.cli.given import Invocation
 from pycron.cli.invocation import (
     GlobalOptionsCommand,
     Group,
-    Invocation,
     command,
     invocation_of,
     open_history,
@@ -183,7 +183,7 @@ def run_now_command(
     note = prepare_state_dir(invocation.state_dir)
     if note is not None:
         click.echo(f"pycron: warning: {note}", err=True)
-    mail = None if no_notify else notify.transport(None, None)
+    mail = None if no_notify else messages.transport(None, None)
     supervision = supervise()
     recorder = open_recorder(invocation)
     with _StopOnSignal() as stop:
@@ -311,14 +311,14 @@ def _notify(
 
     sender = Sender(
         history,
-        notify.senders(mail),
-        targets=lambda job_id: entry.options.notify or notify.default_targets(),
+        messages.senders(mail),
+        targets=lambda job_id: entry.options.notify or messages.default_targets(),
         log=say,
         clock=utc_now,
         wait=lambda seconds, event: None,
     )
     compose = (
-        notify.composer(mail is not None, notify.default_targets(), local_zone())
+        messages.composer(mail is not None, messages.default_targets(), local_zone())
         if tell
         else compose_nothing
     )
