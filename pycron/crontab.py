@@ -1323,7 +1323,9 @@ class _Reader:
             stdin,
             self.env_items,
             options,
-            self._layout(Spans(schedule_columns, rest_column, user_column, option_column, percents)),
+            self._layout(
+                Spans(schedule_columns, rest_column, user_column, option_column, percents)
+            ),
             user,
             enabled and options.enabled,
             no_log,

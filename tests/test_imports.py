@@ -33,10 +33,10 @@ GRAPH: dict[str, set[str]] = {
     "store": {"errors", "digest", "records", "processes", "notify", "store.cluster"},
     "store.logs": {"errors"},
     "store.sql": {"errors", "records", "notify", "store", "store.cluster"},
-    "store.sqlite": {"errors", "locks", "store", "store.sql"},
+    "store.sqlite": {"errors", "locks", "records", "store", "store.sql"},
     "store.postgresql": {"errors", "records", "store", "store.sql", "store.cluster"},
     "store.redis": {"errors", "store", "store.cluster"},
-    "views": {"expr", "crontab", "store"},
+    "views": {"expr", "crontab", "records", "store"},
     "notify.alerts": {"crontab", "records", "notify", "store"},
     "notify.mail": {"errors", "crontab", "records", "notify"},
     "notify.outbox": {"errors", "crontab", "records", "notify", "store"},
@@ -126,6 +126,7 @@ GRAPH: dict[str, set[str]] = {
         "store.postgresql",
     },
     "cli.messages": {
+        "records",
         "crontab",
         "lint",
         "notify",
@@ -175,6 +176,7 @@ GRAPH: dict[str, set[str]] = {
     },
     "cli.notify": {
         "errors",
+        "records",
         "notify",
         "notify.outbox",
         "cli.invocation",

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ParamSpec
 
 from pycron.crontab import JOB_OPTIONS, LineKind
 from pycron.notify import Channel
 from pycron.notify.mail import MailTransport, mail_transport
+from pycron.records import this_host
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,7 +66,7 @@ def composer(mails: bool, targets: tuple[str, ...], zone: tzinfo | None) -> Comp
     def build() -> Compose:
         from pycron.notify import compose  # noqa: PLC0415 - see _for_jobs_with_targets
 
-        return compose.composer(host=socket.gethostname(), zone=zone, targets=targets, mails=mails)
+        return compose.composer(host=this_host(), zone=zone, targets=targets, mails=mails)
 
     return build() if mails or targets else _for_jobs_with_targets(build)
 
@@ -77,7 +77,7 @@ def start_composer(targets: tuple[str, ...], zone: tzinfo | None) -> ComposeStar
     def build() -> ComposeStart:
         from pycron.notify import compose  # noqa: PLC0415 - see _for_jobs_with_targets
 
-        return compose.start_composer(host=socket.gethostname(), zone=zone, targets=targets)
+        return compose.start_composer(host=this_host(), zone=zone, targets=targets)
 
     return build() if targets else _for_jobs_with_targets(build)
 

@@ -3,8 +3,6 @@ through the senders the daemon uses (`pycron.cli.messages`)."""
 
 from __future__ import annotations
 
-import socket
-
 import click
 
 from pycron.cli.invocation import GlobalOptionsCommand, Group, invocation_of
@@ -12,6 +10,7 @@ from pycron.cli.messages import default_targets, senders, transport
 from pycron.errors import UsageError
 from pycron.notify import Channel, Message, redact
 from pycron.notify.outbox import try_targets
+from pycron.records import this_host
 
 
 @click.group("notify", cls=Group)
@@ -45,7 +44,7 @@ def test_command(ctx: click.Context, what: str | None) -> None:
 
 def _test_messages(ctx: click.Context, what: str | None) -> list[Message]:
     """The test messages for a job, a URL, or the default targets."""
-    host = socket.gethostname()
+    host = this_host()
     if what is not None and "://" in what:
         return [_test_alert("test", what, host)]
     if what is None:

@@ -5,7 +5,6 @@ results and next runs that tables and messages share."""
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
@@ -15,7 +14,7 @@ import click
 from pycron.crontab import (
     Entry,
 )
-from pycron.records import Outcome
+from pycron.records import Outcome, this_host
 from pycron.store import RunRecord, orphan_note
 
 if TYPE_CHECKING:
@@ -190,7 +189,7 @@ def result_text(record: RunRecord) -> str:
 
 def orphan_text(record: RunRecord) -> str | None:
     """`pycron gone, pid N` for a run that outlived the pycron that started it."""
-    return orphan_note(record, socket.gethostname())
+    return orphan_note(record, this_host())
 
 
 def minute_text(moment: datetime) -> str:

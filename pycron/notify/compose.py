@@ -14,15 +14,14 @@ import os
 from datetime import timezone
 from typing import TYPE_CHECKING
 
-from pycron.notify import Channel, Message
+from pycron.notify import Message
 from pycron.notify.alerts import (
     AlertFacts,
     alert_messages,
     alert_targets,
-    send_alert,
     start_messages,
 )
-from pycron.notify.mail import MAIL_LIMIT, MailFacts, MailTransport, mail_message, wants_mail
+from pycron.notify.mail import MAIL_LIMIT, MailFacts, mail_message, wants_mail
 from pycron.runner import job_environment, owner_home, owner_name
 
 if TYPE_CHECKING:
@@ -31,18 +30,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pycron.crontab import Entry
-    from pycron.notify.outbox import Compose, ComposeStart, Send
+    from pycron.notify.outbox import Compose, ComposeStart
     from pycron.records import RunResult
     from pycron.store import JobPast
-
-
-def senders(transport: MailTransport | None) -> dict[Channel, Send]:
-    """The sender of each channel: alerts through apprise, mail through the
-    transport (none: mail has no sender, and none is composed)."""
-    found: dict[Channel, Send] = {Channel.ALERT: send_alert}
-    if transport is not None:
-        found[Channel.MAIL] = transport.send
-    return found
 
 
 def composer(*, host: str, zone: tzinfo | None, targets: tuple[str, ...], mails: bool) -> Compose:
