@@ -29,7 +29,6 @@ is built or sent.
 from __future__ import annotations
 
 import os
-import quopri
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -165,6 +164,7 @@ def _compose(
 ) -> bytes:
     """The message, headers and body, with LF line ends (sendmail's; smtplib
     sends CRLF)."""
+    import quopri  # noqa: PLC0415
     from email import policy  # noqa: PLC0415 - only when a mail is built
     from email.header import Header  # noqa: PLC0415
     from email.message import Message as EmailMessage  # noqa: PLC0415
