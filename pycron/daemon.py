@@ -121,8 +121,17 @@ MAX_CHANGED_LISTED = 100  # paths in a @watch job's PYCRON_CHANGED (all in PYCRO
 # --------------------------------------------------------------------------- time zones
 
 
+# The tz database's names of UTC. A machine on UTC (most containers) needs
+# nothing of that database, which costs the daemon 2 ms and 0.4 MiB to load:
+# its zone is the standard library's UTC, which reads the clock the same way.
+UTC_NAMES = frozenset(
+    ("UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu")
+)
+
+
 def local_zone() -> tzinfo | None:
-    """This machine's time zone as an IANA zone: $TZ, else /etc/localtime's target."""
+    """This machine's time zone as an IANA zone: $TZ, else /etc/localtime's
+    target (UTC by any of its names: the fixed `timezone.utc`)."""
     name = os.environ.get("TZ", "").lstrip(":")
     if not name:
         try:
@@ -130,6 +139,8 @@ def local_zone() -> tzinfo | None:
         except OSError:
             return None
         name = target.partition("/zoneinfo/")[2]
+    if name in UTC_NAMES:
+        return timezone.utc
     try:
         return resolve_tz(name) if name else None
     except PycronError:

@@ -12,15 +12,16 @@ import os
 import re
 import subprocess
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from test_daemon import Sandbox, stop
 
 from pycron import runner
 from pycron.cli.app import FAMILIES
-from pycron.daemon import MAX_IDLE, MAX_SLEEP, Daemon, EventLog, Settings
+from pycron.daemon import MAX_IDLE, MAX_SLEEP, Daemon, EventLog, Settings, local_zone
 from pycron.notify.mail import SENDMAIL
 from pycron.notify.outbox import compose_nothing
 from pycron.records import RunResult
@@ -215,3 +216,33 @@ def test_a_job_is_waited_for_on_its_pidfd_without_polling(monkeypatch: pytest.Mo
         assert (process.returncode, process.ended, slept) == (0, None, [])
     finally:
         runner._forget_leader(process)
+
+
+@pytest.mark.parametrize(
+    ("zone", "loads_database"), [("Etc/UTC", False), (":UTC", False), ("Europe/Berlin", True)]
+)
+def test_a_daemon_on_utc_needs_no_tz_database(
+    sandbox: Sandbox, zone: str, loads_database: bool
+) -> None:
+    sandbox.write(FAR)
+    daemon = sandbox.start("--log-format", "json", env={"PYTHONPROFILEIMPORTTIME": "1", "TZ": zone})
+    daemon.wait_for(r'"event": "ready"')
+    assert stop(daemon) == 0
+    assert ("zoneinfo" in IMPORTED.findall(daemon.log())) is loads_database
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [
+        ("UTC", timezone.utc),
+        (":Etc/UTC", timezone.utc),
+        ("Zulu", timezone.utc),
+        ("Europe/Berlin", ZoneInfo("Europe/Berlin")),
+        ("Nowhere/Land", None),
+    ],
+)
+def test_the_local_zone_of_tz(
+    monkeypatch: pytest.MonkeyPatch, variable: str, expected: tzinfo | None
+) -> None:
+    monkeypatch.setenv("TZ", variable)
+    assert local_zone() == expected
