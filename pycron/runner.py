@@ -614,15 +614,33 @@ def _rss_bytes(maxrss: int) -> int:
 def _own_peak_rss() -> int:
     """This process's peak resident set in bytes: that of its memory (VmHWM,
     Linux), else the peak getrusage reports, which may be larger (it counts
-    what this process inherited in turn) but never smaller."""
+    what this process inherited in turn) but never smaller.
+
+    getrusage's peak is the larger of the inherited one, which never changes,
+    and VmHWM, which only grows: once the two are seen equal, getrusage tells
+    VmHWM from then on, a system call instead of a /proc file made as text."""
+    reported = _rss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    if _PEAK.own:
+        return reported
     try:
         with open("/proc/self/status", "rb") as status:
             for line in status:
                 if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024  # kB
+                    own = int(line.split()[1]) * 1024  # kB
+                    _PEAK.own = own == reported
+                    return own
     except (OSError, ValueError, IndexError):
         pass
-    return _rss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return reported
+
+
+class _Peak:
+    """Whether getrusage's peak has been seen to be this process's own."""
+
+    own = False
+
+
+_PEAK = _Peak()
 
 
 def _spawn(
