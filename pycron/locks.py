@@ -65,6 +65,12 @@ class LockFile:
             self._fd = fd
         return taken
 
+    def fileno(self) -> int:
+        """The open lock file, while the lock is held: its holder may keep a
+        note in it for whoever takes the lock next."""
+        assert self._fd is not None, f"{self.path} is not locked by this LockFile"
+        return self._fd
+
     def release(self) -> None:
         """Give the lock back (nothing if it is not held)."""
         fd, self._fd = self._fd, None

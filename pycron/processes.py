@@ -42,7 +42,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 class Scope(NamedTuple):
     """The marks of one run: its environment token and its cgroup, if it has one.
 
-    Written beside a job's lock (`to_text`) so that a later pycron can find a
+    Written into a job's lock file (`to_text`) so that a later pycron can find a
     run that outlived the pycron that started it, and prove it is that run.
     """
 

@@ -501,10 +501,12 @@ def _start(
     env[TOKEN_VARIABLE] = scope.token
     cwd = entry.options.cwd or env["HOME"]
     with contextlib.ExitStack() as files:
-        stdout = files.enter_context(os.fdopen(_open_private(stdout_path), "wb"))
+        stdout = _open_private(stdout_path)
+        files.callback(os.close, stdout)
         stderr = stdout  # one file, one offset: the writes stay in order
         if stderr_path != stdout_path:
-            stderr = files.enter_context(os.fdopen(_open_private(stderr_path), "wb"))
+            stderr = _open_private(stderr_path)
+            files.callback(os.close, stderr)
         stdin: IO[bytes] | int = subprocess.DEVNULL
         if entry.stdin is not None:
             import tempfile  # noqa: PLC0415 - only for jobs with a `%` stdin
@@ -612,15 +614,33 @@ def _rss_bytes(maxrss: int) -> int:
 def _own_peak_rss() -> int:
     """This process's peak resident set in bytes: that of its memory (VmHWM,
     Linux), else the peak getrusage reports, which may be larger (it counts
-    what this process inherited in turn) but never smaller."""
+    what this process inherited in turn) but never smaller.
+
+    getrusage's peak is the larger of the inherited one, which never changes,
+    and VmHWM, which only grows: once the two are seen equal, getrusage tells
+    VmHWM from then on, a system call instead of a /proc file made as text."""
+    reported = _rss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    if _PEAK.own:
+        return reported
     try:
         with open("/proc/self/status", "rb") as status:
             for line in status:
                 if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024  # kB
+                    own = int(line.split()[1]) * 1024  # kB
+                    _PEAK.own = own == reported
+                    return own
     except (OSError, ValueError, IndexError):
         pass
-    return _rss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return reported
+
+
+class _Peak:
+    """Whether getrusage's peak has been seen to be this process's own."""
+
+    own = False
+
+
+_PEAK = _Peak()
 
 
 def _spawn(
@@ -875,24 +895,23 @@ class _JobLock:
     """A job's (or lock group's) lock file under STATE/locks.
 
     flock-based, so the kernel releases it when its holder dies: no stale
-    locks after kill -9. The holder writes the scope of its run beside it
-    (`.owner`), so that `overlap=replace` can stop that run, and so that a
-    run that outlived a killed pycron is still known as running. A process
-    counts as the owner's only if it carries the run's token or sits in its
-    cgroup; the number of a process alone is never trusted.
+    locks after kill -9. The holder writes the scope of its run into the
+    lock file while it holds it (emptied when it lets go), so that
+    `overlap=replace` can stop that run, and so that a run that outlived a
+    killed pycron is still known as running. A process counts as the
+    owner's only if it carries the run's token or sits in its cgroup; the
+    number of a process alone is never trusted.
     """
 
     def __init__(self, locks_dir: Path, name: str) -> None:
-        private_directory(locks_dir)
         self.name = name
         self.path = locks_dir / f"{safe_name(name)}.lock"
-        self.owner_path = locks_dir / f"{safe_name(name)}.owner"
         self.request_path = locks_dir / f"{safe_name(name)}.replace"
         self._lock = LockFile(self.path, mode=0o600)
 
     def acquire(self, options: Options, wait: bool, context: Context) -> bool:
         """Take the lock as the overlap policy says; False means skip this run."""
-        if self._take(0):
+        if self._take_now():
             orphan = self._orphan()
             if orphan is not None:
                 return self._outlived(orphan, options, wait, context)
@@ -913,12 +932,28 @@ class _JobLock:
                 self.request_path.unlink(missing_ok=True)
         return self._take(-1, context)
 
+    def _take_now(self) -> bool:
+        """Take the lock if it is free now. The locks directory, made with the
+        state directory, is made again if it was removed since."""
+        try:
+            return self._take(0)
+        except FileNotFoundError:
+            private_directory(self.path.parent)
+            return self._take(0)
+
     def _owner(self) -> Scope | None:
         """The scope of the run that holds (or held) the lock, if one is written."""
         try:
-            return Scope.from_text(self.owner_path.read_text())
+            handle = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            text = os.read(handle, _OWNER_MAX).decode()
         except (OSError, UnicodeDecodeError):
             return None
+        finally:
+            os.close(handle)
+        return Scope.from_text(text) if text else None
 
     def _orphan(self) -> Scope | None:
         """The scope of a run whose pycron died without releasing (kill -9) while
@@ -952,8 +987,12 @@ class _JobLock:
         )
 
     def record_owner(self, scope: Scope) -> None:
-        """Note the scope of the run about to start under the lock."""
-        write_private(self.owner_path, scope.to_text().encode())
+        """Note the scope of the run about to start under the lock, in the lock
+        file (which the lock keeps open: no file is made or removed per run)."""
+        handle = self._lock.fileno()
+        text = scope.to_text().encode()
+        os.pwrite(handle, text, 0)
+        os.ftruncate(handle, len(text))
 
     def _signal_owner(self, number: int) -> None:
         """overlap=replace: signal the proven processes of the run holding the lock."""
@@ -967,8 +1006,12 @@ class _JobLock:
 
     def release(self) -> None:
         """Give the lock back (forgetting the owner first)."""
-        self.owner_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._lock.fileno(), 0)
         self._lock.release()
+
+
+_OWNER_MAX = 1 << 16  # bytes of a lock file read for its owner: a scope is far shorter
 
 
 # --------------------------------------------------------------------------- retention
@@ -987,9 +1030,12 @@ class _RunLogs:
 
     def __init__(self, directory: Path, started: datetime) -> None:
         self.directory = directory
-        private_directory(directory)
         stamp = f"{started.astimezone(timezone.utc):{_STAMP}}"
-        self.key, self._marker = _claim_run(directory, stamp)
+        try:
+            self.key, self._marker = _claim_run(directory, stamp)
+        except FileNotFoundError:  # the job's first run, or its directory was removed
+            private_directory(directory)
+            self.key, self._marker = _claim_run(directory, stamp)
 
     def paths(self, attempt: int) -> tuple[Path, Path]:
         """The stdout and stderr log files of an attempt of this run."""
@@ -1016,7 +1062,8 @@ _MARKER = ".run"  # the suffix of a run's marker; its logs end in .out and .err
 def _claim_run(directory: Path, stamp: str) -> tuple[str, int | None]:
     """A name for a new run (the stamp, else `<stamp>.2`, ...) and its marker,
     locked before the name appears, so that no pruning ever sees it unlocked.
-    Without a marker (a full disk: None) the run still goes ahead, unguarded."""
+    Without a marker (a full disk: None) the run still goes ahead, unguarded.
+    A missing directory is the caller's (FileNotFoundError)."""
     number = 1
     while True:
         key = stamp if number == 1 else f"{stamp}.{number}"
@@ -1027,6 +1074,8 @@ def _claim_run(directory: Path, stamp: str) -> tuple[str, int | None]:
             return key, _locked_marker(directory / f"{key}{_MARKER}")
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            raise
         except OSError:
             return key, None
 
@@ -1105,6 +1154,8 @@ def _prune_logs(directory: Path, retention: Retention) -> None:
         runs = _runs(directory)
     except FileNotFoundError:
         return
+    if len(runs) < 2:
+        return  # the newest run is never removed
     total = 0
     index = 0
     for key, paths in runs.items():

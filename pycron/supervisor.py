@@ -23,7 +23,16 @@ from pycron.errors import HistoryError, MembershipOverError, SlotTakenError
 from pycron.graph import UNDER_WAY, RunFact, Standing, unmet
 from pycron.notify.mail import wants_mail
 from pycron.records import Outcome, Recorder, RunResult
-from pycron.runner import Context, Retention, Supervision, backoff, reap_lingering, run
+from pycron.runner import (
+    Context,
+    Retention,
+    Supervision,
+    backoff,
+    owner_home,
+    owner_name,
+    reap_lingering,
+    run,
+)
 from pycron.store.cluster import Slot
 
 if TYPE_CHECKING:
@@ -209,6 +218,9 @@ class Supervisor:
         self._finished = finished
         self._running: dict[Future[_Ran], Launch] = {}
         self._running_lock = threading.Lock()
+        # The owner's name and home from the password entry, read once (as cron
+        # reads them with the crontab), not at every run.
+        self._user, self._home = owner_name(), owner_home()
 
     @property
     def supervision(self) -> Supervision:
@@ -265,6 +277,8 @@ class Supervisor:
             recorder=recorder,
             retention=self.workplace.retention,
             stopping=self.stopping.is_set,
+            user=self._user,
+            home=self._home,
             poll_interval=0.1,
             supervision=self.workplace.supervision,
             combined_output=self.workplace.mails and wants_mail(entry),

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -508,6 +509,37 @@ def test_jobs_sharing_a_named_lock_exclude_each_other(context: Context, home: Pa
     assert ran.outcome is Outcome.SUCCESS
     assert (home / "log").read_text() == "start\nc\n"
     assert run_once(same_lock, context).outcome is Outcome.SUCCESS  # free again
+
+
+def test_the_lock_file_names_the_running_run_and_is_emptied_after(
+    context: Context, home: Path
+) -> None:
+    """The holder writes its run's token into the lock file itself: no file
+    is made or removed beside it at each run."""
+    entry = job(f"echo $PYCRON_RUN_TOKEN > token; {WAIT_FOR_RELEASE}")
+    lock = context.locks_dir / f"{safe_name(entry.id)}.lock"
+    running = Background(entry, context)
+    assert wait_until(lambda: (home / "token").exists() and (home / "token").read_text() != "")
+    token = (home / "token").read_text().strip()
+    assert json.loads(lock.read_text())["token"] == token
+    (home / "release").touch()
+    (result,) = running.join()
+    assert result.outcome is Outcome.SUCCESS
+    assert lock.read_bytes() == b""
+    assert [path.name for path in context.locks_dir.iterdir()] == [lock.name]
+
+
+def test_runs_go_on_when_the_lock_and_log_directories_are_removed(context: Context) -> None:
+    entry = job("echo hi")
+    assert run_once(entry, context).outcome is Outcome.SUCCESS
+    shutil.rmtree(context.locks_dir)
+    shutil.rmtree(context.logs_dir)
+    result = run_once(entry, context)
+    assert result.outcome is Outcome.SUCCESS
+    assert result.stdout_path is not None
+    assert result.stdout_path.read_text() == "hi\n"
+    for directory in (context.locks_dir, context.logs_dir, result.stdout_path.parent):
+        assert directory.stat().st_mode & 0o777 == 0o700
 
 
 # -------------------------------------------------------------------- runs in a child process

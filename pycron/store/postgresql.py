@@ -284,6 +284,7 @@ class PostgresStore(_Database, SQLStore):
     _db: psycopg.Connection[tuple[Any, ...]]
 
     _TAKE_LOCK = " FOR UPDATE SKIP LOCKED"
+    _ROW_LOCK = " FOR UPDATE"
     # A record is its recorder's to write outside a cluster (no fence), or
     # while it has not ended and its membership is not over. (Not ended too,
     # as a write that waited for a takeover's lock on the record checks the

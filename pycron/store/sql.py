@@ -76,6 +76,9 @@ RECORD_COLUMNS = (
     "stdout_path, stderr_path, pid, message, host, recorder_pid, "
     "cpu_user, cpu_system, max_rss, slots"
 )
+# The columns of `runs` that its indexes hold. Every update of a record sets
+# some column that none holds (what the attempt became, who records it).
+INDEXED_COLUMNS = ("job_id", "scheduled_for", "started", "outcome", "finished")
 # The columns of a message, as the sender takes it (`stored_entry`).
 ENTRY_COLUMNS = "id, run_id, job_id, channel, target, target_key, title, payload, created, attempts"
 # The columns of a message owed, as `pycron history` shows it (`stored_delivery`).
@@ -146,6 +149,10 @@ class SQLStore(abc.ABC):
     # keeps two senders from taking the same message (none is needed where
     # one writer at a time holds the whole database).
     _TAKE_LOCK = ""
+    # Appended to the query that reads a record before it is updated: how the
+    # backend keeps others from changing it in between (none is needed where
+    # a write transaction holds the whole database).
+    _ROW_LOCK = ""
     # Appended to the UPDATE of one record (`runs`): the condition that the
     # record is still its recorder's to write, as its fence says (none where
     # the store cannot tell: a member's own history, fenced by its cluster).
@@ -314,8 +321,20 @@ class SQLStore(abc.ABC):
         """Set columns of one record, in the same statement that checks that its
         fence still holds (`_FENCE_HOLDS`: a check apart could pass just before
         a takeover); a record that is not there is a HistoryError, one whose
-        membership is over a `MembershipOverError`."""
+        membership is over a `MembershipOverError`. An indexed column that
+        holds its value already is left as it is, so that its indexes are not
+        written again (most of a run's start and end leaves them alone)."""
         with self._transaction() as db:
+            stored = db.named(
+                f"SELECT {', '.join(INDEXED_COLUMNS)} FROM runs WHERE id = ?{self._ROW_LOCK}",
+                [record_id],
+            )
+            if stored:
+                values = {
+                    name: value
+                    for name, value in values.items()
+                    if name not in INDEXED_COLUMNS or stored[0][name] != value
+                }
             changed = db.execute(
                 f"UPDATE runs SET {_assignments(values)} WHERE id = :id{self._FENCE_HOLDS}",
                 {**values, "id": record_id},
