@@ -101,11 +101,11 @@ from pycron.wakeups import FileWatch, WallTimer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-    from concurrent.futures import Executor
 
     from pycron.crontab import Crontab, Finding
     from pycron.member import Member
     from pycron.store.cluster import Claimer, Membership
+    from pycron.supervisor import Pool
     from pycron.watch import Modified, Watcher
 
 ON_TIME = timedelta(seconds=60)  # a slot this late still runs as a normal run
@@ -1206,7 +1206,7 @@ class Daemon:
         clock: Callable[[], datetime],
         sleep: Callable[[float, threading.Event], None],
         log: EventLog,
-        pool: Callable[[int], Executor],
+        pool: Callable[[int], Pool],
         execute: Execute,
         senders: Mapping[Channel, Send],
         compose: Compose,
@@ -1426,7 +1426,7 @@ class Daemon:
         self,
         history: Store,
         recorder: TolerantRecorder,
-        pool: Executor,
+        pool: Pool,
         supervision: Supervision,
         sender: Sender,
     ) -> Scheduler:

@@ -26,10 +26,9 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Executor, Future
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -470,20 +469,21 @@ def test_on_time_tolerance_is_a_minute() -> None:
 # =========================================================================== the simulated loop
 
 
-class InlinePool(Executor):
+class InlinePool:
     """Stands in for the worker pool: runs each job as it is submitted, so the
     starts happen in submission order and before the loop sleeps again."""
 
     def __init__(self, workers: int) -> None:
         del workers
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:
-            future.set_exception(error)
-        return future
+    def submit(self, task: Callable[[], None]) -> None:
+        task()
+
+    def __enter__(self) -> InlinePool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
 
 
 class Start(NamedTuple):

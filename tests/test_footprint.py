@@ -6,6 +6,7 @@ the history. Structure only: no figure of speed."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import os
@@ -26,7 +27,7 @@ from pycron.notify.mail import SENDMAIL
 from pycron.notify.outbox import compose_nothing
 from pycron.records import RunResult
 from pycron.runner import Context
-from pycron.supervisor import Launch, thread_pool
+from pycron.supervisor import Launch, Workers, thread_pool
 
 UTC = timezone.utc
 START = datetime(2026, 5, 4, 10, 0, 30, tzinfo=UTC)
@@ -148,11 +149,11 @@ MAILS = os.access(SENDMAIL, os.X_OK)
 ALERTING = "# pycron: name=far notify=json://127.0.0.1:9/hook\n0 3 1 1 * true\n"
 
 LOADS = {
-    "a plain crontab: neither the interactive parts nor the alert side": (
+    "a plain crontab: neither the interactive parts nor the alert side, nor logging": (
         FAR,
         [],
         set(),
-        INTERACTIVE | (set() if MAILS else TELLING),
+        INTERACTIVE | {"logging", "concurrent.futures"} | (set() if MAILS else TELLING),
     ),
     "a job with notify=: its targets are checked as the crontab loads": (
         ALERTING,
@@ -246,3 +247,23 @@ def test_the_local_zone_of_tz(
 ) -> None:
     monkeypatch.setenv("TZ", variable)
     assert local_zone() == expected
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_the_workers_do_every_task_in_order_with_at_most_their_threads(size: int) -> None:
+    done: list[tuple[int, str]] = []
+    release = threading.Event()
+
+    def task(number: int) -> None:
+        assert release.wait(30)
+        done.append((number, threading.current_thread().name))
+
+    with Workers(size) as workers:
+        for number in range(10):
+            workers.submit(functools.partial(task, number))
+        release.set()
+    assert sorted(number for number, _ in done) == list(range(10))
+    assert len({name for _, name in done}) == size
+    if size == 1:
+        assert [number for number, _ in done] == list(range(10))
+    assert not [t for t in threading.enumerate() if t.name.startswith("job_")]
