@@ -13,6 +13,7 @@ import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from pycron.crontab import Entry, parse, untrusted
+from pycron.digest import sha256_hex
 from pycron.errors import DaemonError, UnsafeFileError
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class JobTable:
         # trusted, or has errors (its good lines still count), else `success`.
         self.loads = dict.fromkeys(LOAD_RESULTS, 0)
         self._file_signature: tuple[int, int, int] | None = None
-        self._loaded_text: str | None = None
+        self._loaded_digest: str | None = None  # of the text last parsed (the text is not kept)
         self._loaded_result = "success"
 
     def changed(self) -> bool:
@@ -85,14 +86,15 @@ class JobTable:
             self.log("reload", "error", message=f"{problem}; the jobs stay as they were")
             return None
         try:
-            text = path.read_bytes().decode("utf-8", "surrogateescape")
+            data = path.read_bytes()
         except OSError as error:
             if initial:
                 raise DaemonError(f"cannot read {path}: {error.strerror}") from None
             self.loads["error"] += 1
             self.log("reload", "error", message=f"cannot read {path}: {error.strerror}")
             return None
-        if text == self._loaded_text:
+        digest = sha256_hex(data)
+        if digest == self._loaded_digest:
             self.loads[self._loaded_result] += 1
             self.log("reload", jobs=len(self.jobs), message="unchanged")
             return None
@@ -102,11 +104,11 @@ class JobTable:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            crontab, errors = parse(text, str(path))
+            crontab, errors = parse(data.decode("utf-8", "surrogateescape"), str(path))
         finally:
             if collecting:
                 gc.enable()
-        self._loaded_text = text
+        self._loaded_digest = digest
         self._loaded_result = "error" if errors else "success"
         self.loads[self._loaded_result] += 1
         reviewed = list(self.review(crontab)) if self.review is not None else []

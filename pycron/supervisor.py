@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pycron.errors import HistoryError, MembershipOverError, SlotTakenError
 from pycron.graph import UNDER_WAY, RunFact, Standing, unmet
-from pycron.notify.mail import wants_mail
 from pycron.records import Outcome, Recorder, RunResult
 from pycron.runner import (
     Context,
@@ -353,7 +352,7 @@ class Supervisor:
             home=self._home,
             poll_interval=0.1,
             supervision=self.workplace.supervision,
-            combined_output=self.workplace.mails and wants_mail(entry),
+            combined_output=self.workplace.mails and _wants_mail(entry),
         )
         try:
             return _Ran(self._execute(launch, context), recorder.record)
@@ -485,3 +484,11 @@ class Supervisor:
             self.stopping.wait(DRAIN_POLL)
             listen()
         self.stopping.set()
+
+
+def _wants_mail(entry: Entry) -> bool:
+    """Whether runs of the job may be mailed (`notify.mail.wants_mail`), that
+    module loaded only by a daemon that has a way to send mail."""
+    from pycron.notify.mail import wants_mail  # noqa: PLC0415 - only where mail can leave
+
+    return wants_mail(entry)

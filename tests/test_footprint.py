@@ -153,7 +153,9 @@ LOADS = {
         FAR,
         [],
         set(),
-        INTERACTIVE | {"logging", "concurrent.futures"} | (set() if MAILS else TELLING),
+        INTERACTIVE
+        | {"logging", "concurrent.futures"}
+        | (set() if MAILS else TELLING | {"pycron.notify.mail"}),
     ),
     "a job with notify=: its targets are checked as the crontab loads": (
         ALERTING,

@@ -50,7 +50,7 @@ GRAPH: dict[str, set[str]] = {
         "notify.mail",
         "notify.outbox",
     },
-    "jobtable": {"errors", "crontab"},
+    "jobtable": {"errors", "digest", "crontab"},
     "watch": set(),
     "wakeups": set(),
     "supervisor": {

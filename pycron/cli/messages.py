@@ -17,8 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ParamSpec
 
 from pycron.crontab import JOB_OPTIONS, LineKind
-from pycron.notify import Channel
-from pycron.notify.mail import MailTransport, mail_transport
+from pycron.notify import SENDMAIL, Channel
 from pycron.records import this_host
 
 if TYPE_CHECKING:
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from pycron.crontab import Crontab, Entry, Finding
     from pycron.notify import Message
+    from pycron.notify.mail import MailTransport
     from pycron.notify.outbox import Compose, ComposeStart, Send
 
 NOTIFY_ENV = "PYCRON_NOTIFY"  # comma-separated default alert targets
@@ -39,8 +39,14 @@ P = ParamSpec("P")
 def transport(smtp: str | None, sendmail: str | None) -> MailTransport | None:
     """How mail leaves: SMTP by `smtp` (else $PYCRON_SMTP), else the
     `sendmail` program (else /usr/sbin/sendmail where it exists), else none.
-    A bad SMTP URL is a usage error that says what to write."""
-    return mail_transport(smtp or os.environ.get(SMTP_ENV) or None, sendmail)
+    A bad SMTP URL is a usage error that says what to write. Without any,
+    the mail side is not loaded."""
+    url = smtp or os.environ.get(SMTP_ENV) or None
+    if url is None and sendmail is None and not os.access(SENDMAIL, os.X_OK):
+        return None
+    from pycron.notify.mail import mail_transport  # noqa: PLC0415 - only where mail can leave
+
+    return mail_transport(url, sendmail)
 
 
 def senders(mail: MailTransport | None) -> dict[Channel, Send]:

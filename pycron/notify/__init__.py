@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 from pycron.errors import PycronError
 
+SENDMAIL = "/usr/sbin/sendmail"  # the local mailer used when no other is named
+
 
 class Channel(enum.Enum):
     """How a message travels."""

@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 
 from pycron.crontab import Entry, MailOn
 from pycron.errors import UsageError
-from pycron.notify import Channel, DeliveryError, Message, redact
+from pycron.notify import SENDMAIL, Channel, DeliveryError, Message, redact
 from pycron.records import Outcome, RunResult
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 MAIL_LIMIT = 1 << 20  # bytes of output in one mail (1 MiB); the rest is cut
-SENDMAIL = "/usr/sbin/sendmail"  # the local mailer used when no other is named
 # cronie's mailer flags: the sender's full name, no end at a lone ".", deliver
 # at once, mail errors back, recipients from the headers; then `-f` and the sender.
 SENDMAIL_FLAGS = ("-FCronDaemon", "-i", "-odi", "-oem", "-oi", "-t", "-f")
