@@ -472,7 +472,8 @@ class Scheduler:
         self._history_error = history_error
         self._orphans: list[RunRecord] = []  # runs whose pycron died while their job lives on
         self._duties: dict[str, tuple[str, datetime]] = {}  # job -> (schedule, responsible since)
-        self._duty_changes: tuple[dict[str, tuple[str, datetime]], list[str]] = ({}, [])
+        # Jobs whose responsibility was taken or dropped and is not written yet.
+        self._duty_changes: tuple[list[str], list[str]] = ([], [])
         self._earliest_cache: tuple[datetime | None] | None = None  # None: to compute
         # Runs held back by RANDOM_DELAY: (start at, order, job, slot, record), soonest first.
         self._delayed: list[tuple[datetime, int, str, datetime, int | None]] = []
@@ -1024,7 +1025,7 @@ class Scheduler:
         self._duties.update(taken)
         for job_id in dropped:
             del self._duties[job_id]
-        self._duty_changes = (taken, dropped)
+        self._duty_changes = (list(taken), dropped)
         return since
 
     def _write_duties(self, history: Store) -> None:
@@ -1032,10 +1033,11 @@ class Scheduler:
         the first plan, not before it (writing 10,000 of them at a first start
         takes longer than planning). Should the daemon stop before, a later
         start takes those jobs on afresh."""
-        taken, dropped = self._duty_changes
-        if not taken and not dropped:
+        taken_ids, dropped = self._duty_changes
+        if not taken_ids and not dropped:
             return
-        self._duty_changes = ({}, [])
+        self._duty_changes = ([], [])
+        taken = {job_id: self._duties[job_id] for job_id in taken_ids if job_id in self._duties}
         try:
             history.take_responsibility(taken, dropped)
         except HistoryError as error:
