@@ -31,7 +31,7 @@ from __future__ import annotations
 import abc
 import os
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -589,10 +589,7 @@ class SQLStore(abc.ABC):
                 "INSERT INTO responsibility (job_id, schedule, since) VALUES (?, ?, ?)"
                 " ON CONFLICT (job_id) DO UPDATE"
                 " SET schedule = excluded.schedule, since = excluded.since",
-                [
-                    (job_id, schedule, time_text(since))
-                    for job_id, (schedule, since) in taken.items()
-                ],
+                _responsibility_rows(taken),
             )
             db.executemany(
                 "DELETE FROM responsibility WHERE job_id = ?", [(job_id,) for job_id in dropped]
@@ -1260,3 +1257,17 @@ def _seconds_micros(seconds: float | None) -> int | None:
 
 def _micros_seconds(micros: int | None) -> float | None:
     return None if micros is None else micros / 1_000_000
+
+
+def _responsibility_rows(
+    taken: Mapping[str, tuple[str, datetime]],
+) -> Iterator[tuple[str, str, str]]:
+    """The rows of `taken`, one at a time (a first start takes thousands at
+    once: they are not all made before the first is written), with one text
+    per instant (the responsibilities taken together share theirs)."""
+    texts: dict[datetime, str] = {}
+    for job_id, (schedule, since) in taken.items():
+        text = texts.get(since)
+        if text is None:
+            text = texts[since] = time_text(since)
+        yield job_id, schedule, text
