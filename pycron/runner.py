@@ -34,7 +34,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from pycron.crontab import CRON_PATH, Entry, Options, Overlap, untrusted
 from pycron.digest import sha256_hex
@@ -522,7 +522,7 @@ def _start(
             env=env,
             cwd=cwd,
         )
-    _MOVER.add(process.pid, scope)
+    _MOVER.add(process, scope)
     return process
 
 
@@ -540,11 +540,19 @@ class _Leader(subprocess.Popen[bytes]):
     `ended` is a descriptor that becomes readable when the process ends (a
     pidfd, where the system has them): a wait for it sleeps until then
     instead of looking again and again.
+
+    `reaping` is held while it is reaped, and while it is moved into its
+    run's cgroup (`_Mover`): a process is moved only while it is not
+    reaped, so its pid, still its own, cannot have gone to another process.
     """
 
     usage: resource.struct_rusage | None = None
     inherited: int = 0
     ended: int | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reaping = threading.Lock()
 
     def reap(self, timeout: float | None = None) -> bool:
         """Wait up to `timeout` seconds (None: as long as it takes) for the
@@ -553,29 +561,29 @@ class _Leader(subprocess.Popen[bytes]):
 
         The usage of a reaped process counts the descendants it waited for
         too (the shell's commands): CPU time summed, peak memory the largest.
-        With a timeout, it waits for `ended` to become readable; without
-        one, it polls as Popen's own wait does.
+        It waits for `ended` to become readable, or without one looks again
+        and again; `reaping` is held only for each look, never while it waits.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.0005
         while self.returncode is None:
-            try:
-                pid, status, usage = os.wait4(self.pid, 0 if deadline is None else os.WNOHANG)
-            except ChildProcessError:  # reaped by the system (SIGCHLD ignored): as Popen does
-                self.returncode = 0
-                break
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-                self.usage = usage
-                break
-            assert deadline is not None  # a blocking wait4 returns only once it has reaped
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            with self.reaping:
+                try:
+                    pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+                except ChildProcessError:  # reaped by the system (SIGCHLD ignored): as Popen does
+                    self.returncode = 0
+                    break
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+                    self.usage = usage
+                    break
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
                 return False
             if self.ended is not None:
                 select.select([self.ended], [], [], remaining)
             else:
-                delay = min(delay * 2, remaining, 0.05)
+                delay = min(delay * 2, 0.05 if remaining is None else min(remaining, 0.05))
                 time.sleep(delay)
         if self.ended is not None:
             os.close(self.ended)
@@ -694,17 +702,17 @@ class _Mover:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: list[tuple[int, Scope]] = []
+        self._pending: list[tuple[_Leader, Scope]] = []
         self._last = 0.0
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, pid: int, scope: Scope) -> None:
-        """Move `pid` into the scope's cgroup soon (nothing to do without one)."""
+    def add(self, process: _Leader, scope: Scope) -> None:
+        """Move `process` into the scope's cgroup soon (nothing to do without one)."""
         if scope.cgroup is None:
             return
         with self._lock:
-            self._pending.append((pid, scope))
+            self._pending.append((process, scope))
             self._last = time.monotonic()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="cgroups", daemon=True)
@@ -719,8 +727,16 @@ class _Mover:
             with self._lock:
                 self._wake.clear()
                 batch, self._pending = self._pending, []
-            for pid, scope in batch:
-                move_to_cgroup(pid, scope)  # a job that ended meanwhile is simply not moved
+            for process, scope in batch:
+                _move_unreaped(process, scope)
+
+
+def _move_unreaped(process: _Leader, scope: Scope) -> bool:
+    """Move a job leader into its run's cgroup unless it has been reaped (its
+    pid may then be another process's); True if it got there. A job that
+    ended but is not reaped yet keeps its pid: moving it does no harm."""
+    with process.reaping:
+        return process.returncode is None and move_to_cgroup(process.pid, scope)
 
 
 _MOVER = _Mover()

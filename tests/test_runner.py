@@ -26,7 +26,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pycron import runner
 from pycron.crontab import CRON_PATH, Entry, parse
+from pycron.processes import Scope
 from pycron.records import Outcome, RunResult
 from pycron.runner import (
     MAX_RETRY_DELAY,
@@ -1197,3 +1199,31 @@ def test_a_job_whose_start_the_store_refuses_is_not_left_unsupervised(
         run(entry, utcnow(), context._replace(recorder=recorder))
     assert recorder.refused is not None
     assert_group_gone(recorder.refused)  # ended at once, not after its hour
+
+
+@pytest.mark.parametrize("ended", [False, True])
+def test_a_leader_is_moved_into_its_cgroup_only_while_it_is_not_reaped(
+    tmp_path: Path, ended: bool
+) -> None:
+    # A directory stands in for the run's cgroup: a move writes the pid into its
+    # cgroup.procs. A reaped leader's pid may already be another process's.
+    scope = Scope("token", tmp_path)
+    leader = runner._spawn(
+        ["/bin/sh", "-c", "exit 0" if ended else "sleep 30"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={},
+        cwd="/",
+    )
+    try:
+        if ended:
+            assert leader.reap(timeout=30)
+        moved = runner._move_unreaped(leader, scope)
+        procs = tmp_path / "cgroup.procs"
+        written = procs.read_text() if procs.exists() else None
+        assert (moved, written) == ((False, None) if ended else (True, str(leader.pid)))
+    finally:
+        leader.kill()
+        leader.reap(timeout=30)
+        runner._forget_leader(leader)
