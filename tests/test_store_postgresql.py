@@ -7,6 +7,7 @@ history copied from SQLite reading the same."""
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import threading
@@ -189,6 +190,29 @@ def test_a_url_the_driver_cannot_read_is_refused_before_connecting() -> None:
         PostgresStore.open(url)
     assert "s3cret-word" not in str(caught.value)
     assert not isinstance(caught.value, StoreConnectionError)
+
+
+@pytest.mark.parametrize(
+    ("query", "keep_idle", "user_timeout"),
+    [("", 10, 30_000), ("keepalives_idle=60&tcp_user_timeout=5000", 60, 5_000)],
+)
+def test_a_connection_gives_up_on_a_silent_server_unless_the_url_says_otherwise(
+    postgres: PostgresBackend, query: str, keep_idle: int, user_timeout: int
+) -> None:
+    # What the kernel does with the connection's socket: keepalives while a
+    # reply is awaited, and a limit for unacknowledged data.
+    url = postgres.url + ("&" if "?" in postgres.url else "?") + query if query else postgres.url
+    with PostgresStore.open(url) as store:
+        db = store._db
+        with socket.socket(fileno=os.dup(db.fileno())) as connection:
+            options = (
+                connection.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+            )
+    assert options == (1, keep_idle, 5, 3, user_timeout)
 
 
 def test_a_lost_connection_fails_the_call_and_the_next_one_connects_again(

@@ -88,6 +88,21 @@ if TYPE_CHECKING:
 SCHEMES = ("postgresql://", "postgres://")
 LOCK_TIMEOUT = 10.0  # seconds a statement waits for another connection's lock before failing
 CONNECT_TIMEOUT = 10  # seconds to reach the server, unless the URL says otherwise
+# libpq's settings of every connection, unless the URL says otherwise. A server
+# that stops answering without a reset (a network that drops its packets) is
+# given up on within about half a minute, not the kernel's hours: TCP
+# keepalives while a reply is awaited (after 10 s, then every 5 s, 3 unanswered),
+# and at most 30 s for sent data to be acknowledged. A cluster member then
+# learns of the outage as it does of a refused connection.
+CONNECTION_DEFAULTS = {
+    "connect_timeout": str(CONNECT_TIMEOUT),
+    "application_name": "pycron",
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",
+}
 # The names of the ends noted in the notes directory (see `pycron.store.sql.EndNotes`).
 NOTE_PREFIX = "postgresql.end."
 # The advisory lock under which the schema is migrated (any number that no
@@ -537,8 +552,8 @@ _PLACEHOLDER = re.compile(r"%|\?|:([A-Za-z_]\w*)")
 
 def _connect(url: str, location: str) -> psycopg.Connection[tuple[Any, ...]]:
     """A connection in autocommit mode (transactions are explicit) whose
-    statements wait at most LOCK_TIMEOUT for a lock; CONNECT_TIMEOUT to reach
-    the server, unless the URL says otherwise."""
+    statements wait at most LOCK_TIMEOUT for a lock, with CONNECTION_DEFAULTS
+    where the URL does not say otherwise."""
     try:
         given = conninfo_to_dict(url)
     except psycopg.Error as error:
@@ -546,9 +561,8 @@ def _connect(url: str, location: str) -> psycopg.Connection[tuple[Any, ...]]:
             f"{location}: not a usable PostgreSQL URL ({_reason(error)}); give one such as "
             "postgresql://USER@HOST:5432/DATABASE"
         ) from None
-    defaults = {"connect_timeout": str(CONNECT_TIMEOUT), "application_name": "pycron"}
     conninfo = make_conninfo(
-        url, **{key: value for key, value in defaults.items() if key not in given}
+        url, **{key: value for key, value in CONNECTION_DEFAULTS.items() if key not in given}
     )
     try:
         db = psycopg.connect(conninfo, autocommit=True)
