@@ -11,7 +11,6 @@ import importlib
 import io
 import os
 import re
-import subprocess
 import threading
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from test_daemon import Sandbox, stop
+from test_runner import spawned
 
 from pycron import runner
 from pycron.cli.app import FAMILIES
@@ -205,14 +205,7 @@ def test_a_daemon_loads_only_what_it_needs(
 def test_a_job_is_waited_for_on_its_pidfd_without_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
     monkeypatch.setattr(runner.time, "sleep", slept.append)
-    process = runner._spawn(
-        ["/bin/sh", "-c", "sleep 0.3"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={},
-        cwd="/",
-    )
+    process = spawned("sleep 0.3")
     try:
         assert process.ended is not None
         assert process.reap(timeout=30)

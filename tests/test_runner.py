@@ -1201,6 +1201,19 @@ def test_a_job_whose_start_the_store_refuses_is_not_left_unsupervised(
     assert_group_gone(recorder.refused)  # ended at once, not after its hour
 
 
+def spawned(command: str) -> runner._Leader:
+    """A job leader running `command` in sh, started as the runner starts one
+    (the caller reaps it, then `runner._forget_leader`)."""
+    return runner._spawn(
+        ["/bin/sh", "-c", command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={},
+        cwd="/",
+    )
+
+
 @pytest.mark.parametrize("ended", [False, True])
 def test_a_leader_is_moved_into_its_cgroup_only_while_it_is_not_reaped(
     tmp_path: Path, ended: bool
@@ -1208,14 +1221,7 @@ def test_a_leader_is_moved_into_its_cgroup_only_while_it_is_not_reaped(
     # A directory stands in for the run's cgroup: a move writes the pid into its
     # cgroup.procs. A reaped leader's pid may already be another process's.
     scope = Scope("token", tmp_path)
-    leader = runner._spawn(
-        ["/bin/sh", "-c", "exit 0" if ended else "sleep 30"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={},
-        cwd="/",
-    )
+    leader = spawned("exit 0" if ended else "sleep 30")
     try:
         if ended:
             assert leader.reap(timeout=30)
