@@ -11,6 +11,8 @@ import importlib
 import io
 import os
 import re
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -262,3 +264,36 @@ def test_the_workers_do_every_task_in_order_with_at_most_their_threads(size: int
     if size == 1:
         assert [number for number, _ in done] == list(range(10))
     assert not [t for t in threading.enumerate() if t.name.startswith("job_")]
+
+
+# A daemon started by the entry point, with a thread that waits until the
+# daemon has frozen what its start-up made, then says whether the collector
+# is on again, and stops the daemon.
+COLLECTOR_CHILD = """
+import gc, os, signal, sys, threading, time
+from pycron.cli import main
+
+def report():
+    deadline = time.monotonic() + 60
+    while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    while not gc.isenabled() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print(gc.get_freeze_count() > 0, gc.isenabled(), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=report, daemon=True).start()
+main(["--crontab", sys.argv[1], "--state-dir", sys.argv[2], "daemon"])
+"""
+
+
+def test_the_collector_is_on_again_once_the_daemon_has_started(sandbox: Sandbox) -> None:
+    sandbox.write(FAR)
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_CHILD, str(sandbox.crontab), str(sandbox.state)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.split() == ["True", "True"], done.stderr
