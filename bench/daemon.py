@@ -73,7 +73,7 @@ from pycron.runner import Supervision
 from pycron.store import RunRecord, TolerantRecorder, time_text
 from pycron.store.cluster import DEFAULT_LEASE, redacted
 from pycron.store.sqlite import SQLiteStore
-from pycron.supervisor import run_launch, thread_pool
+from pycron.supervisor import Workers, run_launch
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -666,13 +666,13 @@ def measure_in_process(work: Path, jobs: int, runs: int) -> Result:
             clock=utc_now,
             sleep=wakeup.sleep,
             log=log,
-            pool=thread_pool,
+            pool=Workers,
             execute=run_launch,
             senders={},
             compose=compose_nothing,
         )
         history = SQLiteStore.open(settings.state_dir)
-        with thread_pool(1) as pool:  # (no job is started, no message sent)
+        with Workers(1) as pool:  # (no job is started, no message sent)
             recorder = TolerantRecorder(history, print, claim_slots=True)
             sender = Sender(
                 history, {}, targets=lambda job_id: (), log=log, clock=utc_now, wait=_never

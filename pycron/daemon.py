@@ -92,10 +92,10 @@ from pycron.supervisor import (
     Finished,
     Launch,
     Supervisor,
+    Workers,
     Workplace,
     log_slot_taken,
     run_launch,
-    thread_pool,
 )
 from pycron.wakeups import FileWatch, WallTimer
 
@@ -1937,7 +1937,7 @@ def serve(
         clock=clock,
         sleep=wakeup.sleep,
         log=log,
-        pool=thread_pool,
+        pool=Workers,
         execute=run_launch,
         senders={} if senders is None else senders,
         compose=compose,

@@ -149,11 +149,6 @@ class Workers:
             thread.join()
 
 
-def thread_pool(workers: int) -> Workers:
-    """The daemon's worker pool: `workers` threads (--max-parallel)."""
-    return Workers(workers)
-
-
 class _Task:
     """A run handed to the pool: `started` once a worker has taken it."""
 

@@ -50,7 +50,7 @@ from pycron.notify.outbox import compose_nothing
 from pycron.records import Outcome, RunResult
 from pycron.store import INTERRUPTED_MESSAGE
 from pycron.store.sqlite import SQLiteStore
-from pycron.supervisor import Launch, thread_pool
+from pycron.supervisor import Launch, Workers
 from pycron.web.source import daemon_source
 
 if TYPE_CHECKING:
@@ -1323,7 +1323,7 @@ def daemon_on_a_list_clock(
         clock=lambda: now[0],
         sleep=sleep,
         log=EventLog(io.StringIO(), lambda: now[0]),
-        pool=thread_pool,
+        pool=Workers,
         execute=execute,
         senders={},
         compose=compose_nothing,
@@ -1455,7 +1455,7 @@ def test_run_ends_come_back_to_the_scheduler_as_events(tmp_path: Path) -> None:
         clock=lambda: now[0],
         sleep=sleep,
         log=EventLog(stream, lambda: now[0]),
-        pool=thread_pool,
+        pool=Workers,
         execute=execute,
         senders={},
         compose=compose_nothing,
@@ -1517,7 +1517,7 @@ def test_the_grace_of_a_drain_is_counted_on_the_daemons_clock(tmp_path: Path) ->
         clock=clock,
         sleep=sleep,
         log=EventLog(stream, clock),
-        pool=thread_pool,
+        pool=Workers,
         execute=execute,
         senders={},
         compose=compose_nothing,

@@ -25,11 +25,11 @@ from test_runner import spawned
 from pycron import runner
 from pycron.cli.app import FAMILIES
 from pycron.daemon import MAX_IDLE, MAX_SLEEP, Daemon, EventLog, Settings, local_zone
-from pycron.notify.mail import SENDMAIL
+from pycron.notify import local_sendmail
 from pycron.notify.outbox import compose_nothing
 from pycron.records import RunResult
 from pycron.runner import Context
-from pycron.supervisor import Launch, Workers, thread_pool
+from pycron.supervisor import Launch, Workers
 
 UTC = timezone.utc
 START = datetime(2026, 5, 4, 10, 0, 30, tzinfo=UTC)
@@ -65,7 +65,7 @@ def sleeps_of(
         clock=lambda: now[0],
         sleep=sleep,
         log=EventLog(io.StringIO(), lambda: now[0]),
-        pool=thread_pool,
+        pool=Workers,
         execute=execute,
         senders={},
         compose=compose_nothing,
@@ -147,7 +147,7 @@ INTERACTIVE = {
 # The alert side (and the mail composer), needed only by a daemon that can tell someone.
 TELLING = {"pycron.notify.alerts", "pycron.notify.compose", "apprise"}
 # A local sendmail lets every daemon send mail: its composer is loaded at the start.
-MAILS = os.access(SENDMAIL, os.X_OK)
+MAILS = local_sendmail() is not None
 ALERTING = "# pycron: name=far notify=json://127.0.0.1:9/hook\n0 3 1 1 * true\n"
 
 LOADS = {

@@ -19,10 +19,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+import pycron.notify as notify_module
 from pycron.crontab import CRON_PATH, Entry, parse
 from pycron.errors import UsageError
 from pycron.notify import Channel, DeliveryError, Message
-from pycron.notify import mail as mail_module
 from pycron.notify.mail import (
     MAIL_LIMIT,
     SENDMAIL_FLAGS,
@@ -468,7 +468,7 @@ def test_a_missing_sendmail_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_local_sendmail_is_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mail_module, "SENDMAIL", str(tmp_path / "sendmail"))
+    monkeypatch.setattr(notify_module, "SENDMAIL", str(tmp_path / "sendmail"))
     assert mail_transport(None, None) is None
     stand_in(tmp_path)
     assert mail_transport(None, None) == SendmailTransport(str(tmp_path / "sendmail"))

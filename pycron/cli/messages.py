@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, ParamSpec
 
 from pycron.crontab import JOB_OPTIONS, LineKind
-from pycron.notify import SENDMAIL, Channel
+from pycron.notify import Channel, local_sendmail
 from pycron.records import this_host
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def transport(smtp: str | None, sendmail: str | None) -> MailTransport | None:
     A bad SMTP URL is a usage error that says what to write. Without any,
     the mail side is not loaded."""
     url = smtp or os.environ.get(SMTP_ENV) or None
-    if url is None and sendmail is None and not os.access(SENDMAIL, os.X_OK):
+    if url is None and sendmail is None and local_sendmail() is None:
         return None
     from pycron.notify.mail import mail_transport  # noqa: PLC0415 - only where mail can leave
 

@@ -14,12 +14,19 @@ URL): what is logged, shown or stored is `redact(target)`.
 from __future__ import annotations
 
 import enum
+import os
 import re
 from typing import NamedTuple
 
 from pycron.errors import PycronError
 
 SENDMAIL = "/usr/sbin/sendmail"  # the local mailer used when no other is named
+
+
+def local_sendmail() -> str | None:
+    """The local mailer (SENDMAIL) where it exists and may be run, else None:
+    the transport of a daemon given no other (`notify.mail.mail_transport`)."""
+    return SENDMAIL if os.access(SENDMAIL, os.X_OK) else None
 
 
 class Channel(enum.Enum):

@@ -28,7 +28,6 @@ is built or sent.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -36,7 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 from pycron.crontab import Entry, MailOn
 from pycron.errors import UsageError
-from pycron.notify import SENDMAIL, Channel, DeliveryError, Message, redact
+from pycron.notify import Channel, DeliveryError, Message, local_sendmail, redact
 from pycron.records import Outcome, RunResult
 
 if TYPE_CHECKING:
@@ -220,9 +219,8 @@ def mail_transport(smtp_url: str | None, sendmail: str | None) -> MailTransport 
         if program is None:
             raise UsageError(f"--sendmail: no program {sendmail!r}: give the path of a sendmail")
         return SendmailTransport(program)
-    if os.access(SENDMAIL, os.X_OK):
-        return SendmailTransport(SENDMAIL)
-    return None
+    local = local_sendmail()
+    return None if local is None else SendmailTransport(local)
 
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
